@@ -1,0 +1,25 @@
+"""The ``chainorder`` command line: a thin typer app over the library.
+
+Each sub-command lives in its own module exposing ``register(app)``; this module only
+assembles them. No logic of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from chainorder.cli.common import app
+
+__all__ = ["app", "main"]
+
+_COMMAND_MODULES = (
+    "chainorder.cli.plan_command",
+)
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,62 @@
+"""Shared pieces of the CLI: the typer app, the stderr console and error reporting."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from chainorder._version import __version__
+from chainorder.errors import ChainorderError
+
+__all__ = ["app", "err_console", "fail", "out_console", "user_errors"]
+
+app = typer.Typer(
+    name="chainorder",
+    help=(
+        "Plan, cost and check the order in which a chain of Jacobians J_L···J_1 is multiplied: "
+        "exact optimal bracketing next to pure forward (JVP) and reverse (VJP) mode."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+out_console = Console(highlight=False, soft_wrap=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``error: message`` as one line on stderr and exit with status 2."""
+    err_console.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn any :class:`~chainorder.errors.ChainorderError` into :func:`fail`."""
+    try:
+        yield
+    except ChainorderError as exc:
+        fail(str(exc))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        out_console.print(f"chainorder {__version__}", markup=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Plan, cost and check Jacobian chain products."""
