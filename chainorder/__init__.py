@@ -1,0 +1,64 @@
+"""chainorder: in which order should a chain of Jacobians be multiplied, what will it cost,
+and is that prediction true?
+
+>>> import chainorder
+>>> p = chainorder.plan("30,35,15,5,10,20,25")
+>>> p.mults, p.expression()
+(15125, '(J6·(J5·J4))·((J3·J2)·J1)')
+"""
+
+from chainorder._version import __version__
+from chainorder.chain import Chain, Link, Structure
+from chainorder.cost import (
+    forward_mults_closed_form,
+    reverse_mults_closed_form,
+    tree_cost,
+)
+from chainorder.errors import (
+    ChainorderError,
+    ChainTooLongError,
+    DtypeError,
+    PlanFormatError,
+    SpecError,
+    SpecTypeError,
+    TreeError,
+    UnknownSettingError,
+    UnknownSolverError,
+)
+from chainorder.memory import Setting, memory_profile
+from chainorder.plan import Plan, Step, compare_modes, plan
+from chainorder.solvers import available_solvers, get_solver, register_solver
+from chainorder.tree import Mode, forward_tree, reverse_tree, tree_expression, tree_mode
+
+__all__ = [
+    "Chain",
+    "ChainTooLongError",
+    "ChainorderError",
+    "DtypeError",
+    "Link",
+    "Mode",
+    "Plan",
+    "PlanFormatError",
+    "Setting",
+    "SpecError",
+    "SpecTypeError",
+    "Step",
+    "Structure",
+    "TreeError",
+    "UnknownSettingError",
+    "UnknownSolverError",
+    "__version__",
+    "available_solvers",
+    "compare_modes",
+    "forward_mults_closed_form",
+    "forward_tree",
+    "get_solver",
+    "memory_profile",
+    "plan",
+    "register_solver",
+    "reverse_mults_closed_form",
+    "reverse_tree",
+    "tree_cost",
+    "tree_expression",
+    "tree_mode",
+]

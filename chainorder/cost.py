@@ -1,0 +1,191 @@
+"""Arithmetic cost of products by structure, of whole trees, and the lecture closed forms.
+
+Units
+-----
+``mults``
+    Scalar multiplications, the lecture's unit: ``p·q·r`` for a dense ``(p×q)(q×r)`` product,
+    ``q·r`` for ``diag(q)·dense(q×r)``, ``p·q`` for ``dense(p×q)·diag(q)``, ``q`` for
+    ``diag(q)·diag(q)``.
+``flops``
+    Floating-point operations as BLAS counts them: ``2·p·q·r`` for a dense product (one
+    multiply and one add per term), one per multiply for diagonal scaling.
+
+All counts are Python ints, exact for any size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chainorder.chain import Chain, Structure
+from chainorder.tree import FlatTree, Tree, flatten
+
+__all__ = [
+    "NodeShapes",
+    "TreeCost",
+    "forward_mults_closed_form",
+    "node_shapes",
+    "product_flops",
+    "product_mults",
+    "product_structure",
+    "reverse_mults_closed_form",
+    "tree_cost",
+]
+
+
+def product_structure(left: Structure, right: Structure) -> Structure:
+    """Structure of ``left @ right``: diagonal only when both factors are diagonal.
+
+    Examples
+    --------
+    >>> product_structure(Structure.DIAGONAL, Structure.DENSE).value
+    'dense'
+    """
+    if left is Structure.DIAGONAL and right is Structure.DIAGONAL:
+        return Structure.DIAGONAL
+    return Structure.DENSE
+
+
+def product_mults(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
+    """Scalar multiplications of ``(p×q) @ (q×r)`` given the factors' structures.
+
+    Examples
+    --------
+    >>> product_mults(30, 35, 15, Structure.DENSE, Structure.DENSE)
+    15750
+    >>> product_mults(35, 35, 15, Structure.DIAGONAL, Structure.DENSE)
+    525
+
+    Notes
+    -----
+    O(1).
+    """
+    if left is Structure.DIAGONAL:
+        return q if right is Structure.DIAGONAL else q * r
+    if right is Structure.DIAGONAL:
+        return p * q
+    return p * q * r
+
+
+def product_flops(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
+    """FLOPs of ``(p×q) @ (q×r)`` as BLAS counts: 2 per multiply-add when dense.
+
+    Examples
+    --------
+    >>> product_flops(30, 35, 15, Structure.DENSE, Structure.DENSE)
+    31500
+    >>> product_flops(35, 35, 15, Structure.DIAGONAL, Structure.DENSE)
+    525
+    """
+    mults = product_mults(p, q, r, left, right)
+    if left is Structure.DENSE and right is Structure.DENSE:
+        return 2 * mults
+    return mults
+
+
+@dataclass(frozen=True, slots=True)
+class NodeShapes:
+    """Shape and structure of every node of a flattened tree (parallel tuples)."""
+
+    rows: tuple[int, ...]
+    cols: tuple[int, ...]
+    structure: tuple[Structure, ...]
+
+    def elements(self, i: int) -> int:
+        """Stored elements of node ``i``'s array."""
+        return self.structure[i].elements(self.rows[i], self.cols[i])
+
+
+def node_shapes(chain: Chain, flat: FlatTree) -> NodeShapes:
+    """Shapes ``(d_hi, d_{lo-1})`` and structures of all nodes.
+
+    Notes
+    -----
+    O(L) time.
+    """
+    d = chain.dims
+    structs: list[Structure] = []
+    for i in range(len(flat.lo)):
+        if flat.left[i] < 0:
+            structs.append(chain.structures[flat.lo[i] - 1])
+        else:
+            structs.append(product_structure(structs[flat.left[i]], structs[flat.right[i]]))
+    return NodeShapes(
+        tuple(d[h] for h in flat.hi), tuple(d[lo - 1] for lo in flat.lo), tuple(structs)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TreeCost:
+    """Total arithmetic of a tree: ``mults`` (multiplications) and ``flops`` (BLAS FLOPs)."""
+
+    mults: int
+    flops: int
+
+
+def tree_cost(chain: Chain, tree: Tree | FlatTree) -> TreeCost:
+    """Multiplications and FLOPs of evaluating ``tree`` over ``chain``.
+
+    Parameters
+    ----------
+    chain : Chain
+    tree : Tree or FlatTree
+        Must cover links ``1..L``.
+
+    Returns
+    -------
+    TreeCost
+
+    Examples
+    --------
+    >>> c = Chain.from_dims([30, 35, 15, 5, 10, 20, 25])
+    >>> tree_cost(c, ((6, (5, 4)), ((3, 2), 1))).mults
+    15125
+
+    Notes
+    -----
+    O(L) time and memory.
+    """
+    flat = tree if isinstance(tree, FlatTree) else flatten(tree, chain.n_links)
+    shapes = node_shapes(chain, flat)
+    d = chain.dims
+    mults = flops = 0
+    for i in flat.internal():
+        a, b = flat.left[i], flat.right[i]
+        p, q, r = d[flat.hi[a]], d[flat.hi[b]], d[flat.lo[b] - 1]
+        sa, sb = shapes.structure[a], shapes.structure[b]
+        mults += product_mults(p, q, r, sa, sb)
+        flops += product_flops(p, q, r, sa, sb)
+    return TreeCost(mults, flops)
+
+
+def forward_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
+    """Lecture closed form of forward mode on a dense chain: ``d_0 · Σ_{l=2..L} d_l·d_{l-1}``.
+
+    Examples
+    --------
+    >>> forward_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
+    40500
+
+    Notes
+    -----
+    O(L). Equals ``tree_cost(chain, forward_tree(L)).mults`` for every dense chain.
+    """
+    d = list(dims)
+    return d[0] * sum(d[l] * d[l - 1] for l in range(2, len(d)))
+
+
+def reverse_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
+    """Lecture closed form of reverse mode on a dense chain: ``d_L · Σ_{l=0..L-2} d_l·d_{l+1}``.
+
+    Examples
+    --------
+    >>> reverse_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
+    47500
+
+    Notes
+    -----
+    O(L). Equals ``tree_cost(chain, reverse_tree(L)).mults`` for every dense chain.
+    """
+    d = list(dims)
+    return d[-1] * sum(d[l] * d[l + 1] for l in range(len(d) - 2))

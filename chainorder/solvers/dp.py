@@ -1,0 +1,231 @@
+"""Exact optimal bracketing by dynamic programming over the matrix chain, vectorised.
+
+The classic recurrence ``cost(i..j) = min_k cost(i..k) + cost(k+1..j) + product(k)`` is solved
+one interval length at a time. Each length is a handful of whole-array NumPy operations over
+an ``(intervals × splits)`` block whose two cost operands are *views* (no gathers): the
+right factors ``i..k`` come from a start-major table, the left factors ``k+1..j`` from an
+end-major one, and the shared widths ``d_k`` from a sliding window over the dims.
+
+Products are priced by structure (:mod:`chainorder.cost`), so diagonal (elementwise) links
+are exploited. Ties in multiplications are broken by the lower ``given``-setting peak memory
+(exact: both keys are monotone in the sub-solutions), then in favour of a pure mode
+(forward, then reverse), then by the smallest right factor.
+
+Integers are exact: int64 when the largest possible cost fits, Python ints (object arrays)
+otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from chainorder.chain import Chain, Structure
+from chainorder.errors import ChainTooLongError
+from chainorder.memory import given_memory
+from chainorder.tree import Tree, flatten, forward_tree, reverse_tree, tree_from_splits
+
+__all__ = ["MAX_EXACT_LINKS", "DPResult", "optimal_tree", "solve_dp"]
+
+#: The exact solver keeps five (L+1)×(L+1) tables; beyond this many links they would need
+#: more than about 0.6 GB (and minutes of time), so longer chains are refused.
+MAX_EXACT_LINKS = 4000
+
+_INT64_SAFE = 2**62
+
+
+class DPResult:
+    """Tables of a solved chain: ``mults`` and ``peak`` of the optimum and its tree."""
+
+    __slots__ = ("mults", "n_links", "peak_extra", "split")
+
+    def __init__(self, mults: int, peak_extra: int, split: np.ndarray, n_links: int) -> None:
+        self.mults = mults
+        self.peak_extra = peak_extra
+        self.split = split
+        self.n_links = n_links
+
+    def tree(self) -> Tree:
+        """The optimal tree (before the pure-mode tie-break)."""
+        if self.n_links == 1:
+            return 1
+        split = self.split
+        return tree_from_splits(lambda i, j: i + int(split[i, j - i + 1]) - 1, self.n_links)
+
+
+def _table_bytes(n_links: int) -> int:
+    return 5 * 8 * (n_links + 2) ** 2
+
+
+def solve_dp(chain: Chain) -> DPResult:
+    """Solve the chain exactly; see the module notes.
+
+    Parameters
+    ----------
+    chain : Chain
+
+    Returns
+    -------
+    DPResult
+        ``mults`` of the optimum, its extra ``given`` peak (intermediates only) and the
+        split table.
+
+    Raises
+    ------
+    ChainTooLongError
+        ``L > MAX_EXACT_LINKS``.
+
+    Examples
+    --------
+    >>> solve_dp(Chain.from_dims([30, 35, 15, 5, 10, 20, 25])).mults
+    15125
+
+    Notes
+    -----
+    O(L³) arithmetic in O(L) NumPy calls per interval length (O(L) lengths), O(L²) memory.
+    """
+    L = chain.n_links
+    if L > MAX_EXACT_LINKS:
+        raise ChainTooLongError(
+            f"chain has {L} links; the exact solver handles at most {MAX_EXACT_LINKS} "
+            f"(its O(L²) tables would need about {_table_bytes(L) / 2**30:.1f} GiB and O(L³) "
+            "time); use --mode forward or --mode reverse, which need no search"
+        )
+    dims = chain.dims
+    big = max(dims)
+    dtype: type | np.dtype = np.int64 if (L + 3) * big**3 < _INT64_SAFE else object
+    d = np.array(dims, dtype=dtype)
+    dense_prefix = np.zeros(L + 1, dtype=np.int64)
+    dense_prefix[1:] = np.cumsum([s is Structure.DENSE for s in chain.structures])
+    all_dense = chain.is_dense
+
+    cost_a = np.zeros((L + 2, L + 2), dtype=dtype)  # [start, length]
+    cost_b = np.zeros((L + 2, L + 2), dtype=dtype)  # [end, L + 1 - length]
+    peak_a = np.zeros((L + 2, L + 2), dtype=dtype)
+    peak_b = np.zeros((L + 2, L + 2), dtype=dtype)
+    split = np.zeros((L + 2, L + 2), dtype=np.int32)  # [start, length] -> right length s
+    # one scratch block reused for every length (avoids page faults of fresh temporaries)
+    buffer = np.empty((L // 2 + 1) * (L - L // 2), dtype=dtype) if dtype is np.int64 else None
+    sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
+
+    for length in range(2, L + 1):
+        n = L - length + 1
+        w = length - 1
+        rows = slice(1, n + 1)  # starts i = 1..n
+        ends = slice(length, L + 1)  # ends j = i + length - 1
+        right = cost_a[rows, 1:length]  # cost(i .. i+s-1), s = 1..w
+        left = cost_b[ends, L + 1 - w : L + 1]  # cost(i+s .. j), s = 1..w
+        q = sliding_window_view(d, w)[rows]  # d_k, k = i+s-1
+        p = d[ends]  # d_j
+        r = d[0:n]  # d_{i-1}
+        pr = p * r
+        total = buffer[: n * w].reshape(n, w) if buffer is not None else np.empty((n, w), dtype)
+        if all_dense:
+            np.multiply(pr[:, None], q, out=total)
+        else:
+            pk = sliding_window_view(dense_prefix, w)[rows]
+            right_diag = pk == dense_prefix[0:n, None]
+            left_diag = dense_prefix[ends, None] == pk
+            np.copyto(total, np.where(left_diag | right_diag, pr[:, None], pr[:, None] * q))
+            row_diag = dense_prefix[ends] == dense_prefix[0:n]
+            if row_diag.any():
+                total[row_diag] = p[row_diag, None]
+        total += right
+        total += left
+        best_col = total.argmin(axis=1)
+        idx = np.arange(n)
+        best = total[idx, best_col]
+        # a second minimum equal to the first means a tie in multiplications
+        if w > 1:
+            saved = total[idx, best_col].copy()
+            total[idx, best_col] = sentinel
+            tie_rows = np.flatnonzero(total.min(axis=1) == best)
+            total[idx, best_col] = saved
+        else:
+            tie_rows = idx[:0]
+
+        def peaks(sel: np.ndarray, cols: np.ndarray | slice) -> np.ndarray:
+            """Given-setting extra peak of the splits ``cols`` of rows ``sel``."""
+            i = sel + 1
+            j = i + w
+            if isinstance(cols, slice):
+                s = np.arange(1, length)[None, :]
+                ii, jj = i[:, None], j[:, None]
+            else:
+                s = cols + 1
+                ii, jj = i, j
+            k = ii + s - 1
+            dk, dj, di = d[k], d[jj], d[ii - 1]
+            if all_dense:
+                size_r = dk * di
+                size_l = dj * dk
+                size_n = dj * di
+            else:
+                rdiag = dense_prefix[k] == dense_prefix[ii - 1]
+                ldiag = dense_prefix[jj] == dense_prefix[k]
+                size_r = np.where(rdiag, dk, dk * di)
+                size_l = np.where(ldiag, dj, dj * dk)
+                size_n = np.where(rdiag & ldiag, dj, dj * di)
+            size_r = np.where(s == 1, 0, size_r)
+            size_l = np.where(s == length - 1, 0, size_l)
+            p_r = peak_a[ii, s]
+            p_l = peak_b[jj, L + 1 - length + s]
+            both = size_r + size_l + size_n
+            right_first = np.maximum(np.maximum(p_r, size_r + p_l), both)
+            left_first = np.maximum(np.maximum(p_l, size_l + p_r), both)
+            return np.minimum(right_first, left_first)
+
+        if tie_rows.size:
+            pk_t = peaks(tie_rows, slice(None))
+            fill = pk_t.max() + 1
+            pk_t = np.where(total[tie_rows] == best[tie_rows, None], pk_t, fill)
+            best_col[tie_rows] = pk_t.argmin(axis=1)
+        chosen_peak = peaks(idx, best_col)
+        cost_a[rows, length] = best
+        cost_b[ends, L + 1 - length] = best
+        peak_a[rows, length] = chosen_peak
+        peak_b[ends, L + 1 - length] = chosen_peak
+        split[rows, length] = best_col + 1
+
+    return DPResult(int(cost_a[1, L]), int(peak_a[1, L]), split, L)
+
+
+def optimal_tree(chain: Chain) -> Tree:
+    """The tree of fewest multiplications; ties as in the module notes.
+
+    Parameters
+    ----------
+    chain : Chain
+
+    Returns
+    -------
+    Tree
+
+    Raises
+    ------
+    ChainTooLongError
+        ``L > MAX_EXACT_LINKS``.
+
+    Examples
+    --------
+    >>> optimal_tree(Chain.from_dims([30, 35, 15, 5, 10, 20, 25]))
+    ((6, (5, 4)), ((3, 2), 1))
+    >>> optimal_tree(Chain.from_dims([1, 100, 100, 100]))  # d_0 = 1: forward is optimal
+    (3, (2, 1))
+
+    Notes
+    -----
+    O(L³) time, O(L²) memory (see :func:`solve_dp`).
+    """
+    result = solve_dp(chain)
+    if chain.n_links == 1:
+        return 1
+    from chainorder.cost import tree_cost  # local: cost imports nothing from solvers
+
+    inputs = sum(link.elements for link in chain.links)
+    target = (result.mults, inputs + result.peak_extra)
+    for pure in (forward_tree(chain.n_links), reverse_tree(chain.n_links)):
+        flat = flatten(pure, chain.n_links)
+        if (tree_cost(chain, flat).mults, given_memory(chain, flat).peak_elements) == target:
+            return pure
+    return result.tree()

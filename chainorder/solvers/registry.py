@@ -1,0 +1,75 @@
+"""A registry of solvers by name: each turns a :class:`~chainorder.chain.Chain` into a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chainorder.chain import Chain
+from chainorder.errors import UnknownSolverError
+from chainorder.tree import Tree
+
+__all__ = [
+    "SolverFn",
+    "SolverInfo",
+    "available_solvers",
+    "get_solver",
+    "register_solver",
+    "unregister_solver",
+]
+
+SolverFn = Callable[[Chain], Tree]
+
+
+@dataclass(frozen=True, slots=True)
+class SolverInfo:
+    """A registered solver: its name, the function and a one-line description."""
+
+    name: str
+    solve: SolverFn
+    description: str
+
+
+_REGISTRY: dict[str, SolverInfo] = {}
+
+
+def register_solver(name: str, solve: SolverFn, description: str) -> SolverInfo:
+    """Register ``solve`` under ``name`` (replacing any previous one).
+
+    Examples
+    --------
+    >>> from chainorder.tree import forward_tree
+    >>> info = register_solver("my-forward", lambda c: forward_tree(c.n_links), "demo")
+    >>> get_solver("my-forward").description
+    'demo'
+    >>> _ = unregister_solver("my-forward")
+    """
+    info = SolverInfo(name, solve, description)
+    _REGISTRY[name] = info
+    return info
+
+
+def unregister_solver(name: str) -> SolverInfo:
+    """Remove a solver; returns what was registered."""
+    return _REGISTRY.pop(name)
+
+
+def get_solver(name: str) -> SolverInfo:
+    """The solver registered as ``name``.
+
+    Raises
+    ------
+    UnknownSolverError
+        With the list of valid names.
+    """
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise UnknownSolverError(
+            f"unknown mode {name!r}; expected one of: {', '.join(available_solvers())}"
+        ) from None
+
+
+def available_solvers() -> tuple[str, ...]:
+    """Registered names, in registration order."""
+    return tuple(_REGISTRY)
