@@ -240,7 +240,9 @@ def _reduction(name: str, forward: Callable[..., Any], scaled: bool) -> OpRule:
     return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes"))
 
 
-_reduction("sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), False)
+_reduction(
+    "sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), False
+)
 _reduction(
     "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), True
 )
@@ -289,9 +291,7 @@ _shape_op(
     "transpose",
     lambda x, axes=None: np.transpose(x, axes),
     lambda i, t, v, out, p: t.transpose((0, *(a + 1 for a in _perm(p, np.ndim(v[0]))))),
-    lambda i, c, v, out, p: c.transpose(
-        (0, *(a + 1 for a in np.argsort(_perm(p, np.ndim(v[0])))))
-    ),
+    lambda i, c, v, out, p: c.transpose((0, *(a + 1 for a in np.argsort(_perm(p, np.ndim(v[0])))))),
     "permutation",
     "transpose(x, axes)",
 )
@@ -339,7 +339,9 @@ def einsum_spec(subscripts: str, shape_a: Shape, shape_b: Shape) -> tuple[str, s
         if len(sub) != len(shape):
             raise ValueError(f"einsum operand {sub!r} does not match shape {shape}")
         if len(set(sub)) != len(sub):
-            raise ValueError(f"einsum with a repeated index in {sub!r} (a diagonal) is not supported")
+            raise ValueError(
+                f"einsum with a repeated index in {sub!r} (a diagonal) is not supported"
+            )
     if len(set(so)) != len(so) or not set(so) <= set(sa) | set(sb):
         raise ValueError(f"bad einsum output {so!r}")
     return sa, sb, so
@@ -382,7 +384,7 @@ def _contract_structure(i, shapes, out_shape, params):
 
 
 def _contract_cost(i, shapes, out_shape, params):
-    sa, sb, so = params["spec"]
+    sa, sb, _ = params["spec"]
     ext = _extents(sa, sb, shapes)
     return math.prod(ext.values())
 
