@@ -50,7 +50,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """
     target = Path(path)
     if target.is_dir():
-        raise OutputPathError(f"cannot write {str(target)!r}: it is a directory; expected a file path")
+        raise OutputPathError(
+            f"cannot write {str(target)!r}: it is a directory; expected a file path"
+        )
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise OutputPathError(

@@ -5,8 +5,9 @@
     the inputs + the largest set of intermediate products alive at once. Children are evaluated
     in the order that lowers the peak (cotengra's ``get_peak_size`` recursion)::
 
-        peak(node) = min over child order of
-                     max(peak(first), size(first) + peak(second), size(left) + size(right) + size(node))
+        peak(node) = min over child order of max(peak(first),
+                                                 size(first) + peak(second),
+                                                 size(left) + size(right) + size(node))
 
     with ``size = peak = 0`` for a leaf (an input, not an intermediate).
 
@@ -172,14 +173,16 @@ def streamed_memory(
     >>> from chainorder.tree import flatten
     >>> c = Chain.from_dims([2, 3, 4, 5])
     >>> streamed_memory(c, flatten((3, (2, 1)), 3)).peak_elements
-    35
+    38
 
     Notes
     -----
     O(L) time and memory: two states (fresh, cached) per node, two child orders each.
     """
     if child_order not in ("best", "right-first", "left-first"):
-        raise ValueError(f"child_order must be best, right-first or left-first, got {child_order!r}")
+        raise ValueError(
+            f"child_order must be best, right-first or left-first, got {child_order!r}"
+        )
     shapes = shapes or node_shapes(chain, flat)
     d = chain.dims
     n_links = chain.n_links
@@ -205,9 +208,7 @@ def streamed_memory(
         m = flat.hi[b]
         both = size[a] + size[b] + size[i]
         f_rf = max(fresh[b], size[b] + fresh[a], both + after)
-        f_lf = max(
-            cache(lo - 1, m - 1) + fresh[a], size[a] + after + cached[b], both + after
-        )
+        f_lf = max(cache(lo - 1, m - 1) + fresh[a], size[a] + after + cached[b], both + after)
         c_rf = max(cache(m, hi - 1) + cached[b], size[b] + cached[a], both)
         c_lf = max(cache(lo - 1, m - 1) + cached[a], size[a] + cached[b], both)
         if child_order == "best":
@@ -244,7 +245,7 @@ def memory_profile(
     --------
     >>> c = Chain.from_dims([2, 3, 4, 5])
     >>> memory_profile(c, ((3, 2), 1), "streamed").peak_elements
-    45
+    49
 
     Notes
     -----
@@ -312,9 +313,7 @@ def schedule_events(
     return events
 
 
-def simulate_peak(
-    chain: Chain, flat: FlatTree, events: list[Event], setting: Setting | str
-) -> int:
+def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Setting | str) -> int:
     """Peak elements alive while replaying ``events`` (an independent check of the recursions).
 
     Notes
@@ -409,7 +408,7 @@ def forward_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     Examples
     --------
     >>> forward_streamed_peak_closed_form([2, 3, 4, 5])
-    35
+    38
     """
     d = list(dims)
     n = len(d) - 1
@@ -437,12 +436,10 @@ def reverse_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     Examples
     --------
     >>> reverse_streamed_peak_closed_form([2, 3, 4, 5])
-    45
+    49
     """
     d = list(dims)
     n = len(d) - 1
     first = sum(d[:n]) + d[n] * d[n - 1]
-    rest = (
-        sum(d[: a - 1]) + d[a] * d[a - 1] + d[n] * (d[a] + d[a - 1]) for a in range(1, n)
-    )
+    rest = (sum(d[: a - 1]) + d[a] * d[a - 1] + d[n] * (d[a] + d[a - 1]) for a in range(1, n))
     return max(first, *rest) if n >= 2 else first

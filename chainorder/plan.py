@@ -373,7 +373,7 @@ class Plan:
             with the recomputation (a corrupted or hand-edited file).
         """
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            raise PlanFormatError(f"not a chainorder plan: expected \"format\": \"{PLAN_FORMAT}\"")
+            raise PlanFormatError(f'not a chainorder plan: expected "format": "{PLAN_FORMAT}"')
         if data.get("version") != PLAN_FORMAT_VERSION:
             raise PlanFormatError(
                 f"plan format version {data.get('version')!r} is not supported; "
@@ -388,7 +388,13 @@ class Plan:
         except TreeError as exc:
             raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
         fresh = result.to_dict()
-        for key in ("mode", "mults", "flops", "peak_memory_elements", "largest_intermediate_elements"):
+        for key in (
+            "mode",
+            "mults",
+            "flops",
+            "peak_memory_elements",
+            "largest_intermediate_elements",
+        ):
             if key in data and data[key] != fresh[key]:
                 raise PlanFormatError(
                     f"plan field {key!r} is {data[key]!r} but the chain and tree give "
@@ -429,8 +435,11 @@ class Plan:
             f"mode={self.mode.value!r}, mults={self.mults}, expression={self.expression()!r})"
         )
 
-    def compile(self, setting: Setting | str = Setting.GIVEN):  # noqa: ANN201
-        """A callable evaluating this plan on Jacobians, planned once (see ``chainorder.execute``)."""
+    def compile(self, setting: Setting | str = Setting.GIVEN) -> Any:
+        """A callable evaluating this plan on Jacobians, planned once.
+
+        See :func:`chainorder.execute.compile_plan`.
+        """
         from chainorder.execute import compile_plan  # lazy: plan does not depend on execute
 
         return compile_plan(self, setting)

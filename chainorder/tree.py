@@ -15,7 +15,7 @@ import enum
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
 from chainorder.errors import TreeError
 
@@ -33,7 +33,7 @@ __all__ = [
     "tree_mode",
 ]
 
-Tree = Union[int, tuple["Tree", "Tree"]]
+Tree: TypeAlias = int | tuple["Tree", "Tree"]
 
 
 class Mode(str, enum.Enum):
@@ -252,21 +252,20 @@ def tree_from_splits(split_of: Callable[[int, int], int], n_links: int) -> Tree:
     """
     _check_n(n_links)
     out: dict[tuple[int, int], Tree] = {}
-    stack: list[tuple[int, int, bool]] = [(1, n_links, False)]
+    stack: list[tuple[int, int, int]] = [(1, n_links, 0)]  # k = 0: not yet split
     while stack:
-        i, j, expanded = stack.pop()
+        i, j, k = stack.pop()
         if i == j:
             out[(i, j)] = i
-            continue
-        k = int(split_of(i, j))
-        if not i <= k < j:
-            raise TreeError(f"split of links {i}..{j} at {k} is outside {i}..{j - 1}")
-        if expanded:
+        elif k:
             out[(i, j)] = (out.pop((k + 1, j)), out.pop((i, k)))
         else:
-            stack.append((i, j, True))
-            stack.append((i, k, False))
-            stack.append((k + 1, j, False))
+            k = int(split_of(i, j))
+            if not i <= k < j:
+                raise TreeError(f"split of links {i}..{j} at {k} is outside {i}..{j - 1}")
+            stack.append((i, j, k))
+            stack.append((i, k, 0))
+            stack.append((k + 1, j, 0))
     return out[(1, n_links)]
 
 
@@ -277,8 +276,8 @@ def tree_mode(tree: Tree | FlatTree) -> Mode:
 
     Examples
     --------
-    >>> tree_mode((3, (2, 1))).value, tree_mode(((3, 2), 1)).value, tree_mode(((4, 3), (2, 1))).value
-    ('forward', 'reverse', 'mixed')
+    >>> [tree_mode(t).value for t in [(3, (2, 1)), ((3, 2), 1), ((4, 3), (2, 1))]]
+    ['forward', 'reverse', 'mixed']
 
     Notes
     -----

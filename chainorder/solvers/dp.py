@@ -17,6 +17,8 @@ otherwise.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -108,6 +110,7 @@ def solve_dp(chain: Chain) -> DPResult:
     buffer = np.empty((L // 2 + 1) * (L - L // 2), dtype=dtype) if dtype is np.int64 else None
     sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
 
+    tables = _Tables(d, dense_prefix, peak_a, peak_b, all_dense, L)
     for length in range(2, L + 1):
         n = L - length + 1
         w = length - 1
@@ -144,43 +147,12 @@ def solve_dp(chain: Chain) -> DPResult:
         else:
             tie_rows = idx[:0]
 
-        def peaks(sel: np.ndarray, cols: np.ndarray | slice) -> np.ndarray:
-            """Given-setting extra peak of the splits ``cols`` of rows ``sel``."""
-            i = sel + 1
-            j = i + w
-            if isinstance(cols, slice):
-                s = np.arange(1, length)[None, :]
-                ii, jj = i[:, None], j[:, None]
-            else:
-                s = cols + 1
-                ii, jj = i, j
-            k = ii + s - 1
-            dk, dj, di = d[k], d[jj], d[ii - 1]
-            if all_dense:
-                size_r = dk * di
-                size_l = dj * dk
-                size_n = dj * di
-            else:
-                rdiag = dense_prefix[k] == dense_prefix[ii - 1]
-                ldiag = dense_prefix[jj] == dense_prefix[k]
-                size_r = np.where(rdiag, dk, dk * di)
-                size_l = np.where(ldiag, dj, dj * dk)
-                size_n = np.where(rdiag & ldiag, dj, dj * di)
-            size_r = np.where(s == 1, 0, size_r)
-            size_l = np.where(s == length - 1, 0, size_l)
-            p_r = peak_a[ii, s]
-            p_l = peak_b[jj, L + 1 - length + s]
-            both = size_r + size_l + size_n
-            right_first = np.maximum(np.maximum(p_r, size_r + p_l), both)
-            left_first = np.maximum(np.maximum(p_l, size_l + p_r), both)
-            return np.minimum(right_first, left_first)
-
         if tie_rows.size:
-            pk_t = peaks(tie_rows, slice(None))
+            pk_t = _split_peaks(tables, length, tie_rows, None)
             fill = pk_t.max() + 1
             pk_t = np.where(total[tie_rows] == best[tie_rows, None], pk_t, fill)
             best_col[tie_rows] = pk_t.argmin(axis=1)
-        chosen_peak = peaks(idx, best_col)
+        chosen_peak = _split_peaks(tables, length, idx, best_col)
         cost_a[rows, length] = best
         cost_b[ends, L + 1 - length] = best
         peak_a[rows, length] = chosen_peak
@@ -188,6 +160,49 @@ def solve_dp(chain: Chain) -> DPResult:
         split[rows, length] = best_col + 1
 
     return DPResult(int(cost_a[1, L]), int(peak_a[1, L]), split, L)
+
+
+class _Tables(NamedTuple):
+    d: np.ndarray
+    dense_prefix: np.ndarray
+    peak_a: np.ndarray
+    peak_b: np.ndarray
+    all_dense: bool
+    n_links: int
+
+
+def _split_peaks(t: _Tables, length: int, sel: np.ndarray, cols: np.ndarray | None) -> np.ndarray:
+    """Given-setting extra peak of intervals of ``length`` starting at ``sel + 1``.
+
+    ``cols`` picks one split per row (right factor length ``cols + 1``); ``None`` means
+    every split, giving a 2-D block.
+    """
+    d, prefix = t.d, t.dense_prefix
+    i = sel + 1
+    j = i + length - 1
+    if cols is None:
+        s = np.arange(1, length)[None, :]
+        i, j = i[:, None], j[:, None]
+    else:
+        s = cols + 1
+    k = i + s - 1
+    dk, dj, di = d[k], d[j], d[i - 1]
+    if t.all_dense:
+        size_r, size_l, size_n = dk * di, dj * dk, dj * di
+    else:
+        rdiag = prefix[k] == prefix[i - 1]
+        ldiag = prefix[j] == prefix[k]
+        size_r = np.where(rdiag, dk, dk * di)
+        size_l = np.where(ldiag, dj, dj * dk)
+        size_n = np.where(rdiag & ldiag, dj, dj * di)
+    size_r = np.where(s == 1, 0, size_r)  # a single link is an input, not an intermediate
+    size_l = np.where(s == length - 1, 0, size_l)
+    p_r = t.peak_a[i, s]
+    p_l = t.peak_b[j, t.n_links + 1 - length + s]
+    both = size_r + size_l + size_n
+    right_first = np.maximum(np.maximum(p_r, size_r + p_l), both)
+    left_first = np.maximum(np.maximum(p_l, size_l + p_r), both)
+    return np.minimum(right_first, left_first)
 
 
 def optimal_tree(chain: Chain) -> Tree:
