@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from chainorder.chain import Chain, Structure
 from chainorder.errors import ChainTooLongError
@@ -111,6 +111,9 @@ def solve_dp(chain: Chain) -> DPResult:
     sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
 
     tables = _Tables(d, dense_prefix, peak_a, peak_b, all_dense, L)
+    # windows[t, :w] = d[t : t + w] for every t and w, as one strided view (no copies)
+    windows = _windows(d)
+    prefix_windows = _windows(dense_prefix)
     for length in range(2, L + 1):
         n = L - length + 1
         w = length - 1
@@ -118,7 +121,7 @@ def solve_dp(chain: Chain) -> DPResult:
         ends = slice(length, L + 1)  # ends j = i + length - 1
         right = cost_a[rows, 1:length]  # cost(i .. i+s-1), s = 1..w
         left = cost_b[ends, L + 1 - w : L + 1]  # cost(i+s .. j), s = 1..w
-        q = sliding_window_view(d, w)[rows]  # d_k, k = i+s-1
+        q = windows[rows, :w]  # d_k, k = i+s-1
         p = d[ends]  # d_j
         r = d[0:n]  # d_{i-1}
         pr = p * r
@@ -126,7 +129,7 @@ def solve_dp(chain: Chain) -> DPResult:
         if all_dense:
             np.multiply(pr[:, None], q, out=total)
         else:
-            pk = sliding_window_view(dense_prefix, w)[rows]
+            pk = prefix_windows[rows, :w]
             right_diag = pk == dense_prefix[0:n, None]
             left_diag = dense_prefix[ends, None] == pk
             np.copyto(total, np.where(left_diag | right_diag, pr[:, None], pr[:, None] * q))
@@ -140,10 +143,9 @@ def solve_dp(chain: Chain) -> DPResult:
         best = total[idx, best_col]
         # a second minimum equal to the first means a tie in multiplications
         if w > 1:
-            saved = total[idx, best_col].copy()
             total[idx, best_col] = sentinel
             tie_rows = np.flatnonzero(total.min(axis=1) == best)
-            total[idx, best_col] = saved
+            total[idx, best_col] = best
         else:
             tie_rows = idx[:0]
 
@@ -160,6 +162,14 @@ def solve_dp(chain: Chain) -> DPResult:
         split[rows, length] = best_col + 1
 
     return DPResult(int(cost_a[1, L]), int(peak_a[1, L]), split, L)
+
+
+def _windows(values: np.ndarray) -> np.ndarray:
+    """A read-only ``(n, n)`` view with ``out[t, :w] == values[t : t + w]``."""
+    n = len(values)
+    padded = np.concatenate([values, np.zeros(n, dtype=values.dtype)])
+    step = padded.strides[0]
+    return as_strided(padded, shape=(n, n), strides=(step, step), writeable=False)
 
 
 class _Tables(NamedTuple):
