@@ -310,6 +310,10 @@ def as_chain(value: Chain | str | Sequence[int | str]) -> Chain:
     --------
     >>> as_chain([30, 35, 15]).dims
     (30, 35, 15)
+
+    Notes
+    -----
+    O(L) time.
     """
     if isinstance(value, Chain):
         return value

@@ -40,6 +40,10 @@ def product_structure(left: Structure, right: Structure) -> Structure:
     --------
     >>> product_structure(Structure.DIAGONAL, Structure.DENSE).value
     'dense'
+
+    Notes
+    -----
+    O(1).
     """
     if left is Structure.DIAGONAL and right is Structure.DIAGONAL:
         return Structure.DIAGONAL
@@ -76,6 +80,10 @@ def product_flops(p: int, q: int, r: int, left: Structure, right: Structure) -> 
     31500
     >>> product_flops(35, 35, 15, Structure.DIAGONAL, Structure.DENSE)
     525
+
+    Notes
+    -----
+    O(1).
     """
     mults = product_mults(p, q, r, left, right)
     if left is Structure.DENSE and right is Structure.DENSE:
@@ -102,6 +110,12 @@ def node_shapes(chain: Chain, flat: FlatTree) -> NodeShapes:
     Notes
     -----
     O(L) time.
+
+    Examples
+    --------
+    >>> from chainorder.tree import flatten
+    >>> node_shapes(Chain.from_dims([2, 3, 4]), flatten((2, 1))).rows  # J2, J1, J2·J1
+    (4, 3, 4)
     """
     d = chain.dims
     structs: list[Structure] = []

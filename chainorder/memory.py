@@ -43,7 +43,6 @@ __all__ = [
     "MemoryProfile",
     "Setting",
     "as_setting",
-    "evaluation_order",
     "forward_given_peak_closed_form",
     "forward_streamed_peak_closed_form",
     "given_memory",
@@ -65,7 +64,17 @@ class Setting(str, enum.Enum):
 
 
 def as_setting(value: Setting | str) -> Setting:
-    """Parse a setting name; :class:`UnknownSettingError` lists the valid ones."""
+    """Parse a setting name; :class:`UnknownSettingError` lists the valid ones.
+
+    Examples
+    --------
+    >>> as_setting("streamed")
+    <Setting.STREAMED: 'streamed'>
+
+    Notes
+    -----
+    O(1).
+    """
     try:
         return Setting(value)
     except ValueError:
@@ -257,11 +266,6 @@ def memory_profile(
     return streamed_memory(chain, flat)
 
 
-def evaluation_order(profile: MemoryProfile) -> tuple[int, ...]:
-    """The node order of a profile (leaves included), for executors."""
-    return profile.order
-
-
 def schedule_events(
     chain: Chain, flat: FlatTree, order: tuple[int, ...], setting: Setting | str
 ) -> list[Event]:
@@ -274,6 +278,13 @@ def schedule_events(
     Notes
     -----
     O(L) events.
+
+    Examples
+    --------
+    >>> from chainorder.tree import flatten
+    >>> c, ft = Chain.from_dims([2, 3, 4]), flatten((2, 1))
+    >>> [(e.kind, e.index) for e in schedule_events(c, ft, (0, 1, 2), "given")]
+    [('multiply', 2)]
     """
     streamed = as_setting(setting) is Setting.STREAMED
     n_links = chain.n_links
@@ -319,6 +330,13 @@ def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Se
     Notes
     -----
     O(number of events).
+
+    Examples
+    --------
+    >>> from chainorder.tree import flatten
+    >>> c, ft = Chain.from_dims([2, 3, 4]), flatten((2, 1))
+    >>> simulate_peak(c, ft, schedule_events(c, ft, (0, 1, 2), "given"), "given")
+    26
     """
     shapes = node_shapes(chain, flat)
     d = chain.dims
@@ -351,6 +369,10 @@ def largest_intermediate(chain: Chain, flat: FlatTree) -> int:
     >>> from chainorder.tree import flatten
     >>> largest_intermediate(Chain.from_dims([2, 3, 4, 5]), flatten((3, (2, 1))))
     10
+
+    Notes
+    -----
+    O(L).
     """
     shapes = node_shapes(chain, flat)
     return max((shapes.elements(i) for i in flat.internal()), default=0)
@@ -367,6 +389,10 @@ def forward_given_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     --------
     >>> forward_given_peak_closed_form([2, 3, 4, 5])
     56
+
+    Notes
+    -----
+    O(L).
     """
     d = list(dims)
     n = len(d) - 1
@@ -384,6 +410,10 @@ def reverse_given_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     --------
     >>> reverse_given_peak_closed_form([2, 3, 4, 5])
     63
+
+    Notes
+    -----
+    O(L).
     """
     d = list(dims)
     n = len(d) - 1
@@ -409,6 +439,10 @@ def forward_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     --------
     >>> forward_streamed_peak_closed_form([2, 3, 4, 5])
     38
+
+    Notes
+    -----
+    O(L).
     """
     d = list(dims)
     n = len(d) - 1
@@ -437,6 +471,10 @@ def reverse_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
     --------
     >>> reverse_streamed_peak_closed_form([2, 3, 4, 5])
     49
+
+    Notes
+    -----
+    O(L²) as written (prefix sums per term); L is small where it is used.
     """
     d = list(dims)
     n = len(d) - 1

@@ -66,6 +66,10 @@ def as_dtype(value: object) -> np.dtype:
     --------
     >>> as_dtype("float32").itemsize
     4
+
+    Notes
+    -----
+    O(1).
     """
     try:
         dt = np.dtype(value)  # type: ignore[call-overload]

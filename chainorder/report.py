@@ -44,6 +44,10 @@ def format_count(n: int) -> str:
     '6,635,520'
     >>> format_count(12 * 10**27)
     '1.200e+28'
+
+    Notes
+    -----
+    O(1).
     """
     return f"{n:,}" if abs(n) < 10**18 else f"{n:.3e}"
 
@@ -55,6 +59,10 @@ def format_bytes(n: int) -> str:
     --------
     >>> format_bytes(512), format_bytes(6635520)
     ('512 B', '6.33 MiB')
+
+    Notes
+    -----
+    O(1).
     """
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
@@ -71,6 +79,10 @@ def format_ratio(x: float) -> str:
     --------
     >>> format_ratio(31.57), format_ratio(1.0)
     ('31.6×', '1.00×')
+
+    Notes
+    -----
+    O(1).
     """
     if x == float("inf"):
         return "∞"
@@ -84,6 +96,10 @@ def chain_summary(chain: Chain) -> str:
     --------
     >>> chain_summary(Chain.parse("784,512,tanh,10"))
     'd = 784 → 512 → 512 → 10  (L = 3 links: 2 dense, 1 diagonal [tanh])'
+
+    Notes
+    -----
+    O(L).
     """
     widths = (
         " → ".join(map(str, chain.dims))
@@ -102,7 +118,18 @@ def chain_summary(chain: Chain) -> str:
 
 
 def short_expression(plan: Plan) -> str:
-    """The bracketing, elided in the middle when longer than 400 characters."""
+    """The bracketing, elided in the middle when longer than 400 characters.
+
+    Examples
+    --------
+    >>> from chainorder.plan import plan
+    >>> short_expression(plan("3,4,5"))
+    'J2·J1'
+
+    Notes
+    -----
+    O(L).
+    """
     text = plan.expression()
     if len(text) <= _MAX_EXPRESSION:
         return text
@@ -113,7 +140,18 @@ def short_expression(plan: Plan) -> str:
 def comparison_table(
     plans: Mapping[str, Plan], setting: Setting | str = Setting.GIVEN, title: str | None = None
 ) -> Table:
-    """Table of plans side by side: mults, FLOPs, peak memory, largest product, speedups."""
+    """Table of plans side by side: mults, FLOPs, peak memory, largest product, speedups.
+
+    Examples
+    --------
+    >>> from chainorder.plan import compare_modes
+    >>> comparison_table(compare_modes("3,4,5")).row_count
+    3
+
+    Notes
+    -----
+    O(number of plans).
+    """
     setting = as_setting(setting)
     first = next(iter(plans.values()))
     table = Table(
@@ -153,7 +191,18 @@ def comparison_table(
 
 
 def tree_renderable(plan: Plan) -> RichTree | Text:
-    """The bracketing drawn as a rich tree; each product shows its shape and mults."""
+    """The bracketing drawn as a rich tree; each product shows its shape and mults.
+
+    Examples
+    --------
+    >>> from chainorder.plan import plan
+    >>> tree_renderable(plan("3,4,5")).label
+    'J2..J1  5×3 (dense) = 60 mults'
+
+    Notes
+    -----
+    O(L); not drawn beyond 64 links.
+    """
     if plan.n_links > MAX_DRAWN_LINKS:
         return Text(
             f"(tree of {plan.n_links} links not drawn; more than {MAX_DRAWN_LINKS}: "
@@ -192,7 +241,18 @@ def tree_renderable(plan: Plan) -> RichTree | Text:
 
 
 def schedule_table(plan: Plan, setting: Setting | str = Setting.GIVEN) -> Table:
-    """The product steps of ``plan`` in execution order, with shapes and costs."""
+    """The product steps of ``plan`` in execution order, with shapes and costs.
+
+    Examples
+    --------
+    >>> from chainorder.plan import plan
+    >>> schedule_table(plan("3,4,5,6")).row_count
+    2
+
+    Notes
+    -----
+    O(L).
+    """
     setting = as_setting(setting)
     table = Table(
         title=f"schedule ({setting.value} setting, execution order)",

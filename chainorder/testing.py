@@ -31,6 +31,10 @@ def catalan(n: int) -> int:
     --------
     >>> [catalan(n) for n in range(6)]
     [1, 1, 2, 5, 14, 42]
+
+    Notes
+    -----
+    O(n) big-integer steps.
     """
     c = 1
     for k in range(n):
@@ -105,6 +109,10 @@ def random_chain(
     4
     >>> random_chain(1, 5, diagonal_fraction=1.0).is_dense
     False
+
+    Notes
+    -----
+    O(L).
     """
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     dims = [rng.randint(low, high)]

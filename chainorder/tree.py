@@ -182,6 +182,10 @@ def to_lists(tree: Tree) -> int | list[object]:
     --------
     >>> to_lists((3, (2, 1)))
     [3, [2, 1]]
+
+    Notes
+    -----
+    O(L) time, iterative.
     """
     return _build(flatten(tree), int, lambda a, b: [a, b])  # type: ignore[return-value]
 
@@ -193,6 +197,10 @@ def from_lists(data: object, n_links: int | None = None) -> Tree:
     --------
     >>> from_lists([[3, 2], 1], 3)
     ((3, 2), 1)
+
+    Notes
+    -----
+    O(L) time, iterative.
     """
     return _build(flatten(data, n_links), int, lambda a, b: (a, b))  # type: ignore[arg-type, return-value]
 

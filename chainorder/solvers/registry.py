@@ -43,6 +43,10 @@ def register_solver(name: str, solve: SolverFn, description: str) -> SolverInfo:
     >>> get_solver("my-forward").description
     'demo'
     >>> _ = unregister_solver("my-forward")
+
+    Notes
+    -----
+    O(1). The CLI's ``--mode`` accepts every registered name.
     """
     info = SolverInfo(name, solve, description)
     _REGISTRY[name] = info
@@ -50,7 +54,18 @@ def register_solver(name: str, solve: SolverFn, description: str) -> SolverInfo:
 
 
 def unregister_solver(name: str) -> SolverInfo:
-    """Remove a solver; returns what was registered."""
+    """Remove a solver; returns what was registered.
+
+    Examples
+    --------
+    >>> _ = register_solver("tmp", lambda c: 1, "demo")
+    >>> unregister_solver("tmp").name
+    'tmp'
+
+    Notes
+    -----
+    O(1).
+    """
     return _REGISTRY.pop(name)
 
 
@@ -61,6 +76,15 @@ def get_solver(name: str) -> SolverInfo:
     ------
     UnknownSolverError
         With the list of valid names.
+
+    Examples
+    --------
+    >>> get_solver("reverse").name
+    'reverse'
+
+    Notes
+    -----
+    O(1).
     """
     try:
         return _REGISTRY[name]
@@ -71,5 +95,15 @@ def get_solver(name: str) -> SolverInfo:
 
 
 def available_solvers() -> tuple[str, ...]:
-    """Registered names, in registration order."""
+    """Registered names, in registration order.
+
+    Examples
+    --------
+    >>> available_solvers()[:3]
+    ('optimal', 'forward', 'reverse')
+
+    Notes
+    -----
+    O(number of solvers).
+    """
     return tuple(_REGISTRY)
