@@ -71,6 +71,14 @@ def opt_einsum_tree(dims: list[int]) -> Tree:
     return operands[0][2]
 
 
+def _has_opt_einsum() -> bool:
+    try:
+        import opt_einsum  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="100,400,1000,2000")
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     rows = []
     numpy_rate = None  # seconds per L³ from the last NumPy run, to skip hopeless ones
-    oe_ok = True
+    oe_rate = None  # seconds per L³ of opt_einsum's dp
     for n in lengths:
         dims = rng.integers(1, 1001, n + 1).tolist()
         chain = Chain.from_dims(dims)
@@ -94,16 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             numpy_rate = t_np / n**3
             row["numpy"] = t_np
             row["numpy_agrees"] = np_cost == dp.mults
-        if oe_ok:
-            try:
-                import opt_einsum  # noqa: F401
-            except ImportError:
-                oe_ok = False
-            else:
-                t_oe, tree = best_time(lambda: opt_einsum_tree(dims), 1)  # noqa: B023
-                row["oe"] = t_oe
-                row["oe_agrees"] = tree_cost(chain, tree).mults == dp.mults
-                oe_ok = t_oe * 8 < OE_BUDGET_S  # ≥ L³ growth: stop before it explodes
+        if _has_opt_einsum() and (oe_rate is None or oe_rate * n**3 < OE_BUDGET_S):
+            t_oe, tree = best_time(lambda: opt_einsum_tree(dims), 1)  # noqa: B023
+            oe_rate = t_oe / n**3  # it grows at least as L³: skip lengths beyond the budget
+            row["oe"] = t_oe
+            row["oe_agrees"] = tree_cost(chain, tree).mults == dp.mults
         rows.append(row)
         print(_line(row), flush=True)
     table = _markdown(rows)
