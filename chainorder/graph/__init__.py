@@ -1,5 +1,66 @@
-"""Traced graphs: NumPy function → DAG → Jacobian accumulation plans."""
+"""Traced graphs: NumPy function → DAG → Jacobian accumulation plans.
 
+>>> import numpy as np
+>>> g = trace(lambda x: np.sin(x) * x, np.zeros(3))
+>>> p = plan_graph(g)
+>>> p.chosen.name, p.chosen.mults
+('forward elimination', 3)
+"""
+
+from chainorder.graph.eliminate import (
+    EliminationResult,
+    eliminate,
+    forward_order,
+    markowitz_order,
+    reverse_order,
+    search_order,
+)
+from chainorder.graph.linearize import LinearizedGraph, linearize
+from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
+from chainorder.graph.render import to_dot
+from chainorder.graph.structure import EdgeStructure
+from chainorder.graph.sweep import (
+    SweepCost,
+    jacobian_forward,
+    jacobian_reverse,
+    jvp,
+    sweep_cost,
+    vjp,
+)
 from chainorder.graph.trace import NodeInfo, TracedArray, TracedGraph, trace
+from chainorder.graph.validate import (
+    ValidationReport,
+    finite_difference_jacobian,
+    graph_jacobian,
+    validate_graph,
+)
 
-__all__ = ["NodeInfo", "TracedArray", "TracedGraph", "trace"]
+__all__ = [
+    "EdgeStructure",
+    "EliminationResult",
+    "GraphPlan",
+    "LinearizedGraph",
+    "ModeCost",
+    "NodeInfo",
+    "SweepCost",
+    "TracedArray",
+    "TracedGraph",
+    "ValidationReport",
+    "eliminate",
+    "finite_difference_jacobian",
+    "forward_order",
+    "graph_jacobian",
+    "jacobian_forward",
+    "jacobian_reverse",
+    "jvp",
+    "linearize",
+    "markowitz_order",
+    "plan_graph",
+    "reverse_order",
+    "search_order",
+    "sweep_cost",
+    "to_dot",
+    "trace",
+    "validate_graph",
+    "vjp",
+]

@@ -108,7 +108,10 @@ def _stack(structs: list[EdgeStructure], rows: int, cols: int) -> EdgeStructure:
     return EdgeStructure.sparse("sparse", rows, cols, nnz)
 
 
-def _interval_dp(links: list[EdgeStructure]) -> tuple[int, object]:
+def _interval_dp(
+    links: list[EdgeStructure], apply: list[tuple[int, int] | None]
+) -> tuple[int, object]:
+    """Exact bracketing; a single original link may be applied matrix-free (``apply``)."""
     n = len(links)
     cost = [[0] * n for _ in range(n)]
     st: list[list[EdgeStructure | None]] = [[None] * n for _ in range(n)]
@@ -122,6 +125,10 @@ def _interval_dp(links: list[EdgeStructure]) -> tuple[int, object]:
             best = None
             for k in range(i, j):  # right part links i..k, left part k+1..j
                 m, s = multiply_structures(st[k + 1][j], st[i][k])
+                if k + 1 == j and apply[j] is not None:
+                    m = min(m, st[i][k].cols * apply[j][0])
+                if i == k and apply[i] is not None:
+                    m = min(m, st[k + 1][j].rows * apply[i][1])
                 c = cost[i][k] + cost[k + 1][j] + m
                 if best is None or c < best[0]:
                     best = (c, s, (tree[k + 1][j], tree[i][k]))
@@ -202,12 +209,15 @@ def chain_reduction(lin: LinearizedGraph, seed: int = 0) -> ChainReduction | Non
         block_orders.append(order)
     ends: list[tuple[str, ...]] = [lin.inputs, *((c,) for c in cuts), lin.outputs]
     dims = [sum(lin.sizes[v] for v in group) for group in ends]
-    links = []
+    links, apply = [], []
     for b in range(len(ends) - 1):
-        structs = [state.E[(u, v)] for v in ends[b + 1] for u in ends[b] if (u, v) in state.E]
-        links.append(_stack(structs, dims[b + 1], dims[b]))
-    chain_mults, tree = _interval_dp(links)
-    solver = "interval DP (graph structures)"
+        keys = [(u, v) for v in ends[b + 1] for u in ends[b] if (u, v) in state.E]
+        links.append(_stack([state.E[e] for e in keys], dims[b + 1], dims[b]))
+        costs = [state.A.get(e) for e in keys]
+        ok = all(c is not None for c in costs)
+        apply.append((sum(c[0] for c in costs), sum(c[1] for c in costs)) if ok else None)
+    chain_mults, tree = _interval_dp(links, apply)
+    solver = "interval DP (graph structures, matrix-free partials)"
     if all(s.kind == "dense" or (s.kind == "diagonal" and not s.unit) for s in links):
         try:
             from chainorder.chain import Chain, Structure
@@ -219,7 +229,8 @@ def chain_reduction(lin: LinearizedGraph, seed: int = 0) -> ChainReduction | Non
                 Structure.DIAGONAL if s.kind == "diagonal" else Structure.DENSE for s in links
             ]
             p = plan(Chain.from_dims(dims, structures), mode="optimal")
-            tree, chain_mults, solver = p.tree, int(p.mults), "chainorder.plan"
+            if int(p.mults) <= chain_mults:  # else a matrix-free partial beats the given ones
+                tree, chain_mults, solver = p.tree, int(p.mults), "chainorder.plan"
     order = tuple(v for o in block_orders for v in o) + tuple(_cut_order(tree, cuts))
     return ChainReduction(
         cuts,

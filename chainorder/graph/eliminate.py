@@ -5,7 +5,10 @@ Eliminating an intermediate vertex ``j`` replaces every path ``i → j → k`` b
 ``j``. When every intermediate is gone, the edges ``input → output`` hold the Jacobian
 (Griewank & Walther, ch. 9; Naumann's cross-country accumulation). Vertices are tensors:
 each product is a matrix product whose mults follow
-:func:`~chainorder.graph.structure.multiply_structures`.
+:func:`~chainorder.graph.structure.multiply_structures` — or, when one factor is still an
+original local partial, the op's tangent rule applied to each column of the other factor
+(or its adjoint rule to each row), whichever is cheaper. So the partial of ``inv`` or
+``solve`` need never be formed, and elimination orders cost no more than the sweeps.
 
 Orders: ``forward`` (topological), ``reverse`` (reverse topological), ``markowitz`` (greedy:
 the cheapest vertex next) and :func:`search_order` (exact over all orders for small graphs,
@@ -49,6 +52,7 @@ class _State:
     def __init__(self, lin: LinearizedGraph, numeric: bool = False) -> None:
         self.lin = lin
         self.E: dict[tuple[str, str], EdgeStructure] = dict(lin.edges)
+        self.A: dict[tuple[str, str], tuple[int, int]] = dict(lin.apply_cost)
         self.pred: dict[str, set[str]] = {v: set() for v in lin.vertices}
         self.succ: dict[str, set[str]] = {v: set() for v in lin.vertices}
         for u, v in self.E:
@@ -57,29 +61,45 @@ class _State:
         self.N: dict[tuple[str, str], LocalJacobian] | None = None
         if numeric:
             self.N = {e: lin.local_jacobian(*e) for e in self.E}
-        self.nnz = sum(s.nnz for s in self.E.values())
+        self.nnz = sum(self.stored(e) for e in self.E)
 
     def copy(self) -> _State:
         new = object.__new__(_State)
         new.lin = self.lin
         new.E = dict(self.E)
+        new.A = dict(self.A)
         new.pred = {v: set(p) for v, p in self.pred.items()}
         new.succ = {v: set(s) for v, s in self.succ.items()}
         new.N = None if self.N is None else dict(self.N)
         new.nnz = self.nnz
         return new
 
+    def product(self, i: str, j: str, k: str) -> tuple[int, EdgeStructure]:
+        """Mults and structure of ``∂k/∂j · ∂j/∂i`` (matrix-free where cheaper)."""
+        jk, ij = (j, k), (i, j)
+        m, s = multiply_structures(self.E[jk], self.E[ij])
+        if jk in self.A:
+            m = min(m, self.E[ij].cols * self.A[jk][0])
+        if ij in self.A:
+            m = min(m, self.E[jk].rows * self.A[ij][1])
+        return m, s
+
+    def stored(self, e: tuple[str, str]) -> int:
+        """Scalars held for edge ``e``: none for an original partial (applied from the kept
+        values by its rule), ``nnz`` for an accumulated one."""
+        return 0 if e in self.A else self.E[e].nnz
+
     def cost(self, j: str) -> tuple[int, int]:
-        """(mults, change of total nnz) of eliminating ``j``."""
+        """(mults, change of stored scalars) of eliminating ``j``."""
         mults, dnnz = 0, 0
         for i in self.pred[j]:
             for k in self.succ[j]:
-                m, s = multiply_structures(self.E[(j, k)], self.E[(i, j)])
+                m, s = self.product(i, j, k)
                 mults += m
                 old = self.E.get((i, k))
-                dnnz += s.nnz if old is None else add_structures(old, s).nnz - old.nnz
-        dnnz -= sum(self.E[(i, j)].nnz for i in self.pred[j])
-        dnnz -= sum(self.E[(j, k)].nnz for k in self.succ[j])
+                dnnz += s.nnz if old is None else add_structures(old, s).nnz - self.stored((i, k))
+        dnnz -= sum(self.stored((i, j)) for i in self.pred[j])
+        dnnz -= sum(self.stored((j, k)) for k in self.succ[j])
         return mults, dnnz
 
     def eliminate(self, j: str) -> tuple[int, int, int]:
@@ -88,7 +108,7 @@ class _State:
         current = self.nnz
         for i in sorted(self.pred[j]):
             for k in sorted(self.succ[j]):
-                m, s = multiply_structures(self.E[(j, k)], self.E[(i, j)])
+                m, s = self.product(i, j, k)
                 mults += m
                 if self.N is not None:
                     prod = multiply_local(self.N[(j, k)], self.N[(i, j)])
@@ -103,20 +123,26 @@ class _State:
                         self.N[(i, k)] = prod
                 else:
                     new = add_structures(old, s)
+                    before = self.stored((i, k))
+                    self.A.pop((i, k), None)
                     current += s.nnz  # the product exists before it is added in
                     peak = max(peak, current)
-                    current += new.nnz - old.nnz - s.nnz
+                    current += new.nnz - before - s.nnz
                     self.E[(i, k)] = new
                     if self.N is not None:
                         self.N[(i, k)] = add_local(self.N[(i, k)], prod)
                 peak = max(peak, current)
         for i in self.pred[j]:
-            current -= self.E.pop((i, j)).nnz
+            current -= self.stored((i, j))
+            self.E.pop((i, j))
+            self.A.pop((i, j), None)
             self.succ[i].discard(j)
             if self.N is not None:
                 del self.N[(i, j)]
         for k in self.succ[j]:
-            current -= self.E.pop((j, k)).nnz
+            current -= self.stored((j, k))
+            self.E.pop((j, k))
+            self.A.pop((j, k), None)
             self.pred[k].discard(j)
             if self.N is not None:
                 del self.N[(j, k)]
@@ -145,7 +171,8 @@ class EliminationResult:
     mults : int
         Scalar multiplications of all the products (local partials given).
     peak_elements, peak_bytes : int
-        Values kept to form the partials, plus the peak total nnz of the partials alive.
+        Values (and constants) kept to apply or form the local partials, plus the peak
+        number of scalars of the accumulated partial products alive at once.
     steps : tuple of EliminationStep
     jacobian : ndarray or None
         The ``m × n`` Jacobian (rows: outputs, columns: inputs) when ``numeric=True``.

@@ -70,6 +70,9 @@ class LinearizedGraph:
         Scalars per vertex.
     edges : dict
         ``(u, v) → EdgeStructure`` of ``∂v/∂u``.
+    apply_cost : dict
+        ``(u, v) → (jvp, vjp)``: mults of applying the local partial to one column
+        (the op's tangent rule) or one row (its adjoint rule) without forming it.
     """
 
     graph: TracedGraph
@@ -78,6 +81,7 @@ class LinearizedGraph:
     intermediates: tuple[str, ...]
     sizes: dict[str, int]
     edges: dict[tuple[str, str], EdgeStructure]
+    apply_cost: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     _numeric: dict[tuple[str, str], LocalJacobian] = field(default_factory=dict, repr=False)
 
     @property
@@ -146,18 +150,29 @@ def linearize(graph: TracedGraph) -> LinearizedGraph:
     act = set(active)
     sizes = {v: graph.size(v) for v in active}
     edges: dict[tuple[str, str], EdgeStructure] = {}
+    apply_cost: dict[tuple[str, str], tuple[int, int]] = {}
     for u, v, data in graph.nx.edges(data=True):
         if u in act and v in act and data["differentiable"]:
             edges[(u, v)] = data["structure"]
+            d = graph.nx.nodes[v]
+            rule = get_rule(d["op"])
+            shapes = tuple(graph.shape(a) for a in d["args"])
+            apply_cost[(u, v)] = (
+                sum(rule.jvp_cost(i, shapes, graph.shape(v), d["params"]) for i in data["argnums"]),
+                sum(rule.vjp_cost(i, shapes, graph.shape(v), d["params"]) for i in data["argnums"]),
+            )
     outputs: list[str] = []
     for y in graph.outputs:
         if any(s in act for s in graph.nx.successors(y)):
             sink = f"{y}.out"
             sizes[sink] = sizes[y]
             edges[(y, sink)] = EdgeStructure.diagonal(sizes[y], unit=True)
+            apply_cost[(y, sink)] = (0, 0)
             outputs.append(sink)
         else:
             outputs.append(y)
     sinks = set(outputs)
     inter = tuple(v for v in active if v not in graph.inputs and v not in sinks)
-    return LinearizedGraph(graph, tuple(graph.inputs), tuple(outputs), inter, sizes, edges)
+    return LinearizedGraph(
+        graph, tuple(graph.inputs), tuple(outputs), inter, sizes, edges, apply_cost
+    )

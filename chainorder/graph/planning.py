@@ -10,7 +10,9 @@ Two cost models, both in scalar multiplications (mults):
   elimination order: forward order, reverse order, Markowitz, the chain through cut
   vertices (exact chain DP) and the best order found by search.
 
-The chosen plan is the cheapest elimination order.
+The chosen plan is the cheapest row (fewest mults, then least memory); elimination orders
+apply an op's rule instead of a formed partial where that is cheaper, so they never cost
+more than the sweeps' products.
 """
 
 from __future__ import annotations
@@ -72,7 +74,9 @@ class GraphPlan:
     rows : tuple of ModeCost
         Forward and reverse mode (sweeps), then the elimination orders.
     chosen : ModeCost
-        The cheapest elimination order.
+        The cheapest row (mults, then peak memory).
+    best_elimination : ModeCost
+        The cheapest elimination order found.
     forward, reverse : SweepCost
         Step-by-step detail of the two pure modes.
     reduction : ChainReduction or None
@@ -83,6 +87,7 @@ class GraphPlan:
     lin: LinearizedGraph
     rows: tuple[ModeCost, ...]
     chosen: ModeCost
+    best_elimination: ModeCost
     forward: SweepCost
     reverse: SweepCost
     reduction: ChainReduction | None
@@ -112,7 +117,7 @@ class GraphPlan:
                 for r in self.rows
             ],
             "chosen": self.chosen.name,
-            "chosen_order": list(self.chosen.order or ()),
+            "chosen_order": list(self.chosen.order) if self.chosen.order is not None else None,
             "chain": None
             if self.reduction is None
             else {
@@ -207,4 +212,5 @@ def plan_graph(
         best_note,
     )
     rows.append(best)
-    return GraphPlan(graph, lin, tuple(rows), best, fwd, rev, reduction)
+    chosen = min(rows, key=lambda row: (row.mults, row.peak_bytes))
+    return GraphPlan(graph, lin, tuple(rows), chosen, best, fwd, rev, reduction)
