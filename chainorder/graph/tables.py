@@ -61,8 +61,9 @@ def cost_table(plan: GraphPlan) -> Table:
         mark = " *" if r is plan.chosen else ""
         t.add_row(r.name + mark, r.model, f"{r.mults:,}", format_bytes(r.peak_bytes), r.note)
     t.caption = (
-        "sweep: n tangent / m adjoint sweeps, each op as its JVP/VJP rule; elimination: local "
-        "partials given, products of an elimination order. * chosen"
+        "sweep: n tangent / m adjoint sweeps, each op by its JVP/VJP rule. elimination: the "
+        "products of a vertex-elimination order, a local partial formed or applied by its "
+        "rule, whichever is cheaper. * chosen"
     )
     return t
 
