@@ -12,7 +12,10 @@ from chainorder.cli.common import app
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = ("chainorder.cli.plan_command",)
+_COMMAND_MODULES = (
+    "chainorder.cli.plan_command",
+    "chainorder.cli.trace_command",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(_name).register(app)
