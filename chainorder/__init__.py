@@ -25,6 +25,8 @@ from chainorder.errors import (
     UnknownSettingError,
     UnknownSolverError,
 )
+from chainorder.gradcheck import check_grads
+from chainorder.graph import GraphPlan, TracedGraph, plan_graph, trace, validate_graph
 from chainorder.memory import Setting, memory_profile
 from chainorder.plan import Plan, Step, compare_modes, plan
 from chainorder.solvers import available_solvers, get_solver, register_solver
@@ -32,6 +34,8 @@ from chainorder.tree import Mode, forward_tree, reverse_tree, tree_expression, t
 
 __all__ = [
     "Chain",
+    "GraphPlan",
+    "TracedGraph",
     "ChainTooLongError",
     "ChainorderError",
     "DtypeError",
@@ -49,16 +53,20 @@ __all__ = [
     "UnknownSolverError",
     "__version__",
     "available_solvers",
+    "check_grads",
     "compare_modes",
     "forward_mults_closed_form",
     "forward_tree",
     "get_solver",
     "memory_profile",
     "plan",
+    "plan_graph",
     "register_solver",
     "reverse_mults_closed_form",
     "reverse_tree",
     "tree_cost",
     "tree_expression",
+    "trace",
     "tree_mode",
+    "validate_graph",
 ]

@@ -1,8 +1,9 @@
 """Reference implementations and seeded generators, shipped for tests and for users.
 
 Like opt_einsum's ``testing`` module: a brute-force enumeration of every bracketing (the
-Catalan number ``C_{L-1}`` of them) to check any solver against, and reproducible random
-chains and trees.
+Catalan number ``C_{L-1}`` of them) to check any solver against, reproducible random
+chains and trees, and autograd-style ``check_grads`` (JVP and VJP of a traced NumPy function
+against central finite differences, from :mod:`chainorder.gradcheck`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 from chainorder.chain import Chain, Structure
 from chainorder.cost import tree_cost
+from chainorder.gradcheck import central_difference, check_grads
 from chainorder.memory import given_memory
 from chainorder.tree import Tree, flatten
 
@@ -19,6 +21,8 @@ __all__ = [
     "all_trees",
     "brute_force_optimum",
     "catalan",
+    "central_difference",
+    "check_grads",
     "random_chain",
     "random_tree",
 ]
