@@ -34,11 +34,10 @@ from chainorder.tree import Mode, forward_tree, reverse_tree, tree_expression, t
 
 __all__ = [
     "Chain",
-    "GraphPlan",
-    "TracedGraph",
     "ChainTooLongError",
     "ChainorderError",
     "DtypeError",
+    "GraphPlan",
     "Link",
     "Mode",
     "Plan",
@@ -48,6 +47,7 @@ __all__ = [
     "SpecTypeError",
     "Step",
     "Structure",
+    "TracedGraph",
     "TreeError",
     "UnknownSettingError",
     "UnknownSolverError",
@@ -64,9 +64,9 @@ __all__ = [
     "register_solver",
     "reverse_mults_closed_form",
     "reverse_tree",
+    "trace",
     "tree_cost",
     "tree_expression",
-    "trace",
     "tree_mode",
     "validate_graph",
 ]
