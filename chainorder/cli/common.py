@@ -21,6 +21,12 @@ app = typer.Typer(
         "exact optimal bracketing next to pure forward (JVP) and reverse (VJP) mode."
     ),
     no_args_is_help=True,
+    epilog=(
+        "Examples: chainorder plan --dims 784,512,512,10  ·  "
+        "chainorder plan --dims 784,512,tanh,512,tanh,10 --setting streamed --steps  ·  "
+        "chainorder validate --dims 4096,64,4096,64,4096  ·  "
+        "chainorder trace examples/sqrt_cos.py:f --arg x=1.0"
+    ),
     add_completion=False,
     pretty_exceptions_enable=False,
 )
