@@ -1,0 +1,426 @@
+"""Run a plan on real arrays: ``evaluate(plan, jacobians)`` and the compiled form.
+
+No planning happens here: the executor replays the plan's event list
+(:meth:`chainorder.plan.Plan.events`) for one memory setting, so that what is alive at each
+moment is exactly what :mod:`chainorder.memory` predicts.
+
+``given`` setting
+    ``jacobians[l-1]`` is ``J_l``: a 2-D array of shape ``(d_l, d_{l-1})`` for a dense link,
+    the 1-D vector of its diagonal (``d_l`` numbers) for an elementwise link. Products follow
+    the plan's order; every intermediate is dropped as soon as its parent is formed.
+``streamed`` setting
+    A *source* (a network from :mod:`chainorder.nets`, or anything with the same two methods)
+    computes activations and forms Jacobians on demand: ``compute k`` runs
+    ``source.activation(k, x_{k-1})``, ``form l`` runs ``source.jacobian(l, x_{l-1})``,
+    ``release k`` drops ``x_k``, ``multiply i`` forms product node ``i`` and ``free i`` drops
+    node ``i``'s array, in exactly the order of :func:`chainorder.memory.schedule_events`.
+
+Products by structure (never densifying a diagonal): dense·dense ``A @ B``; diagonal·dense
+``d[:, None] * B``; dense·diagonal ``A * d[None, :]``; diagonal·diagonal ``a * b``.
+
+What is returned
+    The array of the root product: 2-D ``(d_L, d_0)``, except when *every* link is diagonal,
+    where the chain's Jacobian is itself diagonal and is returned as its 1-D diagonal
+    (``densify=True`` turns it into a 2-D matrix at the very end). For a one-link chain in the
+    ``given`` setting the caller's own ``J_1`` is returned (no copy: nothing is computed).
+
+The same code runs on NumPy and CuPy arrays; see :mod:`chainorder.backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from chainorder.backend import Backend, namespace_of
+from chainorder.chain import Chain, Structure
+from chainorder.cost import node_shapes
+from chainorder.errors import ExecutionError
+from chainorder.memory import Setting, as_setting
+from chainorder.plan import Plan
+
+__all__ = [
+    "CompiledPlan",
+    "JacobianSource",
+    "compile_plan",
+    "evaluate",
+    "evaluate_streamed",
+]
+
+# product kinds: (left structure, right structure)
+_DD, _GD, _DG, _GG = 0, 1, 2, 3
+# streamed op codes
+_COMPUTE, _FORM, _RELEASE, _MULTIPLY, _FREE = 0, 1, 2, 3, 4
+
+
+class JacobianSource(Protocol):
+    """What the streamed executor needs from a network (see :class:`chainorder.nets.MLP`).
+
+    ``activation(k, x_prev)`` returns a new array ``x_k`` (``d_k`` numbers) from
+    ``x_{k-1}``; ``jacobian(l, x_prev)`` returns ``J_l`` as a *new* array formed from
+    ``x_{l-1}``: ``(d_l, d_{l-1})`` for a dense link, the ``d_l`` diagonal for an
+    elementwise one.
+    """
+
+    def activation(self, k: int, x_prev: Any) -> Any: ...
+
+    def jacobian(self, l: int, x_prev: Any) -> Any: ...
+
+
+def _kind(left: Structure, right: Structure) -> int:
+    if left is Structure.DIAGONAL:
+        return _GG if right is Structure.DIAGONAL else _GD
+    return _DG if right is Structure.DIAGONAL else _DD
+
+
+def _multiply(kind: int, a: Any, b: Any) -> Any:
+    if kind == _DD:
+        return a @ b
+    if kind == _GD:
+        return a[:, None] * b
+    if kind == _DG:
+        return a * b[None, :]
+    return a * b
+
+
+def _link_label(chain: Chain, l: int) -> str:
+    s = chain.structures[l - 1]
+    name = chain.names[l - 1]
+    if s is Structure.DIAGONAL:
+        return (
+            f"J{l} (link {l}, diagonal {name})"
+            if name != "diagonal"
+            else f"J{l} (link {l}, diagonal)"
+        )
+    return f"J{l} (link {l}, dense)"
+
+
+def _check_link(chain: Chain, dtype: Any, l: int, array: Any, where: str = "") -> None:
+    """Shape and dtype of ``J_l``; raises :class:`ExecutionError` naming the link."""
+    rows, cols = chain.dims[l], chain.dims[l - 1]
+    shape = tuple(getattr(array, "shape", ()))
+    if chain.structures[l - 1] is Structure.DIAGONAL:
+        if shape != (rows,):
+            hint = (
+                "; pass the diagonal vector, not the dense matrix" if shape == (rows, cols) else ""
+            )
+            raise ExecutionError(
+                f"{where}{_link_label(chain, l)}: expected a 1-D diagonal of shape ({rows},) "
+                f"= (d_{l},), got shape {shape}{hint}"
+            )
+    elif shape != (rows, cols):
+        raise ExecutionError(
+            f"{where}{_link_label(chain, l)}: expected shape ({rows}, {cols}) = "
+            f"(d_{l}, d_{l - 1}), got shape {shape}"
+        )
+    if array.dtype != dtype:
+        raise ExecutionError(
+            f"{where}{_link_label(chain, l)} has dtype {array.dtype} but the plan is for "
+            f"{dtype.name}; cast the arrays or plan with dtype={array.dtype.name!r}"
+        )
+
+
+class CompiledPlan:
+    """A plan turned into a fixed list of array operations, to call many times.
+
+    Build one with :func:`compile_plan` or :meth:`chainorder.plan.Plan.compile`. In the
+    ``given`` setting call it with the Jacobians; in the ``streamed`` setting with a
+    :class:`JacobianSource` and the input ``x_0``.
+
+    Parameters
+    ----------
+    plan : Plan
+    setting : {"given", "streamed"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.plan import plan
+    >>> f = plan([2, 3, 4], mode="forward").compile()
+    >>> J1, J2 = np.ones((3, 2)), np.ones((4, 3))
+    >>> f([J1, J2]).tolist()
+    [[3.0, 3.0], [3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]
+
+    Notes
+    -----
+    Compiling is O(L); each call is O(L) Python steps plus the plan's arithmetic.
+    """
+
+    __slots__ = ("_leaf_of", "_n_nodes", "_ops", "_root", "plan", "setting")
+
+    def __init__(self, plan: Plan, setting: Setting | str = Setting.GIVEN) -> None:
+        if not isinstance(plan, Plan):
+            raise ExecutionError(f"expected a chainorder Plan, got {type(plan).__name__}")
+        self.plan = plan
+        self.setting = as_setting(setting)
+        flat = plan.flat
+        shapes = node_shapes(plan.chain, flat)
+        self._n_nodes = len(flat.lo)
+        self._root = flat.root
+        self._leaf_of = {flat.lo[i]: i for i in range(self._n_nodes) if flat.left[i] < 0}
+        ops: list[tuple[int, ...]] = []
+        for ev in plan.events(self.setting):
+            if ev.kind == "multiply":
+                a, b = flat.left[ev.index], flat.right[ev.index]
+                kind = _kind(shapes.structure[a], shapes.structure[b])
+                ops.append((_MULTIPLY, ev.index, a, b, kind))
+            elif ev.kind == "free":
+                ops.append((_FREE, ev.index))
+            elif ev.kind == "compute":
+                ops.append((_COMPUTE, ev.index))
+            elif ev.kind == "form":
+                ops.append((_FORM, ev.index, self._leaf_of[ev.index]))
+            elif ev.kind == "release":
+                ops.append((_RELEASE, ev.index))
+            else:  # pragma: no cover - memory.py defines exactly these kinds
+                raise ExecutionError(f"unknown schedule event {ev.kind!r}")
+        self._ops = tuple(ops)
+
+    def __repr__(self) -> str:
+        return f"CompiledPlan({self.plan.expression()!r}, setting={self.setting.value!r})"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """``given``: ``f(jacobians, densify=False)``; ``streamed``: ``f(source, x, ...)``."""
+        if self.setting is Setting.GIVEN:
+            return self.evaluate(*args, **kwargs)
+        return self.evaluate_streamed(*args, **kwargs)
+
+    # given ------------------------------------------------------------------------------------
+    def check(self, jacobians: Sequence[Any]) -> Backend:
+        """Validate count, namespace, shapes and dtypes; return the arrays' backend.
+
+        Raises
+        ------
+        ExecutionError
+            The message names the link and gives the expected and actual shape or dtype.
+        """
+        chain = self.plan.chain
+        n = chain.n_links
+        if isinstance(jacobians, str | bytes) or not hasattr(jacobians, "__len__"):
+            raise ExecutionError(
+                f"jacobians must be a list of {n} arrays [J1, ..., J{n}], got "
+                f"{type(jacobians).__name__}"
+            )
+        if len(jacobians) != n:
+            raise ExecutionError(
+                f"expected {n} Jacobians [J1, ..., J{n}] for chain {chain.spec()}, got "
+                f"{len(jacobians)}"
+            )
+        backend = namespace_of(jacobians)
+        dtype = self.plan.dtype
+        for l in range(1, n + 1):
+            _check_link(chain, dtype, l, jacobians[l - 1])
+        return backend
+
+    def evaluate(self, jacobians: Sequence[Any], *, densify: bool = False) -> Any:
+        """``J_L ⋯ J_1`` from given Jacobians, in the plan's order (see :func:`evaluate`)."""
+        if self.setting is not Setting.GIVEN:
+            raise ExecutionError(
+                "this plan was compiled for the streamed setting: call it with (source, x), "
+                "or compile it with setting='given' to pass Jacobians"
+            )
+        backend = self.check(jacobians)
+        slots: list[Any] = [None] * self._n_nodes
+        for l, leaf in self._leaf_of.items():
+            slots[leaf] = jacobians[l - 1]
+        for op in self._ops:
+            if op[0] == _MULTIPLY:
+                _, i, a, b, kind = op
+                slots[i] = _multiply(kind, slots[a], slots[b])
+            else:
+                slots[op[1]] = None
+        return self._finish(slots, backend, densify)
+
+    # streamed ---------------------------------------------------------------------------------
+    def evaluate_streamed(
+        self, source: JacobianSource, x: Any | Callable[[], Any], *, densify: bool = False
+    ) -> Any:
+        """``J_L ⋯ J_1`` of ``source`` at ``x``, forming each ``J_l`` from ``x_{l-1}`` on demand.
+
+        ``x`` is the input ``x_0`` (``d_0`` numbers) or a function returning it; with a
+        function the executor holds the only reference, so ``x_0`` is really freed when the
+        schedule releases it (what :mod:`chainorder.measure` relies on).
+        """
+        if self.setting is not Setting.STREAMED:
+            raise ExecutionError(
+                "this plan was compiled for the given setting: call it with the Jacobians, "
+                "or compile it with setting='streamed' to pass (source, x)"
+            )
+        chain = self.plan.chain
+        if not (hasattr(source, "activation") and hasattr(source, "jacobian")):
+            raise ExecutionError(
+                f"a streamed source needs activation(k, x) and jacobian(l, x) methods; got "
+                f"{type(source).__name__}"
+            )
+        source_chain = getattr(source, "chain", None)
+        if isinstance(source_chain, Chain) and (
+            source_chain.dims != chain.dims or source_chain.structures != chain.structures
+        ):
+            raise ExecutionError(
+                f"the source is the chain {source_chain.spec()} but the plan is for {chain.spec()}"
+            )
+        acts: list[Any] = [None] * (chain.n_links + 1)
+        acts[0] = x() if callable(x) else x
+        backend = namespace_of([acts[0]], what="x")
+        d0 = chain.dims[0]
+        if tuple(acts[0].shape) != (d0,):
+            raise ExecutionError(
+                f"x_0 must have shape ({d0},) = (d_0,), got shape {tuple(acts[0].shape)}"
+            )
+        dtype = self.plan.dtype
+        slots: list[Any] = [None] * self._n_nodes
+        for op in self._ops:
+            code = op[0]
+            if code == _MULTIPLY:
+                _, i, a, b, kind = op
+                slots[i] = _multiply(kind, slots[a], slots[b])
+            elif code == _FREE:
+                slots[op[1]] = None
+            elif code == _FORM:
+                l = op[1]
+                slots[op[2]] = source.jacobian(l, acts[l - 1])
+                # no local name may keep a reference: freed arrays must really go
+                _check_link(chain, dtype, l, slots[op[2]], where="source.jacobian: ")
+            elif code == _COMPUTE:
+                k = op[1]
+                acts[k] = source.activation(k, acts[k - 1])
+            else:
+                acts[op[1]] = None
+        return self._finish(slots, backend, densify)
+
+    def _finish(self, slots: list[Any], backend: Backend, densify: bool) -> Any:
+        result = slots[self._root]
+        slots[self._root] = None
+        if densify and result.ndim == 1:
+            result = backend.xp.diag(result)
+        return result
+
+
+def compile_plan(plan: Plan, setting: Setting | str = Setting.GIVEN) -> CompiledPlan:
+    """Compile ``plan`` for repeated evaluation in ``setting`` (what ``Plan.compile`` calls).
+
+    Parameters
+    ----------
+    plan : Plan
+    setting : {"given", "streamed"}
+        ``given``: the result is called with a list of Jacobians; ``streamed``: with a
+        :class:`JacobianSource` and ``x_0``.
+
+    Returns
+    -------
+    CompiledPlan
+
+    Raises
+    ------
+    UnknownSettingError
+        ``setting`` is neither ``given`` nor ``streamed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.plan import plan
+    >>> f = compile_plan(plan("3,diag,2"))
+    >>> f([np.array([1.0, 2.0, 3.0]), np.ones((2, 3))]).tolist()
+    [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+
+    Notes
+    -----
+    O(L) time and memory.
+    """
+    return CompiledPlan(plan, setting)
+
+
+def evaluate(plan: Plan, jacobians: Sequence[Any], *, densify: bool = False) -> Any:
+    """``J = J_L ⋯ J_1`` from given Jacobians, multiplied in the plan's order.
+
+    Parameters
+    ----------
+    plan : Plan
+        From :func:`chainorder.plan.plan`; its dtype must be the arrays' dtype.
+    jacobians : sequence of arrays
+        ``jacobians[l-1]`` is ``J_l``: shape ``(d_l, d_{l-1})`` if dense, the ``(d_l,)``
+        diagonal if elementwise. All NumPy or all CuPy.
+    densify : bool
+        Only matters when every link is diagonal: return ``diag(result)`` as a 2-D matrix
+        instead of the 1-D diagonal.
+
+    Returns
+    -------
+    array
+        ``(d_L, d_0)`` in the arrays' namespace (1-D ``(d_0,)`` when every link is diagonal
+        and ``densify`` is false). For ``L = 1`` the input ``J_1`` itself.
+
+    Raises
+    ------
+    ExecutionError
+        Wrong number of arrays; an array of the wrong shape or dtype (the message names the
+        link, the expected and the actual shape); non-arrays; NumPy and CuPy mixed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.plan import plan
+    >>> rng = np.random.default_rng(0)
+    >>> p = plan("4,3,tanh,2")
+    >>> Js = [rng.standard_normal((3, 4)), rng.standard_normal(3), rng.standard_normal((2, 3))]
+    >>> J = evaluate(p, Js)
+    >>> J.shape, bool(np.allclose(J, Js[2] @ np.diag(Js[1]) @ Js[0]))
+    ((2, 4), True)
+
+    Notes
+    -----
+    Compiles the plan (O(L)) then does its ``plan.mults`` multiplications; peak memory is
+    ``plan.peak_bytes("given")`` (inputs included). Use :func:`compile_plan` to skip the
+    compile step when evaluating many times.
+    """
+    if not isinstance(plan, Plan):
+        raise ExecutionError(
+            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
+        )
+    return CompiledPlan(plan, Setting.GIVEN).evaluate(jacobians, densify=densify)
+
+
+def evaluate_streamed(plan: Plan, source: JacobianSource, x: Any, *, densify: bool = False) -> Any:
+    """``J = J_L ⋯ J_1`` of a network at ``x``, Jacobians formed on demand (streamed setting).
+
+    Parameters
+    ----------
+    plan : Plan
+    source : JacobianSource
+        For example :class:`chainorder.nets.MLP` built from the same chain.
+    x : array or callable
+        The input ``x_0`` of shape ``(d_0,)``, or a function returning it.
+    densify : bool
+        As in :func:`evaluate`.
+
+    Returns
+    -------
+    array
+        The Jacobian of the network at ``x``.
+
+    Raises
+    ------
+    ExecutionError
+        A source for another chain, an input of the wrong shape, or a formed Jacobian of the
+        wrong shape or dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.plan import plan
+    >>> from chainorder.nets import MLP
+    >>> net = MLP("3,4,tanh,2", seed=0)
+    >>> J = evaluate_streamed(plan(net.chain, "reverse"), net, np.ones(3))
+    >>> J.shape
+    (2, 3)
+
+    Notes
+    -----
+    O(L) Python steps plus the products; peak memory is ``plan.peak_bytes("streamed")``
+    (activations, formed Jacobians and products; the network's weights are not counted).
+    """
+    if not isinstance(plan, Plan):
+        raise ExecutionError(
+            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
+        )
+    return CompiledPlan(plan, Setting.STREAMED).evaluate_streamed(source, x, densify=densify)
