@@ -1,0 +1,383 @@
+"""Small real networks whose Jacobians are formed from activations (the streamed setting).
+
+:class:`MLP` builds a network from a chain spec: every dense link ``l`` is an affine layer
+``x_l = W_l x_{l-1} + b_l`` with seeded random weights, every elementwise link is a real
+activation (``tanh``, ``relu``, ``sigmoid``, ``softplus``, ``gelu``, ``sin``, ``cos``,
+``exp``, ``square``, ``identity``; ``diag``/``elementwise`` is a fixed per-unit scaling
+``s ⊙ x``). It is a :class:`chainorder.execute.JacobianSource`:
+
+``activation(k, x_{k-1})``
+    a new array ``x_k``;
+``jacobian(l, x_{l-1})``
+    ``J_l`` as a *new* array: a copy of ``W_l`` (shape ``(d_l, d_{l-1})``) for a dense
+    link, the derivative vector ``f'(x_{l-1})`` for an elementwise one.
+
+Each call allocates exactly one array of the result's size (in-place ufuncs with ``out=``),
+so traced memory matches :mod:`chainorder.memory`'s streamed model; the one exception is
+``gelu``, whose value and derivative use one or two extra temporaries of ``d`` numbers.
+Weights and biases are parameters: created once in the constructor, never counted.
+
+:func:`finite_difference_jacobian` is the independent check used by the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainorder.backend import Backend, get_backend
+from chainorder.chain import Chain, Structure, as_chain
+from chainorder.errors import SpecError
+from chainorder.plan import as_dtype
+
+__all__ = ["ACTIVATIONS", "MLP", "finite_difference_jacobian"]
+
+_GELU_A = 0.044715
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+# activations: value and derivative, each allocating one array (gelu: see module notes) -----
+def _tanh(xp: Any, x: Any) -> Any:
+    return xp.tanh(x)
+
+
+def _dtanh(xp: Any, x: Any) -> Any:
+    t = xp.tanh(x)
+    t *= t
+    return xp.subtract(1, t, out=t)
+
+
+def _relu(xp: Any, x: Any) -> Any:
+    return xp.maximum(x, 0)
+
+
+def _drelu(xp: Any, x: Any) -> Any:
+    out = xp.empty_like(x)
+    xp.greater(x, 0, out=out)
+    return out
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:  # 0.5 (1 + tanh(x / 2)), overflow-free
+    s = xp.multiply(x, 0.5)
+    xp.tanh(s, out=s)
+    s += 1
+    s *= 0.5
+    return s
+
+
+def _dsigmoid(xp: Any, x: Any) -> Any:  # 0.25 (1 - tanh(x / 2)^2)
+    t = xp.multiply(x, 0.5)
+    xp.tanh(t, out=t)
+    t *= t
+    xp.subtract(1, t, out=t)
+    t *= 0.25
+    return t
+
+
+def _softplus(xp: Any, x: Any) -> Any:  # log(1 + e^x)
+    out = xp.exp(x)
+    return xp.log1p(out, out=out)
+
+
+def _gelu(xp: Any, x: Any) -> Any:  # tanh approximation
+    t = xp.multiply(x, x)
+    t *= _GELU_A
+    t += 1
+    t *= x
+    t *= _GELU_C
+    xp.tanh(t, out=t)
+    t += 1
+    t *= x
+    t *= 0.5
+    return t
+
+
+def _dgelu(xp: Any, x: Any) -> Any:
+    th = xp.multiply(x, x)
+    th *= _GELU_A
+    th += 1
+    th *= x
+    th *= _GELU_C
+    xp.tanh(th, out=th)  # th = tanh(u)
+    h = xp.multiply(x, x)
+    h *= 3 * _GELU_A * _GELU_C
+    h += _GELU_C
+    h *= x
+    h *= 0.5  # h = 0.5 x u'(x)
+    sech2 = xp.multiply(th, th)
+    xp.subtract(1, sech2, out=sech2)
+    h *= sech2
+    del sech2
+    th += 1
+    th *= 0.5
+    th += h
+    return th
+
+
+def _sin(xp: Any, x: Any) -> Any:
+    return xp.sin(x)
+
+
+def _cos(xp: Any, x: Any) -> Any:
+    return xp.cos(x)
+
+
+def _dcos(xp: Any, x: Any) -> Any:
+    out = xp.sin(x)
+    return xp.negative(out, out=out)
+
+
+def _exp(xp: Any, x: Any) -> Any:
+    return xp.exp(x)
+
+
+def _square(xp: Any, x: Any) -> Any:
+    return xp.multiply(x, x)
+
+
+def _dsquare(xp: Any, x: Any) -> Any:
+    return xp.multiply(x, 2)
+
+
+def _identity(xp: Any, x: Any) -> Any:
+    return x.copy()
+
+
+def _one(xp: Any, x: Any) -> Any:
+    return xp.ones_like(x)
+
+
+_Fn = Callable[[Any, Any], Any]
+
+#: Elementwise activations of :class:`MLP`: name → (value, derivative).
+ACTIVATIONS: dict[str, tuple[_Fn, _Fn]] = {
+    "tanh": (_tanh, _dtanh),
+    "relu": (_relu, _drelu),
+    "sigmoid": (_sigmoid, _dsigmoid),
+    "softplus": (_softplus, _sigmoid),
+    "gelu": (_gelu, _dgelu),
+    "sin": (_sin, _cos),
+    "cos": (_cos, _dcos),
+    "exp": (_exp, _exp),
+    "square": (_square, _dsquare),
+    "identity": (_identity, _one),
+}
+_SCALE_WORDS = ("diag", "diagonal", "elementwise")
+
+
+class MLP:
+    """A seeded multilayer network built from a chain spec; a streamed Jacobian source.
+
+    Parameters
+    ----------
+    spec : Chain, str or sequence
+        For example ``"784,512,tanh,512,tanh,10"``.
+    seed : int
+        Seeds every weight, bias and scale (NumPy ``default_rng``); the same seed gives the
+        same numbers on every backend.
+    dtype : str or numpy.dtype
+        Floating dtype of weights, activations and Jacobians (default float64).
+    backend : {"numpy", "cupy"} or Backend
+        Where the arrays live.
+
+    Attributes
+    ----------
+    chain : Chain
+    weights : dict
+        ``{l: W_l}`` for dense links (``(d_l, d_{l-1})``, entries ``N(0, 1/d_{l-1})``).
+    biases : dict
+        ``{l: b_l}`` for dense links (entries ``N(0, 0.01)``).
+    scales : dict
+        ``{l: s_l}`` for ``diag`` links (entries uniform in ``[0.5, 1.5]``).
+
+    Raises
+    ------
+    SpecError
+        An elementwise word with no activation here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = MLP("3,4,tanh,2", seed=0)
+    >>> x = np.linspace(-1.0, 1.0, 3)
+    >>> net(x).shape
+    (2,)
+    >>> J2 = net.jacobian(2, net.activation(1, x))  # tanh' at x_1, a diagonal
+    >>> J2.shape
+    (4,)
+
+    Notes
+    -----
+    Construction is O(Σ d_l·d_{l-1}) time and memory (the weights).
+    """
+
+    def __init__(
+        self,
+        spec: Chain | str | Sequence[int | str],
+        seed: int = 0,
+        dtype: object = "float64",
+        backend: str | Backend = "numpy",
+    ) -> None:
+        self.chain = as_chain(spec)
+        self.dtype = as_dtype(dtype)
+        self.backend = backend if isinstance(backend, Backend) else get_backend(backend)
+        xp = self.backend.xp
+        rng = np.random.default_rng(seed)
+        self.weights: dict[int, Any] = {}
+        self.biases: dict[int, Any] = {}
+        self.scales: dict[int, Any] = {}
+        self._fns: dict[int, tuple[_Fn, _Fn]] = {}
+        complex_dtype = self.dtype.kind == "c"
+        for link in self.chain.links:
+            l = link.index
+            if link.structure is Structure.DENSE:
+                w = rng.standard_normal(link.shape) / math.sqrt(link.cols)
+                b = 0.1 * rng.standard_normal(link.rows)
+                if complex_dtype:
+                    w = w + 1j * rng.standard_normal(link.shape) / math.sqrt(link.cols)
+                self.weights[l] = xp.asarray(w, dtype=self.dtype)
+                self.biases[l] = xp.asarray(b, dtype=self.dtype)
+                continue
+            name = link.name.lower()
+            if name in _SCALE_WORDS:
+                self.scales[l] = xp.asarray(rng.uniform(0.5, 1.5, link.rows), dtype=self.dtype)
+            elif name not in ACTIVATIONS:
+                raise SpecError(
+                    f"link {l} is the elementwise {link.name!r}, which chainorder.nets cannot "
+                    f"build; supported: {', '.join([*ACTIVATIONS, *_SCALE_WORDS])}"
+                )
+            else:
+                self._fns[l] = ACTIVATIONS[name]
+
+    def __repr__(self) -> str:
+        return (
+            f"MLP({self.chain.spec()!r}, dtype={self.dtype.name!r}, backend={self.backend.name!r})"
+        )
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """Widths ``d_0..d_L``."""
+        return self.chain.dims
+
+    @property
+    def parameter_bytes(self) -> int:
+        """Bytes of weights, biases and scales (not counted by the streamed memory model)."""
+        arrays = [*self.weights.values(), *self.biases.values(), *self.scales.values()]
+        return sum(int(a.nbytes) for a in arrays)
+
+    # the JacobianSource protocol ---------------------------------------------------------
+    def activation(self, k: int, x_prev: Any) -> Any:
+        """``x_k`` from ``x_{k-1}``: a new array of ``d_k`` numbers.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> MLP("2,relu", seed=0).activation(1, np.array([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+        """
+        xp = self.backend.xp
+        if k in self.weights:
+            y = self.weights[k] @ x_prev
+            y += self.biases[k]
+            return y
+        if k in self.scales:
+            return xp.multiply(self.scales[k], x_prev)
+        return self._fns[k][0](xp, x_prev)
+
+    def jacobian(self, l: int, x_prev: Any) -> Any:
+        """``J_l`` formed from ``x_{l-1}`` as a new array (dense matrix or diagonal vector).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> MLP("2,square", seed=0).jacobian(1, np.array([1.0, 3.0])).tolist()
+        [2.0, 6.0]
+        """
+        xp = self.backend.xp
+        if l in self.weights:
+            return self.weights[l].copy()
+        if l in self.scales:
+            return self.scales[l].copy()
+        return self._fns[l][1](xp, x_prev)
+
+    # conveniences --------------------------------------------------------------------------
+    def forward(self, x: Any) -> Any:
+        """The network's output ``x_L`` at ``x``.
+
+        Notes
+        -----
+        O(Σ d_l·d_{l-1}) time.
+        """
+        for k in range(1, self.chain.n_links + 1):
+            x = self.activation(k, x)
+        return x
+
+    __call__ = forward
+
+    def random_input(self, seed: int = 1) -> Any:
+        """A seeded input ``x_0`` (entries ``N(0, 1)``) in the network's namespace and dtype."""
+        rng = np.random.default_rng(seed)
+        return self.backend.asarray(rng.standard_normal(self.chain.dims[0]), dtype=self.dtype)
+
+    def jacobians_at(self, x: Any) -> list[Any]:
+        """All of ``J_1..J_L`` at ``x`` (for the given setting, or to compare).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> [J.shape for J in MLP("3,4,tanh,2", seed=0).jacobians_at(np.ones(3))]
+        [(4, 3), (4,), (2, 4)]
+        """
+        out = []
+        for l in range(1, self.chain.n_links + 1):
+            out.append(self.jacobian(l, x))
+            if l < self.chain.n_links:
+                x = self.activation(l, x)
+        return out
+
+
+def finite_difference_jacobian(
+    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float | None = None
+) -> np.ndarray:
+    """Central finite differences ``(f(x + h e_i) - f(x - h e_i)) / 2h``, column by column.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a 1-D float array to a 1-D array.
+    x : numpy.ndarray
+        The point (1-D, real floating).
+    step : float, optional
+        ``h``; defaults to ``eps^(1/3) · max(1, max|x|)`` for ``x``'s dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(f(x)), len(x))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> J = finite_difference_jacobian(np.sin, np.array([0.0, 1.0]))
+    >>> bool(np.allclose(J, np.diag(np.cos([0.0, 1.0])), rtol=1e-8, atol=1e-10))
+    True
+
+    Notes
+    -----
+    ``2·len(x)`` evaluations of ``f``; truncation error O(h²), rounding error O(eps/h).
+    """
+    x = np.asarray(x)
+    if x.ndim != 1:
+        raise SpecError(f"finite differences need a 1-D point, got shape {x.shape}")
+    if step is None:
+        eps = float(np.finfo(x.dtype).eps) if x.dtype.kind == "f" else float(np.finfo(float).eps)
+        step = eps ** (1.0 / 3.0) * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
+    columns = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = step
+        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2.0 * step))
+    return np.stack(columns, axis=1)
