@@ -1,0 +1,133 @@
+"""``chainorder bench``: run a named suite and write a benchmark table (and a plot)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chainorder.atomic import write_atomic
+from chainorder.bench import count_rows, run_suite, suite_cases, suite_names
+from chainorder.bench_report import FORMATS, plot_predicted_vs_measured, render
+from chainorder.cli.common import err_console, fail, user_errors
+
+__all__ = ["bench_command", "register"]
+
+_EXAMPLES = """
+Examples:
+
+  chainorder bench --suite mlp
+
+  chainorder bench --suite hourglass --format md --out hourglass.md
+
+  chainorder bench --suite random --format csv --out random.csv --plot random.png
+
+Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening,
+narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.
+"""
+
+
+def _check_path(option: str, path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"{option} {str(path)!r} is a directory; expected a file path")
+    if not folder.is_dir():
+        fail(f"{option} {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {str(path)!r}: folder {str(folder)!r} is not writable")
+
+
+def bench_command(
+    suite: Annotated[
+        str, typer.Option("--suite", "-s", help=f"Suite to run: {', '.join(suite_names())}.")
+    ] = "mlp",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"Output format: {', '.join(FORMATS)}.")
+    ] = "table",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the table to this file (atomic).")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also plot predicted FLOPs vs measured time (PNG)."),
+    ] = None,
+    repeat: Annotated[
+        int, typer.Option("--repeat", help="Timed runs per method (best shown), after a warm-up.")
+    ] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of Jacobians, networks, inputs.")] = 0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="Limit NumPy's BLAS threads (needs threadpoolctl)."),
+    ] = None,
+    frameworks: Annotated[
+        bool,
+        typer.Option(
+            "--frameworks/--no-frameworks",
+            help="Compare with JAX / PyTorch jacfwd and jacrev where installed.",
+        ),
+    ] = True,
+    memory: Annotated[
+        bool,
+        typer.Option("--memory/--no-memory", help="Measure each plan's peak memory too."),
+    ] = True,
+) -> None:
+    """Run a benchmark suite: every plan and baseline on the same data, predicted next to
+    measured, as a table (terminal, Markdown, CSV, JSON or LaTeX)."""
+    if fmt not in FORMATS:
+        fail(f"unknown --format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    if repeat < 1:
+        fail(f"--repeat must be at least 1, got {repeat}")
+    if threads is not None and threads < 1:
+        fail(f"--threads must be at least 1, got {threads}")
+    if out is not None:
+        _check_path("--out", out)
+    if plot is not None:
+        _check_path("--plot", plot)
+        try:
+            import matplotlib  # noqa: F401  (fail before running a long suite)
+        except ImportError:
+            fail("--plot needs matplotlib: pip install 'jacobian-chainorder[plot]'")
+    with user_errors():
+        suite_cases(suite)  # unknown suite: one line, exit 2
+        total = count_rows(suite)
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"suite {suite}", total=total)
+
+            def advance(row: object) -> None:
+                progress.update(task, advance=1, description=f"{row.case}: {row.method}")  # type: ignore[attr-defined]
+
+            result = run_suite(
+                suite,
+                repeat=repeat,
+                seed=seed,
+                measure_memory=memory,
+                frameworks=frameworks,
+                blas_threads=threads,
+                on_row=advance,
+            )
+        text = render(result, fmt)
+        if out is not None:
+            write_atomic(out, text)
+        if plot is not None:
+            plot_predicted_vs_measured(result, plot)
+    if out is None:
+        typer.echo(text, nl=False)  # "table" is rendered at its natural width, never squeezed
+    else:
+        err_console.print(f"wrote {len(result.rows)} rows to {out}", markup=False)
+    if plot is not None:
+        err_console.print(f"wrote plot to {plot}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``bench`` to ``app``."""
+    app.command("bench", help=bench_command.__doc__ + "\n" + _EXAMPLES)(bench_command)
