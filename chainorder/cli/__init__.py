@@ -15,6 +15,8 @@ __all__ = ["app", "main"]
 _COMMAND_MODULES = (
     "chainorder.cli.plan_command",
     "chainorder.cli.trace_command",
+    "chainorder.cli.validate_command",
+    "chainorder.cli.bench_command",
 )
 
 for _name in _COMMAND_MODULES:
