@@ -108,7 +108,7 @@ def to_markdown(result: BenchResult) -> str:
     --------
     >>> from chainorder.bench import BenchResult
     >>> print(to_markdown(BenchResult("demo", (), 3, 0, "float64")).splitlines()[2][:30])
-    | case | setting | method | exp
+    | case | setting | method | ex
     """
     lines = [f"*{_header(result)}*", ""]
     lines.append("| " + " | ".join(title for _, title in _COLUMNS) + " |")
