@@ -30,7 +30,7 @@ import numpy as np
 
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
-from chainorder.errors import SpecError
+from chainorder.errors import JacobianMismatchError, SpecError
 from chainorder.execute import compile_plan
 from chainorder.measure import (
     Timing,
@@ -215,6 +215,20 @@ class ValidationReport:
     def ok(self) -> bool:
         """True when every plan agrees with forward mode within :attr:`tolerance`."""
         return bool(self.max_difference <= self.tolerance)
+
+    def raise_if_disagree(self) -> None:
+        """Raise :class:`~chainorder.errors.JacobianMismatchError` unless :attr:`ok`.
+
+        The message names the worst plan, its difference and the tolerance.
+        """
+        if self.ok:
+            return
+        worst = max(self.rows, key=lambda r: r.rel_diff)
+        raise JacobianMismatchError(
+            f"the Jacobian of {worst.label} ({worst.plan.expression()}) differs from forward "
+            f"mode's by {worst.rel_diff:.2e} (normwise relative), beyond the tolerance "
+            f"{self.tolerance:.0e} for {self.dtype.name}"
+        )
 
     @property
     def memory_compared(self) -> str:

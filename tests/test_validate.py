@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from chainorder.chain import Chain
-from chainorder.errors import ExecutionError, SpecError
+from chainorder.errors import ExecutionError, JacobianMismatchError, SpecError
 from chainorder.tree import flatten
 from chainorder.validate import (
     MAX_ALL_TREES_LINKS,
@@ -86,7 +86,11 @@ def test_validate_all_trees() -> None:
 def test_validate_fails_beyond_tolerance() -> None:
     r = validate("40,50,30,60", dtype="float32", rtol=1e-12, repeat=1)
     assert not r.ok and r.max_difference > 1e-12
-    assert validate("40,50,30,60", dtype="float32", repeat=1).ok
+    with pytest.raises(JacobianMismatchError, match=r"differs from forward mode's by .* 1e-12"):
+        r.raise_if_disagree()
+    ok = validate("40,50,30,60", dtype="float32", repeat=1)
+    assert ok.ok
+    ok.raise_if_disagree()
 
 
 def test_validate_bad_inputs() -> None:
