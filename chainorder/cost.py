@@ -28,6 +28,7 @@ __all__ = [
     "product_flops",
     "product_mults",
     "product_structure",
+    "pure_mode_mults",
     "reverse_mults_closed_form",
     "tree_cost",
 ]
@@ -171,6 +172,30 @@ def tree_cost(chain: Chain, tree: Tree | FlatTree) -> TreeCost:
         mults += product_mults(p, q, r, sa, sb)
         flops += product_flops(p, q, r, sa, sb)
     return TreeCost(mults, flops)
+
+
+def pure_mode_mults(chain: Chain, reverse: bool = False) -> int:
+    """Multiplications of pure forward (or, with ``reverse=True``, reverse) mode.
+
+    Uses the lecture's closed form on dense chains and the tree cost otherwise.
+
+    Examples
+    --------
+    >>> c = Chain.parse("784,512,tanh,10")
+    >>> pure_mode_mults(c), pure_mode_mults(c, reverse=True)
+    (4415488, 4019200)
+
+    Notes
+    -----
+    O(L) time.
+    """
+    if chain.is_dense:
+        form = reverse_mults_closed_form if reverse else forward_mults_closed_form
+        return form(chain.dims)
+    from chainorder.tree import forward_tree, reverse_tree
+
+    tree = reverse_tree(chain.n_links) if reverse else forward_tree(chain.n_links)
+    return tree_cost(chain, tree).mults
 
 
 def forward_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:

@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from chainorder.chain import Chain, Structure, as_chain
-from chainorder.cost import node_shapes, product_flops, product_mults, tree_cost
+from chainorder.cost import (
+    node_shapes,
+    product_flops,
+    product_mults,
+    pure_mode_mults,
+    tree_cost,
+)
 from chainorder.errors import DtypeError, PlanFormatError, TreeError
 from chainorder.memory import (
     Event,
@@ -37,9 +43,7 @@ from chainorder.tree import (
     Mode,
     Tree,
     flatten,
-    forward_tree,
     from_lists,
-    reverse_tree,
     to_lists,
     tree_expression,
     tree_mode,
@@ -194,7 +198,6 @@ class Plan:
         flat = flatten(tree, chain.n_links)
         cost = tree_cost(chain, flat)
         shapes = node_shapes(chain, flat)
-        n = chain.n_links
         return cls(
             chain=chain,
             tree=tree,
@@ -207,8 +210,8 @@ class Plan:
             given=given_memory(chain, flat, shapes),
             streamed=streamed_memory(chain, flat, shapes),
             largest_intermediate=largest_intermediate(chain, flat),
-            forward_mults=tree_cost(chain, forward_tree(n)).mults,
-            reverse_mults=tree_cost(chain, reverse_tree(n)).mults,
+            forward_mults=pure_mode_mults(chain),
+            reverse_mults=pure_mode_mults(chain, reverse=True),
         )
 
     # derived figures ----------------------------------------------------------------------

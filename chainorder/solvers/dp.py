@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from chainorder.chain import Chain, Structure
+from chainorder.cost import pure_mode_mults
 from chainorder.errors import ChainTooLongError
 from chainorder.memory import given_memory
 from chainorder.tree import Tree, flatten, forward_tree, reverse_tree, tree_from_splits
@@ -245,12 +246,12 @@ def optimal_tree(chain: Chain) -> Tree:
     result = solve_dp(chain)
     if chain.n_links == 1:
         return 1
-    from chainorder.cost import tree_cost  # local: cost imports nothing from solvers
-
     inputs = sum(link.elements for link in chain.links)
-    target = (result.mults, inputs + result.peak_extra)
-    for pure in (forward_tree(chain.n_links), reverse_tree(chain.n_links)):
-        flat = flatten(pure, chain.n_links)
-        if (tree_cost(chain, flat).mults, given_memory(chain, flat).peak_elements) == target:
+    target_peak = inputs + result.peak_extra
+    for reverse in (False, True):
+        if pure_mode_mults(chain, reverse) != result.mults:
+            continue  # cheap O(L) check first; the peak only matters on a tie
+        pure = reverse_tree(chain.n_links) if reverse else forward_tree(chain.n_links)
+        if given_memory(chain, flatten(pure, chain.n_links)).peak_elements == target_peak:
             return pure
     return result.tree()
