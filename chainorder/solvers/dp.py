@@ -38,15 +38,20 @@ _INT64_SAFE = 2**62
 
 
 class DPResult:
-    """Tables of a solved chain: ``mults`` and ``peak`` of the optimum and its tree."""
+    """A solved chain: ``mults`` of the optimum, the split table and the optimal tree."""
 
-    __slots__ = ("mults", "n_links", "peak_extra", "split")
+    __slots__ = ("chain", "mults", "n_links", "split")
 
-    def __init__(self, mults: int, peak_extra: int, split: np.ndarray, n_links: int) -> None:
+    def __init__(self, chain: Chain, mults: int, split: np.ndarray) -> None:
+        self.chain = chain
         self.mults = mults
-        self.peak_extra = peak_extra
         self.split = split
-        self.n_links = n_links
+        self.n_links = chain.n_links
+
+    @property
+    def peak_elements(self) -> int:
+        """``given``-setting peak of the optimal tree (inputs + intermediates)."""
+        return given_memory(self.chain, flatten(self.tree(), self.n_links)).peak_elements
 
     def tree(self) -> Tree:
         """The optimal tree (before the pure-mode tie-break)."""
@@ -70,8 +75,7 @@ def solve_dp(chain: Chain) -> DPResult:
     Returns
     -------
     DPResult
-        ``mults`` of the optimum, its extra ``given`` peak (intermediates only) and the
-        split table.
+        ``mults`` of the optimum and the split table (``.tree()``, ``.peak_elements``).
 
     Raises
     ------
@@ -112,6 +116,8 @@ def solve_dp(chain: Chain) -> DPResult:
     sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
 
     tables = _Tables(d, dense_prefix, peak_a, peak_b, all_dense, L)
+    peaks_upto = 1  # peak tables are valid for interval lengths 1..peaks_upto
+    peaks_active = False  # set by the first tie; from then on peaks are kept up to date
     # windows[t, :w] = d[t : t + w] for every t and w, as one strided view (no copies)
     windows = _windows(d)
     prefix_windows = _windows(dense_prefix)
@@ -151,18 +157,31 @@ def solve_dp(chain: Chain) -> DPResult:
             tie_rows = idx[:0]
 
         if tie_rows.size:
+            # peak tables are filled lazily: only a tie in mults ever reads them
+            peaks_upto = _fill_peaks(tables, split, peaks_upto, length - 1)
+            peaks_active = True
             pk_t = _split_peaks(tables, length, tie_rows, None)
             fill = pk_t.max() + 1
             pk_t = np.where(total[tie_rows] == best[tie_rows, None], pk_t, fill)
             best_col[tie_rows] = pk_t.argmin(axis=1)
-        chosen_peak = _split_peaks(tables, length, idx, best_col)
         cost_a[rows, length] = best
         cost_b[ends, L + 1 - length] = best
-        peak_a[rows, length] = chosen_peak
-        peak_b[ends, L + 1 - length] = chosen_peak
         split[rows, length] = best_col + 1
+        if peaks_active:
+            peaks_upto = _fill_peaks(tables, split, peaks_upto, length)
 
-    return DPResult(int(cost_a[1, L]), int(peak_a[1, L]), split, L)
+    return DPResult(chain, int(cost_a[1, L]), split)
+
+
+def _fill_peaks(t: _Tables, split: np.ndarray, done: int, target: int) -> int:
+    """Fill the peak tables for interval lengths ``done + 1 .. target`` from the splits."""
+    L = t.n_links
+    for length in range(done + 1, target + 1):
+        n = L - length + 1
+        chosen = _split_peaks(t, length, np.arange(n), split[1 : n + 1, length] - 1)
+        t.peak_a[1 : n + 1, length] = chosen
+        t.peak_b[length : L + 1, L + 1 - length] = chosen
+    return max(done, target)
 
 
 def _windows(values: np.ndarray) -> np.ndarray:
@@ -246,12 +265,10 @@ def optimal_tree(chain: Chain) -> Tree:
     result = solve_dp(chain)
     if chain.n_links == 1:
         return 1
-    inputs = sum(link.elements for link in chain.links)
-    target_peak = inputs + result.peak_extra
     for reverse in (False, True):
         if pure_mode_mults(chain, reverse) != result.mults:
             continue  # cheap O(L) check first; the peak only matters on a tie
         pure = reverse_tree(chain.n_links) if reverse else forward_tree(chain.n_links)
-        if given_memory(chain, flatten(pure, chain.n_links)).peak_elements == target_peak:
+        if given_memory(chain, flatten(pure, chain.n_links)).peak_elements == result.peak_elements:
             return pure
     return result.tree()
