@@ -4,7 +4,10 @@ Run (the two OpenBLAS variables unset for this command only; the BLAS kernel tha
 recorded in the output)::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
-        python benchmarks/bench_execution.py --threads 1 --out benchmarks/results_execution.md
+        python benchmarks/bench_execution.py --threads 1 --repeat 10 --write
+
+``--write`` replaces the "execution" section of benchmarks/RESULTS.md; ``--out FILE`` writes
+the Markdown to a file of its own.
 
 Figures
   A. 5 seeded random dense chains, L = 6, widths 64–1024, every bracketing (42 each), given
@@ -32,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import update_section
 
 from chainorder.atomic import write_atomic
 from chainorder.bench import SUITES, environment, multi_dot_tree, run_suite
@@ -250,7 +256,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
-    ap.add_argument("--out", type=Path, default=Path(__file__).with_name("results_execution.md"))
+    ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
+    ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     ap.add_argument("--skip", default="", help="letters of figures to skip, e.g. 'AE'")
     args = ap.parse_args()
     limit: Any = contextlib.nullcontext()
@@ -298,8 +305,13 @@ def main() -> int:
         "",
     ]
     body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES
-    write_atomic(args.out, body)
-    print(f"wrote {args.out}", file=sys.stderr)
+    if args.out is not None:
+        write_atomic(args.out, body)
+        print(f"wrote {args.out}", file=sys.stderr)
+    if args.write:
+        print(f"updated {update_section('execution', body)}", file=sys.stderr)
+    if args.out is None and not args.write:
+        print(body)
     return 0
 
 

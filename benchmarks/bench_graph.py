@@ -7,7 +7,10 @@ plan's Jacobian against finite differences, and writes a Markdown table.
 
 Run::
 
-    python benchmarks/bench_graph.py --out benchmarks/results_graph.md
+    python benchmarks/bench_graph.py --write
+
+``--write`` replaces the "graph" section of benchmarks/RESULTS.md; ``--out FILE`` writes the
+Markdown to a file of its own.
 
 """
 
@@ -24,6 +27,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import update_section  # noqa: E402
 
 from chainorder.atomic import write_atomic  # noqa: E402
 from chainorder.graph import plan_graph, trace, validate_graph  # noqa: E402
@@ -132,12 +138,13 @@ COLUMNS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="Markdown file to write")
+    parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--seed", type=int, default=0)
     ns = parser.parse_args()
     lines = [
-        "# Traced graphs: mults of forward, reverse and vertex-elimination orders",
+        "## Traced graphs: mults of forward, reverse and vertex-elimination orders",
         "",
-        "Produced by `python benchmarks/bench_graph.py --out benchmarks/results_graph.md` "
+        "Command: `python benchmarks/bench_graph.py --write` "
         f"(seed {ns.seed}; Python {platform.python_version()}, NumPy {np.__version__}).",
         "",
         "All figures are scalar multiplications (mults). *Sweeps*: n tangent sweeps (forward) "
@@ -175,6 +182,8 @@ def main() -> None:
     if ns.out is not None:
         write_atomic(ns.out, text)
         print(f"written to {ns.out}")
+    if ns.write:
+        print(f"updated {update_section('graph', text)}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from chainorder.errors import (
     ChainorderError,
     ChainTooLongError,
     DtypeError,
+    ExecutionError,
+    JacobianMismatchError,
     PlanFormatError,
     SpecError,
     SpecTypeError,
@@ -25,19 +27,26 @@ from chainorder.errors import (
     UnknownSettingError,
     UnknownSolverError,
 )
+from chainorder.execute import CompiledPlan, compile_plan, evaluate, evaluate_streamed
 from chainorder.gradcheck import check_grads
 from chainorder.graph import GraphPlan, TracedGraph, plan_graph, trace, validate_graph
 from chainorder.memory import Setting, memory_profile
+from chainorder.nets import MLP
 from chainorder.plan import Plan, Step, compare_modes, plan
 from chainorder.solvers import available_solvers, get_solver, register_solver
 from chainorder.tree import Mode, forward_tree, reverse_tree, tree_expression, tree_mode
+from chainorder.validate import ValidationReport, validate
 
 __all__ = [
+    "MLP",
     "Chain",
     "ChainTooLongError",
     "ChainorderError",
+    "CompiledPlan",
     "DtypeError",
+    "ExecutionError",
     "GraphPlan",
+    "JacobianMismatchError",
     "Link",
     "Mode",
     "Plan",
@@ -51,10 +60,14 @@ __all__ = [
     "TreeError",
     "UnknownSettingError",
     "UnknownSolverError",
+    "ValidationReport",
     "__version__",
     "available_solvers",
     "check_grads",
     "compare_modes",
+    "compile_plan",
+    "evaluate",
+    "evaluate_streamed",
     "forward_mults_closed_form",
     "forward_tree",
     "get_solver",
@@ -68,5 +81,6 @@ __all__ = [
     "tree_cost",
     "tree_expression",
     "tree_mode",
+    "validate",
     "validate_graph",
 ]

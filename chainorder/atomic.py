@@ -15,6 +15,12 @@ class OutputPathError(ChainorderError, OSError):
     """The output path cannot be written (missing folder, no permission, a directory)."""
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write ``data`` to ``path`` so that readers never see a half-written file.
 
@@ -64,6 +70,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     except OSError as exc:
         raise OutputPathError(f"cannot write {str(target)!r}: {exc.strerror}") from None
     try:
+        # mkstemp creates the file 0600; give it the permissions a plain open() would
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
         os.replace(tmp, target)

@@ -31,3 +31,14 @@ def test_failure_during_write_removes_the_temporary(tmp_path, monkeypatch):
     with pytest.raises(OutputPathError, match="No space left"):
         write_atomic(tmp_path / "x.json", "data")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_permissions_follow_the_umask_like_open(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        target = write_atomic(tmp_path / "shared.json", "{}")
+        assert target.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
