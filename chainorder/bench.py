@@ -527,6 +527,29 @@ def _layers(net: MLP) -> list[tuple[str, Any, Any]]:
     return out
 
 
+def _network_function(
+    net: MLP, to_array: Callable[[Any], Any], acts: dict[str, Any], framework: str
+) -> Callable[[Any], Any]:
+    """The MLP's forward function written with a framework's arrays and activations."""
+    layers = []
+    for kind, a, b in _layers(net):
+        if kind == "dense":
+            layers.append((kind, to_array(a), to_array(b)))
+        elif kind == "scale":
+            layers.append((kind, to_array(a), None))
+        elif kind in acts:
+            layers.append((kind, acts[kind], None))
+        else:
+            raise _Unsupported(f"no {framework} activation for {kind!r}")
+
+    def f(v: Any) -> Any:
+        for kind, a, b in layers:
+            v = a @ v + b if kind == "dense" else (a * v if kind == "scale" else a(v))
+        return v
+
+    return f
+
+
 def _JAX(net: MLP, x: Any, fn_mode: str) -> Callable[[], Any]:
     import jax  # optional: the "bench" extra
 
@@ -545,22 +568,7 @@ def _JAX(net: MLP, x: Any, fn_mode: str) -> Callable[[], Any]:
         "square": jnp.square,
         "identity": lambda v: v,
     }
-    layers = []
-    for kind, a, b in _layers(net):
-        if kind == "dense":
-            layers.append((kind, jnp.asarray(a), jnp.asarray(b)))
-        elif kind == "scale":
-            layers.append((kind, jnp.asarray(a), None))
-        elif kind in acts:
-            layers.append((kind, acts[kind], None))
-        else:
-            raise _Unsupported(f"no JAX activation for {kind!r}")
-
-    def f(v: Any) -> Any:
-        for kind, a, b in layers:
-            v = a @ v + b if kind == "dense" else (a * v if kind == "scale" else a(v))
-        return v
-
+    f = _network_function(net, jnp.asarray, acts, "JAX")
     jac = jax.jit(jax.jacfwd(f) if fn_mode == "jacfwd" else jax.jacrev(f))
     xj = jnp.asarray(np.asarray(x))
 
@@ -586,22 +594,7 @@ def _TORCH(net: MLP, x: Any, fn_mode: str) -> Callable[[], Any]:
         "square": torch.square,
         "identity": lambda v: v,
     }
-    layers = []
-    for kind, a, b in _layers(net):
-        if kind == "dense":
-            layers.append((kind, torch.from_numpy(a), torch.from_numpy(b)))
-        elif kind == "scale":
-            layers.append((kind, torch.from_numpy(a), None))
-        elif kind in acts:
-            layers.append((kind, acts[kind], None))
-        else:
-            raise _Unsupported(f"no PyTorch activation for {kind!r}")
-
-    def f(v: Any) -> Any:
-        for kind, a, b in layers:
-            v = a @ v + b if kind == "dense" else (a * v if kind == "scale" else a(v))
-        return v
-
+    f = _network_function(net, torch.from_numpy, acts, "PyTorch")
     jac = torch.func.jacfwd(f) if fn_mode == "jacfwd" else torch.func.jacrev(f)
     xt = torch.from_numpy(np.asarray(x).copy())
 

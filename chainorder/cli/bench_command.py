@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from chainorder.atomic import write_atomic
 from chainorder.bench import count_rows, run_suite, suite_cases, suite_names
 from chainorder.bench_report import FORMATS, plot_predicted_vs_measured, render
-from chainorder.cli.common import err_console, fail, user_errors
+from chainorder.cli.common import check_output_path, err_console, fail, user_errors
 
 __all__ = ["bench_command", "register"]
 
@@ -28,16 +27,6 @@ Examples:
 Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening,
 narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.
 """
-
-
-def _check_path(option: str, path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        fail(f"{option} {str(path)!r} is a directory; expected a file path")
-    if not folder.is_dir():
-        fail(f"{option} {str(path)!r}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        fail(f"{option} {str(path)!r}: folder {str(folder)!r} is not writable")
 
 
 def bench_command(
@@ -83,9 +72,9 @@ def bench_command(
     if threads is not None and threads < 1:
         fail(f"--threads must be at least 1, got {threads}")
     if out is not None:
-        _check_path("--out", out)
+        check_output_path("--out", out)
     if plot is not None:
-        _check_path("--plot", plot)
+        check_output_path("--plot", plot)
         try:
             import matplotlib  # noqa: F401  (fail before running a long suite)
         except ImportError:

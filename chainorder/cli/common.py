@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -12,7 +14,16 @@ from rich.console import Console
 from chainorder._version import __version__
 from chainorder.errors import ChainorderError
 
-__all__ = ["app", "err_console", "fail", "out_console", "user_errors"]
+__all__ = [
+    "DimsOption",
+    "app",
+    "check_output_path",
+    "err_console",
+    "fail",
+    "out_console",
+    "require_dims",
+    "user_errors",
+]
 
 app = typer.Typer(
     name="chainorder",
@@ -48,6 +59,38 @@ def user_errors() -> Iterator[None]:
         yield
     except ChainorderError as exc:
         fail(str(exc))
+
+
+#: The ``--dims`` option shared by the commands that take a chain spec.
+DimsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dims",
+        "-d",
+        help=(
+            "Chain spec: widths d_0..d_L separated by commas or spaces; a word (tanh, relu, "
+            "sigmoid, diag, ...) inserts an elementwise link at the current width."
+        ),
+    ),
+]
+
+
+def require_dims(dims: str | None) -> str:
+    """``dims`` itself, or one line on stderr and exit 2 when ``--dims`` was not given."""
+    if dims is None:
+        fail("missing --dims: give the chain widths, e.g. --dims 784,512,tanh,512,tanh,10")
+    return dims
+
+
+def check_output_path(option: str, path: Path) -> None:
+    """Fail (exit 2) before any work when ``path`` cannot be written as a file."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(f"{option} {str(path)!r} is a directory; expected a file path")
+    if not folder.is_dir():
+        fail(f"{option} {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        fail(f"{option} {str(path)!r}: folder {str(folder)!r} is not writable")
 
 
 def _version_callback(value: bool) -> None:

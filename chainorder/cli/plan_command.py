@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,14 @@ import typer
 
 from chainorder.atomic import write_atomic
 from chainorder.chain import Chain
-from chainorder.cli.common import fail, out_console, user_errors
+from chainorder.cli.common import (
+    DimsOption,
+    check_output_path,
+    fail,
+    out_console,
+    require_dims,
+    user_errors,
+)
 from chainorder.errors import ChainTooLongError
 from chainorder.memory import as_setting
 from chainorder.plan import Plan, as_dtype, plan
@@ -41,16 +47,6 @@ Examples:
 """
 
 
-def _check_save_path(path: Path) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        fail(f"--save {str(path)!r} is a directory; expected a file path")
-    if not folder.is_dir():
-        fail(f"--save {str(path)!r}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        fail(f"--save {str(path)!r}: folder {str(folder)!r} is not writable")
-
-
 def _plans(chain: Chain, mode: str, dtype: str) -> dict[str, Plan]:
     names = ["optimal", "forward", "reverse"]
     if mode not in names:
@@ -61,17 +57,7 @@ def _plans(chain: Chain, mode: str, dtype: str) -> dict[str, Plan]:
 
 
 def plan_command(
-    dims: Annotated[
-        str | None,
-        typer.Option(
-            "--dims",
-            "-d",
-            help=(
-                "Chain spec: widths d_0..d_L separated by commas or spaces; a word (tanh, "
-                "relu, sigmoid, diag, ...) inserts an elementwise link at the current width."
-            ),
-        ),
-    ] = None,
+    dims: DimsOption = None,
     mode: Annotated[
         str,
         typer.Option(
@@ -102,13 +88,12 @@ def plan_command(
     ] = None,
 ) -> None:
     """Find the optimal bracketing of J_L···J_1 and compare it with forward and reverse mode."""
-    if dims is None:
-        fail("missing --dims: give the chain widths, e.g. --dims 784,512,512,10")
+    spec = require_dims(dims)
     if save is not None:
-        _check_save_path(save)
+        check_output_path("--save", save)
     with user_errors():
         chosen = as_setting(setting)
-        chain = Chain.parse(dims)
+        chain = Chain.parse(spec)
         dt = as_dtype(dtype)
         if mode not in available_solvers():
             plan(chain, mode, dt)  # raises UnknownSolverError with the valid names

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from chainorder.cli.common import fail, out_console, user_errors
+from chainorder.cli.common import DimsOption, fail, out_console, require_dims, user_errors
 from chainorder.report import format_bytes, format_count
 from chainorder.validate import MAX_ALL_TREES_LINKS, ValidationReport, validate
 
@@ -98,17 +98,7 @@ def _legend(report: ValidationReport) -> str:
 
 
 def validate_command(
-    dims: Annotated[
-        str | None,
-        typer.Option(
-            "--dims",
-            "-d",
-            help=(
-                "Chain spec: widths d_0..d_L separated by commas or spaces; a word (tanh, "
-                "relu, sigmoid, diag, ...) inserts an elementwise link."
-            ),
-        ),
-    ] = None,
+    dims: DimsOption = None,
     setting: Annotated[
         str,
         typer.Option(
@@ -144,8 +134,7 @@ def validate_command(
 ) -> None:
     """Run plans on real Jacobians: predicted mults, FLOPs and memory next to measured time,
     peak memory and GFLOP/s, and the numerical agreement of every Jacobian."""
-    if dims is None:
-        fail("missing --dims: give the chain widths, e.g. --dims 784,512,tanh,512,tanh,10")
+    dims = require_dims(dims)
     if repeat < 1:
         fail(f"--repeat must be at least 1, got {repeat}")
     if rtol is not None and not rtol > 0:
