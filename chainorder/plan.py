@@ -56,6 +56,7 @@ __all__ = [
     "Step",
     "as_dtype",
     "compare_modes",
+    "json_text",
     "plan",
 ]
 
@@ -355,19 +356,8 @@ class Plan:
         }
 
     def to_json(self, indent: int | None = 2) -> str:
-        """Serialise to JSON text (see :meth:`to_dict`).
-
-        The tree is written on one line so that deep trees stay O(L) characters.
-        """
-        data = self.to_dict()
-        tree = data.pop("tree")
-        with _deep(self.n_links):
-            tree_text = json.dumps(tree, separators=(",", ":"))
-        marker = "\u0000tree\u0000"
-        head = ("format", "version", "chain", "dtype", "solver")
-        data = {**{k: data[k] for k in head}, "tree": marker, **data}
-        text = json.dumps(data, indent=indent, ensure_ascii=False)
-        return text.replace(json.dumps(marker), tree_text, 1)
+        """Serialise to JSON text (see :meth:`to_dict`); trees on one line (O(L) text)."""
+        return json_text(self.to_dict(), indent)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -420,10 +410,14 @@ class Plan:
         True
         """
         try:
-            with _deep(len(text)):
+            with _deep(_MAX_JSON_DEPTH):
                 data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise PlanFormatError(f"plan is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise PlanFormatError(
+                f"plan JSON is nested deeper than {_MAX_JSON_DEPTH} levels"
+            ) from None
         return cls.from_dict(data)
 
     # identity -----------------------------------------------------------------------------
@@ -450,6 +444,51 @@ class Plan:
         from chainorder.execute import compile_plan  # lazy: plan does not depend on execute
 
         return compile_plan(self, setting)
+
+
+_MAX_JSON_DEPTH = 20_000  # deepest tree (links) a JSON plan may hold
+
+
+def json_text(data: dict[str, Any], indent: int | None = 2) -> str:
+    """JSON of ``data`` with every ``"tree"`` value (nested lists) written compactly.
+
+    Pure-mode trees are L levels deep: indenting them would take O(L²) characters and the
+    ``json`` module would hit Python's recursion limit, so each tree is written on one line.
+
+    Examples
+    --------
+    >>> print(json_text({"plans": {"forward": {"tree": [3, [2, 1]]}}}))
+    {
+      "plans": {
+        "forward": {
+          "tree": [3,[2,1]]
+        }
+      }
+    }
+
+    Notes
+    -----
+    O(size of the output).
+    """
+    trees: list[str] = []
+
+    def strip(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "tree" and isinstance(value, list | int):
+                with _deep(_MAX_JSON_DEPTH):
+                    trees.append(json.dumps(value, separators=(",", ":")))
+                out[key] = f"\u0000tree{len(trees) - 1}\u0000"
+            else:
+                out[key] = strip(value)
+        return out
+
+    text = json.dumps(strip(data), indent=indent, ensure_ascii=False)
+    for i, tree in enumerate(trees):
+        text = text.replace(json.dumps(f"\u0000tree{i}\u0000"), tree, 1)
+    return text
 
 
 def plan(

@@ -118,3 +118,22 @@ def test_long_chain_with_pure_mode_skips_optimal():
     result = run("plan", "--dims", ",".join(["3"] * 4502), "--mode", "forward")
     assert result.exit_code == 0
     assert "optimal: not computed" in result.output
+
+
+def test_json_of_deep_pure_mode_trees(tmp_path):
+    import sys
+
+    dims = ",".join(["3"] * 2501)
+    result = run("plan", "--dims", dims, "--json")
+    assert result.exit_code == 0
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)  # 2500-level nested lists, as the tree format asks
+    try:
+        data = json.loads(result.output)
+    finally:
+        sys.setrecursionlimit(old)
+    assert data["plans"]["forward"]["mults"] == 9 * 3 * 2499
+    assert len(result.output) < 1_000_000  # trees on one line: O(L) text
+    target = tmp_path / "p.json"
+    assert run("plan", "--dims", dims, "--mode", "forward", "--save", str(target)).exit_code == 0
+    assert Plan.from_json(target.read_text()).mode.value == "forward"

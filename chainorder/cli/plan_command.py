@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from chainorder.cli.common import (
 )
 from chainorder.errors import ChainTooLongError
 from chainorder.memory import as_setting
-from chainorder.plan import Plan, as_dtype, plan
+from chainorder.plan import Plan, as_dtype, json_text, plan
 from chainorder.report import (
     chain_summary,
     comparison_table,
@@ -112,7 +111,7 @@ def plan_command(
             "selected": mode,
             "plans": {name: p.to_dict() for name, p in plans.items()},
         }
-        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        typer.echo(json_text(payload))
         return
     out = out_console
     out.print(chain_summary(chain), markup=False)
