@@ -112,6 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     table = _markdown(rows)
     print()
     print(table)
+    tie_lines = ["| L | chainorder DP, every width 3 | NumPy chain order |", "|---:|---:|---:|"]
+    for n in (400, 1000):
+        if n > max(lengths):
+            continue
+        chain = Chain.from_dims([3] * (n + 1))
+        t_tie, _ = best_time(lambda: solve_dp(chain), 2)  # noqa: B023
+        t_np = "—"
+        if numpy_rate is not None and numpy_rate * n**3 < NUMPY_BUDGET_S:
+            t_np = _fmt(best_time(lambda: numpy_order_cost([3] * (n + 1)), 1)[0])  # noqa: B023
+        tie_lines.append(f"| {n} | {_fmt(t_tie)} | {t_np} |")
+        print(f"equal widths L={n}: dp {_fmt(t_tie)}, numpy {t_np}", flush=True)
+    ties = "\n".join(tie_lines)
     if args.write:
         cmd = "python benchmarks/bench_planning.py --lengths " + args.lengths + " --write"
         body = (
@@ -119,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
             f"Command: `{cmd}`  \nMachine: {machine_line()}\n\n{table}\n\n"
             "Random dense chains, widths uniform in 1..1000 (seed 0); best of 5 (L ≤ 400) or 2 "
             "runs for the DP, one run for the others. \"agrees\" = same optimal number of "
-            "multiplications. Ratios are measured in the same process on the same dims."
+            "multiplications. Ratios are measured in the same process on the same dims.\n\n"
+            "Worst case for the DP: equal widths, where every bracketing costs the same and "
+            "the tie-break by peak memory is evaluated for every split (the peak tables are "
+            f"otherwise filled only from the first tie on):\n\n{ties}"
         )
         update_section("planning", body)
     return 0

@@ -123,16 +123,21 @@ def test_long_chain_with_pure_mode_skips_optimal():
 def test_json_of_deep_pure_mode_trees(tmp_path):
     import sys
 
-    dims = ",".join(["3"] * 2501)
+    import random
+
+    from chainorder.cost import forward_mults_closed_form
+
+    widths = [random.Random(i).randint(2, 60) for i in range(1101)]
+    dims = ",".join(map(str, widths))
     result = run("plan", "--dims", dims, "--json")
     assert result.exit_code == 0
     old = sys.getrecursionlimit()
-    sys.setrecursionlimit(10_000)  # 2500-level nested lists, as the tree format asks
+    sys.setrecursionlimit(10_000)  # 1100-level nested lists, as the tree format asks
     try:
         data = json.loads(result.output)
     finally:
         sys.setrecursionlimit(old)
-    assert data["plans"]["forward"]["mults"] == 9 * 3 * 2499
+    assert data["plans"]["forward"]["mults"] == forward_mults_closed_form(widths)
     assert len(result.output) < 1_000_000  # trees on one line: O(L) text
     target = tmp_path / "p.json"
     assert run("plan", "--dims", dims, "--mode", "forward", "--save", str(target)).exit_code == 0

@@ -115,12 +115,12 @@ def solve_dp(chain: Chain) -> DPResult:
     buffer = np.empty((L // 2 + 1) * (L - L // 2), dtype=dtype) if dtype is np.int64 else None
     sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
 
-    tables = _Tables(d, dense_prefix, peak_a, peak_b, all_dense, L)
-    peaks_upto = 1  # peak tables are valid for interval lengths 1..peaks_upto
-    peaks_active = False  # set by the first tie; from then on peaks are kept up to date
     # windows[t, :w] = d[t : t + w] for every t and w, as one strided view (no copies)
     windows = _windows(d)
     prefix_windows = _windows(dense_prefix)
+    tables = _Tables(d, dense_prefix, windows, prefix_windows, peak_a, peak_b, all_dense, L)
+    peaks_upto = 1  # peak tables are valid for interval lengths 1..peaks_upto
+    peaks_active = False  # set by the first tie; from then on peaks are kept up to date
     for length in range(2, L + 1):
         n = L - length + 1
         w = length - 1
@@ -160,9 +160,10 @@ def solve_dp(chain: Chain) -> DPResult:
             # peak tables are filled lazily: only a tie in mults ever reads them
             peaks_upto = _fill_peaks(tables, split, peaks_upto, length - 1)
             peaks_active = True
+            if tie_rows.size == n:  # e.g. equal widths: every row ties; views, no copies
+                tie_rows = slice(None)
             pk_t = _split_peaks(tables, length, tie_rows, None)
-            fill = pk_t.max() + 1
-            pk_t = np.where(total[tie_rows] == best[tie_rows, None], pk_t, fill)
+            pk_t[total[tie_rows] != best[tie_rows, None]] = pk_t.max() + 1  # untied splits
             best_col[tie_rows] = pk_t.argmin(axis=1)
         cost_a[rows, length] = best
         cost_b[ends, L + 1 - length] = best
@@ -195,40 +196,66 @@ def _windows(values: np.ndarray) -> np.ndarray:
 class _Tables(NamedTuple):
     d: np.ndarray
     dense_prefix: np.ndarray
+    windows: np.ndarray
+    prefix_windows: np.ndarray
     peak_a: np.ndarray
     peak_b: np.ndarray
     all_dense: bool
     n_links: int
 
 
-def _split_peaks(t: _Tables, length: int, sel: np.ndarray, cols: np.ndarray | None) -> np.ndarray:
+def _split_peaks(
+    t: _Tables, length: int, sel: np.ndarray | slice, cols: np.ndarray | None
+) -> np.ndarray:
     """Given-setting extra peak of intervals of ``length`` starting at ``sel + 1``.
 
     ``cols`` picks one split per row (right factor length ``cols + 1``); ``None`` means
-    every split, giving a 2-D block.
+    every split, giving a 2-D block built from strided views like the cost block.
     """
-    d, prefix = t.d, t.dense_prefix
-    i = sel + 1
-    j = i + length - 1
+    d, prefix, L = t.d, t.dense_prefix, t.n_links
+    n, w = L - length + 1, length - 1
     if cols is None:
-        s = np.arange(1, length)[None, :]
-        i, j = i[:, None], j[:, None]
+        q = t.windows[1 : n + 1, :w][sel]  # d_k
+        di = d[0:n][sel][:, None]
+        dj = d[length : L + 1][sel][:, None]
+        p_r = t.peak_a[1 : n + 1, 1:length][sel]
+        p_l = t.peak_b[length : L + 1, L + 1 - w : L + 1][sel]
+        if not t.all_dense:
+            pk = t.prefix_windows[1 : n + 1, :w][sel]
+            rdiag = pk == prefix[0:n][sel][:, None]
+            ldiag = prefix[length : L + 1][sel][:, None] == pk
+        first, last = (slice(None), 0), (slice(None), -1)
     else:
+        i = sel + 1
+        j = i + w
         s = cols + 1
-    k = i + s - 1
-    dk, dj, di = d[k], d[j], d[i - 1]
+        k = i + s - 1
+        q, di, dj = d[k], d[i - 1], d[j]
+        p_r = t.peak_a[i, s]
+        p_l = t.peak_b[j, L + 1 - length + s]
+        if not t.all_dense:
+            rdiag = prefix[k] == prefix[i - 1]
+            ldiag = prefix[j] == prefix[k]
+        first, last = s == 1, s == w
     if t.all_dense:
-        size_r, size_l, size_n = dk * di, dj * dk, dj * di
+        size_r, size_l, size_n = q * di, dj * q, dj * di
+        size_r[first] = 0  # a single link is an input, not an intermediate
+        size_l[last] = 0
+        # in place, the fewest passes: max(both, min(max(p_r, s_r + p_l), max(p_l, s_l + p_r)))
+        both = size_r + size_l
+        both += size_n
+        right_first = np.add(size_r, p_l, out=size_r)
+        np.maximum(right_first, p_r, out=right_first)
+        left_first = np.add(size_l, p_r, out=size_l)
+        np.maximum(left_first, p_l, out=left_first)
+        np.minimum(right_first, left_first, out=right_first)
+        return np.maximum(right_first, both, out=right_first)
     else:
-        rdiag = prefix[k] == prefix[i - 1]
-        ldiag = prefix[j] == prefix[k]
-        size_r = np.where(rdiag, dk, dk * di)
-        size_l = np.where(ldiag, dj, dj * dk)
+        size_r = np.where(rdiag, q, q * di)
+        size_l = np.where(ldiag, dj, dj * q)
         size_n = np.where(rdiag & ldiag, dj, dj * di)
-    size_r = np.where(s == 1, 0, size_r)  # a single link is an input, not an intermediate
-    size_l = np.where(s == length - 1, 0, size_l)
-    p_r = t.peak_a[i, s]
-    p_l = t.peak_b[j, t.n_links + 1 - length + s]
+    size_r[first] = 0  # a single link is an input, not an intermediate
+    size_l[last] = 0
     both = size_r + size_l + size_n
     right_first = np.maximum(np.maximum(p_r, size_r + p_l), both)
     left_first = np.maximum(np.maximum(p_l, size_l + p_r), both)
