@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,25 @@ def _in_edges(graph: TracedGraph, v: str, active: set[str]):
     for u, _, data in graph.nx.in_edges(v, data=True):
         if data["differentiable"] and u in active:
             yield u, data["argnums"]
+
+
+def _seeds(
+    graph: TracedGraph, nodes: Sequence[str], arrays: Sequence[Any], what: str
+) -> tuple[dict[str, np.ndarray], int]:
+    """Check a batch of ``k`` seeds per node (shape ``(k, *shape)``); return them and ``k``."""
+    seeds: dict[str, np.ndarray] = {}
+    ks = set()
+    for node, array in zip(nodes, arrays, strict=True):
+        a = np.asarray(array, dtype=float)
+        if a.shape[1:] != graph.shape(node):
+            raise TraceError(
+                f"{what} of {node} has shape {a.shape}, expected (k, *{graph.shape(node)})"
+            )
+        seeds[node] = a
+        ks.add(a.shape[0])
+    if len(ks) != 1:
+        raise TraceError(f"all {what}s need the same batch size k")
+    return seeds, ks.pop()
 
 
 def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -77,17 +97,7 @@ def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
     act = set(active)
     if len(tangents) != len(graph.inputs):
         raise TraceError(f"jvp needs {len(graph.inputs)} tangents, got {len(tangents)}")
-    tan: dict[str, np.ndarray] = {}
-    ks = set()
-    for x, t in zip(graph.inputs, tangents, strict=True):
-        t = np.asarray(t, dtype=float)
-        if t.shape[1:] != graph.shape(x):
-            raise TraceError(f"tangent of {x} has shape {t.shape}, expected (k, *{graph.shape(x)})")
-        tan[x] = t
-        ks.add(t.shape[0])
-    if len(ks) != 1:
-        raise TraceError("all tangents need the same batch size k")
-    (k,) = ks
+    tan, k = _seeds(graph, graph.inputs, tangents, "tangent")
     for v in active:
         if v in tan:
             continue
@@ -131,19 +141,7 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
     act = set(active)
     if len(cotangents) != len(graph.outputs):
         raise TraceError(f"vjp needs {len(graph.outputs)} cotangents, got {len(cotangents)}")
-    cot: dict[str, np.ndarray] = {}
-    ks = set()
-    for y, c in zip(graph.outputs, cotangents, strict=True):
-        c = np.asarray(c, dtype=float)
-        if c.shape[1:] != graph.shape(y):
-            raise TraceError(
-                f"cotangent of {y} has shape {c.shape}, expected (k, *{graph.shape(y)})"
-            )
-        cot[y] = c
-        ks.add(c.shape[0])
-    if len(ks) != 1:
-        raise TraceError("all cotangents need the same batch size k")
-    (k,) = ks
+    cot, k = _seeds(graph, graph.outputs, cotangents, "cotangent")
     for v in reversed(active):
         if v not in cot or graph.nx.nodes[v]["kind"] == "input":
             continue
