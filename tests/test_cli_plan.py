@@ -121,9 +121,8 @@ def test_long_chain_with_pure_mode_skips_optimal():
 
 
 def test_json_of_deep_pure_mode_trees(tmp_path):
-    import sys
-
     import random
+    import sys
 
     from chainorder.cost import forward_mults_closed_form
 
