@@ -41,11 +41,11 @@ from _results import update_section
 
 from chainorder.atomic import write_atomic
 from chainorder.bench import SUITES, environment, multi_dot_tree, run_suite
-from chainorder.bench_report import to_markdown
 from chainorder.execute import compile_plan
 from chainorder.measure import peak_memory, spearman
 from chainorder.nets import MLP
 from chainorder.plan import Plan, plan
+from chainorder.report.bench_tables import to_markdown
 from chainorder.validate import all_bracketings, random_jacobians
 
 NOTES = """### Notes on method

@@ -18,7 +18,7 @@ otherwise its row says ``mismatch``. Baselines that are not installed give a row
 
 Rows come out one at a time from :func:`iter_suite` (for progress bars);
 :func:`run_suite` collects them into a :class:`BenchResult`. Rendering lives in
-:mod:`chainorder.bench_report`.
+:mod:`chainorder.report.bench_tables`.
 """
 
 from __future__ import annotations
@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 
 from chainorder.chain import Chain, Structure, as_chain
+from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
 from chainorder.execute import compile_plan
 from chainorder.measure import max_relative_difference, time_call, tolerance
 from chainorder.memory import Setting
 from chainorder.nets import MLP
-from chainorder.plan import Plan, as_dtype
+from chainorder.plan import Plan
 from chainorder.tree import Tree
 from chainorder.validate import (
     all_bracketings,

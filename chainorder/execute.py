@@ -136,7 +136,7 @@ class CompiledPlan:
     --------
     >>> import numpy as np
     >>> from chainorder.plan import plan
-    >>> f = plan([2, 3, 4], mode="forward").compile()
+    >>> f = compile_plan(plan([2, 3, 4], mode="forward"))
     >>> J1, J2 = np.ones((3, 2)), np.ones((4, 3))
     >>> f([J1, J2]).tolist()
     [[3.0, 3.0], [3.0, 3.0], [3.0, 3.0], [3.0, 3.0]]

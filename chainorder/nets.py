@@ -30,8 +30,8 @@ import numpy as np
 
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
+from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
-from chainorder.plan import as_dtype
 
 __all__ = ["ACTIVATIONS", "MLP", "finite_difference_jacobian"]
 

@@ -26,7 +26,8 @@ from chainorder.cost import (
     pure_mode_mults,
     tree_cost,
 )
-from chainorder.errors import DtypeError, PlanFormatError, TreeError
+from chainorder.dtypes import as_dtype
+from chainorder.errors import PlanFormatError, TreeError
 from chainorder.memory import (
     Event,
     MemoryProfile,
@@ -54,7 +55,6 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "Plan",
     "Step",
-    "as_dtype",
     "compare_modes",
     "json_text",
     "plan",
@@ -62,33 +62,6 @@ __all__ = [
 
 PLAN_FORMAT = "chainorder-plan"
 PLAN_FORMAT_VERSION = 1
-
-
-def as_dtype(value: object) -> np.dtype:
-    """A numeric NumPy dtype from a name or dtype; :class:`DtypeError` otherwise.
-
-    Examples
-    --------
-    >>> as_dtype("float32").itemsize
-    4
-
-    Notes
-    -----
-    O(1).
-    """
-    try:
-        dt = np.dtype(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise DtypeError(
-            f"unknown dtype {value!r}; expected a numeric dtype such as float64, float32, "
-            "complex128"
-        ) from None
-    if dt.kind not in "fc":
-        raise DtypeError(
-            f"dtype {dt.name!r} is not a floating or complex dtype; Jacobians need one of "
-            "float16, float32, float64, complex64, complex128"
-        )
-    return dt
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,15 +408,6 @@ class Plan:
             f"Plan(chain={self.chain.spec()!r}, solver={self.solver!r}, "
             f"mode={self.mode.value!r}, mults={self.mults}, expression={self.expression()!r})"
         )
-
-    def compile(self, setting: Setting | str = Setting.GIVEN) -> Any:
-        """A callable evaluating this plan on Jacobians, planned once.
-
-        See :func:`chainorder.execute.compile_plan`.
-        """
-        from chainorder.execute import compile_plan  # lazy: plan does not depend on execute
-
-        return compile_plan(self, setting)
 
 
 _MAX_JSON_DEPTH = 20_000  # deepest tree (links) a JSON plan may hold

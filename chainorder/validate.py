@@ -30,6 +30,7 @@ import numpy as np
 
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
+from chainorder.dtypes import as_dtype
 from chainorder.errors import JacobianMismatchError, SpecError
 from chainorder.execute import compile_plan
 from chainorder.measure import (
@@ -42,7 +43,7 @@ from chainorder.measure import (
 )
 from chainorder.memory import Setting, as_setting
 from chainorder.nets import MLP
-from chainorder.plan import Plan, as_dtype, plan
+from chainorder.plan import Plan, plan
 from chainorder.tree import Tree, forward_tree, reverse_tree
 
 __all__ = [

@@ -45,7 +45,7 @@ def main(n: int = 50) -> None:
     from chainorder.gradcheck import check_grads
     from chainorder.graph import plan_graph, trace, validate_graph
     from chainorder.graph.render import to_dot
-    from chainorder.graph.tables import cost_table, nodes_table, steps_table
+    from chainorder.report.graph_tables import cost_table, nodes_table, steps_table
 
     console = Console()
     ell, X = example_args(n)

@@ -21,17 +21,17 @@ from chainorder.bench import (
     suite_cases,
     suite_names,
 )
-from chainorder.bench_report import (
+from chainorder.chain import Chain
+from chainorder.errors import ChainorderError, SpecError
+from chainorder.execute import evaluate
+from chainorder.plan import Plan, plan
+from chainorder.report.bench_tables import (
     FORMATS,
     PlotUnavailableError,
     plot_predicted_vs_measured,
     render,
     to_latex,
 )
-from chainorder.chain import Chain
-from chainorder.errors import ChainorderError, SpecError
-from chainorder.execute import evaluate
-from chainorder.plan import Plan, plan
 from chainorder.validate import random_jacobians
 
 

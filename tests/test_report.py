@@ -3,7 +3,7 @@
 from rich.console import Console
 
 from chainorder.plan import compare_modes, plan
-from chainorder.report import (
+from chainorder.report.plan_tables import (
     comparison_table,
     format_bytes,
     format_count,

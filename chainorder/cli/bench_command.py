@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from chainorder.atomic import write_atomic
 from chainorder.bench import count_rows, run_suite, suite_cases, suite_names
-from chainorder.bench_report import FORMATS, plot_predicted_vs_measured, render
 from chainorder.cli.common import check_output_path, err_console, fail, user_errors
+from chainorder.report.bench_tables import FORMATS, plot_predicted_vs_measured, render
 
 __all__ = ["bench_command", "register"]
 

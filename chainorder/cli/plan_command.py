@@ -17,10 +17,11 @@ from chainorder.cli.common import (
     require_dims,
     user_errors,
 )
+from chainorder.dtypes import as_dtype
 from chainorder.errors import ChainTooLongError
 from chainorder.memory import as_setting
-from chainorder.plan import Plan, as_dtype, json_text, plan
-from chainorder.report import (
+from chainorder.plan import Plan, json_text, plan
+from chainorder.report.plan_tables import (
     chain_summary,
     comparison_table,
     format_count,

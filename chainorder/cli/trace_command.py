@@ -157,9 +157,9 @@ def register(app: typer.Typer) -> None:
         """
         from chainorder.graph.planning import plan_graph
         from chainorder.graph.render import png_bytes, to_dot
-        from chainorder.graph.tables import check_table, cost_table, nodes_table
         from chainorder.graph.trace import trace
         from chainorder.graph.validate import validate_graph
+        from chainorder.report.graph_tables import check_table, cost_table, nodes_table
 
         with user_errors():
             fn = load_function(target)

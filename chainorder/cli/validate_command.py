@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from chainorder.cli.common import DimsOption, fail, out_console, require_dims, user_errors
-from chainorder.report import format_bytes, format_count
+from chainorder.report.plan_tables import format_bytes, format_count
 from chainorder.validate import MAX_ALL_TREES_LINKS, ValidationReport, validate
 
 __all__ = ["register", "validate_command", "validation_lines", "validation_table"]
