@@ -40,13 +40,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import update_section
 
 from chainorder.atomic import write_atomic
-from chainorder.bench import SUITES, environment, multi_dot_tree, run_suite
+from chainorder.bench import SUITES, environment, run_suite
 from chainorder.execute import compile_plan
 from chainorder.measure import peak_memory, spearman
 from chainorder.nets import MLP
 from chainorder.plan import Plan, plan
 from chainorder.report.bench_tables import to_markdown
-from chainorder.validate import all_bracketings, random_jacobians
+from chainorder.solvers.multi_dot import multi_dot_tree
+from chainorder.tree import all_trees
+from chainorder.validate import random_jacobians
 
 NOTES = """### Notes on method
 
@@ -108,7 +110,7 @@ def figure_a(repeat: int) -> tuple[str, bool]:
     for case in SUITES["random"]:
         p_opt = plan(case.spec)
         js = random_jacobians(p_opt.chain, 0)
-        trees = all_bracketings(p_opt.chain.n_links)
+        trees = all_trees(p_opt.chain.n_links)
         plans = [Plan.from_tree(p_opt.chain, tree) for tree in trees]
         mults = [p.mults for p in plans]
         exprs = [p.expression() for p in plans]

@@ -9,13 +9,12 @@ against central finite differences, from :mod:`chainorder.gradcheck`).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 from chainorder.chain import Chain, Structure
 from chainorder.cost import tree_cost
 from chainorder.gradcheck import central_difference, check_grads
 from chainorder.memory import given_memory
-from chainorder.tree import Tree, flatten
+from chainorder.tree import Tree, all_trees, flatten
 
 __all__ = [
     "all_trees",
@@ -44,30 +43,6 @@ def catalan(n: int) -> int:
     for k in range(n):
         c = c * 2 * (2 * k + 1) // (k + 2)
     return c
-
-
-def all_trees(first: int, last: int | None = None) -> Iterator[Tree]:
-    """Every bracketing of links ``first..last`` (or ``1..first`` when ``last`` is omitted).
-
-    Examples
-    --------
-    >>> list(all_trees(3))
-    [((3, 2), 1), (3, (2, 1))]
-    >>> sum(1 for _ in all_trees(6)) == catalan(5)
-    True
-
-    Notes
-    -----
-    Yields ``C_{L-1}`` trees (≈ 4^L / L^1.5); meant for ``L <= 10``.
-    """
-    lo, hi = (1, first) if last is None else (first, last)
-    if lo == hi:
-        yield lo
-        return
-    for k in range(lo, hi):  # k = last link of the right factor
-        for left in all_trees(k + 1, hi):
-            for right in all_trees(lo, k):
-                yield (left, right)
 
 
 def brute_force_optimum(chain: Chain) -> tuple[int, int]:

@@ -23,6 +23,7 @@ __all__ = [
     "FlatTree",
     "Mode",
     "Tree",
+    "all_trees",
     "flatten",
     "forward_tree",
     "from_lists",
@@ -331,3 +332,47 @@ def tree_expression(tree: Tree | FlatTree, symbol: str = "J", dot: str = "·") -
 def _check_n(n_links: int) -> None:
     if isinstance(n_links, bool) or not isinstance(n_links, int) or n_links < 1:
         raise TreeError(f"the number of links must be a positive integer, got {n_links!r}")
+
+
+def all_trees(first: int, last: int | None = None) -> list[Tree]:
+    """Every bracketing of links ``first..last`` (or ``1..first`` when ``last`` is omitted).
+
+    The one enumerator of bracketings: brute-force references, ``validate --all-trees`` and
+    the benchmarks all use it.
+
+    Examples
+    --------
+    >>> all_trees(3)
+    [((3, 2), 1), (3, (2, 1))]
+    >>> len(all_trees(6))
+    42
+
+    Raises
+    ------
+    TreeError
+        When the range is empty or its ends are not positive integers.
+
+    Notes
+    -----
+    ``C_{L-1}`` trees (≈ 4^L / L^1.5), built bottom-up over intervals; meant for ``L <= 10``.
+    """
+    lo, hi = (1, first) if last is None else (first, last)
+    for end in (lo, hi):
+        if isinstance(end, bool) or not isinstance(end, int) or end < 1:
+            raise TreeError(f"link numbers must be positive integers, got {end!r}")
+    if hi < lo:
+        raise TreeError(f"empty range of links {lo}..{hi}")
+    table: dict[tuple[int, int], list[Tree]] = {}
+    for length in range(1, hi - lo + 2):
+        for a in range(lo, hi - length + 2):
+            b = a + length - 1
+            if a == b:
+                table[(a, b)] = [a]
+                continue
+            table[(a, b)] = [
+                (left, right)
+                for k in range(a, b)  # k = last link of the right factor
+                for left in table[(k + 1, b)]
+                for right in table[(a, k)]
+            ]
+    return table[(lo, hi)]

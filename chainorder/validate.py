@@ -44,13 +44,12 @@ from chainorder.measure import (
 from chainorder.memory import Setting, as_setting
 from chainorder.nets import MLP
 from chainorder.plan import Plan, plan
-from chainorder.tree import Tree, forward_tree, reverse_tree
+from chainorder.tree import forward_tree, reverse_tree
 
 __all__ = [
     "MAX_ALL_TREES_LINKS",
     "PlanMeasurement",
     "ValidationReport",
-    "all_bracketings",
     "blas_info",
     "candidate_plans",
     "random_jacobians",
@@ -60,38 +59,6 @@ __all__ = [
 
 #: ``--all-trees`` enumerates Catalan(L-1) bracketings: 429 for 8 links.
 MAX_ALL_TREES_LINKS = 8
-
-
-def all_bracketings(n_links: int) -> list[Tree]:
-    """Every tree over links ``1..n_links`` (Catalan(n_links - 1) of them).
-
-    Examples
-    --------
-    >>> all_bracketings(3)
-    [((3, 2), 1), (3, (2, 1))]
-    >>> len(all_bracketings(6))
-    42
-
-    Notes
-    -----
-    O(4^L / L^1.5) trees; meant for short chains.
-    """
-    if isinstance(n_links, bool) or not isinstance(n_links, int) or n_links < 1:
-        raise SpecError(f"the number of links must be a positive integer, got {n_links!r}")
-    table: dict[tuple[int, int], list[Tree]] = {}
-    for length in range(1, n_links + 1):
-        for lo in range(1, n_links - length + 2):
-            hi = lo + length - 1
-            if lo == hi:
-                table[(lo, hi)] = [lo]
-                continue
-            trees: list[Tree] = []
-            for k in range(lo, hi):  # right factor covers lo..k
-                for left in table[(k + 1, hi)]:
-                    for right in table[(lo, k)]:
-                        trees.append((left, right))
-            table[(lo, hi)] = trees
-    return table[(1, n_links)]
 
 
 def random_jacobians(
@@ -366,7 +333,7 @@ def candidate_plans(
             f"{MAX_ALL_TREES_LINKS} links; this chain has {n}"
         )
     fwd, rev = forward_tree(n), reverse_tree(n)
-    trees = all_bracketings(n)
+    trees = every_tree(n)
     # forward first: it is the reference every other Jacobian is compared with
     trees.sort(key=lambda t: t != fwd)
     for number, tree in enumerate(trees, start=1):

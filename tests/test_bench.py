@@ -15,7 +15,6 @@ from chainorder.bench import (
     BenchResult,
     count_rows,
     iter_suite,
-    multi_dot_tree,
     random_dense_specs,
     run_suite,
     suite_cases,
@@ -32,6 +31,7 @@ from chainorder.report.bench_tables import (
     render,
     to_latex,
 )
+from chainorder.solvers.multi_dot import multi_dot_tree
 from chainorder.validate import random_jacobians
 
 

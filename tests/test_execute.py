@@ -18,8 +18,8 @@ from chainorder.errors import ExecutionError, UnknownSettingError
 from chainorder.execute import CompiledPlan, compile_plan, evaluate, evaluate_streamed
 from chainorder.measure import time_call
 from chainorder.plan import Plan, plan
-from chainorder.tree import forward_tree, reverse_tree, tree_from_splits
-from chainorder.validate import all_bracketings, random_jacobians
+from chainorder.tree import all_trees, forward_tree, reverse_tree, tree_from_splits
+from chainorder.validate import random_jacobians
 
 
 def dense_of(chain: Chain, jacobians: list[np.ndarray]) -> list[np.ndarray]:
@@ -71,7 +71,7 @@ def test_every_bracketing_equals_explicit_product(spec: str) -> None:
     chain = Chain.parse(spec)
     js = random_jacobians(chain, seed=3)
     want = left_to_right(chain, js)
-    for tree in all_bracketings(chain.n_links):
+    for tree in all_trees(chain.n_links):
         got = evaluate(Plan.from_tree(chain, tree), js)
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
 

@@ -14,8 +14,7 @@ from chainorder.errors import SpecError
 from chainorder.execute import compile_plan, evaluate, evaluate_streamed
 from chainorder.nets import ACTIVATIONS, MLP, finite_difference_jacobian
 from chainorder.plan import Plan, plan
-from chainorder.tree import tree_from_splits
-from chainorder.validate import all_bracketings
+from chainorder.tree import all_trees, tree_from_splits
 
 SMALL = "5,6,tanh,4,sigmoid,4,gelu,3,softplus,3,sin,cos,exp,square,identity,diag,relu,2"
 
@@ -49,7 +48,7 @@ def test_streamed_agrees_with_every_bracketing_and_given(spec: str) -> None:
     x = net.random_input(2)
     reference = evaluate_streamed(plan(net.chain, "forward"), net, x)
     js = net.jacobians_at(x)
-    for tree in all_bracketings(net.chain.n_links):
+    for tree in all_trees(net.chain.n_links):
         p = Plan.from_tree(net.chain, tree)
         np.testing.assert_allclose(evaluate_streamed(p, net, x), reference, rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(evaluate(p, js), reference, rtol=1e-10, atol=1e-13)

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from chainorder.chain import Chain
-from chainorder.errors import ExecutionError, JacobianMismatchError, SpecError
-from chainorder.tree import flatten
+from chainorder.errors import ExecutionError, JacobianMismatchError, SpecError, TreeError
+from chainorder.tree import all_trees, flatten
 from chainorder.validate import (
     MAX_ALL_TREES_LINKS,
-    all_bracketings,
     blas_info,
     candidate_plans,
     random_jacobians,
@@ -24,7 +23,7 @@ from chainorder.validate import (
 
 @pytest.mark.parametrize("n", range(1, 8))
 def test_all_bracketings_are_catalan_many_distinct_valid_trees(n: int) -> None:
-    trees = all_bracketings(n)
+    trees = all_trees(n)
     assert len(trees) == math.comb(2 * (n - 1), n - 1) // n
     assert len(set(trees)) == len(trees)
     for t in trees:
@@ -32,8 +31,8 @@ def test_all_bracketings_are_catalan_many_distinct_valid_trees(n: int) -> None:
 
 
 def test_all_bracketings_rejects_bad_counts() -> None:
-    with pytest.raises(SpecError):
-        all_bracketings(0)
+    with pytest.raises(TreeError):
+        all_trees(0)
 
 
 def test_candidate_labels_name_coinciding_plans() -> None:
