@@ -44,6 +44,7 @@ from chainorder.measure import (
 from chainorder.memory import Setting, as_setting
 from chainorder.nets import MLP
 from chainorder.plan import Plan, plan
+from chainorder.tree import all_trees as every_tree
 from chainorder.tree import forward_tree, reverse_tree
 
 __all__ = [
