@@ -11,6 +11,7 @@ __all__ = [
     "DtypeError",
     "ExecutionError",
     "JacobianMismatchError",
+    "MemoryLimitError",
     "PlanFormatError",
     "SpecError",
     "SpecTypeError",
@@ -72,3 +73,7 @@ class TraceError(ChainorderError, ValueError):
 
 class UnsupportedOperationError(TraceError):
     """A traced function used an operation that chainorder has no rule for."""
+
+
+class MemoryLimitError(ChainorderError, MemoryError):
+    """Running would allocate more than the memory limit (checked before allocating)."""
