@@ -57,6 +57,12 @@ class OpRule:
     vjp_cost: Callable[[int, tuple, Shape, dict], int]
     doc: str = ""
     nondiff_args: tuple[int, ...] = field(default=())
+    spelling: str = ""
+
+    @property
+    def api(self) -> str:
+        """How user code writes the op: ``spelling`` when given, else ``np.NAME``."""
+        return self.spelling or f"np.{self.name}"
 
 
 REGISTRY: dict[str, OpRule] = {}
@@ -256,14 +262,16 @@ def _zero_cost(i, shapes, out_shape, params):
     return 0
 
 
-def _shape_op(name, forward, jvp, vjp, kind, doc):
+def _shape_op(name, forward, jvp, vjp, kind, doc, spelling=""):
     def structure(i, shapes, out_shape, params):
         n_out, n_in = _size(out_shape), _size(shapes[0])
         if kind == "identity":
             return EdgeStructure.diagonal(n_out, unit=True)
         return EdgeStructure.sparse(kind, n_out, n_in, n_out, unit=True)
 
-    return register(OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc))
+    return register(
+        OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc, spelling=spelling)
+    )
 
 
 def _getitem_vjp(i, c, values, out, params):
@@ -279,6 +287,7 @@ _shape_op(
     _getitem_vjp,
     "select",
     "x[key] with ints, slices, None and ...",
+    spelling="x[...] (basic indexing)",
 )
 
 
@@ -494,6 +503,7 @@ register(
         _solve_cost("jvp"),
         _solve_cost("vjp"),
         "np.linalg.solve(a, b), a: n×n, b: n or n×m",
+        spelling="np.linalg.solve",
     )
 )
 
@@ -513,5 +523,6 @@ register(
         _inv_cost,
         _inv_cost,
         "np.linalg.inv(a), a: n×n",
+        spelling="np.linalg.inv",
     )
 )
