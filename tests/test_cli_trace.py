@@ -51,7 +51,7 @@ def test_json_output_is_consistent() -> None:
     [
         (["--arg", "x=abc", "--arg", "y=1.0"], "bad --arg 'x=abc'"),
         (["--arg", "x=1.0"], "missing --arg y"),
-        (["--arg", "x=1.0", "--arg", "y=2.0", "--arg", "z=3.0"], "no argument z"),
+        (["--arg", "x=1.0", "--arg", "y=2.0", "--arg", "z=3.0"], "no parameter 'z'"),
         (["--arg", "x=0x3", "--arg", "y=1.0"], "dimensions must be positive"),
         (["--arg", "x=1.0", "--arg", "x=2.0"], "given twice"),
         (["--arg", "=1.0"], "bad --arg"),

@@ -14,17 +14,17 @@ from chainorder.graph.planning import GraphPlan
 from chainorder.graph.sweep import SweepCost
 from chainorder.graph.trace import TracedGraph
 from chainorder.graph.validate import GraphValidationReport
-from chainorder.report.trace_json import FULL_ARRAY_LIMIT, SUMMARY_ENTRIES, derivative_parts
+from chainorder.report.trace_json import SUMMARY_ENTRIES, TEXT_FULL_LIMIT, derivative_parts
 from chainorder.units import format_bytes, format_count
 
 __all__ = ["check_table", "cost_table", "nodes_table", "result_lines", "steps_table"]
 
 
-def _numbers_column(t: Table, header: str, cells: list[str]) -> None:
-    """A right-aligned column that is never wrapped or cut: numbers keep every digit, and
-    the table shrinks its text columns instead."""
+def _numbers_column(t: Table, header: str, cells: list[str], justify: str = "right") -> None:
+    """A column that is never wrapped or cut: numbers keep every digit, and the table
+    shrinks its text columns instead."""
     width = max([len(header), *(len(c) for c in cells)])
-    t.add_column(header, justify="right", no_wrap=True, min_width=width, overflow="fold")
+    t.add_column(header, justify=justify, no_wrap=True, min_width=width, overflow="fold")
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -61,7 +61,7 @@ def nodes_table(graph: TracedGraph) -> Table:
     for i, col in enumerate(("name", "kind", "op", "shape", "size", "line")):
         cells = [r[i] for r in rows]
         if col in ("size", "line", "shape", "name"):
-            _numbers_column(t, col, cells)
+            _numbers_column(t, col, cells, "right" if col in ("size", "line") else "left")
         else:
             t.add_column(col)
     for r in rows:
@@ -106,7 +106,7 @@ def steps_table(cost: SweepCost, graph: TracedGraph) -> Table:
         if col == "op":
             t.add_column(col)
         else:
-            _numbers_column(t, col, [r[i] for r in rows])
+            _numbers_column(t, col, [r[i] for r in rows], "right" if i >= 3 else "left")
     for r in rows:
         t.add_row(*r)
     t.caption = f"total {format_count(cost.mults)} mults; peak {format_bytes(cost.peak_bytes)}"
@@ -132,8 +132,10 @@ def check_table(report: GraphValidationReport) -> Table:
 def _array_text(a: np.ndarray) -> str:
     a = np.asarray(a, dtype=float)
     shape = "x".join(map(str, a.shape)) if a.shape else "scalar"
-    if a.size <= FULL_ARRAY_LIMIT:
-        body = np.array2string(a, precision=10, separator=", ", max_line_width=10**9)
+    if a.size <= TEXT_FULL_LIMIT:
+        body = np.array2string(
+            a, separator=", ", max_line_width=10**9, formatter={"float_kind": "{:.10g}".format}
+        )
         return f"({shape}) {' '.join(body.split())}"
     flat = a.ravel()
     first = ", ".join(f"{v:.6g}" for v in flat[:SUMMARY_ENTRIES])
@@ -146,16 +148,17 @@ def _array_text(a: np.ndarray) -> str:
 def result_lines(graph: TracedGraph, jacobian: np.ndarray) -> list[str]:
     """The function's value and its gradient (one scalar output) or Jacobian, as text lines.
 
-    Arrays of at most :data:`~chainorder.report.trace_json.FULL_ARRAY_LIMIT` entries are
-    printed in full, larger ones as shape, first entries, min, max and norm.
+    Arrays of at most :data:`~chainorder.report.trace_json.TEXT_FULL_LIMIT` entries are
+    printed in full (10 significant digits), larger ones as shape, first entries, min, max
+    and norm.
 
     Examples
     --------
     >>> from chainorder.graph import trace
     >>> g = trace(lambda x: (x * x).sum(), np.array([1.0, 2.0]))
     >>> print("\\n".join(result_lines(g, np.array([[2.0, 4.0]]))))
-    value of v2: (scalar) 5.
-    gradient d v2 / d x: (2) [2., 4.]
+    value of v2: (scalar) 5
+    gradient d v2 / d x: (2) [2, 4]
 
     Notes
     -----

@@ -1,10 +1,13 @@
 """The ``chainorder trace`` result as data: the function's value, its Jacobian or gradient,
 and the JSON document of ``chainorder trace --json``.
 
-Arrays of at most :data:`FULL_ARRAY_LIMIT` entries are given in full (nested lists); larger
-ones as a summary: shape, size, the first :data:`SUMMARY_ENTRIES` entries (row-major), min,
-max and the Frobenius (2-)norm. Non-finite numbers are written as the strings ``"NaN"``,
-``"Infinity"`` and ``"-Infinity"`` so that the document stays strict JSON.
+In the JSON document, arrays of at most :data:`FULL_ARRAY_LIMIT` (10,000) entries are given
+in full (nested lists); larger ones as a summary: shape, size, the first
+:data:`SUMMARY_ENTRIES` entries (row-major), min, max and the Frobenius (2-)norm. The text
+output (:func:`chainorder.report.graph_tables.result_lines`) prints arrays in full up to
+:data:`TEXT_FULL_LIMIT` (12) entries and summarises larger ones the same way. Non-finite
+numbers are written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so that the
+document stays strict JSON.
 """
 
 from __future__ import annotations
@@ -21,13 +24,16 @@ from chainorder.graph.validate import GraphValidationReport
 __all__ = [
     "FULL_ARRAY_LIMIT",
     "SUMMARY_ENTRIES",
+    "TEXT_FULL_LIMIT",
     "array_data",
     "derivative_parts",
     "trace_document",
 ]
 
-#: Arrays with at most this many entries are shown and written in full.
-FULL_ARRAY_LIMIT = 100
+#: Arrays with at most this many entries are written in full in the JSON document.
+FULL_ARRAY_LIMIT = 10_000
+#: Arrays with at most this many entries are printed in full in the text output.
+TEXT_FULL_LIMIT = 12
 #: Entries shown by the summary of a larger array.
 SUMMARY_ENTRIES = 5
 
@@ -44,14 +50,14 @@ def _nested(a: np.ndarray) -> Any:
     return [_nested(row) for row in a]
 
 
-def array_data(a: np.ndarray) -> dict[str, Any]:
+def array_data(a: np.ndarray, full_limit: int = FULL_ARRAY_LIMIT) -> dict[str, Any]:
     """JSON-ready form of ``a``: in full when small, else a summary.
 
     Examples
     --------
     >>> array_data(np.array([[1.0, 2.0]]))
     {'shape': [1, 2], 'size': 2, 'values': [[1.0, 2.0]]}
-    >>> s = array_data(np.arange(1000.0))
+    >>> s = array_data(np.arange(1000.0), full_limit=100)
     >>> s["first"], s["min"], s["max"], round(s["norm"], 1)
     ([0.0, 1.0, 2.0, 3.0, 4.0], 0.0, 999.0, 18243.7)
 
@@ -61,7 +67,7 @@ def array_data(a: np.ndarray) -> dict[str, Any]:
     """
     a = np.asarray(a, dtype=float)
     out: dict[str, Any] = {"shape": list(a.shape), "size": int(a.size)}
-    if a.size <= FULL_ARRAY_LIMIT:
+    if a.size <= full_limit:
         out["values"] = _nested(a)
         return out
     flat = a.ravel()
