@@ -59,7 +59,8 @@ def trace(
     UnsupportedOperationError
         When ``fn`` uses an op without a rule; the message names the op and the line.
     TraceError
-        For bad arguments, or when an output does not depend on a differentiated input.
+        For bad arguments (including NaN or infinite values of a differentiated argument),
+        or when an output does not depend on a differentiated input.
 
     Examples
     --------
@@ -117,6 +118,11 @@ def trace(
                 )
             if not np.issubdtype(value.dtype, np.floating):
                 value = value.astype(np.float64)
+            if not np.isfinite(value).all():
+                raise TraceError(
+                    f"argument {names[i]!r} has non-finite values (nan or inf); "
+                    "expected finite real numbers"
+                )
             call_args[i] = tape.add_input(names[i], value.copy(), True)
         else:
             tape.const_names[id(a)] = names[i]

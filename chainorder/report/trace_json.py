@@ -50,8 +50,9 @@ def _nested(a: np.ndarray) -> Any:
     return [_nested(row) for row in a]
 
 
-def array_data(a: np.ndarray, full_limit: int = FULL_ARRAY_LIMIT) -> dict[str, Any]:
-    """JSON-ready form of ``a``: in full when small, else a summary.
+def array_data(a: np.ndarray, full_limit: int | None = None) -> dict[str, Any]:
+    """JSON-ready form of ``a``: in full up to ``full_limit`` entries (default
+    :data:`FULL_ARRAY_LIMIT`), else a summary.
 
     Examples
     --------
@@ -66,6 +67,7 @@ def array_data(a: np.ndarray, full_limit: int = FULL_ARRAY_LIMIT) -> dict[str, A
     O(size of ``a``) for a summary (min, max, norm); O(size) for the full list.
     """
     a = np.asarray(a, dtype=float)
+    full_limit = FULL_ARRAY_LIMIT if full_limit is None else full_limit
     out: dict[str, Any] = {"shape": list(a.shape), "size": int(a.size)}
     if a.size <= full_limit:
         out["values"] = _nested(a)
