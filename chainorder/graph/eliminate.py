@@ -130,20 +130,17 @@ class _State:
                     if self.N is not None:
                         self.N[(i, k)] = add_local(self.N[(i, k)], prod)
                 peak = max(peak, current)
+        edges = [(i, j) for i in self.pred[j]] + [(j, k) for k in self.succ[j]]
+        for e in edges:
+            current -= self.stored(e)
+            self.E.pop(e)
+            self.A.pop(e, None)
+            if self.N is not None:
+                del self.N[e]
         for i in self.pred[j]:
-            current -= self.stored((i, j))
-            self.E.pop((i, j))
-            self.A.pop((i, j), None)
             self.succ[i].discard(j)
-            if self.N is not None:
-                del self.N[(i, j)]
         for k in self.succ[j]:
-            current -= self.stored((j, k))
-            self.E.pop((j, k))
-            self.A.pop((j, k), None)
             self.pred[k].discard(j)
-            if self.N is not None:
-                del self.N[(j, k)]
         del self.pred[j], self.succ[j]
         self.nnz = current
         return mults, fill, peak
