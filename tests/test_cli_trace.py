@@ -221,3 +221,44 @@ def test_kernel_example_at_80_columns_cuts_no_number() -> None:
     assert "27,800,508" in out and "272,554" in out  # README figures, whole
     table_lines = [line for line in out.splitlines() if line[:1] in "│┃┏┡└"]
     assert table_lines and all(len(line) <= 80 for line in table_lines)
+
+
+def test_parse_arg_fuzz_never_raises_anything_but_a_chainorder_error() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from chainorder.errors import ChainorderError
+
+    pieces = st.sampled_from(
+        ["x", "=", "1", "0", "x", "[", "]", ",", ".", "-", "e", "nan", "inf", "9" * 30, " ",
+         "65536", "é", "\x00", "1e400", "x1", "_"]
+    )  # fmt: skip
+    texts = st.one_of(st.text(max_size=30), st.lists(pieces, max_size=12).map("".join))
+
+    @settings(max_examples=400, deadline=None)
+    @given(texts)
+    def check(text: str) -> None:
+        try:
+            name, value = parse_arg(text, np.random.default_rng(0), "1MiB")
+        except ChainorderError as exc:
+            assert "\n" not in str(exc)
+            return
+        assert name.isidentifier()
+        assert np.all(np.isfinite(value)) and np.asarray(value).nbytes <= 2**20
+
+    check()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--arg", "x"], ["--arg", "x="], ["--arg", "1x=2"], ["--arg", "x=1x"], ["--arg", "x=[]"],
+        ["--arg", "x=[1,,2]"], ["--arg", "x=[1,a]"], ["--arg", "x=0"], ["--arg", "x=3x0x2"],
+        ["--arg", "x=1.0", "--arg", "x=1.0"], ["--arg", "y=1.0"],
+        ["--arg", "x=1.0", "--seed", "-5"],
+        ["--arg", "x=1.0", "--max-memory", "-1"], ["--arg", "x=1.0", "--max-memory", "1.5XB"],
+        ["--arg", "x=" + "7" * 50 + "x2"], ["--arg", "x=1e309"], ["--arg", "x=-nan"],
+    ],
+)  # fmt: skip
+def test_bad_trace_inputs_are_one_line_exit_2(args: list[str]) -> None:
+    _one_line_exit_2(run(f"{EXAMPLES}/sqrt_cos.py:f", *args))

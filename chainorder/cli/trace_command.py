@@ -64,12 +64,18 @@ def parse_arg(
         with memory_errors(f"--arg {name}={spec}"):
             return name, rng.standard_normal(shape)
     if spec.startswith("[") and spec.endswith("]"):
+        fields = spec[1:-1].split(",")
+        if not spec[1:-1].strip():
+            raise SpecError(f"bad --arg {text!r}: empty list")
+        for pos, field in enumerate(fields, 1):
+            if not field.strip():
+                raise SpecError(
+                    f"bad --arg {text!r}: list entry {pos} is empty; expected a number"
+                )
         try:
-            values = [float(p) for p in spec[1:-1].split(",") if p.strip()]
+            values = [float(p) for p in fields]
         except ValueError:
             raise SpecError(f"bad --arg {text!r}: {hint}") from None
-        if not values:
-            raise SpecError(f"bad --arg {text!r}: empty list")
         if not all(math.isfinite(v) for v in values):
             raise SpecError(f"bad --arg {text!r}: values must be finite (no nan or inf)")
         return name, np.array(values)
