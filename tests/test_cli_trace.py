@@ -262,3 +262,12 @@ def test_parse_arg_fuzz_never_raises_anything_but_a_chainorder_error() -> None:
 )  # fmt: skip
 def test_bad_trace_inputs_are_one_line_exit_2(args: list[str]) -> None:
     _one_line_exit_2(run(f"{EXAMPLES}/sqrt_cos.py:f", *args))
+
+
+def test_unwritable_dot_path_is_refused_before_any_work(tmp_path: Path) -> None:
+    res = run(
+        f"{EXAMPLES}/sqrt_cos.py:f", "--arg", "x=1.0", "--dot", str(tmp_path / "no" / "g.dot")
+    )
+    _one_line_exit_2(res, "--dot", "does not exist")
+    res = run(f"{EXAMPLES}/sqrt_cos.py:f", "--arg", "x=1.0", "--dot", str(tmp_path))
+    _one_line_exit_2(res, "is a directory")

@@ -263,9 +263,9 @@ def register(app: typer.Typer) -> None:
                     check_output_path(option, path)
             fn = load_function(target)
             call, wrt = call_args(fn, arg or [], seed, max_memory)
-            with memory_errors(f"tracing {target}"):
+            with memory_errors(f"tracing and planning {target}"):
                 graph = _trace(target, fn, call, wrt)
-            p = plan_graph(graph, seed=seed)
+                p = plan_graph(graph, seed=seed)
             jac_bytes = graph.n_out * graph.n_in * np.dtype(np.float64).itemsize
             peak = max(p.chosen.peak_bytes, p.forward.peak_bytes, p.reverse.peak_bytes)
             check_memory(

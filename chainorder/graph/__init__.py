@@ -1,5 +1,16 @@
 """Traced graphs: NumPy function → DAG → Jacobian accumulation plans.
 
+Modules by role: :mod:`~chainorder.graph.ops` (the op registry: one rule per op),
+:mod:`~chainorder.graph.boxed` (the boxed array and its NumPy protocol handlers),
+:mod:`~chainorder.graph.tape` (records ops), :mod:`~chainorder.graph.traced_graph` (the graph
+container, topological order computed once), :mod:`~chainorder.graph.trace` (the tracer
+entry point), :mod:`~chainorder.graph.unsupported` (the registry-built error for anything
+else); then :mod:`~chainorder.graph.linearize`, :mod:`~chainorder.graph.sweep`,
+:mod:`~chainorder.graph.eliminate`, :mod:`~chainorder.graph.chaincut`,
+:mod:`~chainorder.graph.planning` (every mode's cost; the chosen method as a field),
+:mod:`~chainorder.graph.validate` (Jacobians several ways) and
+:mod:`~chainorder.graph.render` (DOT/PNG).
+
 >>> import numpy as np
 >>> g = trace(lambda x: np.sin(x) * x, np.zeros(3))
 >>> p = plan_graph(g)
