@@ -31,6 +31,7 @@ from chainorder.graph.eliminate import (
 from chainorder.graph.linearize import LinearizedGraph, linearize
 from chainorder.graph.sweep import SweepCost, sweep_cost
 from chainorder.graph.trace import TracedGraph
+from chainorder.units import format_count
 
 __all__ = ["GraphMethod", "GraphPlan", "ModeCost", "plan_graph"]
 
@@ -204,12 +205,14 @@ def plan_graph(
     rows = [
         ModeCost(
             "forward mode", "sweep", fwd.mults, fwd.peak_elements, fwd.peak_bytes, None,
-            f"n={fwd.directions} tangents × {fwd.mults_per_direction} mults per sweep",
+            f"n={fwd.directions} tangents × {format_count(fwd.mults_per_direction)} mults "
+            "per sweep",
             GraphMethod.FORWARD,
         ),
         ModeCost(
             "reverse mode", "sweep", rev.mults, rev.peak_elements, rev.peak_bytes, None,
-            f"m={rev.directions} adjoints × {rev.mults_per_direction} mults per sweep; tape kept",
+            f"m={rev.directions} adjoints × {format_count(rev.mults_per_direction)} mults "
+            "per sweep; tape kept",
             GraphMethod.REVERSE,
         ),
     ]  # fmt: skip
