@@ -168,9 +168,8 @@ def main() -> None:
         p = plan_graph(g, seed=ns.seed)
         dt = time.perf_counter() - t0
         rows = {r.name: r.mults for r in p.rows}
-        order = p.chosen.order if p.chosen.order is not None else p.chosen.name.split()[0]
         with np.errstate(all="ignore"):
-            ok = validate_graph(g, order).ok
+            ok = validate_graph(p).ok
         cells = [f"{rows[c]:,}" if c in rows else "—" for c, _ in COLUMNS]
         lines.append(
             f"| {name} | {g.n_in} | {g.n_out} | {len(p.lin.intermediates)} | "

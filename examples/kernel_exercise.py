@@ -61,7 +61,7 @@ def main(n: int = 50) -> None:
     console.print(steps_table(p.reverse, graph))
     console.print(cost_table(p))
     check_grads(f, ell, X)
-    report = validate_graph(graph, p.chosen.order)
+    report = validate_graph(p)
     console.print(f"gradient check by finite differences: {'ok' if report.ok else 'FAILED'}")
 
 

@@ -24,7 +24,7 @@ from chainorder.graph.linearize import linearize
 from chainorder.graph.planning import plan_graph
 from chainorder.graph.sweep import jacobian_forward, jacobian_reverse, sweep_cost
 from chainorder.graph.trace import trace
-from chainorder.graph.validate import finite_difference_jacobian, graph_jacobian, validate_graph
+from chainorder.graph.validate import graph_fd_jacobian, graph_jacobian, validate_graph
 from chainorder.plan import plan
 
 
@@ -43,7 +43,7 @@ def test_every_elimination_order_gives_the_same_jacobian() -> None:
     g = trace(small_dag, *ARGS)
     lin = linearize(g)
     ref = jacobian_forward(g)
-    assert np.allclose(ref, finite_difference_jacobian(g), atol=1e-7)
+    assert np.allclose(ref, graph_fd_jacobian(g), atol=1e-7)
     orders = list(itertools.permutations(lin.intermediates))
     assert len(orders) == 5040
     costs = set()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -13,10 +15,11 @@ import numpy as np
 import typer
 
 from chainorder.atomic import write_atomic
-from chainorder.cli.common import err_console, out_console, user_errors
+from chainorder.cli.common import check_output_path, err_console, out_console, user_errors
 from chainorder.errors import SpecError, TraceError
+from chainorder.memory_guard import check_memory, memory_errors
 
-__all__ = ["load_function", "parse_arg", "register"]
+__all__ = ["call_args", "load_function", "parse_arg", "register"]
 
 _SHAPE = re.compile(r"^\d+(x\d+)*$")
 _HELP_ARG = (
@@ -25,11 +28,15 @@ _HELP_ARG = (
 )
 
 
-def parse_arg(text: str, rng: np.random.Generator) -> tuple[str, np.ndarray | float]:
+def parse_arg(
+    text: str, rng: np.random.Generator, max_memory: int | str | None = None
+) -> tuple[str, np.ndarray | float]:
     """Parse one ``--arg``: ``x=50x2`` → seeded random array, ``x=1.0`` → 1.0.
 
     A bare non-negative integer is a shape (``n=3`` → a vector of 3); write ``3.0`` for the
-    number. Lists ``[a,b,...]`` give an explicit 1-D array.
+    number. Lists ``[a,b,...]`` give an explicit 1-D array. Values must be finite. A shape's
+    bytes (float64, exact integers) are checked against ``max_memory`` (default: a fraction
+    of the available memory, see :mod:`chainorder.memory_guard`) before anything is allocated.
 
     Examples
     --------
@@ -52,23 +59,32 @@ def parse_arg(text: str, rng: np.random.Generator) -> tuple[str, np.ndarray | fl
         shape = tuple(int(p) for p in spec.split("x"))
         if any(d == 0 for d in shape):
             raise SpecError(f"bad --arg {text!r}: dimensions must be positive")
-        if int(np.prod(shape)) > 10_000_000:
-            raise SpecError(f"bad --arg {text!r}: more than 10,000,000 elements")
-        return name, rng.standard_normal(shape)
+        nbytes = math.prod(shape) * np.dtype(np.float64).itemsize  # exact: no int64 overflow
+        check_memory(nbytes, f"--arg {name}={spec} (float64)", max_memory)
+        with memory_errors(f"--arg {name}={spec}"):
+            return name, rng.standard_normal(shape)
     if spec.startswith("[") and spec.endswith("]"):
+        fields = spec[1:-1].split(",")
+        if not spec[1:-1].strip():
+            raise SpecError(f"bad --arg {text!r}: empty list")
+        for pos, field in enumerate(fields, 1):
+            if not field.strip():
+                raise SpecError(
+                    f"bad --arg {text!r}: list entry {pos} is empty; expected a number"
+                )
         try:
-            values = [float(p) for p in spec[1:-1].split(",") if p.strip()]
+            values = [float(p) for p in fields]
         except ValueError:
             raise SpecError(f"bad --arg {text!r}: {hint}") from None
-        if not values:
-            raise SpecError(f"bad --arg {text!r}: empty list")
+        if not all(math.isfinite(v) for v in values):
+            raise SpecError(f"bad --arg {text!r}: values must be finite (no nan or inf)")
         return name, np.array(values)
     try:
         value = float(spec)
     except ValueError:
         raise SpecError(f"bad --arg {text!r}: {hint}") from None
-    if not np.isfinite(value):
-        raise SpecError(f"bad --arg {text!r}: the value must be finite")
+    if not math.isfinite(value):
+        raise SpecError(f"bad --arg {text!r}: the value must be finite (no nan or inf)")
     return name, value
 
 
@@ -85,6 +101,11 @@ def load_function(target: str) -> Any:
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except SystemExit as exc:
+        raise TraceError(
+            f"importing {path_text} raised SystemExit({exc.code!r}); the module must define "
+            f"{func} without exiting (guard scripts with if __name__ == '__main__')"
+        ) from None
     except Exception as exc:  # user code: report, never a traceback
         raise TraceError(f"importing {path_text} failed: {type(exc).__name__}: {exc}") from None
     finally:
@@ -95,35 +116,90 @@ def load_function(target: str) -> Any:
     return fn
 
 
-def _call_args(fn: Any, args: list[str], seed: int) -> list[Any]:
-    import inspect
+def call_args(
+    fn: Any, args: list[str], seed: int, max_memory: int | str | None = None
+) -> tuple[list[Any], list[int]]:
+    """The positional arguments of ``fn`` from ``--arg`` texts, and the positions given.
 
+    Parameters without an ``--arg`` take their default (and are not differentiated); a
+    parameter without a default must be given. Keyword-only and ``*args``/``**kwargs``
+    parameters cannot be set by ``--arg``.
+
+    Examples
+    --------
+    >>> def f(x=1.0, y=2.0, z=3.0):
+    ...     return x * y * z
+    >>> call_args(f, ["y=1.5"], seed=0)
+    ([1.0, 1.5], [1])
+
+    Notes
+    -----
+    O(total size of the arguments).
+    """
+    if seed < 0:
+        raise SpecError(f"--seed must be a non-negative integer, got {seed}")
     rng = np.random.default_rng(seed)
     given: dict[str, Any] = {}
     for text in args:
-        name, value = parse_arg(text, rng)
+        name, value = parse_arg(text, rng, max_memory)
         if name in given:
             raise SpecError(f"--arg {name} given twice")
         given[name] = value
     params = inspect.signature(fn).parameters
+    positional = [
+        n for n, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    settable = ", ".join(positional) or "none"
+    for name in given:
+        if name not in params:
+            raise SpecError(
+                f"{fn.__name__} has no parameter {name!r}; --arg sets one of: {settable}"
+            )
+        if name not in positional:
+            kind = {"KEYWORD_ONLY": "keyword-only", "VAR_POSITIONAL": "*args",
+                    "VAR_KEYWORD": "**kwargs"}[params[name].kind.name]  # fmt: skip
+            raise SpecError(
+                f"{fn.__name__}'s parameter {name!r} is {kind}, which --arg cannot set; "
+                f"--arg sets one of: {settable}"
+            )
     out: list[Any] = []
-    for pname, p in params.items():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY):
-            continue
+    wrt: list[int] = []
+    for pname in positional:
+        p = params[pname]
         if pname in given:
-            out.append(given.pop(pname))
+            wrt.append(len(out))
+            out.append(given[pname])
         elif p.default is not p.empty:
-            break
+            out.append(p.default)
         else:
             raise SpecError(
                 f"missing --arg {pname}=SHAPE|VALUE for {fn.__name__}({', '.join(params)})"
             )
-    if given:
+    while len(out) > (wrt[-1] + 1 if wrt else 0):  # trailing defaults: leave to Python
+        out.pop()
+    return out, wrt
+
+
+def _trace(target: str, fn: Any, call: list[Any], wrt: list[int]) -> Any:
+    from chainorder.graph.trace import trace
+
+    if not wrt:
         raise SpecError(
-            f"{fn.__name__} has no argument {', '.join(sorted(given))} "
-            f"(arguments: {', '.join(params)})"
+            f"nothing to differentiate: give --arg NAME=SHAPE|VALUE for a parameter of {target}"
         )
-    return out
+    try:
+        return trace(fn, *call, wrt=wrt)
+    except (TraceError, SpecError):
+        raise
+    except SystemExit as exc:
+        raise TraceError(
+            f"calling {target} raised SystemExit({exc.code!r}); a traced function must "
+            "return its outputs, not exit"
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # user code raising something else
+        raise TraceError(f"calling {target} failed: {type(exc).__name__}: {exc}") from None
 
 
 def register(app: typer.Typer) -> None:
@@ -149,77 +225,75 @@ def register(app: typer.Typer) -> None:
         no_check: Annotated[
             bool, typer.Option("--no-check", help="Skip the numerical check.")
         ] = False,
+        max_memory: Annotated[
+            str | None,
+            typer.Option(
+                "--max-memory",
+                help="Refuse arguments or Jacobians needing more than this (e.g. 2GiB); "
+                "default: half of the available memory.",
+            ),
+        ] = None,
     ) -> None:
-        """Trace a NumPy function, cost forward / reverse / elimination orders, check, draw.
+        """Trace a NumPy function: its value and gradient or Jacobian, the cost of forward /
+        reverse / elimination orders, a numerical check, a drawing.
 
         Example: chainorder trace examples/kernel_exercise.py:f --arg ell=[0.1,0.12]
         --arg X=50x2 --dot kernel.dot
         """
         from chainorder.graph.planning import plan_graph
         from chainorder.graph.render import png_bytes, to_dot
-        from chainorder.graph.trace import trace
-        from chainorder.graph.validate import validate_graph
-        from chainorder.report.graph_tables import check_table, cost_table, nodes_table
+        from chainorder.graph.validate import graph_jacobian, validate_graph
+        from chainorder.report.graph_tables import (
+            check_table,
+            cost_table,
+            nodes_table,
+            result_lines,
+        )
+        from chainorder.report.trace_json import trace_document
 
         with user_errors():
+            if seed < 0:
+                raise SpecError(f"--seed must be a non-negative integer, got {seed}")
+            if max_memory is not None:
+                from chainorder.units import parse_bytes
+
+                parse_bytes(max_memory)
+            for option, path in (("--dot", dot), ("--png", png)):
+                if path is not None:
+                    check_output_path(option, path)
             fn = load_function(target)
-            call = _call_args(fn, arg or [], seed)
-            try:
-                graph = trace(fn, *call)
-            except (TraceError, SpecError):
-                raise
-            except Exception as exc:  # user code raising something else
-                raise TraceError(f"calling {target} failed: {type(exc).__name__}: {exc}") from None
-            p = plan_graph(graph, seed=seed)
+            call, wrt = call_args(fn, arg or [], seed, max_memory)
+            with memory_errors(f"tracing and planning {target}"):
+                graph = _trace(target, fn, call, wrt)
+                p = plan_graph(graph, seed=seed)
+            jac_bytes = graph.n_out * graph.n_in * np.dtype(np.float64).itemsize
+            peak = max(p.chosen.peak_bytes, p.forward.peak_bytes, p.reverse.peak_bytes)
+            check_memory(
+                peak + 2 * jac_bytes, f"the Jacobian of {target} ({graph.n_out} x {graph.n_in})",
+                max_memory,
+            )  # fmt: skip
             report = None
-            if not no_check:
-                with np.errstate(all="ignore"):
-                    order = (
-                        p.chosen.order if p.chosen.order is not None else p.chosen.name.split()[0]
-                    )
-                    report = validate_graph(graph, order)
+            with memory_errors(f"the Jacobian of {target}"), np.errstate(all="ignore"):
+                if no_check:
+                    how = str(p.method) if p.method.is_sweep else p.chosen.order
+                    jacobian = graph_jacobian(graph, how, seed, lin=p.lin)
+                else:
+                    report = validate_graph(p)
+                    jacobian = report.jacobian
             dot_text = to_dot(graph, p.chosen.order, title=target)
             if dot is not None:
                 write_atomic(dot, dot_text)
             if png is not None:
                 write_atomic(png, png_bytes(dot_text, graph))
         if as_json:
-            doc = {
-                "target": target,
-                "nodes": [
-                    {
-                        "name": n.name,
-                        "kind": n.kind,
-                        "op": n.op,
-                        "shape": list(n.shape),
-                        "size": n.size,
-                        "output": n.output,
-                    }
-                    for n in graph.nodes()
-                ],
-                "plan": p.to_dict(),
-                "check": None
-                if report is None
-                else {
-                    "method": report.method,
-                    "ok": report.ok,
-                    "comparisons": [
-                        {
-                            "reference": c.reference,
-                            "max_abs": c.max_abs,
-                            "max_rel": c.max_rel,
-                            "ok": c.ok,
-                        }
-                        for c in report.comparisons
-                    ],
-                },
-            }
-            out_console.print_json(json.dumps(doc))
+            out_console.print_json(json.dumps(trace_document(target, p, jacobian, report)))
         else:
+            for line in result_lines(graph, jacobian):
+                out_console.print(line, markup=False, soft_wrap=True)
             out_console.print(nodes_table(graph))
             out_console.print(cost_table(p))
             chosen = p.chosen
-            how = " → ".join(chosen.order) if chosen.order else f"{chosen.name.split()[0]} sweeps"
+            how = " → ".join(chosen.order) if chosen.order else f"{p.method} sweeps"
             out_console.print(
                 f"chosen: {chosen.name}, {chosen.mults:,} mults: {how}",
                 markup=False,

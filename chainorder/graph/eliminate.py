@@ -34,13 +34,11 @@ from chainorder.graph.linearize import (
 from chainorder.graph.structure import EdgeStructure, add_structures, multiply_structures
 
 __all__ = [
-    "ORDERS",
     "EliminationResult",
     "EliminationStep",
     "eliminate",
     "forward_order",
     "markowitz_order",
-    "named_order",
     "reverse_order",
     "search_order",
 ]
@@ -132,20 +130,17 @@ class _State:
                     if self.N is not None:
                         self.N[(i, k)] = add_local(self.N[(i, k)], prod)
                 peak = max(peak, current)
+        edges = [(i, j) for i in self.pred[j]] + [(j, k) for k in self.succ[j]]
+        for e in edges:
+            current -= self.stored(e)
+            self.E.pop(e)
+            self.A.pop(e, None)
+            if self.N is not None:
+                del self.N[e]
         for i in self.pred[j]:
-            current -= self.stored((i, j))
-            self.E.pop((i, j))
-            self.A.pop((i, j), None)
             self.succ[i].discard(j)
-            if self.N is not None:
-                del self.N[(i, j)]
         for k in self.succ[j]:
-            current -= self.stored((j, k))
-            self.E.pop((j, k))
-            self.A.pop((j, k), None)
             self.pred[k].discard(j)
-            if self.N is not None:
-                del self.N[(j, k)]
         del self.pred[j], self.succ[j]
         self.nnz = current
         return mults, fill, peak
@@ -435,30 +430,3 @@ def _order_cost(state: _State, order: Sequence[str]) -> int:
 def brute_force_orders(lin: LinearizedGraph) -> Iterable[tuple[str, ...]]:
     """Every permutation of the intermediates (for tests on tiny graphs)."""
     return itertools.permutations(lin.intermediates)
-
-
-#: Named orders accepted by :func:`named_order`.
-ORDERS = ("forward", "reverse", "markowitz", "search")
-
-
-def named_order(lin: LinearizedGraph, name: str, seed: int = 0) -> tuple[str, ...]:
-    """The elimination order called ``name`` (one of :data:`ORDERS`).
-
-    Raises
-    ------
-    UnknownSolverError
-        For other names; the message lists the valid ones.
-    """
-    from chainorder.errors import UnknownSolverError
-
-    if name == "forward":
-        return forward_order(lin)
-    if name == "reverse":
-        return reverse_order(lin)
-    if name == "markowitz":
-        return markowitz_order(lin)
-    if name == "search":
-        return search_order(lin, seed=seed)
-    raise UnknownSolverError(
-        f"unknown elimination order {name!r}; expected one of {', '.join(ORDERS)}"
-    )

@@ -18,6 +18,7 @@ more than the sweeps' products.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from chainorder.graph.chaincut import ChainReduction, chain_reduction
 from chainorder.graph.eliminate import (
@@ -30,8 +31,37 @@ from chainorder.graph.eliminate import (
 from chainorder.graph.linearize import LinearizedGraph, linearize
 from chainorder.graph.sweep import SweepCost, sweep_cost
 from chainorder.graph.trace import TracedGraph
+from chainorder.units import format_count
 
-__all__ = ["GraphPlan", "ModeCost", "plan_graph"]
+__all__ = ["GraphMethod", "GraphPlan", "ModeCost", "plan_graph"]
+
+
+class GraphMethod(StrEnum):
+    """How a row of the cost table computes the Jacobian (a short key, not its display name).
+
+    The sweep keys ``forward`` / ``reverse`` and the ``elimination:NAME`` keys are the
+    ``method`` values that :func:`~chainorder.graph.validate.graph_jacobian` accepts.
+
+    Examples
+    --------
+    >>> GraphMethod.MARKOWITZ, GraphMethod.MARKOWITZ.is_sweep
+    (<GraphMethod.MARKOWITZ: 'elimination:markowitz'>, False)
+    >>> str(GraphMethod.FORWARD)
+    'forward'
+    """
+
+    FORWARD = "forward"
+    REVERSE = "reverse"
+    FORWARD_ELIMINATION = "elimination:forward"
+    REVERSE_ELIMINATION = "elimination:reverse"
+    MARKOWITZ = "elimination:markowitz"
+    CHAIN = "elimination:chain"
+    SEARCH = "elimination:search"
+
+    @property
+    def is_sweep(self) -> bool:
+        """True for forward and reverse mode (sweeps), False for elimination orders."""
+        return self in (GraphMethod.FORWARD, GraphMethod.REVERSE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +82,8 @@ class ModeCost:
         Elimination order (``None`` for sweeps).
     note : str
         How the figure arises, e.g. ``"n=12 × 484 per tangent"``.
+    method : GraphMethod
+        The row's method as a key (what code compares; ``name`` is for display).
     """
 
     name: str
@@ -61,6 +93,7 @@ class ModeCost:
     peak_bytes: int
     order: tuple[str, ...] | None
     note: str
+    method: GraphMethod
 
 
 @dataclass(frozen=True)
@@ -75,6 +108,8 @@ class GraphPlan:
         Forward and reverse mode (sweeps), then the elimination orders.
     chosen : ModeCost
         The cheapest row (mults, then peak memory).
+    method : GraphMethod
+        The chosen row's method (``chosen.method``), as a field.
     best_elimination : ModeCost
         The cheapest elimination order found.
     forward, reverse : SweepCost
@@ -91,6 +126,7 @@ class GraphPlan:
     forward: SweepCost
     reverse: SweepCost
     reduction: ChainReduction | None
+    method: GraphMethod
 
     def row(self, name: str) -> ModeCost:
         """The row called ``name``; ``KeyError`` listing the names otherwise."""
@@ -108,6 +144,7 @@ class GraphPlan:
             "modes": [
                 {
                     "name": r.name,
+                    "method": str(r.method),
                     "model": r.model,
                     "mults": r.mults,
                     "peak_bytes": r.peak_bytes,
@@ -117,6 +154,7 @@ class GraphPlan:
                 for r in self.rows
             ],
             "chosen": self.chosen.name,
+            "chosen_method": str(self.method),
             "chosen_order": list(self.chosen.order) if self.chosen.order is not None else None,
             "chain": None
             if self.reduction is None
@@ -167,39 +205,57 @@ def plan_graph(
     rows = [
         ModeCost(
             "forward mode", "sweep", fwd.mults, fwd.peak_elements, fwd.peak_bytes, None,
-            f"n={fwd.directions} tangents × {fwd.mults_per_direction} mults per sweep",
+            f"n={fwd.directions} tangents × {format_count(fwd.mults_per_direction)} mults "
+            "per sweep",
+            GraphMethod.FORWARD,
         ),
         ModeCost(
             "reverse mode", "sweep", rev.mults, rev.peak_elements, rev.peak_bytes, None,
-            f"m={rev.directions} adjoints × {rev.mults_per_direction} mults per sweep; tape kept",
+            f"m={rev.directions} adjoints × {format_count(rev.mults_per_direction)} mults "
+            "per sweep; tape kept",
+            GraphMethod.REVERSE,
         ),
     ]  # fmt: skip
     candidates = [
-        ("forward elimination", forward_order(lin), "topological order"),
-        ("reverse elimination", reverse_order(lin), "reverse topological order"),
-        ("Markowitz elimination", markowitz_order(lin), "greedy: cheapest vertex next"),
-    ]
+        (
+            "forward elimination", forward_order(lin), "topological order",
+            GraphMethod.FORWARD_ELIMINATION,
+        ),
+        (
+            "reverse elimination", reverse_order(lin), "reverse topological order",
+            GraphMethod.REVERSE_ELIMINATION,
+        ),
+        (
+            "Markowitz elimination", markowitz_order(lin), "greedy: cheapest vertex next",
+            GraphMethod.MARKOWITZ,
+        ),
+    ]  # fmt: skip
     reduction = chain_reduction(lin, seed=seed)
     if reduction is not None:
+        cuts = len(reduction.cuts)
         candidates.append(
             (
                 "chain through cut vertices",
                 reduction.order,
-                f"{len(reduction.cuts)} cuts, {reduction.expression} by {reduction.solver}",
+                f"{cuts} cut{'s' if cuts != 1 else ''}, {reduction.expression} by "
+                f"{reduction.solver}",
+                GraphMethod.CHAIN,
             )
         )
     exact = len(lin.intermediates) <= exact_limit
     found = search_order(lin, seed=seed, restarts=restarts, exact_limit=exact_limit)
     results = []
-    for name, order, note in candidates:
+    for name, order, note, method in candidates:
         r = eliminate(lin, order)
         results.append(r)
         rows.append(
-            ModeCost(name, "elimination", r.mults, r.peak_elements, r.peak_bytes, order, note)
+            ModeCost(
+                name, "elimination", r.mults, r.peak_elements, r.peak_bytes, order, note, method
+            )
         )
     r = eliminate(lin, found)
     best_note = "exact search" if exact else f"randomised search ({restarts} restarts, seed {seed})"
-    for (name, order, _), other in zip(candidates, results, strict=True):
+    for (name, order, _, _), other in zip(candidates, results, strict=True):
         if other.mults < r.mults:  # the search may miss what a structured order finds
             r, found, best_note = other, order, f"{best_note}; from {name}"
     best = ModeCost(
@@ -210,7 +266,8 @@ def plan_graph(
         r.peak_bytes,
         found,
         best_note,
+        GraphMethod.SEARCH,
     )
     rows.append(best)
     chosen = min(rows, key=lambda row: (row.mults, row.peak_bytes))
-    return GraphPlan(graph, lin, tuple(rows), chosen, best, fwd, rev, reduction)
+    return GraphPlan(graph, lin, tuple(rows), chosen, best, fwd, rev, reduction, chosen.method)

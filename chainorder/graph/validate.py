@@ -13,59 +13,114 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainorder.errors import JacobianMismatchError
-from chainorder.graph.eliminate import ORDERS, eliminate, named_order
-from chainorder.graph.linearize import linearize
+from chainorder.errors import JacobianMismatchError, UnknownSolverError
+from chainorder.gradcheck import central_difference
+from chainorder.graph.chaincut import chain_reduction
+from chainorder.graph.eliminate import (
+    eliminate,
+    forward_order,
+    markowitz_order,
+    reverse_order,
+    search_order,
+)
+from chainorder.graph.linearize import LinearizedGraph, linearize
+from chainorder.graph.planning import GraphPlan, plan_graph
 from chainorder.graph.sweep import jacobian_forward, jacobian_reverse
 from chainorder.graph.trace import TracedGraph
 
 __all__ = [
+    "ORDERS",
     "Comparison",
-    "ValidationReport",
-    "finite_difference_jacobian",
+    "GraphValidationReport",
+    "graph_fd_jacobian",
     "graph_jacobian",
+    "named_order",
     "validate_graph",
 ]
 
 
-def finite_difference_jacobian(graph: TracedGraph, eps: float = 1e-6) -> np.ndarray:
-    """The Jacobian by central differences of the original function (``2n`` calls).
+#: Named elimination orders (``method="elimination:NAME"`` of :func:`graph_jacobian`).
+ORDERS = ("forward", "reverse", "markowitz", "chain", "search")
+
+
+def named_order(lin: LinearizedGraph, name: str, seed: int = 0) -> tuple[str, ...]:
+    """The elimination order called ``name`` (one of :data:`ORDERS`).
+
+    ``chain`` is the order of the chain through cut vertices
+    (:func:`~chainorder.graph.chaincut.chain_reduction`).
+
+    Raises
+    ------
+    UnknownSolverError
+        For other names, or ``chain`` on a graph without cut vertices.
+
+    Examples
+    --------
+    >>> from chainorder.graph import linearize, trace
+    >>> named_order(linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2))), "reverse")
+    ('v2', 'v1')
+
+    Notes
+    -----
+    As the order's own function; O(1) dispatch.
+    """
+    simple = {"forward": forward_order, "reverse": reverse_order, "markowitz": markowitz_order}
+    if name in simple:
+        return simple[name](lin)
+    if name == "search":
+        return search_order(lin, seed=seed)
+    if name == "chain":
+        reduction = chain_reduction(lin, seed=seed)
+        if reduction is None:
+            raise UnknownSolverError(
+                "elimination order 'chain' needs a cut vertex, and this graph has none; "
+                f"expected one of {', '.join(o for o in ORDERS if o != 'chain')}"
+            )
+        return reduction.order
+    raise UnknownSolverError(
+        f"unknown elimination order {name!r}; expected one of {', '.join(ORDERS)}"
+    )
+
+
+def graph_fd_jacobian(graph: TracedGraph, eps: float = 1e-6) -> np.ndarray:
+    """The ``m × n`` Jacobian of a traced graph by central differences of its original function.
+
+    Column ``j`` is :func:`chainorder.gradcheck.central_difference` (the one finite-difference
+    helper) along the ``j``-th unit vector of the differentiated inputs, flattened and
+    concatenated in argument order; rows are the outputs, flattened and concatenated. (For a
+    plain function ``R^n → R^m`` see :func:`chainorder.nets.finite_difference_jacobian`.)
 
     Examples
     --------
     >>> from chainorder.graph import trace
-    >>> finite_difference_jacobian(trace(lambda x: x**3, np.array([2.0]))).round(5)
+    >>> graph_fd_jacobian(trace(lambda x: x**3, np.array([2.0]))).round(5)
     array([[12.]])
 
     Notes
     -----
-    ``2n`` evaluations of the function; error O(eps²) + O(machine eps / eps).
+    ``2n`` calls of the function; error O(eps²) + O(machine eps / eps).
     """
     x = [np.asarray(graph.value(name), dtype=float) for name in graph.inputs]
-    flat = np.concatenate([xi.ravel() for xi in x])
-    sizes = [xi.size for xi in x]
+    n = sum(xi.size for xi in x)
     cols = []
-
-    def unflat(z: np.ndarray) -> list[np.ndarray]:
-        parts, off = [], 0
-        for xi, n in zip(x, sizes, strict=True):
-            parts.append(z[off : off + n].reshape(xi.shape))
-            off += n
-        return parts
-
-    for j in range(flat.size):
-        e = np.zeros_like(flat)
-        e[j] = eps
-        plus = graph.call(*unflat(flat + e))
-        minus = graph.call(*unflat(flat - e))
-        cols.append(
-            np.concatenate([(p - q).ravel() for p, q in zip(plus, minus, strict=True)]) / (2 * eps)
-        )
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = 1.0
+        v, off = [], 0
+        for xi in x:
+            v.append(e[off : off + xi.size].reshape(xi.shape))
+            off += xi.size
+        d = central_difference(lambda xs: graph.call(*xs), x, v, eps)
+        cols.append(np.concatenate([di.ravel() for di in d]))
     return np.stack(cols, axis=1)
 
 
 def graph_jacobian(
-    graph: TracedGraph, method: str | Sequence[str] = "reverse", seed: int = 0
+    graph: TracedGraph,
+    method: str | Sequence[str] = "reverse",
+    seed: int = 0,
+    *,
+    lin: LinearizedGraph | None = None,
 ) -> np.ndarray:
     """The ``m × n`` Jacobian of ``graph`` at its traced values.
 
@@ -78,6 +133,9 @@ def graph_jacobian(
         explicit elimination order (a sequence of intermediate vertex names).
     seed : int
         Seed of the search order.
+    lin : LinearizedGraph, optional
+        The graph's linearisation when already at hand (e.g. ``GraphPlan.lin``), so that an
+        elimination does not linearise again.
 
     Examples
     --------
@@ -97,20 +155,18 @@ def graph_jacobian(
         if method == "reverse":
             return jacobian_reverse(graph)
         if method == "fd":
-            return finite_difference_jacobian(graph)
+            return graph_fd_jacobian(graph)
         if method.startswith("elimination:"):
-            lin = linearize(graph)
+            lin = lin if lin is not None else linearize(graph)
             return eliminate(
                 lin, named_order(lin, method.split(":", 1)[1], seed), numeric=True
             ).jacobian
-        from chainorder.errors import UnknownSolverError
-
         raise UnknownSolverError(
             f"unknown method {method!r}; expected forward, reverse, fd, "
             + ", ".join(f"elimination:{o}" for o in ORDERS)
             + " or an explicit order"
         )
-    lin = linearize(graph)
+    lin = lin if lin is not None else linearize(graph)
     return eliminate(lin, method, numeric=True).jacobian
 
 
@@ -125,7 +181,7 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class ValidationReport:
+class GraphValidationReport:
     """The checked Jacobian and its comparisons with forward, reverse and finite differences."""
 
     method: str
@@ -148,21 +204,23 @@ class ValidationReport:
 
 
 def validate_graph(
-    graph: TracedGraph,
+    graph: TracedGraph | GraphPlan,
     order: Sequence[str] | str | None = None,
     *,
     rtol: float = 1e-6,
     fd_rtol: float = 1e-5,
     eps: float = 1e-6,
-) -> ValidationReport:
+) -> GraphValidationReport:
     """Compute the Jacobian by elimination in ``order`` and compare it with the other ways.
 
     Parameters
     ----------
-    graph : TracedGraph
+    graph : TracedGraph or GraphPlan
+        A traced graph, or its plan from :func:`~chainorder.graph.planning.plan_graph`
+        (whose linearised graph and chosen method are then reused, not recomputed).
     order : sequence of str, or "forward" / "reverse", optional
-        Elimination order, or a sweep mode (default: the chosen plan of
-        :func:`~chainorder.graph.planning.plan_graph`).
+        Elimination order, or a sweep mode (default: the plan's chosen method; a traced
+        graph is planned first).
     rtol : float
         Tolerance against forward and reverse mode (exact arithmetic up to rounding),
         relative to the largest Jacobian entry.
@@ -173,36 +231,36 @@ def validate_graph(
 
     Returns
     -------
-    ValidationReport
+    GraphValidationReport
 
     Examples
     --------
-    >>> from chainorder.graph import trace
-    >>> validate_graph(trace(lambda x: np.exp(x).sum(), np.zeros(3))).ok
-    True
+    >>> from chainorder.graph import plan_graph, trace
+    >>> g = trace(lambda x: np.exp(x).sum(), np.zeros(3))
+    >>> validate_graph(g).ok, validate_graph(plan_graph(g)).method
+    (True, 'elimination order')
 
     Notes
     -----
     One elimination, one forward and one reverse sweep, ``2n`` function calls.
     """
+    plan = graph if isinstance(graph, GraphPlan) else None
+    if plan is None and order is None:
+        plan = plan_graph(graph)
+    traced = plan.graph if plan is not None else graph
+    lin = plan.lin if plan is not None else None
     if order is None:
-        from chainorder.graph.planning import plan_graph
-
-        chosen = plan_graph(graph).chosen
-        order = chosen.order if chosen.order is not None else chosen.name.split()[0]
-    if isinstance(order, str):
-        method = f"{order} mode"
-        jac = graph_jacobian(graph, order)
-    else:
-        method = "elimination order"
-        jac = eliminate(linearize(graph), order, numeric=True).jacobian
+        chosen = plan.chosen
+        order = str(chosen.method) if chosen.method.is_sweep else chosen.order
+    method = f"{order} mode" if isinstance(order, str) else "elimination order"
+    jac = graph_jacobian(traced, order, lin=lin)
     scale = max(1.0, float(np.abs(jac).max(initial=0.0)))
     comps = []
     for ref, tol in (("forward", rtol), ("reverse", rtol), ("fd", fd_rtol)):
-        other = graph_jacobian(graph, ref)
+        other = graph_jacobian(traced, ref) if ref != "fd" else graph_fd_jacobian(traced, eps)
         diff = float(np.abs(jac - other).max(initial=0.0))
         rel = diff / scale
         name = {"fd": "finite differences"}.get(ref, f"{ref} mode")
         if name != method:
             comps.append(Comparison(name, diff, rel, rel <= tol))
-    return ValidationReport(method, jac, tuple(comps))
+    return GraphValidationReport(method, jac, tuple(comps))

@@ -1,0 +1,225 @@
+"""Rules of the elementwise ops, reductions and shape ops (indexing, transpose, reshape)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainorder.graph.ops.registry import (
+    Array,
+    OpRule,
+    Shape,
+    bcast_tangent,
+    register,
+    size_of,
+    unbroadcast,
+)
+from chainorder.graph.structure import EdgeStructure
+
+__all__: list[str] = []
+
+
+# ----------------------------------------------------------------------------------------
+# elementwise ops: described by the elementwise factor of each argument
+
+
+def _elementwise(
+    name: str,
+    forward: Callable[..., Any],
+    factors: Callable[[int, tuple, Array], Array | float],
+    unit_args: dict[int, float] | None = None,
+    doc: str = "",
+    nondiff_args: tuple[int, ...] = (),
+) -> OpRule:
+    """Build the rule of an elementwise op from ``factor(i, values, out) = ∂out/∂arg_i``.
+
+    ``unit_args`` maps argument positions whose factor is a constant ±1 to that sign: their
+    partials are identity / broadcast matrices and cost no multiplications.
+    """
+    units = dict(unit_args or {})
+
+    def jvp(i, t, values, out, params):
+        tb = bcast_tangent(t, np.shape(out))
+        if i in units:
+            return tb if units[i] > 0 else -tb
+        return tb * factors(i, values, out)
+
+    def vjp(i, c, values, out, params):
+        in_shape = np.shape(values[i])
+        if i in units:
+            g = c if units[i] > 0 else -c
+        else:
+            g = c * factors(i, values, out)
+        return unbroadcast(g, in_shape)
+
+    def structure(i, shapes, out_shape, params):
+        n_out, n_in = size_of(out_shape), size_of(shapes[i])
+        unit = i in units
+        if tuple(shapes[i]) == tuple(out_shape):
+            return EdgeStructure.diagonal(n_out, unit=unit)
+        return EdgeStructure.sparse("broadcast", n_out, n_in, n_out, unit=unit)
+
+    def cost(i, shapes, out_shape, params):
+        return 0 if i in units else size_of(out_shape)
+
+    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args))
+
+
+def _f_add(i, v, out):
+    return 1.0
+
+
+_elementwise("add", np.add, _f_add, {0: 1, 1: 1}, "x + y")
+_elementwise("subtract", np.subtract, _f_add, {0: 1, 1: -1}, "x - y")
+_elementwise("negative", np.negative, _f_add, {0: -1}, "-x")
+_elementwise("positive", np.positive, _f_add, {0: 1}, "+x (also: copy of an output)")
+_elementwise("multiply", np.multiply, lambda i, v, out: v[1 - i], doc="x * y")
+_elementwise(
+    "divide",
+    np.divide,
+    lambda i, v, out: 1.0 / v[1] if i == 0 else -out / v[1],
+    doc="x / y",
+)
+
+
+def _f_power(i, v, out):
+    x, p = v
+    if i == 0:
+        return p * np.power(x, p - 1)
+    return out * np.log(x)
+
+
+_elementwise("power", np.power, _f_power, doc="x ** p")
+_elementwise("square", np.square, lambda i, v, out: 2 * v[0], doc="x**2")
+_elementwise("exp", np.exp, lambda i, v, out: out, doc="exp(x)")
+_elementwise("log", np.log, lambda i, v, out: 1.0 / v[0], doc="log(x)")
+_elementwise("tanh", np.tanh, lambda i, v, out: 1.0 - out * out, doc="tanh(x)")
+_elementwise("sin", np.sin, lambda i, v, out: np.cos(v[0]), doc="sin(x)")
+_elementwise("cos", np.cos, lambda i, v, out: -np.sin(v[0]), doc="cos(x)")
+_elementwise("sqrt", np.sqrt, lambda i, v, out: 0.5 / out, doc="sqrt(x)")
+_elementwise("absolute", np.absolute, lambda i, v, out: np.sign(v[0]), doc="abs(x)")
+
+
+def _f_maximum(i, v, out):
+    x, y = v
+    win = np.greater(x, y) if i == 0 else np.greater(y, x)
+    return win + 0.5 * np.equal(x, y)
+
+
+_elementwise("maximum", np.maximum, _f_maximum, doc="maximum(x, y); ties split 1/2 each")
+
+
+# ----------------------------------------------------------------------------------------
+# reductions
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _reduction(name: str, forward: Callable[..., Any], scaled: bool) -> OpRule:
+    def count(shape: Shape, params: dict) -> int:
+        return size_of(tuple(shape[a] for a in _axes(params.get("axis"), len(shape))))
+
+    def jvp(i, t, values, out, params):
+        axes = _axes(params.get("axis"), np.ndim(values[0]))
+        r = t.sum(axis=tuple(a + 1 for a in axes), keepdims=params.get("keepdims", False))
+        return r / count(np.shape(values[0]), params) if scaled else r
+
+    def vjp(i, c, values, out, params):
+        shape = np.shape(values[0])
+        axes = _axes(params.get("axis"), len(shape))
+        kept = tuple(1 if a in axes else n for a, n in enumerate(shape))
+        g = c.reshape((c.shape[0], *kept))
+        if scaled:
+            g = g / count(shape, params)
+        return np.broadcast_to(g, (c.shape[0], *shape))
+
+    def structure(i, shapes, out_shape, params):
+        n_in = size_of(shapes[0])
+        return EdgeStructure.sparse("reduction", size_of(out_shape), n_in, n_in, unit=not scaled)
+
+    def cost(i, shapes, out_shape, params):
+        return size_of(out_shape) if scaled else 0
+
+    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes"))
+
+
+_reduction(
+    "sum", lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims), False
+)
+_reduction(
+    "mean", lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims), True
+)
+
+
+# ----------------------------------------------------------------------------------------
+# shape ops: indexing, transpose, reshape (unit partials, no mults)
+
+
+def _zero_cost(i, shapes, out_shape, params):
+    return 0
+
+
+def _shape_op(name, forward, jvp, vjp, kind, doc, spelling=""):
+    def structure(i, shapes, out_shape, params):
+        n_out, n_in = size_of(out_shape), size_of(shapes[0])
+        if kind == "identity":
+            return EdgeStructure.diagonal(n_out, unit=True)
+        return EdgeStructure.sparse(kind, n_out, n_in, n_out, unit=True)
+
+    return register(
+        OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc, spelling=spelling)
+    )
+
+
+def _getitem_vjp(i, c, values, out, params):
+    g = np.zeros((c.shape[0], *np.shape(values[0])), dtype=np.result_type(c, values[0]))
+    g[(slice(None), *params["key"])] = c
+    return g
+
+
+_shape_op(
+    "getitem",
+    lambda x, key: x[key],
+    lambda i, t, v, out, p: t[(slice(None), *p["key"])],
+    _getitem_vjp,
+    "select",
+    "x[key] with ints, slices, None and ...",
+    spelling="x[...] (basic indexing)",
+)
+
+
+def _perm(params: dict, ndim: int) -> tuple[int, ...]:
+    axes = params.get("axes")
+    return tuple(reversed(range(ndim))) if axes is None else tuple(int(a) % ndim for a in axes)
+
+
+_shape_op(
+    "transpose",
+    lambda x, axes=None: np.transpose(x, axes),
+    lambda i, t, v, out, p: t.transpose((0, *(a + 1 for a in _perm(p, np.ndim(v[0]))))),
+    lambda i, c, v, out, p: c.transpose((0, *(a + 1 for a in np.argsort(_perm(p, np.ndim(v[0])))))),
+    "permutation",
+    "transpose(x, axes)",
+)
+_shape_op(
+    "reshape",
+    lambda x, shape: np.reshape(x, shape),
+    lambda i, t, v, out, p: t.reshape((t.shape[0], *np.shape(out))),
+    lambda i, c, v, out, p: c.reshape((c.shape[0], *np.shape(v[0]))),
+    "identity",
+    "reshape(x, shape) (C order: the identity on flattened values)",
+)

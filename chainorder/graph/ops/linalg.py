@@ -1,0 +1,230 @@
+"""Rules of the contractions (two-operand einsum, matmul, dot) and of ``np.linalg.solve``
+and ``np.linalg.inv``."""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainorder.graph.ops.registry import Array, OpRule, Shape, register, size_of
+from chainorder.graph.structure import EdgeStructure
+
+__all__ = ["einsum_spec", "matmul_spec"]
+
+
+# ----------------------------------------------------------------------------------------
+# two-operand einsum, and matmul / dot written as einsum
+
+
+def einsum_spec(subscripts: str, shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
+    """Split and check a two-operand einsum ``subscripts`` into ``(sa, sb, so)``.
+
+    Raises ``ValueError`` for forms chainorder does not differentiate: ellipses, repeated
+    indices within one operand, or indices of the output that no operand has.
+
+    Examples
+    --------
+    >>> einsum_spec("ij,jk->ik", (2, 3), (3, 4))
+    ('ij', 'jk', 'ik')
+    >>> einsum_spec("ij,j", (2, 3), (3,))
+    ('ij', 'j', 'i')
+    """
+    s = subscripts.replace(" ", "")
+    if "." in s:
+        raise ValueError("einsum with '...' is not supported")
+    if "->" in s:
+        ins, so = s.split("->")
+    else:
+        ins = s
+        letters = ins.replace(",", "")
+        so = "".join(sorted(ch for ch in set(letters) if letters.count(ch) == 1))
+    parts = ins.split(",")
+    if len(parts) != 2:
+        raise ValueError("only two-operand einsum is supported")
+    sa, sb = parts
+    for sub, shape in ((sa, shape_a), (sb, shape_b)):
+        if len(sub) != len(shape):
+            raise ValueError(f"einsum operand {sub!r} does not match shape {shape}")
+        if len(set(sub)) != len(sub):
+            raise ValueError(
+                f"einsum with a repeated index in {sub!r} (a diagonal) is not supported"
+            )
+    if len(set(so)) != len(so) or not set(so) <= set(sa) | set(sb):
+        raise ValueError(f"bad einsum output {so!r}")
+    return sa, sb, so
+
+
+def _extents(sa: str, sb: str, shapes: tuple) -> dict[str, int]:
+    ext: dict[str, int] = {}
+    for sub, shape in ((sa, shapes[0]), (sb, shapes[1])):
+        for ch, n in zip(sub, shape, strict=True):
+            ext[ch] = int(n)
+    return ext
+
+
+def _contract_jvp(i, t, values, out, params):
+    sa, sb, so = params["spec"]
+    if i == 0:
+        return np.einsum(f"...{sa},{sb}->...{so}", t, values[1])
+    return np.einsum(f"{sa},...{sb}->...{so}", values[0], t)
+
+
+def _contract_vjp(i, c, values, out, params):
+    sa, sb, so = params["spec"]
+    mine, other = (sa, sb) if i == 0 else (sb, sa)
+    kept = "".join(ch for ch in mine if ch in so or ch in other)
+    g = np.einsum(f"...{so},{other}->...{kept}", c, values[1 - i])
+    shape = np.shape(values[i])
+    missing = [pos for pos, ch in enumerate(mine) if ch not in kept]
+    if missing:
+        g = np.expand_dims(g, tuple(p + 1 for p in missing))
+        g = np.broadcast_to(g, (c.shape[0], *shape))
+    return g
+
+
+def _contract_structure(i, shapes, out_shape, params):
+    sa, sb, so = params["spec"]
+    ext = _extents(sa, sb, shapes)
+    mine = sa if i == 0 else sb
+    nnz = math.prod(ext[ch] for ch in set(so) | set(mine))
+    return EdgeStructure.sparse("kronecker", size_of(out_shape), size_of(shapes[i]), nnz)
+
+
+def _contract_cost(i, shapes, out_shape, params):
+    sa, sb, _ = params["spec"]
+    ext = _extents(sa, sb, shapes)
+    return math.prod(ext.values())
+
+
+def _contraction(name: str, forward: Callable[..., Any], doc: str) -> OpRule:
+    return register(
+        OpRule(
+            name,
+            forward,
+            _contract_jvp,
+            _contract_vjp,
+            _contract_structure,
+            _contract_cost,
+            _contract_cost,
+            doc,
+        )
+    )
+
+
+_contraction("matmul", lambda a, b, spec=None: np.matmul(a, b), "a @ b (1-D/2-D or equal batch)")
+_contraction("dot", lambda a, b, spec=None: np.dot(a, b), "np.dot(a, b) for 1-D/2-D operands")
+_contraction(
+    "einsum",
+    lambda a, b, spec=None: np.einsum(f"{spec[0]},{spec[1]}->{spec[2]}", a, b),
+    "two-operand einsum without ellipsis",
+)
+
+
+def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
+    """Einsum subscripts of ``a @ b``; ``ValueError`` for unsupported ranks.
+
+    Examples
+    --------
+    >>> matmul_spec((2, 3), (3,))
+    ('ij', 'j', 'i')
+    """
+    na, nb = len(shape_a), len(shape_b)
+    if na == 0 or nb == 0:
+        raise ValueError("matmul of a 0-d operand")
+    if na <= 2 and nb <= 2:
+        sa = "ij"[2 - na :] if na == 2 else "j"
+        sb = "jk" if nb == 2 else "j"
+        so = ("i" if na == 2 else "") + ("k" if nb == 2 else "")
+        return sa, sb, so
+    if na == nb and shape_a[:-2] == shape_b[:-2]:
+        batch = string.ascii_lowercase[10 : 10 + na - 2]
+        return batch + "ij", batch + "jk", batch + "ik"
+    raise ValueError(f"matmul of shapes {shape_a} and {shape_b} (batch broadcasting)")
+
+
+# ----------------------------------------------------------------------------------------
+# linear algebra: solve and inv
+
+
+def _solve_batch(a: Array, r: Array) -> Array:
+    """Solve ``a @ x = r[j]`` for every batch entry ``j`` of ``r`` (``(k, n, ...)``)."""
+    k, n, rest = r.shape[0], r.shape[1], r.shape[2:]
+    cols = np.moveaxis(r, 1, 0).reshape(n, -1)
+    x = np.linalg.solve(a, cols)
+    return np.moveaxis(x.reshape((n, k, *rest)), 0, 1)
+
+
+def _solve_jvp(i, t, values, out, params):
+    a = values[0]
+    if i == 1:
+        return _solve_batch(a, t)
+    return -_solve_batch(a, t @ out)
+
+
+def _solve_vjp(i, c, values, out, params):
+    a = values[0]
+    gb = _solve_batch(a.T, c)
+    if i == 1:
+        return gb
+    if out.ndim == 1:
+        return -gb[:, :, None] * out[None, None, :]
+    return -np.einsum("kim,jm->kij", gb, out)
+
+
+def _solve_m(shapes: tuple) -> int:
+    return 1 if len(shapes[1]) == 1 else int(shapes[1][1])
+
+
+def _solve_structure(i, shapes, out_shape, params):
+    n, m = int(shapes[0][0]), _solve_m(shapes)
+    if i == 0:
+        return EdgeStructure.dense(n * m, n * n)
+    return EdgeStructure.sparse("kronecker", n * m, n * m, n * n * m)
+
+
+def _solve_cost(direction: str):
+    def cost(i, shapes, out_shape, params):
+        n, m = int(shapes[0][0]), _solve_m(shapes)
+        # triangular solves with the LU factors of the primal pass: n²·m; dA @ x: n²·m
+        return n * n * m * (2 if i == 0 else 1)
+
+    return cost
+
+
+register(
+    OpRule(
+        "solve",
+        lambda a, b: np.linalg.solve(a, b),
+        _solve_jvp,
+        _solve_vjp,
+        _solve_structure,
+        _solve_cost("jvp"),
+        _solve_cost("vjp"),
+        "np.linalg.solve(a, b), a: n×n, b: n or n×m",
+        spelling="np.linalg.solve",
+    )
+)
+
+
+def _inv_cost(i, shapes, out_shape, params):
+    n = int(shapes[0][0])
+    return 2 * n**3
+
+
+register(
+    OpRule(
+        "inv",
+        lambda a: np.linalg.inv(a),
+        lambda i, t, v, out, p: -(out @ t @ out),
+        lambda i, c, v, out, p: -(out.T @ c @ out.T),
+        lambda i, shapes, out_shape, p: EdgeStructure.dense(size_of(out_shape), size_of(shapes[0])),
+        _inv_cost,
+        _inv_cost,
+        "np.linalg.inv(a), a: n×n",
+        spelling="np.linalg.inv",
+    )
+)

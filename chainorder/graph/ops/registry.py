@@ -1,0 +1,97 @@
+"""The op registry itself: :class:`OpRule`, :data:`REGISTRY`, :func:`register`,
+:func:`get_rule`, and the broadcasting helpers the rules share. The rules live in
+:mod:`~chainorder.graph.ops.elementwise` and :mod:`~chainorder.graph.ops.linalg`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from chainorder.graph.structure import EdgeStructure
+
+__all__ = ["REGISTRY", "Array", "OpRule", "Shape", "get_rule", "register"]
+
+Array = np.ndarray
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class OpRule:
+    """Everything chainorder knows about one primitive op.
+
+    Examples
+    --------
+    >>> rule = get_rule("tanh")
+    >>> x = np.array([0.0, 1.0])
+    >>> out = rule.forward(x)
+    >>> rule.jvp(0, np.ones((1, 2)), (x,), out, {}).round(3)
+    array([[1.  , 0.42]])
+    >>> rule.jvp_cost(0, ((2,),), (2,), {})
+    2
+    """
+
+    name: str
+    forward: Callable[..., Any]
+    jvp: Callable[[int, Array, tuple, Array, dict], Array]
+    vjp: Callable[[int, Array, tuple, Array, dict], Array]
+    structure: Callable[[int, tuple, Shape, dict], EdgeStructure]
+    jvp_cost: Callable[[int, tuple, Shape, dict], int]
+    vjp_cost: Callable[[int, tuple, Shape, dict], int]
+    doc: str = ""
+    nondiff_args: tuple[int, ...] = field(default=())
+    spelling: str = ""
+
+    @property
+    def api(self) -> str:
+        """How user code writes the op: ``spelling`` when given, else ``np.NAME``."""
+        return self.spelling or f"np.{self.name}"
+
+
+REGISTRY: dict[str, OpRule] = {}
+
+
+def register(rule: OpRule) -> OpRule:
+    """Add ``rule`` to :data:`REGISTRY` under ``rule.name`` and return it."""
+    REGISTRY[rule.name] = rule
+    return rule
+
+
+def get_rule(name: str) -> OpRule:
+    """The rule registered as ``name``; ``KeyError`` naming the known ops otherwise."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no rule for op {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+
+
+def size_of(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+# ----------------------------------------------------------------------------------------
+# broadcasting helpers (batch axis 0 is never broadcast)
+
+
+def bcast_tangent(t: Array, out_shape: Shape) -> Array:
+    """Broadcast a batch of tangents ``(k, *in_shape)`` to ``(k, *out_shape)``."""
+    k, in_shape = t.shape[0], t.shape[1:]
+    pad = len(out_shape) - len(in_shape)
+    t = t.reshape((k,) + (1,) * pad + in_shape)
+    return np.broadcast_to(t, (k, *out_shape))
+
+
+def unbroadcast(c: Array, in_shape: Shape) -> Array:
+    """Sum a batch of cotangents ``(k, *out_shape)`` down to ``(k, *in_shape)``."""
+    k = c.shape[0]
+    pad = c.ndim - 1 - len(in_shape)
+    if pad:
+        c = c.sum(axis=tuple(range(1, 1 + pad)))
+    axes = tuple(i + 1 for i, n in enumerate(in_shape) if n == 1 and c.shape[i + 1] != 1)
+    if axes:
+        c = c.sum(axis=axes, keepdims=True)
+    return c.reshape((k, *in_shape))

@@ -1,0 +1,113 @@
+"""The tape: records the ops of one trace as nodes of a ``networkx.DiGraph``.
+
+Each op is evaluated at once on the example values by its registry rule
+(:mod:`chainorder.graph.ops`); the node keeps the value, shape, dtype, argument names, the
+user's line and whether it depends on a differentiated input, and each edge the structure of
+the local partial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from chainorder.errors import TraceError
+from chainorder.graph.boxed import TracedArray, value_of
+from chainorder.graph.ops import get_rule, matmul_spec
+from chainorder.graph.structure import add_structures
+from chainorder.graph.unsupported import unsupported, user_line
+
+__all__ = ["Tape"]
+
+
+class Tape:
+    """Records nodes of one trace into a networkx DiGraph."""
+
+    def __init__(self) -> None:
+        self.g = nx.DiGraph()
+        self.counter = 0
+        self.const_ids: dict[int, str] = {}
+        self.const_names: dict[int, str] = {}
+        self.keep: list[Any] = []
+
+    def add_input(self, name: str, value: np.ndarray, differentiable: bool) -> TracedArray:
+        self.g.add_node(
+            name, kind="input", op="input", value=value, shape=value.shape, dtype=str(value.dtype),
+            args=(), params={}, line="", differentiable=differentiable, output=False, label=name,
+        )  # fmt: skip
+        return TracedArray(self, name, value)
+
+    def constant(self, x: Any) -> str:
+        key = id(x)
+        if key in self.const_ids:
+            return self.const_ids[key]
+        self.keep.append(x)  # keep alive so that id() stays unique
+        value = np.asarray(x)
+        if value.dtype == object or not (
+            np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_
+        ):
+            raise TraceError(f"cannot use {type(x).__name__} as an array constant at {user_line()}")
+        name = self.const_names.get(key) or f"c{len(self.const_ids) + 1}"
+        label = self.const_names.get(key) or (
+            np.format_float_positional(float(value), trim="-") if value.ndim == 0 else name
+        )
+        self.g.add_node(
+            name, kind="constant", op="constant", value=value, shape=value.shape,
+            dtype=str(value.dtype), args=(), params={}, line="", differentiable=False,
+            output=False, label=label,
+        )  # fmt: skip
+        self.const_ids[key] = name
+        return name
+
+    def _ref(self, x: Any) -> str:
+        if isinstance(x, TracedArray):
+            if x._tape is not self:
+                raise TraceError("a traced array from another trace was used")
+            return x._node
+        return self.constant(x)
+
+    def apply(self, op: str, inputs: Sequence[Any], params: dict) -> Any:
+        rule = get_rule(op)
+        refs = [self._ref(x) for x in inputs]
+        values = [value_of(x) for x in inputs]
+        try:
+            value = rule.forward(*values, **params)
+        except (ValueError, TypeError, IndexError, np.linalg.LinAlgError) as exc:
+            raise TraceError(f"{op} failed at {user_line()}: {exc}") from None
+        value = np.asarray(value)
+        if not any(isinstance(x, TracedArray) for x in inputs):
+            return value
+        self.counter += 1
+        name = f"v{self.counter}"
+        diff = any(
+            self.g.nodes[r]["differentiable"]
+            for i, r in enumerate(refs)
+            if i not in rule.nondiff_args
+        )
+        self.g.add_node(
+            name, kind="intermediate", op=op, value=value, shape=value.shape,
+            dtype=str(value.dtype), args=tuple(refs), params=params, line=user_line(),
+            differentiable=diff, output=False, label=name,
+        )  # fmt: skip
+        shapes = tuple(np.shape(v) for v in values)
+        for i, r in enumerate(refs):
+            edge_diff = self.g.nodes[r]["differentiable"] and i not in rule.nondiff_args
+            st = rule.structure(i, shapes, value.shape, params) if edge_diff else None
+            if self.g.has_edge(r, name):
+                data = self.g.edges[r, name]
+                data["argnums"] = (*data["argnums"], i)
+                if st is not None and data["structure"] is not None:
+                    data["structure"] = add_structures(data["structure"], st)
+            else:
+                self.g.add_edge(r, name, argnums=(i,), structure=st, differentiable=edge_diff)
+        return TracedArray(self, name, value)
+
+    def matmul(self, op: str, a: Any, b: Any) -> Any:
+        try:
+            spec = matmul_spec(np.shape(value_of(a)), np.shape(value_of(b)))
+        except ValueError as exc:
+            raise unsupported(f"np.{op} ({exc})") from None
+        return self.apply(op, (a, b), {"spec": spec})
