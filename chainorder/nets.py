@@ -17,7 +17,8 @@ so traced memory matches :mod:`chainorder.memory`'s streamed model; the one exce
 ``gelu``, whose value and derivative use one or two extra temporaries of ``d`` numbers.
 Weights and biases are parameters: created once in the constructor, never counted.
 
-:func:`finite_difference_jacobian` is the independent check used by the tests.
+:func:`random_jacobians` gives the seeded Jacobians of the given setting. Both check the bytes
+they are about to allocate against the memory limit first (:mod:`chainorder.memory_guard`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ import numpy as np
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
 from chainorder.dtypes import as_dtype
-from chainorder.errors import SpecError
+from chainorder.errors import SpecError, SpecTypeError
+from chainorder.memory_guard import check_memory
 
-__all__ = ["ACTIVATIONS", "MLP", "finite_difference_jacobian"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "as_seed",
+    "jacobian_bytes",
+    "parameter_bytes",
+    "random_jacobians",
+]
 
 _GELU_A = 0.044715
 _GELU_C = math.sqrt(2.0 / math.pi)
@@ -182,6 +191,9 @@ class MLP:
         Floating dtype of weights, activations and Jacobians (default float64).
     backend : {"numpy", "cupy"} or Backend
         Where the arrays live.
+    max_memory : int or str, optional
+        Limit for the parameters about to be allocated (``"2GiB"``); by default a fraction
+        of the available memory (:mod:`chainorder.memory_guard`).
 
     Attributes
     ----------
@@ -196,7 +208,9 @@ class MLP:
     Raises
     ------
     SpecError
-        An elementwise word with no activation here.
+        An elementwise word with no activation here, or a negative seed.
+    MemoryLimitError
+        The parameters would not fit the limit (checked before allocating any).
 
     Examples
     --------
@@ -220,11 +234,27 @@ class MLP:
         seed: int = 0,
         dtype: object = "float64",
         backend: str | Backend = "numpy",
+        *,
+        max_memory: int | str | None = None,
     ) -> None:
         self.chain = as_chain(spec)
         self.dtype = as_dtype(dtype)
+        seed = as_seed(seed)
         self.backend = backend if isinstance(backend, Backend) else get_backend(backend)
         xp = self.backend.xp
+        for link in self.chain.links:
+            name = link.name.lower()
+            if link.structure is not Structure.DENSE and name not in (*ACTIVATIONS, *_SCALE_WORDS):
+                raise SpecError(
+                    f"link {link.index} is the elementwise {link.name!r}, which chainorder.nets "
+                    f"cannot build; supported: {', '.join([*ACTIVATIONS, *_SCALE_WORDS])}"
+                )
+        check_memory(
+            parameter_bytes(self.chain, self.dtype)
+            + _draw_bytes(_largest_link(self.chain), self.dtype),
+            f"the network {self.chain.spec()} in {self.dtype.name}",
+            max_memory,
+        )
         rng = np.random.default_rng(seed)
         self.weights: dict[int, Any] = {}
         self.biases: dict[int, Any] = {}
@@ -244,11 +274,6 @@ class MLP:
             name = link.name.lower()
             if name in _SCALE_WORDS:
                 self.scales[l] = xp.asarray(rng.uniform(0.5, 1.5, link.rows), dtype=self.dtype)
-            elif name not in ACTIVATIONS:
-                raise SpecError(
-                    f"link {l} is the elementwise {link.name!r}, which chainorder.nets cannot "
-                    f"build; supported: {', '.join([*ACTIVATIONS, *_SCALE_WORDS])}"
-                )
             else:
                 self._fns[l] = ACTIVATIONS[name]
 
@@ -319,7 +344,7 @@ class MLP:
 
     def random_input(self, seed: int = 1) -> Any:
         """A seeded input ``x_0`` (entries ``N(0, 1)``) in the network's namespace and dtype."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(as_seed(seed))
         return self.backend.asarray(rng.standard_normal(self.chain.dims[0]), dtype=self.dtype)
 
     def jacobians_at(self, x: Any) -> list[Any]:
@@ -339,45 +364,136 @@ class MLP:
         return out
 
 
-def finite_difference_jacobian(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float | None = None
-) -> np.ndarray:
-    """Central finite differences ``(f(x + h e_i) - f(x - h e_i)) / 2h``, column by column.
+def as_seed(seed: object) -> int:
+    """``seed`` as a non-negative int (what ``numpy.random.default_rng`` accepts).
 
-    Parameters
-    ----------
-    f : callable
-        Maps a 1-D float array to a 1-D array.
-    x : numpy.ndarray
-        The point (1-D, real floating).
-    step : float, optional
-        ``h``; defaults to ``eps^(1/3) · max(1, max|x|)`` for ``x``'s dtype.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(f(x)), len(x))``.
+    Raises
+    ------
+    SpecTypeError
+        Not an integer (``bool`` and ``float`` included).
+    SpecError
+        Negative.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> J = finite_difference_jacobian(np.sin, np.array([0.0, 1.0]))
-    >>> bool(np.allclose(J, np.diag(np.cos([0.0, 1.0])), rtol=1e-8, atol=1e-10))
-    True
+    >>> as_seed(7)
+    7
+    >>> try:
+    ...     as_seed(-1)
+    ... except ValueError as exc:
+    ...     print(exc)
+    seed must be a non-negative integer, got -1
 
     Notes
     -----
-    ``2·len(x)`` evaluations of ``f``; truncation error O(h²), rounding error O(eps/h).
+    O(1).
     """
-    x = np.asarray(x)
-    if x.ndim != 1:
-        raise SpecError(f"finite differences need a 1-D point, got shape {x.shape}")
-    if step is None:
-        eps = float(np.finfo(x.dtype).eps) if x.dtype.kind == "f" else float(np.finfo(float).eps)
-        step = eps ** (1.0 / 3.0) * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    columns = []
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = step
-        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2.0 * step))
-    return np.stack(columns, axis=1)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise SpecTypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise SpecError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)
+
+
+def _draw_bytes(elements: int, dtype: np.dtype) -> int:
+    """Bytes of the float64 draws made while creating one array of ``elements`` numbers."""
+    return elements * (8 if dtype.kind != "c" else 40)  # complex: re, im, 1j·im, re + 1j·im
+
+
+def jacobian_bytes(spec: Chain | str | Sequence[int | str], dtype: object = "float64") -> int:
+    """Bytes of the input Jacobians ``J_1..J_L`` of the chain in ``dtype`` (exact int).
+
+    Examples
+    --------
+    >>> jacobian_bytes("4,3,tanh,2")  # (12 + 3 + 6) float64 numbers
+    168
+
+    Notes
+    -----
+    O(L); exact for widths of any size.
+    """
+    chain = as_chain(spec)
+    return sum(link.elements for link in chain.links) * as_dtype(dtype).itemsize
+
+
+def parameter_bytes(spec: Chain | str | Sequence[int | str], dtype: object = "float64") -> int:
+    """Bytes of the weights, biases and scales an :class:`MLP` of the chain holds (exact int).
+
+    Examples
+    --------
+    >>> parameter_bytes("3,4,tanh,2")  # W1 4x3 + b1 4, W3 2x4 + b3 2, float64
+    208
+
+    Notes
+    -----
+    O(L); equals :attr:`MLP.parameter_bytes` of the built network.
+    """
+    chain = as_chain(spec)
+    count = 0
+    for link in chain.links:
+        if link.structure is Structure.DENSE:
+            count += link.rows * link.cols + link.rows
+        elif link.name.lower() in _SCALE_WORDS:
+            count += link.rows
+    return count * as_dtype(dtype).itemsize
+
+
+def _largest_link(chain: Chain) -> int:
+    return max((link.elements for link in chain.links), default=0)
+
+
+def random_jacobians(
+    spec: Chain | str | Sequence[int | str],
+    seed: int = 0,
+    dtype: object = "float64",
+    backend: str | Backend = "numpy",
+    *,
+    max_memory: int | str | None = None,
+) -> list[Any]:
+    """Seeded Jacobians for the given setting: ``N(0, 1/d_{l-1})`` dense, ``U(0.5, 1.5)`` diagonals.
+
+    Parameters
+    ----------
+    spec : Chain, str or sequence
+    seed : int
+        Non-negative; the same seed gives the same numbers on every backend.
+    dtype : str or numpy.dtype
+    backend : {"numpy", "cupy"} or Backend
+    max_memory : int or str, optional
+        Limit for the bytes about to be allocated (``"2GiB"``); by default a fraction of the
+        available memory (:mod:`chainorder.memory_guard`).
+
+    Raises
+    ------
+    MemoryLimitError
+        The Jacobians (plus the float64 draws) would not fit; raised before allocating.
+
+    Examples
+    --------
+    >>> [J.shape for J in random_jacobians("4,3,tanh,2", seed=1)]
+    [(3, 4), (3,), (2, 3)]
+
+    Notes
+    -----
+    O(Σ d_l·d_{l-1}) time and memory.
+    """
+    chain = as_chain(spec)
+    dt = as_dtype(dtype)
+    seed = as_seed(seed)
+    be = backend if isinstance(backend, Backend) else get_backend(backend)
+    check_memory(
+        jacobian_bytes(chain, dt) + _draw_bytes(_largest_link(chain), dt),
+        f"the Jacobians of {chain.spec()} in {dt.name}",
+        max_memory,
+    )
+    rng = np.random.default_rng(seed)
+    out = []
+    for link in chain.links:
+        if link.structure is Structure.DIAGONAL:
+            values = rng.uniform(0.5, 1.5, link.rows)
+        else:
+            values = rng.standard_normal(link.shape) / np.sqrt(link.cols)
+            if dt.kind == "c":
+                values = values + 1j * rng.standard_normal(link.shape) / np.sqrt(link.cols)
+        out.append(be.asarray(values, dtype=dt))
+    return out
