@@ -351,3 +351,8 @@ class ValidationRun:
                 diff = max_relative_difference(result, self.reference)
                 del result
                 yield PlanMeasurement(label, p, self.setting, timing, peak, diff)
+
+    def release(self) -> None:
+        """Drop the data and the reference (the next case of a suite needs the memory)."""
+        self.data = None
+        self.reference = None

@@ -24,6 +24,7 @@ from chainorder.nets import (
 from chainorder.plan import Plan, plan
 from chainorder.tree import all_trees, tree_from_splits
 
+
 def finite_difference_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Column i: the central difference of ``f`` at ``x`` along the unit vector e_i."""
     columns = []
