@@ -39,6 +39,7 @@ __all__ = [
     "ACTIVATIONS",
     "MLP",
     "as_seed",
+    "draw_bytes",
     "jacobian_bytes",
     "parameter_bytes",
     "random_jacobians",
@@ -251,7 +252,7 @@ class MLP:
                 )
         check_memory(
             parameter_bytes(self.chain, self.dtype)
-            + _draw_bytes(_largest_link(self.chain), self.dtype),
+            + draw_bytes(_largest_link(self.chain), self.dtype),
             f"the network {self.chain.spec()} in {self.dtype.name}",
             max_memory,
         )
@@ -395,9 +396,22 @@ def as_seed(seed: object) -> int:
     return int(seed)
 
 
-def _draw_bytes(elements: int, dtype: np.dtype) -> int:
-    """Bytes of the float64 draws made while creating one array of ``elements`` numbers."""
-    return elements * (8 if dtype.kind != "c" else 40)  # complex: re, im, 1j·im, re + 1j·im
+def draw_bytes(elements: int, dtype: object = "float64") -> int:
+    """Bytes of the temporaries made while drawing one seeded array of ``elements`` numbers.
+
+    Real: the float64 draw and its scaled copy (16 bytes per number); complex: also the
+    imaginary draw, its scaled copy, ``1j·im`` and the sum (64 bytes per number).
+
+    Examples
+    --------
+    >>> draw_bytes(1000), draw_bytes(1000, "complex128")
+    (16000, 64000)
+
+    Notes
+    -----
+    O(1).
+    """
+    return elements * (16 if as_dtype(dtype).kind != "c" else 64)
 
 
 def jacobian_bytes(spec: Chain | str | Sequence[int | str], dtype: object = "float64") -> int:
@@ -482,7 +496,7 @@ def random_jacobians(
     seed = as_seed(seed)
     be = backend if isinstance(backend, Backend) else get_backend(backend)
     check_memory(
-        jacobian_bytes(chain, dt) + _draw_bytes(_largest_link(chain), dt),
+        jacobian_bytes(chain, dt) + draw_bytes(_largest_link(chain), dt),
         f"the Jacobians of {chain.spec()} in {dt.name}",
         max_memory,
     )

@@ -24,7 +24,14 @@ from chainorder.execute import compile_plan
 from chainorder.measure import Timing, gflops, max_relative_difference, peak_memory, time_call
 from chainorder.memory import Setting, as_setting
 from chainorder.memory_guard import check_memory, memory_errors
-from chainorder.nets import MLP, as_seed, jacobian_bytes, parameter_bytes, random_jacobians
+from chainorder.nets import (
+    MLP,
+    as_seed,
+    draw_bytes,
+    jacobian_bytes,
+    parameter_bytes,
+    random_jacobians,
+)
 from chainorder.plan import Plan, plan
 from chainorder.tree import all_trees as every_tree
 from chainorder.tree import forward_tree, reverse_tree
@@ -300,23 +307,25 @@ class ValidationRun:
 
     @property
     def required_bytes(self) -> int:
-        """Predicted bytes at the run's peak (exact int).
+        """Predicted bytes at the run's peak (exact int), from the plans' own predictions.
 
-        ``given``: the larger of creating the Jacobians (plus their float64 draws) and the
-        largest predicted peak of a plan (inputs included) plus the forward-mode Jacobian
-        kept as reference. ``streamed``: the network's parameters plus the larger of their
-        draws and the input, the largest predicted streamed peak and the reference.
+        The data ``D`` (``given``: the Jacobians; ``streamed``: the network's parameters and
+        the input) stays allocated throughout. On top of it, the largest of: the draws that
+        create it (:func:`chainorder.nets.draw_bytes`); the largest predicted peak of a
+        plan (``given``: inputs included, so not added twice) plus the forward-mode
+        Jacobian ``R`` kept as reference; and the comparison, ``R`` + the result + two
+        temporaries of its size.
         """
         itemsize = self.dtype.itemsize
         result = self.chain.dims[-1] * self.chain.dims[0] * itemsize
-        draw = max((link.elements for link in self.chain.links), default=0) * (
-            8 if self.dtype.kind != "c" else 40
-        )
+        largest = max((link.elements for link in self.chain.links), default=0)
+        draw = draw_bytes(largest, self.dtype)
         peak = max(p.peak_bytes(self.setting) for _, p in self.candidates)
         if self.setting is Setting.GIVEN:
-            return max(jacobian_bytes(self.chain, self.dtype) + draw, peak + result)
-        x0 = self.chain.dims[0] * (itemsize + 8)
-        return parameter_bytes(self.chain, self.dtype) + max(draw, x0 + peak + result)
+            data = jacobian_bytes(self.chain, self.dtype)
+            return max(data + draw, peak + result, data + 4 * result)
+        data = parameter_bytes(self.chain, self.dtype) + self.chain.dims[0] * itemsize
+        return data + max(draw, peak + result, 4 * result)
 
     def make_data(self) -> Any:
         """The seeded data (created once): Jacobians, or ``(network, x_0)`` when streamed."""
