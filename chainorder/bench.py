@@ -395,6 +395,8 @@ def run_suite(
     """
     check_count("repeat", repeat, 1)
     as_seed(seed)
+    if blas_threads is not None:
+        check_count("blas_threads", blas_threads, 1, 1 << 16)
     suite_cases(name)  # bad arguments fail before anything runs
     rows = []
     with _limit_threads(blas_threads):

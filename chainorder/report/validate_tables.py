@@ -9,6 +9,7 @@ and bytes use :func:`chainorder.units.format_count` and :func:`chainorder.units.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 
 from rich.console import Console
@@ -62,10 +63,14 @@ def table_text(table: Table) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+_UNIT = re.compile(r"(\d) (B|KiB|MiB|GiB|TiB|PiB|EiB|ms|mults|FLOPs|GFLOP/s)(?=\W|$)")
+
+
 def wrap_words(text: str, width: int | None) -> str:
     """``text`` wrapped at ``width`` between words only (a number is never split).
 
-    Continuation lines are indented two spaces more than the first.
+    Continuation lines are indented two spaces more than the first; a number stays on the
+    line of its unit (``11.2 MiB``, ``0.5 ms``).
 
     Examples
     --------
@@ -74,6 +79,9 @@ def wrap_words(text: str, width: int | None) -> str:
       1,234,567
       bytes of
       float64
+    >>> print(wrap_words("peak 11.2 MiB", 10))
+    peak
+      11.2 MiB
 
     Notes
     -----
@@ -82,10 +90,11 @@ def wrap_words(text: str, width: int | None) -> str:
     if width is None or len(text) <= width:
         return text
     indent = text[: len(text) - len(text.lstrip(" "))] + "  "
+    glued = _UNIT.sub("\\1\u00a0\\2", text)  # textwrap splits at ASCII spaces only
     lines = textwrap.wrap(
-        text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+        glued, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
     )
-    return "\n".join(lines)
+    return "\n".join(lines).replace("\u00a0", " ")
 
 
 def _title(report: ValidationReport) -> str:
