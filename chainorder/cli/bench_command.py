@@ -11,27 +11,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from chainorder.atomic import write_atomic
 from chainorder.bench import count_rows, run_suite, suite_cases, suite_names
 from chainorder.cli.common import check_output_path, err_console, fail, user_errors
-from chainorder.cli.validate_command import MaxMemoryOption, SeedOption, terminal_width
+from chainorder.cli.validate_command import (
+    MaxMemoryOption,
+    RepeatOption,
+    SeedOption,
+    terminal_width,
+)
 from chainorder.report.bench_tables import FORMATS, plot_predicted_vs_measured, render
-from chainorder.runner import MAX_REPEAT
 
 __all__ = ["bench_command", "register"]
 
-_EXAMPLES = """
-Examples:
-
-  chainorder bench --suite mlp
-
-  chainorder bench --suite hourglass --format md --out hourglass.md
-
-  chainorder bench --suite random --format csv --out random.csv --plot random.png
-
-Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening,
-narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.
-
-Every case is planned and its memory checked against --max-memory before the first array is
-created; exit status 2 on bad input or when a case would not fit.
-"""
+# one line per paragraph: the help renderer wraps paragraphs and keeps single newlines
+_HELP = "\n\n".join(
+    [
+        "Run a benchmark suite: every plan and baseline on the same data, predicted next to "
+        "measured, as a table (terminal, Markdown, CSV, JSON or LaTeX).",
+        "Examples:",
+        "  chainorder bench --suite mlp",
+        "  chainorder bench --suite hourglass --format md --out hourglass.md",
+        "  chainorder bench -s random -f csv -o random.csv --plot random.png",
+        "Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening, "
+        "narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.",
+        "Every case is planned and its memory checked against --max-memory before the first "
+        "array is created; exit status 2 on bad input or when a case would not fit.",
+    ]
+)
 
 
 def bench_command(
@@ -48,13 +52,7 @@ def bench_command(
         Path | None,
         typer.Option("--plot", help="Also plot predicted FLOPs vs measured time (PNG)."),
     ] = None,
-    repeat: Annotated[
-        int,
-        typer.Option(
-            "--repeat",
-            help=f"Timed runs per method, 1 to {MAX_REPEAT} (best shown), after a warm-up.",
-        ),
-    ] = 3,
+    repeat: RepeatOption = 3,
     seed: SeedOption = 0,
     threads: Annotated[
         int | None,
@@ -73,8 +71,7 @@ def bench_command(
     ] = True,
     max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Run a benchmark suite: every plan and baseline on the same data, predicted next to
-    measured, as a table (terminal, Markdown, CSV, JSON or LaTeX)."""
+    """Run a benchmark suite; write its table (see _HELP)."""
     if fmt not in FORMATS:
         fail(f"unknown --format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if threads is not None and threads < 1:
@@ -129,4 +126,4 @@ def bench_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``bench`` to ``app``."""
-    app.command("bench", help=bench_command.__doc__ + "\n" + _EXAMPLES)(bench_command)
+    app.command("bench", help=_HELP)(bench_command)

@@ -18,6 +18,7 @@ from chainorder.validate import validate
 
 __all__ = [
     "MaxMemoryOption",
+    "RepeatOption",
     "SeedOption",
     "register",
     "terminal_width",
@@ -27,6 +28,15 @@ __all__ = [
 #: ``--seed``, shared by ``validate`` and ``bench``.
 SeedOption = Annotated[
     int, typer.Option("--seed", help="Seed of the Jacobians, network and input (0 or more).")
+]
+
+#: ``--repeat``, shared by ``validate`` and ``bench``.
+RepeatOption = Annotated[
+    int,
+    typer.Option(
+        "--repeat",
+        help=f"Timed runs of each plan or method, 1 to {MAX_REPEAT} (best shown), after a warm-up.",
+    ),
 ]
 
 #: ``--max-memory``, shared by ``validate`` and ``bench``.
@@ -52,19 +62,20 @@ def terminal_width() -> int | None:
     return None
 
 
-_EXAMPLES = """
-Examples:
-
-  chainorder validate --dims 784,512,tanh,512,tanh,10
-
-  chainorder validate --dims 4096,64,4096,64,4096 --setting streamed --repeat 3
-
-  chainorder validate --dims 30,35,15,5,10,20,25 --all-trees --json
-
-Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's tolerance,
-1 when one does not, 2 on bad input or when the run would not fit --max-memory (checked
-before anything is allocated).
-"""
+# one line per paragraph: the help renderer wraps paragraphs and keeps single newlines
+_HELP = "\n\n".join(
+    [
+        "Run plans on real Jacobians: predicted mults, FLOPs and memory next to measured time, "
+        "peak memory and GFLOP/s, and the numerical agreement of every Jacobian.",
+        "Examples:",
+        "  chainorder validate --dims 784,512,tanh,512,tanh,10",
+        "  chainorder validate --dims 4096,64,4096,64,4096 --setting streamed",
+        "  chainorder validate --dims 30,35,15,5,10,20,25 --all-trees --json",
+        "Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's "
+        "tolerance, 1 when one does not, 2 on bad input or when the run would not fit "
+        "--max-memory (checked before anything is allocated).",
+    ]
+)
 
 
 def validate_command(
@@ -85,13 +96,7 @@ def validate_command(
     dtype: Annotated[
         str, typer.Option("--dtype", help="float64, float32, complex128, ...")
     ] = "float64",
-    repeat: Annotated[
-        int,
-        typer.Option(
-            "--repeat",
-            help=f"Timed runs per plan, 1 to {MAX_REPEAT} (best is shown), after a warm-up.",
-        ),
-    ] = 5,
+    repeat: RepeatOption = 5,
     seed: SeedOption = 0,
     all_trees: Annotated[
         bool,
@@ -107,8 +112,7 @@ def validate_command(
     max_memory: MaxMemoryOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Run plans on real Jacobians: predicted mults, FLOPs and memory next to measured time,
-    peak memory and GFLOP/s, and the numerical agreement of every Jacobian."""
+    """Run plans on real Jacobians; print predicted next to measured figures (see _HELP)."""
     dims = require_dims(dims)
     with user_errors():
         report = validate(
@@ -130,4 +134,4 @@ def validate_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``validate`` to ``app``."""
-    app.command("validate", help=validate_command.__doc__ + "\n" + _EXAMPLES)(validate_command)
+    app.command("validate", help=_HELP)(validate_command)
