@@ -116,6 +116,7 @@ class PlanMeasurement:
     time: Timing
     measured_peak_bytes: int
     rel_diff: float
+    finite: bool = True  # every entry of the plan's Jacobian is finite (no overflow)
 
     @property
     def predicted_peak_bytes(self) -> int:
@@ -148,6 +149,7 @@ class PlanMeasurement:
             "time_median_s": self.time.median,
             "gflop_per_s": finite_or_none(self.gflops),
             "rel_diff_vs_forward": finite_or_none(self.rel_diff),
+            "finite": self.finite,
         }
 
 
@@ -346,20 +348,23 @@ class ValidationRun:
         with memory_errors(self.what):
             data = self.make_data()
             for label, p in self.candidates:
-                timing, peak, result = run_plan(
-                    p,
-                    self.setting,
-                    data,
-                    repeat=self.repeat,
-                    warmup=self.warmup,
-                    backend=self.backend,
-                    measure_memory=self.measure_memory,
-                )
-                if self.reference is None:
-                    self.reference = result
-                diff = max_relative_difference(result, self.reference)
+                # overflow is reported as non-finite entries, not as warnings
+                with np.errstate(all="ignore"):
+                    timing, peak, result = run_plan(
+                        p,
+                        self.setting,
+                        data,
+                        repeat=self.repeat,
+                        warmup=self.warmup,
+                        backend=self.backend,
+                        measure_memory=self.measure_memory,
+                    )
+                    if self.reference is None:
+                        self.reference = result
+                    finite = bool(self.backend.xp.isfinite(result).all())
+                    diff = max_relative_difference(result, self.reference)
                 del result
-                yield PlanMeasurement(label, p, self.setting, timing, peak, diff)
+                yield PlanMeasurement(label, p, self.setting, timing, peak, diff, finite)
 
     def release(self) -> None:
         """Drop the data and the reference (the next case of a suite needs the memory)."""

@@ -76,12 +76,36 @@ class ValidationReport:
     @property
     def max_difference(self) -> float:
         """Largest normwise relative difference of any plan's Jacobian from forward mode's."""
-        return max((r.rel_diff for r in self.rows), default=0.0)
+        diffs = [r.rel_diff for r in self.rows]
+        return float("nan") if any(np.isnan(diffs)) else max(diffs, default=0.0)
+
+    @property
+    def non_finite(self) -> tuple[str, ...]:
+        """Labels of the plans whose Jacobian has inf or nan entries (the dtype overflowed)."""
+        return tuple(r.label for r in self.rows if not r.finite)
 
     @property
     def ok(self) -> bool:
-        """True when every plan agrees with forward mode within :attr:`tolerance`."""
-        return bool(self.max_difference <= self.tolerance)
+        """True when every Jacobian is finite and agrees with forward mode's within tolerance."""
+        return not self.non_finite and bool(self.max_difference <= self.tolerance)
+
+    @property
+    def verdict(self) -> str:
+        """One sentence: how far the Jacobians are apart, against what, and the outcome."""
+        dt = self.dtype.name
+        if self.non_finite:
+            which = (
+                f"the Jacobians of {', '.join(self.non_finite)} have"
+                if len(self.non_finite) > 1
+                else f"the Jacobian of {self.non_finite[0]} has"
+            )
+            return (
+                f"cannot be judged: {which} inf or nan entries (the values overflow {dt}): FAILED"
+            )
+        return (
+            f"largest relative difference {self.max_difference:.2e} (normwise, vs forward "
+            f"mode); tolerance {self.tolerance:.0e} for {dt}: {'OK' if self.ok else 'FAILED'}"
+        )
 
     def raise_if_disagree(self) -> None:
         """Raise :class:`~chainorder.errors.JacobianMismatchError` unless :attr:`ok`.
@@ -90,6 +114,8 @@ class ValidationReport:
         """
         if self.ok:
             return
+        if self.non_finite:
+            raise JacobianMismatchError(f"agreement {self.verdict}")
         worst = max(self.rows, key=lambda r: r.rel_diff)
         raise JacobianMismatchError(
             f"the Jacobian of {worst.label} ({worst.plan.expression()}) differs from forward "
@@ -123,6 +149,7 @@ class ValidationReport:
             "tolerance": self.tolerance,
             "max_rel_diff": finite_or_none(self.max_difference),
             "ok": self.ok,
+            "non_finite": list(self.non_finite),
             "memory_compared": self.memory_compared,
             "blas": self.blas,
             "units": {

@@ -195,3 +195,23 @@ def test_fuzz_library_seed_and_rtol(seed: Any, rtol: float) -> None:
         chainorder.validate("3,2", seed=seed, repeat=1)
     with pytest.raises(ChainorderError):
         chainorder.validate("3,2", rtol=rtol, repeat=1)
+
+
+def test_overflow_is_reported_as_non_finite_without_warnings() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning may escape
+        r = chainorder.validate(
+            "200,exp,exp,exp,exp,200", setting="streamed", dtype="float16", repeat=1
+        )
+    assert not r.ok and r.non_finite == ("forward", "reverse", "optimal")
+    assert "have inf or nan entries (the values overflow float16): FAILED" in r.verdict
+    with pytest.raises(ChainorderError, match="cannot be judged"):
+        r.raise_if_disagree()
+    assert chainorder.validate("200,exp,200", dtype="float16", repeat=1).non_finite == ()
+    out = runner.invoke(
+        app,
+        ["validate", "--dims", "9,exp,exp,exp,exp,exp", "--setting", "streamed", "--repeat", "1"],
+    )
+    assert out.exit_code == 1 and "the values overflow float64" in out.output
