@@ -194,7 +194,7 @@ class BenchRow:
             m.time.best,
             finite_or_none(m.gflops),
             m.rel_diff,
-            "ok" if m.rel_diff <= tol else "mismatch",
+            "non-finite (overflow)" if not m.finite else "ok" if m.rel_diff <= tol else "mismatch",
         )
 
     @classmethod

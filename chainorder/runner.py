@@ -154,7 +154,17 @@ class PlanMeasurement:
 
 
 def finite_or_none(value: float) -> float | None:
-    """``value``, or None when it is not finite (JSON has no NaN or infinity)."""
+    """``value``, or None when it is not finite (JSON has no NaN or infinity).
+
+    Examples
+    --------
+    >>> finite_or_none(1.5), finite_or_none(float("nan"))
+    (1.5, None)
+
+    Notes
+    -----
+    O(1).
+    """
     return value if np.isfinite(value) else None
 
 

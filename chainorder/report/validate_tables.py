@@ -34,6 +34,14 @@ __all__ = [
 def table_width(table: Table) -> int:
     """The width a rich table needs so that no cell is folded or cut.
 
+    Examples
+    --------
+    >>> from rich.table import Table
+    >>> t = Table("n", box=None, show_header=False, padding=0)
+    >>> t.add_row("123,456,789")
+    >>> table_width(t)
+    11
+
     Notes
     -----
     O(cells).
@@ -111,6 +119,12 @@ def _measured(row: PlanMeasurement) -> str:
 def validation_table(report: ValidationReport) -> Table:
     """Predicted next to measured figures, one row per plan (units in the headers).
 
+    Examples
+    --------
+    >>> from chainorder.validate import validate
+    >>> [c.header for c in validation_table(validate("4,3,tanh,2", repeat=1)).columns][:3]
+    ['plan', 'mults', 'FLOPs']
+
     Notes
     -----
     O(plans).
@@ -137,13 +151,32 @@ def validation_table(report: ValidationReport) -> Table:
 
 
 def validation_legend(report: ValidationReport) -> str:
-    """One line per plan: its label and the product it computes."""
+    """One line per plan: its label and the product it computes.
+
+    Examples
+    --------
+    >>> from chainorder.validate import validate
+    >>> print(validation_legend(validate("4,3,tanh,2", repeat=1)))
+      forward  J = J3·(J2·J1)
+      reverse  J = (J3·J2)·J1
+      optimal  J = (J3·J2)·J1
+
+    Notes
+    -----
+    O(plans · L).
+    """
     width = max(len(row.label) for row in report.rows)
     return "\n".join(f"  {row.label:<{width}}  J = {row.plan.expression()}" for row in report.rows)
 
 
 def validation_lines(report: ValidationReport) -> str:
     """The figures of :func:`validation_table` as one block of lines per plan (narrow widths).
+
+    Examples
+    --------
+    >>> from chainorder.validate import validate
+    >>> validation_lines(validate("4,3,tanh,2", repeat=1)).splitlines()[2]
+    '  predicted: 36 mults, 60 FLOPs, peak 328 B'
 
     Notes
     -----
@@ -164,7 +197,18 @@ def validation_lines(report: ValidationReport) -> str:
 
 
 def validation_summary(report: ValidationReport) -> list[str]:
-    """The lines under the figures: units, what memory includes, BLAS, and the verdict."""
+    """The lines under the figures: units, what memory includes, BLAS, and the verdict.
+
+    Examples
+    --------
+    >>> from chainorder.validate import validate
+    >>> validation_summary(validate("4,3,tanh,2", repeat=1))[-1].endswith("float64: OK")
+    True
+
+    Notes
+    -----
+    O(1).
+    """
     dt = report.dtype.name
     return [
         f"units: mults = scalar multiplications; FLOPs = 2 per multiply-add; peaks in bytes of "
