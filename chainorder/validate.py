@@ -16,7 +16,12 @@ Agreement
     Each plan's Jacobian against the forward-mode Jacobian
     (:func:`chainorder.measure.max_relative_difference`); the report passes when the largest
     is at most :func:`chainorder.measure.tolerance` of the dtype (or the ``rtol``
-    given). Any two plans then differ by at most twice that.
+    given). Any two plans then differ by at most twice that. A Jacobian with inf or nan
+    entries (the dtype overflowed) fails, named in :attr:`ValidationReport.non_finite`.
+Running
+    :class:`chainorder.runner.ValidationRun` does the work (also for ``bench``): arguments
+    and the memory the run needs are checked before any array is created
+    (:mod:`chainorder.memory_guard`; ``max_memory=``).
 """
 
 from __future__ import annotations
