@@ -45,6 +45,7 @@ from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
 from chainorder.measure import environment, tolerance
 from chainorder.memory import Setting
+from chainorder.memory_guard import resolve_limit
 from chainorder.nets import as_seed
 from chainorder.runner import PlanMeasurement, ValidationRun, check_count, finite_or_none
 from chainorder.tree import all_trees
@@ -395,6 +396,7 @@ def run_suite(
     """
     check_count("repeat", repeat, 1)
     as_seed(seed)
+    resolve_limit(max_memory)
     if blas_threads is not None:
         check_count("blas_threads", blas_threads, 1, 1 << 16)
     suite_cases(name)  # bad arguments fail before anything runs

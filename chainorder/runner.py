@@ -23,7 +23,7 @@ from chainorder.errors import SpecError, SpecTypeError
 from chainorder.execute import compile_plan
 from chainorder.measure import Timing, gflops, max_relative_difference, peak_memory, time_call
 from chainorder.memory import Setting, as_setting
-from chainorder.memory_guard import check_memory, memory_errors
+from chainorder.memory_guard import check_memory, memory_errors, resolve_limit
 from chainorder.nets import (
     MLP,
     as_seed,
@@ -310,6 +310,7 @@ class ValidationRun:
         self.seed = as_seed(seed)
         self.backend = backend if isinstance(backend, Backend) else get_backend(backend)
         self.measure_memory = bool(measure_memory)
+        resolve_limit(max_memory)  # a bad limit fails before the planning
         self.max_memory = max_memory
         self.candidates = list(candidate_plans(self.chain, self.dtype, all_trees))
         self.what = f"{self.chain.spec()} in the {self.setting.value} setting ({self.dtype.name})"
