@@ -13,7 +13,7 @@ runner = CliRunner()
 
 
 def run(*args: str, columns: int | None = None):
-    env = {"COLUMNS": str(columns)} if columns else {}
+    env = {"COLUMNS": str(columns) if columns else None}  # None: unset
     return runner.invoke(app, ["validate", *args], env=env)
 
 

@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 def _invoke(args: list[str], columns: int | None) -> str:
-    env = {"COLUMNS": str(columns)} if columns else {}
+    env = {"COLUMNS": str(columns) if columns else None}  # None: unset
     r = runner.invoke(app, args, env=env)
     assert r.exit_code == 0, r.output
     return r.output
