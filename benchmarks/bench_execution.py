@@ -40,15 +40,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import update_section
 
 from chainorder.atomic import write_atomic
-from chainorder.bench import SUITES, environment, run_suite
+from chainorder.bench import SUITES, run_suite
 from chainorder.execute import compile_plan
-from chainorder.measure import peak_memory, spearman
-from chainorder.nets import MLP
+from chainorder.measure import environment, peak_memory, spearman
+from chainorder.nets import MLP, random_jacobians
 from chainorder.plan import Plan, plan
 from chainorder.report.bench_tables import to_markdown
 from chainorder.solvers.multi_dot import multi_dot_tree
 from chainorder.tree import all_trees
-from chainorder.validate import random_jacobians
 
 NOTES = """### Notes on method
 

@@ -11,12 +11,15 @@ Suites (:data:`SUITES`)
     ``all``        every suite but ``smoke``.
 
 Every dense chain in the given setting is also multiplied by ``numpy.linalg.multi_dot``
-and by chainorder in multi_dot's own order. A baseline's time is reported only after its
-Jacobian matched chainorder's forward-mode Jacobian within :func:`chainorder.measure.tolerance`;
-otherwise its row says ``mismatch``. Baselines that are not installed give a row saying
-``not installed``.
+and by chainorder in multi_dot's own order (:mod:`chainorder.baselines`). A baseline's time
+is reported only after its Jacobian matched chainorder's forward-mode Jacobian within
+:func:`chainorder.measure.tolerance`; otherwise its row says ``mismatch``. Baselines that are
+not installed give a row saying ``not installed``.
 
-Rows come out one at a time from :func:`iter_suite` (for progress bars);
+Each case is one :class:`chainorder.runner.ValidationRun` (the runner of ``validate``): its
+:class:`~chainorder.runner.PlanMeasurement` s become rows here, nothing is measured twice.
+Every case plans and checks its memory (``max_memory``) before the first array of the suite
+is created. Rows come out one at a time from :func:`iter_suite` (for progress bars);
 :func:`run_suite` collects them into a :class:`BenchResult`. Rendering lives in
 :mod:`chainorder.report.bench_tables`.
 """
@@ -24,30 +27,28 @@ Rows come out one at a time from :func:`iter_suite` (for progress bars);
 from __future__ import annotations
 
 import contextlib
-import os
-import platform
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from chainorder.chain import Chain, Structure, as_chain
+from chainorder.baselines import (
+    FRAMEWORK_METHODS,
+    Baseline,
+    framework_baselines,
+    multi_dot_baselines,
+)
+from chainorder.chain import as_chain
 from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
-from chainorder.execute import compile_plan
-from chainorder.measure import max_relative_difference, time_call, tolerance
+from chainorder.measure import environment, tolerance
 from chainorder.memory import Setting
-from chainorder.nets import MLP
-from chainorder.plan import Plan
-from chainorder.solvers.multi_dot import multi_dot_tree
+from chainorder.memory_guard import resolve_limit
+from chainorder.nets import as_seed
+from chainorder.runner import PlanMeasurement, ValidationRun, check_count, finite_or_none
 from chainorder.tree import all_trees
-from chainorder.validate import (
-    blas_info,
-    candidate_plans,
-    random_jacobians,
-    run_plan,
-)
 
 __all__ = [
     "SUITES",
@@ -55,6 +56,7 @@ __all__ = [
     "BenchResult",
     "BenchRow",
     "count_rows",
+    "environment",
     "iter_suite",
     "random_dense_specs",
     "run_suite",
@@ -174,6 +176,51 @@ class BenchRow:
         """Plain dict (for JSON/CSV)."""
         return asdict(self)
 
+    @classmethod
+    def of_plan(cls, suite: str, case: str, m: PlanMeasurement, tol: float) -> BenchRow:
+        """The row of one plan measured by the runner."""
+        p = m.plan
+        return cls(
+            suite,
+            case,
+            p.chain.spec(),
+            m.setting.value,
+            f"chainorder {m.label}",
+            p.expression(),
+            p.mode.value,
+            p.mults,
+            p.flops,
+            m.predicted_peak_bytes,
+            m.measured_peak_bytes if m.measured_peak_bytes >= 0 else None,
+            m.time.best,
+            finite_or_none(m.gflops),
+            m.rel_diff,
+            "non-finite (overflow)" if not m.finite else "ok" if m.rel_diff <= tol else "mismatch",
+        )
+
+    @classmethod
+    def of_baseline(cls, suite: str, case: str, run: ValidationRun, b: Baseline) -> BenchRow:
+        """The row of one baseline run on the runner's data."""
+        p = b.plan
+        rate = p.flops / b.time_s / 1e9 if p is not None and b.time_s else None
+        return cls(
+            suite,
+            case,
+            run.chain.spec(),
+            run.setting.value,
+            b.method,
+            p.expression() if p is not None else "",
+            b.mode,
+            p.mults if p is not None else None,
+            p.flops if p is not None else None,
+            b.predicted_peak_bytes,
+            None,
+            b.time_s,
+            rate,
+            b.rel_diff,
+            b.status,
+        )
+
 
 @dataclass(frozen=True)
 class BenchResult:
@@ -206,27 +253,6 @@ class BenchResult:
         }
 
 
-def environment(blas_threads: int | None = None) -> dict[str, str]:
-    """Machine, library versions and the BLAS kernel, for the record.
-
-    Examples
-    --------
-    >>> "numpy" in environment()
-    True
-    """
-    env = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "blas": blas_info(),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
-    }
-    if blas_threads is not None:
-        env["blas_threads_limit"] = str(blas_threads)
-    return env
-
-
 def count_rows(name: str) -> int:
     """Number of rows :func:`iter_suite` yields for ``name`` (for a progress bar).
 
@@ -245,7 +271,7 @@ def count_rows(name: str) -> int:
         if case.setting is Setting.GIVEN and chain.is_dense and chain.n_links >= 2:
             total += 2
         if case.frameworks:
-            total += 4
+            total += len(FRAMEWORK_METHODS)
     return total
 
 
@@ -267,6 +293,7 @@ def iter_suite(
     dtype: object = "float64",
     measure_memory: bool = True,
     frameworks: bool = True,
+    max_memory: int | str | None = None,
 ) -> Iterator[BenchRow]:
     """Run suite ``name`` and yield one :class:`BenchRow` per method as it finishes.
 
@@ -284,6 +311,9 @@ def iter_suite(
         Also measure each chainorder plan's peak memory (one extra traced run).
     frameworks : bool
         Try the JAX / PyTorch baselines where the suite asks for them.
+    max_memory : int or str, optional
+        Limit for the bytes any case will allocate (``"2GiB"``); every case is checked
+        before the first array is created (default: a fraction of the available memory).
 
     Yields
     ------
@@ -297,270 +327,44 @@ def iter_suite(
 
     Notes
     -----
-    Each case's data is created once and shared by every method of that case.
+    Each case's data is created once and shared by every method of that case, and released
+    before the next case.
+
+    Raises
+    ------
+    SpecError
+        Unknown suite, repeat outside 1..MAX_REPEAT, negative seed.
+    MemoryLimitError
+        A case would not fit the memory limit (raised before anything is allocated).
     """
     dt = as_dtype(dtype)
     tol = tolerance(dt)
-    for case in suite_cases(name):
-        chain = as_chain(case.spec)
-        if case.setting is Setting.GIVEN:
-            data: Any = random_jacobians(chain, seed, dt)
-            net = x = None
-        else:
-            net = MLP(chain, seed=seed, dtype=dt)
-            x = net.random_input(seed + 1)
-            data = (net, x)
-        reference: Any = None
-        for label, p in candidate_plans(chain, dt, case.all_trees):
-            timing, peak, result = run_plan(
-                p, case.setting, data, repeat=repeat, measure_memory=measure_memory
-            )
-            if reference is None:
-                reference = result
-            diff = max_relative_difference(result, reference)
-            del result
-            yield BenchRow(
-                name,
-                case.name,
-                chain.spec(),
-                case.setting.value,
-                f"chainorder {label}",
-                p.expression(),
-                p.mode.value,
-                p.mults,
-                p.flops,
-                p.peak_bytes(case.setting),
-                peak if peak >= 0 else None,
-                timing.best,
-                p.flops / timing.best / 1e9,
-                diff,
-                "ok" if diff <= tol else "mismatch",
-            )
-        if case.setting is Setting.GIVEN and chain.is_dense and chain.n_links >= 2:
-            yield from _multi_dot_rows(name, case, chain, dt, data, reference, repeat, tol)
-        if case.frameworks:
-            for framework in ("jax", "torch"):
-                for fn_mode in ("jacfwd", "jacrev"):
-                    yield _framework_row(
-                        name,
-                        case,
-                        chain,
-                        framework,
-                        fn_mode,
-                        net,
-                        x,
-                        reference,
-                        repeat,
-                        tol,
-                        enabled=frameworks,
-                    )
-        del data, reference
-
-
-def _multi_dot_rows(
-    suite: str,
-    case: BenchCase,
-    chain: Chain,
-    dt: np.dtype,
-    jacobians: list[Any],
-    reference: Any,
-    repeat: int,
-    tol: float,
-) -> Iterator[BenchRow]:
-    tree = multi_dot_tree(chain.dims)
-    p = Plan.from_tree(chain, tree, "multi_dot order", dt)
-    f = compile_plan(p)
-    timing = time_call(lambda: f(jacobians), repeat=repeat)
-    result = f(jacobians)
-    diff = max_relative_difference(result, reference)
-    del result
-    yield BenchRow(
-        suite,
-        case.name,
-        chain.spec(),
-        case.setting.value,
-        "chainorder in multi_dot's order",
-        p.expression(),
-        p.mode.value,
-        p.mults,
-        p.flops,
-        p.peak_bytes(Setting.GIVEN),
-        None,
-        timing.best,
-        p.flops / timing.best / 1e9,
-        diff,
-        "ok" if diff <= tol else "mismatch",
-    )
-    arrays = jacobians[::-1]
-    timing = time_call(lambda: np.linalg.multi_dot(arrays), repeat=repeat)
-    result = np.linalg.multi_dot(arrays)
-    diff = max_relative_difference(result, reference)
-    del result
-    ok = diff <= tol
-    yield BenchRow(
-        suite,
-        case.name,
-        chain.spec(),
-        case.setting.value,
-        "numpy.linalg.multi_dot",
-        p.expression(),
-        p.mode.value,
-        p.mults,
-        p.flops,
-        None,
-        None,
-        timing.best if ok else None,
-        p.flops / timing.best / 1e9 if ok else None,
-        diff,
-        "ok" if ok else "mismatch: time not reported",
-    )
-
-
-def _framework_row(
-    suite: str,
-    case: BenchCase,
-    chain: Chain,
-    framework: str,
-    fn_mode: str,
-    net: MLP | None,
-    x: Any,
-    reference: Any,
-    repeat: int,
-    tol: float,
-    *,
-    enabled: bool,
-) -> BenchRow:
-    method = f"{framework} {'torch.func.' if framework == 'torch' else 'jax.'}{fn_mode}"
-
-    def row(time_s: float | None, diff: float | None, status: str) -> BenchRow:
-        return BenchRow(
-            suite,
-            case.name,
-            chain.spec(),
-            case.setting.value,
-            method,
-            "",
-            fn_mode[3:],
-            None,
-            None,
-            None,
-            None,
-            time_s,
-            None,
-            diff,
-            status,
+    cases = suite_cases(name)
+    # every case plans and checks its memory before the suite creates its first array
+    runs = [
+        ValidationRun(
+            case.spec,
+            setting=case.setting,
+            dtype=dt,
+            repeat=repeat,
+            seed=seed,
+            all_trees=case.all_trees,
+            measure_memory=measure_memory,
+            max_memory=max_memory,
         )
-
-    if not enabled:
-        return row(None, None, "skipped (--no-frameworks)")
-    assert net is not None
-    try:
-        call = _JAX(net, x, fn_mode) if framework == "jax" else _TORCH(net, x, fn_mode)
-    except ImportError:
-        return row(None, None, "not installed")
-    except _Unsupported as exc:
-        return row(None, None, f"n/a: {exc}")
-    result = call()
-    diff = max_relative_difference(np.asarray(result), reference)
-    if not diff <= tol:
-        return row(None, diff, "mismatch: time not reported")
-    timing = time_call(call, repeat=repeat)
-    return row(timing.best, diff, "ok")
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _layers(net: MLP) -> list[tuple[str, Any, Any]]:
-    out = []
-    for link in net.chain.links:
-        l = link.index
-        if link.structure is Structure.DENSE:
-            out.append(("dense", np.asarray(net.weights[l]), np.asarray(net.biases[l])))
-        elif l in net.scales:
-            out.append(("scale", np.asarray(net.scales[l]), None))
-        else:
-            out.append((link.name.lower(), None, None))
-    return out
-
-
-def _network_function(
-    net: MLP, to_array: Callable[[Any], Any], acts: dict[str, Any], framework: str
-) -> Callable[[Any], Any]:
-    """The MLP's forward function written with a framework's arrays and activations."""
-    layers = []
-    for kind, a, b in _layers(net):
-        if kind == "dense":
-            layers.append((kind, to_array(a), to_array(b)))
-        elif kind == "scale":
-            layers.append((kind, to_array(a), None))
-        elif kind in acts:
-            layers.append((kind, acts[kind], None))
-        else:
-            raise _Unsupported(f"no {framework} activation for {kind!r}")
-
-    def f(v: Any) -> Any:
-        for kind, a, b in layers:
-            v = a @ v + b if kind == "dense" else (a * v if kind == "scale" else a(v))
-        return v
-
-    return f
-
-
-def _JAX(net: MLP, x: Any, fn_mode: str) -> Callable[[], Any]:
-    import jax  # optional: the "bench" extra
-
-    if net.dtype == np.float64:
-        jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy
-    acts = {
-        "tanh": jnp.tanh,
-        "relu": jax.nn.relu,
-        "sigmoid": jax.nn.sigmoid,
-        "softplus": jax.nn.softplus,
-        "gelu": lambda v: jax.nn.gelu(v, approximate=True),
-        "sin": jnp.sin,
-        "cos": jnp.cos,
-        "exp": jnp.exp,
-        "square": jnp.square,
-        "identity": lambda v: v,
-    }
-    f = _network_function(net, jnp.asarray, acts, "JAX")
-    jac = jax.jit(jax.jacfwd(f) if fn_mode == "jacfwd" else jax.jacrev(f))
-    xj = jnp.asarray(np.asarray(x))
-
-    def call() -> Any:
-        return np.asarray(jac(xj).block_until_ready())
-
-    return call
-
-
-def _TORCH(net: MLP, x: Any, fn_mode: str) -> Callable[[], Any]:
-    import torch  # optional: the "bench" extra
-    import torch.func
-
-    acts = {
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "sigmoid": torch.sigmoid,
-        "softplus": torch.nn.functional.softplus,
-        "gelu": lambda v: torch.nn.functional.gelu(v, approximate="tanh"),
-        "sin": torch.sin,
-        "cos": torch.cos,
-        "exp": torch.exp,
-        "square": torch.square,
-        "identity": lambda v: v,
-    }
-    f = _network_function(net, torch.from_numpy, acts, "PyTorch")
-    jac = torch.func.jacfwd(f) if fn_mode == "jacfwd" else torch.func.jacrev(f)
-    xt = torch.from_numpy(np.asarray(x).copy())
-
-    def call() -> Any:
-        with torch.no_grad():
-            return jac(xt).numpy()
-
-    return call
+        for case in cases
+    ]
+    for case, run in zip(cases, runs, strict=True):
+        for m in run.measurements():
+            yield BenchRow.of_plan(name, case.name, m, tol)
+        baselines: list[Iterator[Baseline]] = []
+        if case.setting is Setting.GIVEN and run.chain.is_dense and run.chain.n_links >= 2:
+            baselines.append(multi_dot_baselines(run, tol))
+        if case.frameworks:
+            baselines.append(framework_baselines(run, tol, enabled=frameworks))
+        for b in itertools.chain(*baselines):
+            yield BenchRow.of_baseline(name, case.name, run, b)
+        run.release()
 
 
 def run_suite(
@@ -571,6 +375,7 @@ def run_suite(
     dtype: object = "float64",
     measure_memory: bool = True,
     frameworks: bool = True,
+    max_memory: int | str | None = None,
     blas_threads: int | None = None,
     on_row: Callable[[BenchRow], None] | None = None,
 ) -> BenchResult:
@@ -589,10 +394,12 @@ def run_suite(
     -----
     Time: the suite's arithmetic × (repeat + 2) runs per method.
     """
-    if repeat < 1:
-        raise SpecError(f"repeat must be at least 1, got {repeat}")
-    cases = suite_cases(name)  # validates the name before anything runs
-    del cases
+    check_count("repeat", repeat, 1)
+    as_seed(seed)
+    resolve_limit(max_memory)
+    if blas_threads is not None:
+        check_count("blas_threads", blas_threads, 1, 1 << 16)
+    suite_cases(name)  # bad arguments fail before anything runs
     rows = []
     with _limit_threads(blas_threads):
         env = environment(blas_threads)
@@ -603,6 +410,7 @@ def run_suite(
             dtype=dtype,
             measure_memory=measure_memory,
             frameworks=frameworks,
+            max_memory=max_memory,
         ):
             rows.append(row)
             if on_row is not None:

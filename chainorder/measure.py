@@ -14,10 +14,14 @@ Agreement
 Ranks
     :func:`spearman` is Spearman's rank correlation with average ranks for ties (NumPy only:
     SciPy is not a dependency).
+Conditions
+    :func:`blas_info` and :func:`environment` record what the figures were measured on.
 """
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
 import tracemalloc
@@ -28,10 +32,13 @@ from typing import Any
 import numpy as np
 
 from chainorder.backend import Backend, get_backend
+from chainorder.errors import SpecError
 
 __all__ = [
     "MemoryMeasurement",
     "Timing",
+    "blas_info",
+    "environment",
     "gflops",
     "max_relative_difference",
     "peak_memory",
@@ -101,7 +108,7 @@ def time_call(
     ``warmup + repeat`` calls of ``fn``; ``time.perf_counter`` resolution.
     """
     if repeat < 1:
-        raise ValueError(f"repeat must be at least 1, got {repeat}")
+        raise SpecError(f"repeat must be at least 1, got {repeat}")
     sync = backend.synchronize if backend is not None else _no_sync
     for _ in range(max(warmup, 0)):
         fn()
@@ -304,3 +311,53 @@ def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -
     ry -= ry.mean()
     den = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
     return float((rx * ry).sum() / den) if den > 0 else float("nan")
+
+
+def blas_info() -> str:
+    """The BLAS NumPy runs on (library, version, kernel, threads) via threadpoolctl if installed.
+
+    Examples
+    --------
+    >>> isinstance(blas_info(), str)
+    True
+
+    Notes
+    -----
+    O(number of loaded libraries).
+    """
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (install threadpoolctl to record the BLAS kernel)"
+    parts = [
+        f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture', '?')} kernel, "
+        f"{p.get('num_threads')} threads)"
+        for p in threadpool_info()
+        if p.get("user_api") == "blas"
+    ]
+    return "; ".join(parts) or "no BLAS found by threadpoolctl"
+
+
+def environment(blas_threads: int | None = None) -> dict[str, str]:
+    """Machine, library versions and the BLAS kernel, for the record.
+
+    Examples
+    --------
+    >>> "numpy" in environment()
+    True
+
+    Notes
+    -----
+    O(1) plus :func:`blas_info`.
+    """
+    env = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "blas": blas_info(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
+        "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "(unset)"),
+    }
+    if blas_threads is not None:
+        env["blas_threads_limit"] = str(blas_threads)
+    return env

@@ -12,159 +12,39 @@ activation (``tanh``, ``relu``, ``sigmoid``, ``softplus``, ``gelu``, ``sin``, ``
     ``J_l`` as a *new* array: a copy of ``W_l`` (shape ``(d_l, d_{l-1})``) for a dense
     link, the derivative vector ``f'(x_{l-1})`` for an elementwise one.
 
-Each call allocates exactly one array of the result's size (in-place ufuncs with ``out=``),
-so traced memory matches :mod:`chainorder.memory`'s streamed model; the one exception is
-``gelu``, whose value and derivative use one or two extra temporaries of ``d`` numbers.
-Weights and biases are parameters: created once in the constructor, never counted.
+Each call allocates exactly one array of the result's size (see
+:mod:`chainorder.activations`), so traced memory matches :mod:`chainorder.memory`'s streamed
+model. Weights and biases are parameters: created once in the constructor, never counted.
 
-:func:`finite_difference_jacobian` is the independent check used by the tests.
+:func:`random_jacobians` gives the seeded Jacobians of the given setting. Both check the bytes
+they are about to allocate against the memory limit first (:mod:`chainorder.memory_guard`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from chainorder.activations import ACTIVATIONS, Activation
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
 from chainorder.dtypes import as_dtype
-from chainorder.errors import SpecError
+from chainorder.errors import SpecError, SpecTypeError
+from chainorder.memory_guard import check_memory
 
-__all__ = ["ACTIVATIONS", "MLP", "finite_difference_jacobian"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "as_seed",
+    "draw_bytes",
+    "jacobian_bytes",
+    "parameter_bytes",
+    "random_jacobians",
+]
 
-_GELU_A = 0.044715
-_GELU_C = math.sqrt(2.0 / math.pi)
-
-
-# activations: value and derivative, each allocating one array (gelu: see module notes) -----
-def _tanh(xp: Any, x: Any) -> Any:
-    return xp.tanh(x)
-
-
-def _dtanh(xp: Any, x: Any) -> Any:
-    t = xp.tanh(x)
-    t *= t
-    return xp.subtract(1, t, out=t)
-
-
-def _relu(xp: Any, x: Any) -> Any:
-    return xp.maximum(x, 0)
-
-
-def _drelu(xp: Any, x: Any) -> Any:
-    out = xp.empty_like(x)
-    xp.greater(x, 0, out=out)
-    return out
-
-
-def _sigmoid(xp: Any, x: Any) -> Any:  # 0.5 (1 + tanh(x / 2)), overflow-free
-    s = xp.multiply(x, 0.5)
-    xp.tanh(s, out=s)
-    s += 1
-    s *= 0.5
-    return s
-
-
-def _dsigmoid(xp: Any, x: Any) -> Any:  # 0.25 (1 - tanh(x / 2)^2)
-    t = xp.multiply(x, 0.5)
-    xp.tanh(t, out=t)
-    t *= t
-    xp.subtract(1, t, out=t)
-    t *= 0.25
-    return t
-
-
-def _softplus(xp: Any, x: Any) -> Any:  # log(1 + e^x)
-    out = xp.exp(x)
-    return xp.log1p(out, out=out)
-
-
-def _gelu(xp: Any, x: Any) -> Any:  # tanh approximation
-    t = xp.multiply(x, x)
-    t *= _GELU_A
-    t += 1
-    t *= x
-    t *= _GELU_C
-    xp.tanh(t, out=t)
-    t += 1
-    t *= x
-    t *= 0.5
-    return t
-
-
-def _dgelu(xp: Any, x: Any) -> Any:
-    th = xp.multiply(x, x)
-    th *= _GELU_A
-    th += 1
-    th *= x
-    th *= _GELU_C
-    xp.tanh(th, out=th)  # th = tanh(u)
-    h = xp.multiply(x, x)
-    h *= 3 * _GELU_A * _GELU_C
-    h += _GELU_C
-    h *= x
-    h *= 0.5  # h = 0.5 x u'(x)
-    sech2 = xp.multiply(th, th)
-    xp.subtract(1, sech2, out=sech2)
-    h *= sech2
-    del sech2
-    th += 1
-    th *= 0.5
-    th += h
-    return th
-
-
-def _sin(xp: Any, x: Any) -> Any:
-    return xp.sin(x)
-
-
-def _cos(xp: Any, x: Any) -> Any:
-    return xp.cos(x)
-
-
-def _dcos(xp: Any, x: Any) -> Any:
-    out = xp.sin(x)
-    return xp.negative(out, out=out)
-
-
-def _exp(xp: Any, x: Any) -> Any:
-    return xp.exp(x)
-
-
-def _square(xp: Any, x: Any) -> Any:
-    return xp.multiply(x, x)
-
-
-def _dsquare(xp: Any, x: Any) -> Any:
-    return xp.multiply(x, 2)
-
-
-def _identity(xp: Any, x: Any) -> Any:
-    return x.copy()
-
-
-def _one(xp: Any, x: Any) -> Any:
-    return xp.ones_like(x)
-
-
-_Fn = Callable[[Any, Any], Any]
-
-#: Elementwise activations of :class:`MLP`: name → (value, derivative).
-ACTIVATIONS: dict[str, tuple[_Fn, _Fn]] = {
-    "tanh": (_tanh, _dtanh),
-    "relu": (_relu, _drelu),
-    "sigmoid": (_sigmoid, _dsigmoid),
-    "softplus": (_softplus, _sigmoid),
-    "gelu": (_gelu, _dgelu),
-    "sin": (_sin, _cos),
-    "cos": (_cos, _dcos),
-    "exp": (_exp, _exp),
-    "square": (_square, _dsquare),
-    "identity": (_identity, _one),
-}
 _SCALE_WORDS = ("diag", "diagonal", "elementwise")
 
 
@@ -182,6 +62,9 @@ class MLP:
         Floating dtype of weights, activations and Jacobians (default float64).
     backend : {"numpy", "cupy"} or Backend
         Where the arrays live.
+    max_memory : int or str, optional
+        Limit for the parameters about to be allocated (``"2GiB"``); by default a fraction
+        of the available memory (:mod:`chainorder.memory_guard`).
 
     Attributes
     ----------
@@ -196,7 +79,9 @@ class MLP:
     Raises
     ------
     SpecError
-        An elementwise word with no activation here.
+        An elementwise word with no activation here, or a negative seed.
+    MemoryLimitError
+        The parameters would not fit the limit (checked before allocating any).
 
     Examples
     --------
@@ -220,16 +105,32 @@ class MLP:
         seed: int = 0,
         dtype: object = "float64",
         backend: str | Backend = "numpy",
+        *,
+        max_memory: int | str | None = None,
     ) -> None:
         self.chain = as_chain(spec)
         self.dtype = as_dtype(dtype)
+        seed = as_seed(seed)
         self.backend = backend if isinstance(backend, Backend) else get_backend(backend)
         xp = self.backend.xp
+        for link in self.chain.links:
+            name = link.name.lower()
+            if link.structure is not Structure.DENSE and name not in (*ACTIVATIONS, *_SCALE_WORDS):
+                raise SpecError(
+                    f"link {link.index} is the elementwise {link.name!r}, which chainorder.nets "
+                    f"cannot build; supported: {', '.join([*ACTIVATIONS, *_SCALE_WORDS])}"
+                )
+        check_memory(
+            parameter_bytes(self.chain, self.dtype)
+            + draw_bytes(_largest_link(self.chain), self.dtype),
+            f"the network {self.chain.spec()} in {self.dtype.name}",
+            max_memory,
+        )
         rng = np.random.default_rng(seed)
         self.weights: dict[int, Any] = {}
         self.biases: dict[int, Any] = {}
         self.scales: dict[int, Any] = {}
-        self._fns: dict[int, tuple[_Fn, _Fn]] = {}
+        self._fns: dict[int, tuple[Activation, Activation]] = {}
         complex_dtype = self.dtype.kind == "c"
         for link in self.chain.links:
             l = link.index
@@ -244,11 +145,6 @@ class MLP:
             name = link.name.lower()
             if name in _SCALE_WORDS:
                 self.scales[l] = xp.asarray(rng.uniform(0.5, 1.5, link.rows), dtype=self.dtype)
-            elif name not in ACTIVATIONS:
-                raise SpecError(
-                    f"link {l} is the elementwise {link.name!r}, which chainorder.nets cannot "
-                    f"build; supported: {', '.join([*ACTIVATIONS, *_SCALE_WORDS])}"
-                )
             else:
                 self._fns[l] = ACTIVATIONS[name]
 
@@ -319,7 +215,7 @@ class MLP:
 
     def random_input(self, seed: int = 1) -> Any:
         """A seeded input ``x_0`` (entries ``N(0, 1)``) in the network's namespace and dtype."""
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(as_seed(seed))
         return self.backend.asarray(rng.standard_normal(self.chain.dims[0]), dtype=self.dtype)
 
     def jacobians_at(self, x: Any) -> list[Any]:
@@ -339,45 +235,149 @@ class MLP:
         return out
 
 
-def finite_difference_jacobian(
-    f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: float | None = None
-) -> np.ndarray:
-    """Central finite differences ``(f(x + h e_i) - f(x - h e_i)) / 2h``, column by column.
+def as_seed(seed: object) -> int:
+    """``seed`` as a non-negative int (what ``numpy.random.default_rng`` accepts).
 
-    Parameters
-    ----------
-    f : callable
-        Maps a 1-D float array to a 1-D array.
-    x : numpy.ndarray
-        The point (1-D, real floating).
-    step : float, optional
-        ``h``; defaults to ``eps^(1/3) · max(1, max|x|)`` for ``x``'s dtype.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(len(f(x)), len(x))``.
+    Raises
+    ------
+    SpecTypeError
+        Not an integer (``bool`` and ``float`` included).
+    SpecError
+        Negative.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> J = finite_difference_jacobian(np.sin, np.array([0.0, 1.0]))
-    >>> bool(np.allclose(J, np.diag(np.cos([0.0, 1.0])), rtol=1e-8, atol=1e-10))
-    True
+    >>> as_seed(7)
+    7
+    >>> try:
+    ...     as_seed(-1)
+    ... except ValueError as exc:
+    ...     print(exc)
+    seed must be a non-negative integer, got -1
 
     Notes
     -----
-    ``2·len(x)`` evaluations of ``f``; truncation error O(h²), rounding error O(eps/h).
+    O(1).
     """
-    x = np.asarray(x)
-    if x.ndim != 1:
-        raise SpecError(f"finite differences need a 1-D point, got shape {x.shape}")
-    if step is None:
-        eps = float(np.finfo(x.dtype).eps) if x.dtype.kind == "f" else float(np.finfo(float).eps)
-        step = eps ** (1.0 / 3.0) * max(1.0, float(np.max(np.abs(x))) if x.size else 1.0)
-    columns = []
-    for i in range(x.size):
-        e = np.zeros_like(x)
-        e[i] = step
-        columns.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2.0 * step))
-    return np.stack(columns, axis=1)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise SpecTypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise SpecError(f"seed must be a non-negative integer, got {seed}")
+    return int(seed)
+
+
+def draw_bytes(elements: int, dtype: object = "float64") -> int:
+    """Bytes of the temporaries made while drawing one seeded array of ``elements`` numbers.
+
+    Real: the float64 draw and its scaled copy (16 bytes per number); complex: also the
+    imaginary draw, its scaled copy, ``1j·im`` and the sum (64 bytes per number).
+
+    Examples
+    --------
+    >>> draw_bytes(1000), draw_bytes(1000, "complex128")
+    (16000, 64000)
+
+    Notes
+    -----
+    O(1).
+    """
+    return elements * (16 if as_dtype(dtype).kind != "c" else 64)
+
+
+def jacobian_bytes(spec: Chain | str | Sequence[int | str], dtype: object = "float64") -> int:
+    """Bytes of the input Jacobians ``J_1..J_L`` of the chain in ``dtype`` (exact int).
+
+    Examples
+    --------
+    >>> jacobian_bytes("4,3,tanh,2")  # (12 + 3 + 6) float64 numbers
+    168
+
+    Notes
+    -----
+    O(L); exact for widths of any size.
+    """
+    chain = as_chain(spec)
+    return sum(link.elements for link in chain.links) * as_dtype(dtype).itemsize
+
+
+def parameter_bytes(spec: Chain | str | Sequence[int | str], dtype: object = "float64") -> int:
+    """Bytes of the weights, biases and scales an :class:`MLP` of the chain holds (exact int).
+
+    Examples
+    --------
+    >>> parameter_bytes("3,4,tanh,2")  # W1 4x3 + b1 4, W3 2x4 + b3 2, float64
+    208
+
+    Notes
+    -----
+    O(L); equals :attr:`MLP.parameter_bytes` of the built network.
+    """
+    chain = as_chain(spec)
+    count = 0
+    for link in chain.links:
+        if link.structure is Structure.DENSE:
+            count += link.rows * link.cols + link.rows
+        elif link.name.lower() in _SCALE_WORDS:
+            count += link.rows
+    return count * as_dtype(dtype).itemsize
+
+
+def _largest_link(chain: Chain) -> int:
+    return max((link.elements for link in chain.links), default=0)
+
+
+def random_jacobians(
+    spec: Chain | str | Sequence[int | str],
+    seed: int = 0,
+    dtype: object = "float64",
+    backend: str | Backend = "numpy",
+    *,
+    max_memory: int | str | None = None,
+) -> list[Any]:
+    """Seeded Jacobians for the given setting: ``N(0, 1/d_{l-1})`` dense, ``U(0.5, 1.5)`` diagonals.
+
+    Parameters
+    ----------
+    spec : Chain, str or sequence
+    seed : int
+        Non-negative; the same seed gives the same numbers on every backend.
+    dtype : str or numpy.dtype
+    backend : {"numpy", "cupy"} or Backend
+    max_memory : int or str, optional
+        Limit for the bytes about to be allocated (``"2GiB"``); by default a fraction of the
+        available memory (:mod:`chainorder.memory_guard`).
+
+    Raises
+    ------
+    MemoryLimitError
+        The Jacobians (plus the float64 draws) would not fit; raised before allocating.
+
+    Examples
+    --------
+    >>> [J.shape for J in random_jacobians("4,3,tanh,2", seed=1)]
+    [(3, 4), (3,), (2, 3)]
+
+    Notes
+    -----
+    O(Σ d_l·d_{l-1}) time and memory.
+    """
+    chain = as_chain(spec)
+    dt = as_dtype(dtype)
+    seed = as_seed(seed)
+    be = backend if isinstance(backend, Backend) else get_backend(backend)
+    check_memory(
+        jacobian_bytes(chain, dt) + draw_bytes(_largest_link(chain), dt),
+        f"the Jacobians of {chain.spec()} in {dt.name}",
+        max_memory,
+    )
+    rng = np.random.default_rng(seed)
+    out = []
+    for link in chain.links:
+        if link.structure is Structure.DIAGONAL:
+            values = rng.uniform(0.5, 1.5, link.rows)
+        else:
+            values = rng.standard_normal(link.shape) / np.sqrt(link.cols)
+            if dt.kind == "c":
+                values = values + 1j * rng.standard_normal(link.shape) / np.sqrt(link.cols)
+        out.append(be.asarray(values, dtype=dt))
+    return out

@@ -16,149 +16,52 @@ Agreement
     Each plan's Jacobian against the forward-mode Jacobian
     (:func:`chainorder.measure.max_relative_difference`); the report passes when the largest
     is at most :func:`chainorder.measure.tolerance` of the dtype (or the ``rtol``
-    given). Any two plans then differ by at most twice that.
+    given). Any two plans then differ by at most twice that. A Jacobian with inf or nan
+    entries (the dtype overflowed) fails, named in :attr:`ValidationReport.non_finite`.
+Running
+    :class:`chainorder.runner.ValidationRun` does the work (also for ``bench``): arguments
+    and the memory the run needs are checked before any array is created
+    (:mod:`chainorder.memory_guard`; ``max_memory=``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from chainorder.backend import Backend, get_backend
-from chainorder.chain import Chain, Structure, as_chain
-from chainorder.dtypes import as_dtype
-from chainorder.errors import JacobianMismatchError, SpecError
-from chainorder.execute import compile_plan
-from chainorder.measure import (
-    Timing,
-    gflops,
-    max_relative_difference,
-    peak_memory,
-    time_call,
-    tolerance,
+from chainorder.backend import Backend
+from chainorder.chain import Chain
+from chainorder.errors import JacobianMismatchError
+from chainorder.measure import blas_info, tolerance
+from chainorder.memory import Setting
+from chainorder.nets import random_jacobians
+from chainorder.runner import (
+    MAX_ALL_TREES_LINKS,
+    MAX_REPEAT,
+    PlanMeasurement,
+    ValidationRun,
+    candidate_plans,
+    check_rtol,
+    finite_or_none,
+    run_plan,
 )
-from chainorder.memory import Setting, as_setting
-from chainorder.nets import MLP
-from chainorder.plan import Plan, plan
-from chainorder.tree import all_trees as every_tree
-from chainorder.tree import forward_tree, reverse_tree
 
 __all__ = [
     "MAX_ALL_TREES_LINKS",
+    "MAX_REPEAT",
     "PlanMeasurement",
     "ValidationReport",
+    "ValidationRun",
     "blas_info",
     "candidate_plans",
     "random_jacobians",
     "run_plan",
     "validate",
 ]
-
-#: ``--all-trees`` enumerates Catalan(L-1) bracketings: 429 for 8 links.
-MAX_ALL_TREES_LINKS = 8
-
-
-def random_jacobians(
-    spec: Chain | str | Sequence[int | str],
-    seed: int = 0,
-    dtype: object = "float64",
-    backend: str | Backend = "numpy",
-) -> list[Any]:
-    """Seeded Jacobians for the given setting: ``N(0, 1/d_{l-1})`` dense, ``U(0.5, 1.5)`` diagonals.
-
-    Examples
-    --------
-    >>> [J.shape for J in random_jacobians("4,3,tanh,2", seed=1)]
-    [(3, 4), (3,), (2, 3)]
-
-    Notes
-    -----
-    O(Σ d_l·d_{l-1}) time and memory; the same seed gives the same numbers on every backend.
-    """
-    chain = as_chain(spec)
-    dt = as_dtype(dtype)
-    be = backend if isinstance(backend, Backend) else get_backend(backend)
-    rng = np.random.default_rng(seed)
-    out = []
-    for link in chain.links:
-        if link.structure is Structure.DIAGONAL:
-            values = rng.uniform(0.5, 1.5, link.rows)
-        else:
-            values = rng.standard_normal(link.shape) / np.sqrt(link.cols)
-            if dt.kind == "c":
-                values = values + 1j * rng.standard_normal(link.shape) / np.sqrt(link.cols)
-        out.append(be.asarray(values, dtype=dt))
-    return out
-
-
-def blas_info() -> str:
-    """The BLAS NumPy runs on (library, version, kernel, threads) via threadpoolctl if installed.
-
-    Examples
-    --------
-    >>> isinstance(blas_info(), str)
-    True
-    """
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (install threadpoolctl to record the BLAS kernel)"
-    parts = [
-        f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture', '?')} kernel, "
-        f"{p.get('num_threads')} threads)"
-        for p in threadpool_info()
-        if p.get("user_api") == "blas"
-    ]
-    return "; ".join(parts) or "no BLAS found by threadpoolctl"
-
-
-@dataclass(frozen=True)
-class PlanMeasurement:
-    """Predicted and measured figures of one plan (times in s, memory in bytes)."""
-
-    label: str
-    plan: Plan = field(repr=False)
-    setting: Setting
-    time: Timing
-    measured_peak_bytes: int
-    rel_diff: float
-
-    @property
-    def predicted_peak_bytes(self) -> int:
-        """Bytes predicted by :mod:`chainorder.memory` for :attr:`setting`."""
-        return self.plan.peak_bytes(self.setting)
-
-    @property
-    def memory_ratio(self) -> float:
-        """``measured / predicted`` peak memory."""
-        pred = self.predicted_peak_bytes
-        return self.measured_peak_bytes / pred if pred else float("nan")
-
-    @property
-    def gflops(self) -> float:
-        """Predicted FLOPs of the products over the best measured time, in GFLOP/s."""
-        return gflops(self.plan.flops, self.time.best)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready figures with units in the key names."""
-        return {
-            "label": self.label,
-            "expression": self.plan.expression(),
-            "mode": self.plan.mode.value,
-            "predicted_mults": self.plan.mults,
-            "predicted_flops": self.plan.flops,
-            "predicted_peak_bytes": self.predicted_peak_bytes,
-            "measured_peak_bytes": self.measured_peak_bytes,
-            "memory_ratio": _finite(self.memory_ratio),
-            "time_best_s": self.time.best,
-            "time_median_s": self.time.median,
-            "gflop_per_s": _finite(self.gflops),
-            "rel_diff_vs_forward": _finite(self.rel_diff),
-        }
 
 
 @dataclass(frozen=True)
@@ -178,12 +81,36 @@ class ValidationReport:
     @property
     def max_difference(self) -> float:
         """Largest normwise relative difference of any plan's Jacobian from forward mode's."""
-        return max((r.rel_diff for r in self.rows), default=0.0)
+        diffs = [r.rel_diff for r in self.rows]
+        return float("nan") if any(np.isnan(diffs)) else max(diffs, default=0.0)
+
+    @property
+    def non_finite(self) -> tuple[str, ...]:
+        """Labels of the plans whose Jacobian has inf or nan entries (the dtype overflowed)."""
+        return tuple(r.label for r in self.rows if not r.finite)
 
     @property
     def ok(self) -> bool:
-        """True when every plan agrees with forward mode within :attr:`tolerance`."""
-        return bool(self.max_difference <= self.tolerance)
+        """True when every Jacobian is finite and agrees with forward mode's within tolerance."""
+        return not self.non_finite and bool(self.max_difference <= self.tolerance)
+
+    @property
+    def verdict(self) -> str:
+        """One sentence: how far the Jacobians are apart, against what, and the outcome."""
+        dt = self.dtype.name
+        if self.non_finite:
+            which = (
+                f"the Jacobians of {', '.join(self.non_finite)} have"
+                if len(self.non_finite) > 1
+                else f"the Jacobian of {self.non_finite[0]} has"
+            )
+            return (
+                f"cannot be judged: {which} inf or nan entries (the values overflow {dt}): FAILED"
+            )
+        return (
+            f"largest relative difference {self.max_difference:.2e} (normwise, vs forward "
+            f"mode); tolerance {self.tolerance:.0e} for {dt}: {'OK' if self.ok else 'FAILED'}"
+        )
 
     def raise_if_disagree(self) -> None:
         """Raise :class:`~chainorder.errors.JacobianMismatchError` unless :attr:`ok`.
@@ -192,6 +119,8 @@ class ValidationReport:
         """
         if self.ok:
             return
+        if self.non_finite:
+            raise JacobianMismatchError(f"agreement {self.verdict}")
         worst = max(self.rows, key=lambda r: r.rel_diff)
         raise JacobianMismatchError(
             f"the Jacobian of {worst.label} ({worst.plan.expression()}) differs from forward "
@@ -223,8 +152,9 @@ class ValidationReport:
             "seed": self.seed,
             "repeat": self.repeat,
             "tolerance": self.tolerance,
-            "max_rel_diff": _finite(self.max_difference),
+            "max_rel_diff": finite_or_none(self.max_difference),
             "ok": self.ok,
+            "non_finite": list(self.non_finite),
             "memory_compared": self.memory_compared,
             "blas": self.blas,
             "units": {
@@ -242,108 +172,6 @@ class ValidationReport:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def _finite(value: float) -> float | None:
-    return value if np.isfinite(value) else None
-
-
-def run_plan(
-    p: Plan,
-    setting: Setting | str,
-    data: Any,
-    *,
-    repeat: int = 5,
-    warmup: int = 1,
-    backend: Backend | None = None,
-    measure_memory: bool = True,
-) -> tuple[Timing, int, Any]:
-    """Time one plan, measure its peak memory, and return its Jacobian.
-
-    ``data`` is the list of Jacobians (``given``) or ``(source, x)`` (``streamed``).
-    Returns ``(timing, measured_peak_bytes, jacobian)``; the peak follows the conventions of
-    the module notes (inputs added in the ``given`` setting), ``-1`` when not measured.
-
-    Examples
-    --------
-    >>> p = plan("3,4,tanh,2")
-    >>> t, peak, J = run_plan(p, "given", random_jacobians(p.chain), repeat=1)
-    >>> J.shape, peak >= p.peak_bytes("given")
-    ((2, 3), True)
-
-    Notes
-    -----
-    ``warmup + repeat + 1`` evaluations.
-    """
-    setting = as_setting(setting)
-    f = compile_plan(p, setting)
-    if setting is Setting.GIVEN:
-        jacobians = data
-        be = backend or _backend_of(jacobians[0])
-
-        def call() -> Any:
-            return f(jacobians)
-
-        inputs = sum(int(j.nbytes) for j in jacobians)
-        timing = time_call(call, repeat=repeat, warmup=warmup, backend=be)
-        if measure_memory:
-            m = peak_memory(call, be)
-            return timing, m.peak_bytes + inputs, m.result
-        return timing, -1, call()
-    source, x = data
-    be = backend or _backend_of(x)
-    timing = time_call(lambda: f(source, x), repeat=repeat, warmup=warmup, backend=be)
-    if measure_memory:
-        m = peak_memory(lambda: f(source, x.copy), be)  # x_0 created inside, owned by f
-        return timing, m.peak_bytes, m.result
-    return timing, -1, f(source, x)
-
-
-def _backend_of(array: Any) -> Backend:
-    from chainorder.backend import namespace_of
-
-    return namespace_of([array])
-
-
-def candidate_plans(
-    chain: Chain, dtype: object = "float64", all_trees: bool = False
-) -> Iterator[tuple[str, Plan]]:
-    """``(label, plan)`` pairs that :func:`validate` runs, forward mode first.
-
-    Without ``all_trees``: forward, reverse, optimal. With it: every bracketing, labelled
-    ``forward``/``reverse``/``optimal`` (joined by ``=`` when they coincide) or ``tree k``.
-
-    Examples
-    --------
-    >>> [label for label, _ in candidate_plans(Chain.from_dims([8, 16, 4, 12]), all_trees=True)]
-    ['forward = optimal', 'reverse']
-
-    Notes
-    -----
-    O(L³) for the optimal plan, plus O(L) per bracketing.
-    """
-    n = chain.n_links
-    dtype = as_dtype(dtype)
-    best = plan(chain, "optimal", dtype)
-    if not all_trees:
-        yield "forward", plan(chain, "forward", dtype)
-        yield "reverse", plan(chain, "reverse", dtype)
-        yield "optimal", best
-        return
-    if n > MAX_ALL_TREES_LINKS:
-        raise SpecError(
-            f"--all-trees runs every bracketing (Catalan(L-1) of them) and is limited to "
-            f"{MAX_ALL_TREES_LINKS} links; this chain has {n}"
-        )
-    fwd, rev = forward_tree(n), reverse_tree(n)
-    trees = every_tree(n)
-    # forward first: it is the reference every other Jacobian is compared with
-    trees.sort(key=lambda t: t != fwd)
-    for number, tree in enumerate(trees, start=1):
-        known = (("forward", fwd), ("reverse", rev), ("optimal", best.tree))
-        names = [name for name, t in known if t == tree]
-        label = " = ".join(names) if names else f"tree {number}"
-        yield label, Plan.from_tree(chain, tree, names[0] if names else "custom", dtype)
-
-
 def validate(
     spec: Chain | str | Sequence[int | str],
     *,
@@ -356,6 +184,7 @@ def validate(
     all_trees: bool = False,
     rtol: float | None = None,
     measure_memory: bool = True,
+    max_memory: int | str | None = None,
 ) -> ValidationReport:
     """Run plans of ``spec`` on real Jacobians and set measurements next to predictions.
 
@@ -369,16 +198,21 @@ def validate(
     backend : {"numpy", "cupy"}
     dtype : str or numpy.dtype
     repeat, warmup : int
-        Timed and untimed runs per plan; the best time is reported.
+        Timed (1 to :data:`MAX_REPEAT`) and untimed runs per plan; the best time is reported.
     seed : int
-        Seeds the data (weights, Jacobians, input).
+        Non-negative; seeds the data (weights, Jacobians, input).
     all_trees : bool
         Every bracketing instead of forward, reverse and optimal (at most
         :data:`MAX_ALL_TREES_LINKS` links).
     rtol : float, optional
-        Agreement tolerance; :func:`chainorder.measure.tolerance` of the dtype by default.
+        Agreement tolerance, positive and finite; :func:`chainorder.measure.tolerance` of
+        the dtype by default.
     measure_memory : bool
         Skip the (slower, traced) memory run when false; peaks are then reported as -1.
+    max_memory : int or str, optional
+        Limit for the bytes the run will allocate (``"2GiB"``), checked against
+        :attr:`ValidationRun.required_bytes` before anything is allocated; by default a
+        fraction of the available memory (:mod:`chainorder.memory_guard`).
 
     Returns
     -------
@@ -387,8 +221,11 @@ def validate(
     Raises
     ------
     SpecError, DtypeError, UnknownSettingError, ExecutionError
-        Bad chain, dtype, setting or backend (e.g. ``cupy`` without CuPy), or ``all_trees``
-        on a chain that is too long.
+        Bad chain, dtype, setting, backend (e.g. ``cupy`` without CuPy), seed, repeat or
+        rtol, or ``all_trees`` on a chain that is too long.
+    MemoryLimitError
+        The run would not fit the memory limit (nothing was allocated), or ran out of
+        memory all the same.
 
     Examples
     --------
@@ -403,38 +240,29 @@ def validate(
     ``(repeat + warmup + 1)`` evaluations per plan; memory of one result per plan at a time
     plus the forward-mode reference.
     """
-    chain = as_chain(spec)
-    dt = as_dtype(dtype)
-    st = as_setting(setting)
-    be = backend if isinstance(backend, Backend) else get_backend(backend)
-    if repeat < 1:
-        raise SpecError(f"repeat must be at least 1, got {repeat}")
-    tol = tolerance(dt) if rtol is None else float(rtol)
-    candidates = list(candidate_plans(chain, dt, all_trees))
-    if st is Setting.GIVEN:
-        data: Any = random_jacobians(chain, seed, dt, be)
-    else:
-        net = MLP(chain, seed=seed, dtype=dt, backend=be)
-        data = (net, net.random_input(seed + 1))
-    rows: list[PlanMeasurement] = []
-    reference: Any = None
-    for label, p in candidates:
-        timing, peak, result = run_plan(
-            p, st, data, repeat=repeat, warmup=warmup, backend=be, measure_memory=measure_memory
-        )
-        if reference is None:
-            reference = result
-        diff = max_relative_difference(result, reference)
-        del result
-        rows.append(PlanMeasurement(label, p, st, timing, peak, diff))
+    tol = check_rtol(rtol)
+    run = ValidationRun(
+        spec,
+        setting=setting,
+        backend=backend,
+        dtype=dtype,
+        repeat=repeat,
+        warmup=warmup,
+        seed=seed,
+        all_trees=all_trees,
+        measure_memory=measure_memory,
+        max_memory=max_memory,
+    )
+    rows = tuple(run.measurements())
+    be = run.backend
     return ValidationReport(
-        chain,
-        st,
+        run.chain,
+        run.setting,
         be.name,
-        dt,
-        seed,
-        repeat,
-        tol,
-        tuple(rows),
+        run.dtype,
+        run.seed,
+        run.repeat,
+        tolerance(run.dtype) if tol is None else tol,
+        rows,
         blas_info() if not be.is_gpu else f"CuPy {be.xp.__version__}",
     )

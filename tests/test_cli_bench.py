@@ -72,7 +72,7 @@ def test_plot_without_matplotlib_fails_before_running(monkeypatch, tmp_path) -> 
     [
         (("--format", "xml"), "unknown --format 'xml'"),
         (("--suite", "nope"), "unknown suite 'nope'"),
-        (("--repeat", "0"), "--repeat must be at least 1"),
+        (("--repeat", "0"), "repeat must be an integer from 1 to 10000"),
         (("--threads", "0"), "--threads must be at least 1"),
         (("--out", "/no/such/folder/x.md"), "does not exist"),
     ],

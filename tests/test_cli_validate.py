@@ -8,13 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from chainorder.cli import app
-from chainorder.cli.common import out_console
 
 runner = CliRunner()
 
 
-def run(*args: str):
-    return runner.invoke(app, ["validate", *args])
+def run(*args: str, columns: int | None = None):
+    env = {"COLUMNS": str(columns) if columns else None}  # None: unset
+    return runner.invoke(app, ["validate", *args], env=env)
 
 
 def test_help_shows_an_example() -> None:
@@ -23,10 +23,9 @@ def test_help_shows_an_example() -> None:
     assert "chainorder validate --dims 784,512,tanh,512,tanh,10" in r.output
 
 
-@pytest.mark.parametrize("width", [200, 80])
-def test_prints_predictions_measurements_and_agreement(width: int, monkeypatch) -> None:
-    monkeypatch.setattr(out_console, "_width", width)
-    r = run("--dims", "30,35,15,5,10,20,25", "--repeat", "1")
+@pytest.mark.parametrize("width", [200, 80, None])
+def test_prints_predictions_measurements_and_agreement(width: int | None) -> None:
+    r = run("--dims", "30,35,15,5,10,20,25", "--repeat", "1", columns=width)
     assert r.exit_code == 0, r.output
     out = r.output
     assert "40,500" in out and "47,500" in out and "15,125" in out  # mults
@@ -67,8 +66,8 @@ def test_exit_1_when_jacobians_disagree() -> None:
         (("--dims", "4,3", "--setting", "lazy"), "unknown memory setting 'lazy'"),
         (("--dims", "4,3", "--dtype", "int8"), "not a floating or complex dtype"),
         (("--dims", "4,3", "--backend", "tpu"), "unknown backend 'tpu'"),
-        (("--dims", "4,3", "--repeat", "0"), "--repeat must be at least 1"),
-        (("--dims", "4,3", "--rtol", "-1"), "--rtol must be positive"),
+        (("--dims", "4,3", "--repeat", "0"), "repeat must be an integer from 1 to 10000"),
+        (("--dims", "4,3", "--rtol", "-1"), "rtol must be positive"),
         (("--dims", ",".join(["3"] * 12), "--all-trees"), "limited to 8 links"),
     ],
 )

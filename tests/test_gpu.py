@@ -57,3 +57,11 @@ def test_cupy_pool_peak_matches_streamed_prediction(mode: str) -> None:
 def test_validate_on_gpu() -> None:
     r = validate("256,128,tanh,128,32", backend="cupy", repeat=2)
     assert r.ok and r.backend == "cupy"
+
+
+def test_runner_streamed_on_gpu_within_a_limit() -> None:
+    r = validate(
+        "256,128,tanh,128,32", setting="streamed", backend="cupy", repeat=1, max_memory="1GiB"
+    )
+    assert r.ok and r.non_finite == () and r.backend == "cupy"
+    assert all(row.measured_peak_bytes >= row.predicted_peak_bytes for row in r.rows)

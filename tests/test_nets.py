@@ -10,11 +10,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainorder.chain import Chain
-from chainorder.errors import SpecError
+from chainorder.errors import SpecError, SpecTypeError
 from chainorder.execute import compile_plan, evaluate, evaluate_streamed
-from chainorder.nets import ACTIVATIONS, MLP, finite_difference_jacobian
+from chainorder.gradcheck import central_difference
+from chainorder.nets import (
+    ACTIVATIONS,
+    MLP,
+    as_seed,
+    jacobian_bytes,
+    parameter_bytes,
+    random_jacobians,
+)
 from chainorder.plan import Plan, plan
 from chainorder.tree import all_trees, tree_from_splits
+
+
+def finite_difference_jacobian(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Column i: the central difference of ``f`` at ``x`` along the unit vector e_i."""
+    columns = []
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = 1.0
+        columns.append(central_difference(lambda xs: [np.asarray(f(xs[0]))], [x], [e], eps)[0])
+    return np.stack(columns, axis=1)
+
 
 SMALL = "5,6,tanh,4,sigmoid,4,gelu,3,softplus,3,sin,cos,exp,square,identity,diag,relu,2"
 
@@ -128,9 +147,28 @@ def test_float32_network() -> None:
     np.testing.assert_allclose(j, j64, rtol=1e-4, atol=1e-6)
 
 
-def test_finite_difference_helper() -> None:
+def test_finite_difference_reference_is_right() -> None:
     x = np.array([0.3, -0.2])
     j = finite_difference_jacobian(lambda v: np.array([v[0] * v[1], np.exp(v[0])]), x)
     np.testing.assert_allclose(j, [[-0.2, 0.3], [np.exp(0.3), 0.0]], rtol=1e-8, atol=1e-10)
-    with pytest.raises(SpecError, match="1-D point"):
-        finite_difference_jacobian(np.sin, np.ones((2, 2)))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128"])
+@pytest.mark.parametrize("spec", ["3,4,tanh,2", "5,diag,6,relu,1", "7,sin,cos"])
+def test_predicted_bytes_equal_what_is_built(spec: str, dtype: str) -> None:
+    assert parameter_bytes(spec, dtype) == MLP(spec, dtype=dtype).parameter_bytes
+    assert jacobian_bytes(spec, dtype) == sum(j.nbytes for j in random_jacobians(spec, 0, dtype))
+
+
+def test_seed_must_be_a_non_negative_int() -> None:
+    assert as_seed(np.int64(3)) == 3 and as_seed(10**30) == 10**30
+    for bad in (-1, -(10**20)):
+        with pytest.raises(SpecError, match="non-negative integer"):
+            MLP("3,2", seed=bad)
+        with pytest.raises(SpecError, match="non-negative integer"):
+            random_jacobians("3,2", seed=bad)
+    for bad in (1.5, True, "3", None):
+        with pytest.raises(SpecTypeError, match="non-negative integer"):
+            as_seed(bad)
+    with pytest.raises(SpecError):
+        MLP("3,2").random_input(-5)

@@ -11,22 +11,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from chainorder.atomic import write_atomic
 from chainorder.bench import count_rows, run_suite, suite_cases, suite_names
 from chainorder.cli.common import check_output_path, err_console, fail, user_errors
+from chainorder.cli.validate_command import (
+    MaxMemoryOption,
+    RepeatOption,
+    SeedOption,
+    terminal_width,
+)
 from chainorder.report.bench_tables import FORMATS, plot_predicted_vs_measured, render
 
 __all__ = ["bench_command", "register"]
 
-_EXAMPLES = """
-Examples:
-
-  chainorder bench --suite mlp
-
-  chainorder bench --suite hourglass --format md --out hourglass.md
-
-  chainorder bench --suite random --format csv --out random.csv --plot random.png
-
-Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening,
-narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.
-"""
+# one line per paragraph: the help renderer wraps paragraphs and keeps single newlines
+_HELP = "\n\n".join(
+    [
+        "Run a benchmark suite: every plan and baseline on the same data, predicted next to "
+        "measured, as a table (terminal, Markdown, CSV, JSON or LaTeX).",
+        "Examples:",
+        "  chainorder bench --suite mlp",
+        "  chainorder bench --suite hourglass --format md --out hourglass.md",
+        "  chainorder bench -s random -f csv -o random.csv --plot random.png",
+        "Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening, "
+        "narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.",
+        "Every case is planned and its memory checked against --max-memory before the first "
+        "array is created; exit status 2 on bad input or when a case would not fit.",
+    ]
+)
 
 
 def bench_command(
@@ -43,10 +52,8 @@ def bench_command(
         Path | None,
         typer.Option("--plot", help="Also plot predicted FLOPs vs measured time (PNG)."),
     ] = None,
-    repeat: Annotated[
-        int, typer.Option("--repeat", help="Timed runs per method (best shown), after a warm-up.")
-    ] = 3,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of Jacobians, networks, inputs.")] = 0,
+    repeat: RepeatOption = 3,
+    seed: SeedOption = 0,
     threads: Annotated[
         int | None,
         typer.Option("--threads", help="Limit NumPy's BLAS threads (needs threadpoolctl)."),
@@ -62,13 +69,11 @@ def bench_command(
         bool,
         typer.Option("--memory/--no-memory", help="Measure each plan's peak memory too."),
     ] = True,
+    max_memory: MaxMemoryOption = None,
 ) -> None:
-    """Run a benchmark suite: every plan and baseline on the same data, predicted next to
-    measured, as a table (terminal, Markdown, CSV, JSON or LaTeX)."""
+    """Run a benchmark suite; write its table (see _HELP)."""
     if fmt not in FORMATS:
         fail(f"unknown --format {fmt!r}; expected one of: {', '.join(FORMATS)}")
-    if repeat < 1:
-        fail(f"--repeat must be at least 1, got {repeat}")
     if threads is not None and threads < 1:
         fail(f"--threads must be at least 1, got {threads}")
     if out is not None:
@@ -89,6 +94,7 @@ def bench_command(
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,  # not a terminal: no bar, no stray newline
         ) as progress:
             task = progress.add_task(f"suite {suite}", total=total)
 
@@ -102,15 +108,16 @@ def bench_command(
                 measure_memory=memory,
                 frameworks=frameworks,
                 blas_threads=threads,
+                max_memory=max_memory,
                 on_row=advance,
             )
-        text = render(result, fmt)
+        text = render(result, fmt, terminal_width() if out is None else None)
         if out is not None:
             write_atomic(out, text)
         if plot is not None:
             plot_predicted_vs_measured(result, plot)
     if out is None:
-        typer.echo(text, nl=False)  # "table" is rendered at its natural width, never squeezed
+        typer.echo(text, nl=False)  # a table wider than the terminal comes as blocks of lines
     else:
         err_console.print(f"wrote {len(result.rows)} rows to {out}", markup=False)
     if plot is not None:
@@ -119,4 +126,4 @@ def bench_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``bench`` to ``app``."""
-    app.command("bench", help=bench_command.__doc__ + "\n" + _EXAMPLES)(bench_command)
+    app.command("bench", help=_HELP)(bench_command)

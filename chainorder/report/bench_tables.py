@@ -1,8 +1,12 @@
 """Render benchmark results: rich table, Markdown, CSV, JSON, LaTeX, and an optional plot.
 
 Rendering only: every function takes a :class:`chainorder.bench.BenchResult` and returns
-text (or writes a PNG); nothing is measured here. Every column names its unit. The plot
-needs matplotlib (the ``plot`` extra) and is imported only when asked for.
+text (or writes a PNG); nothing is measured here. Every column names its unit; counts and
+bytes are written by :func:`chainorder.units.format_count` and
+:func:`chainorder.units.format_bytes` (CSV and JSON keep the raw numbers). The terminal
+table is never squeezed: when it is wider than the terminal, :func:`rich_lines` prints one
+block of lines per method instead, so no number is cut. The plot needs matplotlib (the
+``plot`` extra) and is imported only when asked for.
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
 from chainorder.bench import BenchResult, BenchRow
 from chainorder.errors import ChainorderError
+from chainorder.report.validate_tables import table_text, table_width, wrap_words
+from chainorder.units import format_bytes, format_count
 
 __all__ = [
     "FORMATS",
     "PlotUnavailableError",
     "plot_predicted_vs_measured",
     "render",
+    "rich_lines",
     "rich_table",
     "to_csv",
     "to_json",
@@ -43,8 +48,8 @@ _COLUMNS: tuple[tuple[str, str], ...] = (
     ("expression", "expression"),
     ("predicted_mults", "pred. mults"),
     ("predicted_flops", "pred. FLOPs"),
-    ("predicted_peak_bytes", "pred. peak (bytes)"),
-    ("measured_peak_bytes", "meas. peak (bytes)"),
+    ("predicted_peak_bytes", "pred. peak"),
+    ("measured_peak_bytes", "meas. peak"),
     ("time_s", "time (ms)"),
     ("gflop_per_s", "GFLOP/s"),
     ("rel_diff", "rel. diff vs forward"),
@@ -59,8 +64,10 @@ class PlotUnavailableError(ChainorderError, ImportError):
 def _cell(key: str, value: Any) -> str:
     if value is None or value == "":
         return "—"
-    if key in ("predicted_mults", "predicted_flops", "predicted_peak_bytes", "measured_peak_bytes"):
-        return f"{value:,}"
+    if key in ("predicted_mults", "predicted_flops"):
+        return format_count(value)
+    if key in ("predicted_peak_bytes", "measured_peak_bytes"):
+        return format_bytes(value)
     if key == "time_s":
         return f"{value * 1e3:.3f}"
     if key == "gflop_per_s":
@@ -90,15 +97,69 @@ def rich_table(result: BenchResult) -> Table:
     return table
 
 
-def _table_text(result: BenchResult) -> str:
-    """The rich table as plain text at its natural width (columns never squeezed)."""
+def rich_lines(result: BenchResult, width: int | None = None) -> str:
+    """The table's figures as one block of lines per method, grouped by case (narrow terminals).
+
+    Lines wrap between words at ``width``; no number is ever cut.
+
+    Examples
+    --------
+    >>> from chainorder.bench import BenchResult, BenchRow
+    >>> row = BenchRow("s", "c", "3,4", "given", "chainorder forward", "J1", "forward",
+    ...                12, 24, 96, None, 0.001, 0.024, 0.0, "ok")
+    >>> print(rich_lines(BenchResult("s", (row,), 1, 0, "float64"), 80))
+    suite s · float64 · best of 1 after 1 warm-up · seed 0 · BLAS ?
+    c · given · 3,4
+      chainorder forward: J1 (forward)
+        predicted: 12 mults, 24 FLOPs, peak 96 B
+        measured: 1.000 ms, 0.02 GFLOP/s, rel. diff 0.0e+00; ok
+    <BLANKLINE>
+
+    Notes
+    -----
+    O(rows).
+    """
+    lines = [_header(result)]
+    group: tuple[str, str] | None = None
+    for row in result.rows:
+        if (row.case, row.setting) != group:
+            group = (row.case, row.setting)
+            lines.append(f"{row.case} · {row.setting} · {row.chain}")
+        expression = f": {row.expression}" if row.expression else ""
+        head = f"  {row.method}{expression} ({row.mode})"
+        predicted = []
+        if row.predicted_mults is not None and row.predicted_flops is not None:
+            predicted.append(f"{format_count(row.predicted_mults)} mults")
+            predicted.append(f"{format_count(row.predicted_flops)} FLOPs")
+        if row.predicted_peak_bytes is not None:
+            predicted.append(f"peak {format_bytes(row.predicted_peak_bytes)}")
+        if not predicted and row.time_s is None and row.rel_diff is None:
+            lines.append(f"{head}: {row.status}")
+            continue
+        lines.append(head)
+        if predicted:
+            lines.append("    predicted: " + ", ".join(predicted))
+        measured = []
+        if row.time_s is not None:
+            measured.append(f"{_cell('time_s', row.time_s)} ms")
+        if row.gflop_per_s is not None:
+            measured.append(f"{_cell('gflop_per_s', row.gflop_per_s)} GFLOP/s")
+        if row.measured_peak_bytes is not None:
+            measured.append(f"peak {format_bytes(row.measured_peak_bytes)}")
+        if row.rel_diff is not None:
+            measured.append(f"rel. diff {_cell('rel_diff', row.rel_diff)}")
+        lines.append(
+            "    " + ("measured: " + ", ".join(measured) + "; " if measured else "") + row.status
+        )
+    return "\n".join(wrap_words(line, width) for line in lines) + "\n"
+
+
+def _table_text(result: BenchResult, width: int | None = None) -> str:
+    """The rich table at its natural width, or :func:`rich_lines` when wider than ``width``."""
     table = rich_table(result)
-    probe = Console(file=io.StringIO(), width=1000, color_system=None)
-    width = Measurement.get(probe, probe.options, table).maximum
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, highlight=False, color_system=None)
-    console.print(table)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    if width is not None and table_width(table) > width:
+        return rich_lines(result, width)
+    return table_text(table)
 
 
 def to_markdown(result: BenchResult) -> str:
@@ -188,7 +249,7 @@ def to_latex(result: BenchResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-_RENDERERS: dict[str, Callable[[BenchResult], str]] = {
+_RENDERERS: dict[str, Callable[..., str]] = {
     "table": _table_text,
     "md": to_markdown,
     "csv": to_csv,
@@ -197,8 +258,11 @@ _RENDERERS: dict[str, Callable[[BenchResult], str]] = {
 }
 
 
-def render(result: BenchResult, fmt: str = "table") -> str:
+def render(result: BenchResult, fmt: str = "table", width: int | None = None) -> str:
     """``result`` as text in ``fmt`` (one of :data:`FORMATS`).
+
+    ``width`` (terminal columns) matters for ``table`` only: a table wider than it is
+    printed as :func:`rich_lines`; None renders the table at its natural width (files).
 
     Raises
     ------
@@ -217,6 +281,8 @@ def render(result: BenchResult, fmt: str = "table") -> str:
     """
     if fmt not in _RENDERERS:
         raise _FormatError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    if fmt == "table":
+        return _table_text(result, width)
     return _RENDERERS[fmt](result)
 
 
