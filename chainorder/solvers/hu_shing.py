@@ -32,8 +32,11 @@ All costs are exact Python integers.
 
 from __future__ import annotations
 
+import gc
 import heapq
 from collections.abc import Sequence
+
+import numpy as np
 
 from chainorder.chain import Chain
 from chainorder.errors import SpecError
@@ -120,7 +123,21 @@ def _check_dense(chain: Chain) -> None:
 
 
 def _solve(dims: Sequence[int]) -> tuple[int, Tree]:
-    """Hu–Shing on validated widths; returns ``(mults, tree)``."""
+    """Hu–Shing on validated widths; returns ``(mults, tree)``.
+
+    The cyclic garbage collector is paused meanwhile: the run allocates millions of
+    acyclic lists and tuples, and its repeated generational scans would double the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _solve_polygon(dims)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _solve_polygon(dims: Sequence[int]) -> tuple[int, Tree]:
     n = len(dims)  # polygon vertices
     L = n - 1
     if L == 1:
@@ -132,14 +149,17 @@ def _solve(dims: Sequence[int]) -> tuple[int, Tree]:
     w.append(w[0])  # vertex n is vertex 0 again: the root arc is (0, n)
     arcs = _Arcs(w, n)
     mults, keep = _select(arcs, w, n)
-    apex = _fan_apexes(arcs, keep, w, n, shift)
-    return mults, _tree_from_apexes(apex, L)
+    span = _split_spans(arcs, keep, w, n, shift)
+    return mults, _tree_from_spans(span, L)
 
 
 class _Arcs:
-    """The tree of potential h-arcs as parallel lists; node ``m - 1`` is the root arc."""
+    """The tree of potential h-arcs as parallel lists; node ``m - 1`` is the root arc.
 
-    __slots__ = ("child_start", "children", "lchild", "m", "rchild", "u", "v")
+    ``owner[x]`` is the innermost arc containing polygon edge ``(x, x + 1)``.
+    """
+
+    __slots__ = ("child_start", "children", "lchild", "m", "owner", "parent", "rchild", "u", "v")
 
     def __init__(self, w: list[int], n: int) -> None:
         u: list[int] = []
@@ -148,6 +168,8 @@ class _Arcs:
         child_start: list[int] = [0]
         lchild: list[int] = []  # the child sharing the left end (or -1)
         rchild: list[int] = []  # the child sharing the right end (or -1)
+        parent: list[int] = [-1] * n  # at most n - 3 arcs plus the root
+        owner: list[int] = [-1] * n  # -1: the root
         vstack = [0]
         astack: list[int] = []  # arcs not yet inside a larger one, left to right
         # vertex n (= vertex 0) closes the sweep: every remaining stack entry pops against it,
@@ -160,27 +182,46 @@ class _Arcs:
                 if a == 0:
                     continue
                 # arc (a, i): collect the arcs it contains (all on astack with left end >= a)
+                idx = len(u)
                 k = len(astack)
                 while k and u[astack[k - 1]] >= a:
                     k -= 1
-                inner = astack[k:]
-                del astack[k:]
-                children.extend(inner)
+                if k == len(astack):
+                    owner[a:i] = [idx] * (i - a)
+                    lchild.append(-1)
+                    rchild.append(-1)
+                else:
+                    inner = astack[k:]
+                    del astack[k:]
+                    children.extend(inner)
+                    prev = a
+                    for c in inner:
+                        parent[c] = idx
+                        if u[c] > prev:
+                            owner[prev : u[c]] = [idx] * (u[c] - prev)
+                        prev = v[c]
+                    if i > prev:
+                        owner[prev:i] = [idx] * (i - prev)
+                    lchild.append(inner[0] if u[inner[0]] == a else -1)
+                    rchild.append(inner[-1] if v[inner[-1]] == i else -1)
                 child_start.append(len(children))
-                lchild.append(inner[0] if inner and u[inner[0]] == a else -1)
-                rchild.append(inner[-1] if inner and v[inner[-1]] == i else -1)
-                astack.append(len(u))
+                astack.append(idx)
                 u.append(a)
                 v.append(i)
             vstack.append(i)
+        root = len(u)
+        for c in astack:
+            parent[c] = root
         children.extend(astack)  # the root's children
         child_start.append(len(children))
         lchild.append(-1)
         rchild.append(-1)
         u.append(0)
         v.append(n)
+        del parent[root + 1 :]
         self.u, self.v, self.children, self.child_start = u, v, children, child_start
-        self.lchild, self.rchild, self.m = lchild, rchild, len(u)
+        self.lchild, self.rchild, self.m = lchild, rchild, root + 1
+        self.parent, self.owner = parent, owner
 
 
 def _select(arcs: _Arcs, w: list[int], n: int) -> tuple[int, list[bool]]:
@@ -204,49 +245,39 @@ def _select(arcs: _Arcs, w: list[int], n: int) -> tuple[int, list[bool]]:
     heaps: list[list[tuple[int, int]] | None] = [None] * m
     hpush, hpop = heapq.heappush, heapq.heappop
 
-    for a in range(m):  # children have smaller ids than parents: a post-order
+    root = m - 1
+    for a in range(root):  # children have smaller ids than parents: a post-order
         ua, va = u[a], v[a]
-        lo = ua if w[ua] <= w[va] else va
-        if a == m - 1:
-            lo = 0
-        wlo = w[lo]
+        wu, wv = w[ua], w[va]
+        mul = wu * wv
         den = base[a]
-        kids = children[cstart[a] : cstart[a + 1]]
-        heap: list[tuple[int, int]] = []
-        if kids:
-            big = max(kids, key=lambda c: len(heaps[c]))  # type: ignore[arg-type]
-            heap = heaps[big]  # type: ignore[assignment]
-            for c in kids:
-                den -= base[c]
-                if c != big:
-                    other = heaps[c]
-                    if len(other) * 8 > len(heap):  # type: ignore[arg-type]
-                        heap.extend(other)  # type: ignore[arg-type]
-                        heapq.heapify(heap)
-                    else:
-                        for item in other:  # type: ignore[union-attr]
-                            hpush(heap, item)
-                heaps[c] = None
-            heaps[big] = None
-        # 1. groups that are cheaper fanned from w_lo than kept: drop them
-        while heap and gnum[heap[0][1]] >= wlo * gden[heap[0][1]]:
-            g = hpop(heap)[1]
-            den += gden[g]
-            while g >= 0:
-                removed[g] = True
-                g = nxt[g]
-        # the region's edge at ``lo`` other than the arc: the first kept arc nested at lo
-        if a == m - 1:
-            mn = w[0] * w[1] + w[0] * w[n - 1]
-            mul = w[0] * w[0]
-        else:
-            mul = w[ua] * w[va]
-            if lo == ua:
-                x = _first_kept(lfind, lchild, removed, lchild[a])
-                mn = wlo * (w[ua + 1] if x < 0 else w[v[x]])
+        c0, c1 = cstart[a], cstart[a + 1]
+        if c0 == c1:  # a leaf arc: one triangle-fan over its own edges, nothing below
+            if wu <= wv:
+                num = wu * (den + mul - wu * w[ua + 1])
             else:
-                x = _first_kept(rfind, rchild, removed, rchild[a])
-                mn = wlo * (w[va - 1] if x < 0 else w[u[x]])
+                num = wv * (den + mul - wv * w[va - 1])
+            gnum[a] = num
+            gden[a] = den
+            heaps[a] = [(-(num * scale // den), a)]
+            continue
+        if wu <= wv:
+            lo, wlo = ua, wu
+        else:
+            lo, wlo = va, wv
+        heap, den = _merge_children(heaps, base, children, c0, c1, den)
+        den = _drop(heap, gnum, gden, nxt, removed, wlo, den)
+        # the region's edge at ``lo`` other than the arc: the first kept arc nested at lo
+        if lo == ua:
+            x = lchild[a]
+            if x >= 0 and removed[x]:
+                x = _first_kept(lfind, removed, x)
+            mn = wlo * (w[ua + 1] if x < 0 else w[v[x]])
+        else:
+            x = rchild[a]
+            if x >= 0 and removed[x]:
+                x = _first_kept(rfind, removed, x)
+            mn = wlo * (w[va - 1] if x < 0 else w[u[x]])
         num = wlo * (den + mul - mn)
         # 2. groups whose support is at least this arc's: they stand or fall with it
         while heap and num * gden[heap[0][1]] <= gnum[heap[0][1]] * den:
@@ -259,76 +290,134 @@ def _select(arcs: _Arcs, w: list[int], n: int) -> tuple[int, list[bool]]:
         gden[a] = den
         hpush(heap, (-(num * scale // den), a))
         heaps[a] = heap
-    root_heap = heaps[m - 1]
-    total = sum(gnum[g] for _, g in root_heap)  # type: ignore[union-attr]
+    # the root: the whole polygon, fanned from vertex 0 over what is not kept below it
+    heap, den = _merge_children(heaps, base, children, cstart[root], cstart[root + 1], base[root])
+    den = _drop(heap, gnum, gden, nxt, removed, w[0], den)
+    total = w[0] * (den + w[0] * w[0] - w[0] * w[1] - w[0] * w[n - 1])
+    total += sum(gnum[g] for _, g in heap)
     return total, removed
 
 
-def _first_kept(find: list[int], chain: list[int], removed: list[bool], x: int) -> int:
+def _merge_children(
+    heaps: list, base: list[int], children: list[int], c0: int, c1: int, den: int
+) -> tuple[list[tuple[int, int]], int]:
+    """Meld the children's queues, small into large; subtract their bases from ``den``."""
+    if c1 == c0:
+        return [], den
+    if c1 == c0 + 1:
+        c = children[c0]
+        heap = heaps[c]
+        heaps[c] = None
+        return heap, den - base[c]
+    kids = children[c0:c1]
+    big = max(kids, key=lambda c: len(heaps[c]))
+    heap = heaps[big]
+    for c in kids:
+        den -= base[c]
+        if c != big:
+            other = heaps[c]
+            if len(other) * 8 > len(heap):
+                heap.extend(other)
+                heapq.heapify(heap)
+            else:
+                for item in other:
+                    heapq.heappush(heap, item)
+        heaps[c] = None
+    return heap, den
+
+
+def _drop(
+    heap: list[tuple[int, int]],
+    gnum: list[int],
+    gden: list[int],
+    nxt: list[int],
+    removed: list[bool],
+    wlo: int,
+    den: int,
+) -> int:
+    """Drop every group cheaper fanned from ``wlo`` (support >= wlo); returns the new den."""
+    while heap and gnum[heap[0][1]] >= wlo * gden[heap[0][1]]:
+        g = heapq.heappop(heap)[1]
+        den += gden[g]
+        while g >= 0:
+            removed[g] = True
+            g = nxt[g]
+    return den
+
+
+def _first_kept(find: list[int], removed: list[bool], x: int) -> int:
     """First arc not removed along a nested chain starting at ``x`` (-1: none); compresses."""
     y = x
     while y >= 0 and removed[y]:
         y = find[y]
-    while x >= 0 and removed[x]:  # path compression
-        x, find[x] = find[x], y
+    while x != y:  # path compression: every arc passed now points at y
+        x_next = find[x]
+        find[x] = y
+        x = x_next
     return y
 
 
-def _fan_apexes(
-    arcs: _Arcs, removed: list[bool], w: list[int], n: int, shift: int
-) -> dict[int, int]:
-    """Apex ``k`` of the triangle over every interval ``(i, j)`` (key ``i·n + j``)."""
-    u, v, children, cstart, m = arcs.u, arcs.v, arcs.children, arcs.child_start, arcs.m
-    apex: dict[int, int] = {}
-    for r in range(m):
-        if removed[r]:
-            continue
-        ur, vr = u[r], v[r]
-        if r == m - 1:
-            p = 0
-        else:
-            p = ur if w[ur] <= w[vr] else vr
-        op = (p + shift) % n
-        edges: list[tuple[int, int]] = []
-        stack = [r]
-        while stack:  # walk the region: own polygon edges, kept children as edges
-            a = stack.pop()
-            prev = u[a]
-            for c in children[cstart[a] : cstart[a + 1]]:
-                edges.extend((x, x + 1) for x in range(prev, u[c]))
-                if removed[c]:
-                    stack.append(c)
-                else:
-                    edges.append((u[c], v[c]))
-                prev = v[c]
-            edges.extend((x, x + 1) for x in range(prev, v[a]))
-        for x, y in edges:
-            if x == p or y == p or (p == 0 and y == n):
-                continue
-            ox = (x + shift) % n
-            oy = (y + shift) % n
-            i, k, j = sorted((ox, oy, op))
-            apex[i * n + j] = k
-    return apex
+def _split_spans(arcs: _Arcs, removed: list[bool], w: list[int], n: int, shift: int) -> list[int]:
+    """``span[k] = j - i`` of the triangle ``(i, k, j)``, ``i < k < j``, of every split ``k``.
+
+    Every region is fanned from its smallest vertex: each of its boundary edges ``(x, y)``
+    not touching the fan vertex ``p`` gives a triangle ``(p, x, y)``. In a triangulation
+    with root side ``(0, L)`` every vertex ``0 < k < L`` is the middle vertex of exactly one
+    triangle, whose span is the product split at ``k``. Vectorised over the edges.
+    """
+    u, v, parent, m = arcs.u, arcs.v, arcs.parent, arcs.m
+    root = m - 1
+    fan = [u[a] if w[u[a]] <= w[v[a]] else v[a] for a in range(m)]
+    fan[root] = 0
+    region = [0] * m  # nearest kept ancestor-or-self (the root is always kept)
+    region[root] = root
+    for a in range(root - 1, -1, -1):  # parents have larger ids
+        region[a] = region[parent[a]] if removed[a] else a
+    fan_of_region = np.array(fan, dtype=np.int64)[np.array(region, dtype=np.int64)]
+    owner = np.array(arcs.owner, dtype=np.int64)
+    owner[owner < 0] = root
+    # polygon edges (x, x + 1), x = 0..n-1 (vertex n is vertex 0)
+    xs = np.arange(n, dtype=np.int64)
+    ps = fan_of_region[owner]
+    ys = xs + 1
+    # kept arcs, as edges of their parent's region
+    kept = [a for a in range(root) if not removed[a]]
+    if kept:
+        ka = np.array(kept, dtype=np.int64)
+        par = np.array(parent, dtype=np.int64)[ka]
+        xs = np.concatenate([xs, np.array(u, dtype=np.int64)[ka]])
+        ys = np.concatenate([ys, np.array(v, dtype=np.int64)[ka]])
+        ps = np.concatenate([ps, fan_of_region[par]])
+    ys %= n
+    use = (xs != ps) & (ys != ps)
+    a = (xs[use] + shift) % n
+    b = (ys[use] + shift) % n
+    c = (ps[use] + shift) % n
+    hi = np.maximum(np.maximum(a, b), c)
+    lo = np.minimum(np.minimum(a, b), c)
+    mid = a + b + c - hi - lo
+    span = np.zeros(n, dtype=np.int64)
+    span[mid] = hi - lo
+    return span.tolist()
 
 
-def _tree_from_apexes(apex: dict[int, int], L: int) -> Tree:
-    """Tree over links ``1..L`` from the triangle apex of every interval; iterative."""
-    n = L + 1
-    out: list[Tree] = []
-    stack = [(0, L, False)]
-    while stack:
-        i, j, done = stack.pop()
-        if j == i + 1:
-            out.append(j)
-        elif done:
-            right = out.pop()
-            left = out.pop()
-            out.append((left, right))
-        else:
-            k = apex[i * n + j]
-            stack.append((i, j, True))
-            stack.append((i, k, False))  # right factor: links i+1..k (built second)
-            stack.append((k, j, False))  # left factor: links k+1..j (built first)
-    return out[0]
+def _tree_from_spans(span: list[int], L: int) -> Tree:
+    """The tree whose product split after link ``k`` covers ``span[k]`` links; iterative.
 
+    Splits in link order are the tree's in-order and an ancestor's span strictly contains
+    its descendants', so a Cartesian-tree stack sweep (largest span on top) rebuilds it.
+    """
+    stack_key: list[int] = []
+    stack_sub: list[Tree] = []
+    sub: Tree = 1
+    for k in range(1, L):
+        key = span[k]
+        while stack_key and stack_key[-1] < key:
+            stack_key.pop()
+            sub = (sub, stack_sub.pop())  # (later links, earlier links)
+        stack_key.append(key)
+        stack_sub.append(sub)
+        sub = k + 1
+    while stack_sub:
+        sub = (sub, stack_sub.pop())
+    return sub
