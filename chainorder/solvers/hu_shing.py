@@ -1,4 +1,4 @@
-"""Exact optimal order of a long dense chain: Hu and Shing's polygon algorithm, O(L log L).
+"""Exact optimal order of a long dense chain: Hu and Shing's polygon algorithm.
 
 A dense chain with widths ``d_0..d_L`` is a convex polygon with vertex weights ``d_0..d_L``;
 a bracketing is a triangulation, a product over links ``i+1..j`` split after link ``k`` is
@@ -28,6 +28,12 @@ Supports are compared exactly: ``a/b < c/d`` as ``a·d < c·b`` and heap keys
 ``floor(num·M / den)`` with ``M >= den_max²``, which orders distinct fractions strictly and
 equal ones equally, so the priority queues are plain :mod:`heapq` lists of Python ints.
 All costs are exact Python integers.
+
+Cost: O(L) for the sweep, the fans and the tree; the queues are binary heaps melded small
+into large, O(L log² L) in the worst case and O(L log L) in practice (Hu and Shing's
+mergeable heaps give O(L log L), at a higher constant in Python). Measured: 10^6 random
+links in about 6 s of CPU time. Among tied optima the tree may differ from the DP's
+(which breaks ties by peak memory); the number of multiplications is the same.
 """
 
 from __future__ import annotations
