@@ -149,3 +149,23 @@ def test_bad_widths(dims, error):
     with pytest.raises(error) as info:
         hu_shing(dims)
     assert isinstance(info.value, ChainorderError)
+
+
+@pytest.fixture
+def registered():
+    from chainorder.solvers import register_solver, unregister_solver
+
+    name = "hu-shing-under-test"
+    register_solver(name, hu_shing_tree, "Hu–Shing (test registration)")
+    yield name
+    unregister_solver(name)
+
+
+def test_as_a_registered_solver_in_plan(registered):
+    from chainorder import plan
+
+    spec = ",".join(str(d) for d in _widths(random.Random(9), "uniform", 201))
+    hs, dp = plan(spec, registered), plan(spec, "optimal")
+    assert hs.mults == dp.mults == hu_shing(Chain.parse(spec).dims)[0]
+    with pytest.raises(SpecError, match="dense chains only"):
+        plan("64,tanh,32,10", registered)
