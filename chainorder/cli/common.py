@@ -38,6 +38,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 __all__ = [
     "ChainorderCommand",
     "ChainorderGroup",
+    "ChainorderTyper",
     "DimsOption",
     "app",
     "check_output_path",
@@ -292,11 +293,22 @@ class ChainorderGroup(_OneLineParsing, TyperGroup):
         except (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             where = f" {exc.filename!r}" if exc.filename else ""
             fail(f"cannot use{where}: {exc.strerror or exc}")
+        except SystemExit as exc:  # user code (a traced module) calling sys.exit / exit()
+            fail(
+                f"the code run by '{_running(ctx)}' called sys.exit({exc.code!r}); "
+                "expected it to return (or to raise an error)"
+            )
         except MemoryError as exc:
             fail(
-                f"out of memory while running '{ctx.command_path}'"
+                f"out of memory while running '{_running(ctx)}'"
                 f"{': ' + str(exc) if str(exc) else ''}; try a smaller problem"
             )
+
+
+def _running(ctx: Any) -> str:
+    """``chainorder plan``: the command line of the sub-command being run."""
+    sub = getattr(ctx, "invoked_subcommand", None)
+    return f"{ctx.command_path} {sub}" if sub else ctx.command_path
 
 
 def _render(exc: Exception) -> NoReturn:
@@ -311,14 +323,14 @@ def _render(exc: Exception) -> NoReturn:
     raise typer.Exit(getattr(exc, "exit_code", 1))
 
 
-class _Typer(typer.Typer):
+class ChainorderTyper(typer.Typer):
     """``typer.Typer`` whose commands default to :class:`ChainorderCommand`."""
 
     def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
         return super().command(name, cls=cls or ChainorderCommand, **kwargs)
 
 
-app = _Typer(
+app = ChainorderTyper(
     name="chainorder",
     cls=ChainorderGroup,
     help=(
