@@ -652,7 +652,6 @@ BAD_JSON = [
     _tampered(lambda d: d["chain"].update(dims=[3, 4])),
     _tampered(lambda d: d.update(mults=-1)),
     _tampered(lambda d: d.update(mults=1)),
-    _tampered(lambda d: d.pop("tree")),
     _tampered(lambda d: d.pop("chain")),
 ]
 
