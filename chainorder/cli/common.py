@@ -9,9 +9,8 @@ exit status 2, for every command, without code in the commands themselves:
 * a :class:`~chainorder.errors.ChainorderError` that escapes a command, an unusable file path
   and a ``MemoryError`` are turned into the same one line by :meth:`ChainorderGroup.invoke`.
 
-The help pages are tidied once as well (:class:`ChainorderCommand`): docstring continuation
-lines are joined into paragraphs (rich re-wraps them at any width), example command lines stay
-one per line, and flags show no ``<bool>`` value placeholder.
+Help pages are tidied once too (:class:`ChainorderCommand`, :func:`tidy_help`): paragraphs
+re-wrap at any width, examples stay one per line, flags show no ``<bool>`` placeholder.
 """
 
 from __future__ import annotations
@@ -73,21 +72,46 @@ def one_line(message: str) -> str:
 
 
 def fail(message: str) -> NoReturn:
-    """Print ``error: message`` as one line on stderr and exit with status 2."""
+    """Print ``error: message`` as one line on stderr and exit with status 2.
+
+    Examples
+    --------
+    >>> try:
+    ...     fail("bad --dims '3,,4': empty item at position 2")
+    ... except typer.Exit as exc:
+    ...     print(exc.exit_code)
+    2
+
+    Notes
+    -----
+    O(len(message)).
+    """
     err_console.print(f"error: {one_line(message)}", markup=False, emoji=False)
     raise typer.Exit(2)
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn any :class:`~chainorder.errors.ChainorderError` into :func:`fail`."""
+    """Turn any :class:`~chainorder.errors.ChainorderError` into :func:`fail`.
+
+    Examples
+    --------
+    >>> from chainorder.errors import SpecError
+    >>> try:
+    ...     with user_errors():
+    ...         raise SpecError("unknown word 'tanhh'")
+    ... except typer.Exit as exc:
+    ...     print(exc.exit_code)
+    2
+
+    Notes
+    -----
+    O(1).
+    """
     try:
         yield
     except ChainorderError as exc:
         fail(str(exc))
-
-
-# --------------------------------------------------------------------------- usage errors
 
 
 def _sentence(text: str) -> str:
@@ -96,13 +120,7 @@ def _sentence(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
-_EXPECTED = {
-    "int": "an integer",
-    "float": "a number",
-    "bool": "true or false",
-    "decimal": "a number",
-    "path": "a file path",
-}
+_EXPECTED = {"int": "an integer", "float": "a number", "bool": "true or false"}
 
 
 def _param_name(param: Any) -> str:
@@ -140,10 +158,13 @@ def _takes(ctx: Any) -> str:
 def usage_line(exc: Exception) -> str:
     """The one-line message (without ``error:``) for a click/typer usage error.
 
-    It says what was wrong, for which command, and where the expected form is documented::
+    It says what was wrong, for which command, and where the expected form is documented
+    (``--repeat expects an integer, got 'x'; see 'chainorder validate --help'``).
 
-        no such option --foo for 'chainorder plan'; see 'chainorder plan --help'
-        --repeat expects an integer, got 'x'; see 'chainorder validate --help'
+    Examples
+    --------
+    >>> usage_line(click_errors.NoSuchOption("--foo", possibilities=["--format"]))
+    "no such option --foo for 'chainorder' (did you mean --format?); see 'chainorder --help'"
 
     Notes
     -----
@@ -181,8 +202,6 @@ def usage_line(exc: Exception) -> str:
         return f"unexpected argument {extra.group(1)!r} for '{path}' ({_takes(ctx)}){see}"
     return f"{_sentence(message)} ('{path}'){see}"
 
-
-# --------------------------------------------------------------------------- help tidying
 
 _EXAMPLE_LINE = re.compile(r"^\s*(\$ )?chainorder\b")
 
@@ -365,7 +384,17 @@ DimsOption = Annotated[
 
 
 def require_dims(dims: str | None) -> str:
-    """``dims`` itself, or one line on stderr and exit 2 when ``--dims`` was not given."""
+    """``dims`` itself, or one line on stderr and exit 2 when ``--dims`` was not given.
+
+    Examples
+    --------
+    >>> require_dims("784,512,10")
+    '784,512,10'
+
+    Notes
+    -----
+    O(1).
+    """
     if dims is None:
         fail("missing --dims: give the chain widths, e.g. --dims 784,512,tanh,512,tanh,10")
     return dims
@@ -377,6 +406,20 @@ def check_output_path(option: str, path: Path) -> None:
     The check creates and removes a temporary file in the target folder
     (:func:`chainorder.atomic.check_writable`), so it is right for root too, where
     ``os.access`` says every folder is writable.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_path("--save", Path(tempfile.mkdtemp()) / "plan.json")
+    >>> try:
+    ...     check_output_path("--save", Path(tempfile.mkdtemp()) / "no" / "plan.json")
+    ... except typer.Exit as exc:
+    ...     print(exc.exit_code)
+    2
+
+    Notes
+    -----
+    O(depth of the path) system calls; nothing is left behind.
     """
     with user_errors():
         try:
