@@ -7,8 +7,10 @@ safety net for errors that escape a command.
 
 from __future__ import annotations
 
+import enum
 import re
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import typer
@@ -230,6 +232,11 @@ def test_output_folder_that_cannot_be_entered(tmp_path, monkeypatch) -> None:
 # ----------------------------------------------------------------- the safety net
 
 
+class _Mode(str, enum.Enum):
+    forward = "forward"
+    reverse = "reverse"
+
+
 def _net_app() -> typer.Typer:
     demo = ChainorderTyper(name="demo", cls=ChainorderGroup, add_completion=False)
 
@@ -251,7 +258,27 @@ def _net_app() -> typer.Typer:
         if what == "bug":
             raise RuntimeError("a real bug")
 
+    @demo.command("pick")
+    def pick(
+        mode: Annotated[_Mode, typer.Option("--mode")] = _Mode.forward,
+        n: Annotated[int, typer.Option("--n", min=1)] = 1,
+        when: Annotated[float, typer.Argument()] = 0.0,
+    ) -> None:
+        """Options typer checks itself: a choice, a range, a number argument."""
+
     return demo
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--mode", "sideways"], "--mode expects one of 'forward', 'reverse', got 'sideways'"),
+        (["--n", "0"], "--n must be greater than or equal to 1, got '0'"),
+        (["abc"], "WHEN expects a number, got 'abc'"),
+    ],
+)
+def test_typer_checked_values_are_one_line(args: list[str], fragment: str) -> None:
+    assert_one_line(runner.invoke(_net_app(), ["pick", *args]), fragment, "see 'demo pick --help'")
 
 
 @pytest.mark.parametrize(

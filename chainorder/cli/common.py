@@ -1,16 +1,12 @@
 """Shared pieces of the CLI: the typer app, the stderr console and error reporting.
 
 Every way a run can go wrong for the user ends here as ONE line ``error: ...`` on stderr and
-exit status 2, for every command, without code in the commands themselves:
-
-* typer/click's own usage errors (unknown option or command, a missing or malformed value, an
-  extra argument) are caught by :class:`ChainorderGroup` and rendered by :func:`usage_line`
-  instead of click's boxed panel;
-* a :class:`~chainorder.errors.ChainorderError` that escapes a command, an unusable file path
-  and a ``MemoryError`` are turned into the same one line by :meth:`ChainorderGroup.invoke`.
-
-Help pages are tidied once too (:class:`ChainorderCommand`, :func:`tidy_help`): paragraphs
-re-wrap at any width, examples stay one per line, flags show no ``<bool>`` placeholder.
+exit status 2, for every command, with no code in the commands: :class:`ChainorderGroup`
+renders typer/click's own usage errors with :func:`usage_line` (never click's boxed panel) and
+turns a :class:`~chainorder.errors.ChainorderError`, an unusable file path, a ``MemoryError``
+or a ``SystemExit`` from user code that escape a command into the same one line. Help pages
+are tidied once too (:func:`tidy_help`): paragraphs re-wrap at any width, examples stay one
+per line, flags show no ``<bool>`` placeholder.
 """
 
 from __future__ import annotations
@@ -140,9 +136,16 @@ def _bad_value(exc: Any) -> str:
     if callable(errors):  # typer >= 0.2x validates with pydantic: the bad input is kept
         with contextlib.suppress(Exception):
             first = errors()[0]
-            kind = str(first.get("type", "")).split("_")[0]
-            expected = _EXPECTED.get(kind, _sentence(first.get("msg", "a valid value")))
-            return f"{name} expects {expected}, got {first.get('input')!r}"
+            kind, got = str(first.get("type", "")), f"got {first.get('input')!r}"
+            if kind.endswith("_parsing") and kind.split("_")[0] in _EXPECTED:
+                return f"{name} expects {_EXPECTED[kind.split('_')[0]]}, {got}"
+            msg = re.sub(r"^value error, ", "", _sentence(str(first.get("msg", ""))))
+            choice = re.search(r"is not one of (.+)$", msg)
+            if choice:
+                return f"{name} expects one of {choice.group(1)}, {got}"
+            if msg.startswith("input should be "):
+                return f"{name} must be {msg.removeprefix('input should be ')}, {got}"
+            return f"invalid value for {name}: {msg}, {got}"
     return f"invalid value for {name}: {_sentence(exc.message)}"
 
 
