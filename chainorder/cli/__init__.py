@@ -1,7 +1,10 @@
 """The ``chainorder`` command line: a thin typer app over the library.
 
 Each sub-command lives in its own module exposing ``register(app)``; this module only
-assembles them. No logic of its own.
+assembles them. No logic of its own: the app and its error policy live in
+:mod:`chainorder.cli.common`, where every usage error (typer/click's own included) and every
+:class:`~chainorder.errors.ChainorderError` becomes one ``error: ...`` line on stderr with exit
+status 2, for every command registered here.
 """
 
 from __future__ import annotations
@@ -24,5 +27,5 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (``chainorder``, also under ``python -m``)."""
+    app(prog_name="chainorder")
