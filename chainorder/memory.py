@@ -324,7 +324,13 @@ def schedule_events(
     return events
 
 
-def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Setting | str) -> int:
+def simulate_peak(
+    chain: Chain,
+    flat: FlatTree,
+    events: list[Event],
+    setting: Setting | str,
+    shapes: NodeShapes | None = None,
+) -> int:
     """Peak elements alive while replaying ``events`` (an independent check of the recursions).
 
     Notes
@@ -338,7 +344,7 @@ def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Se
     >>> simulate_peak(c, ft, schedule_events(c, ft, (0, 1, 2), "given"), "given")
     26
     """
-    shapes = node_shapes(chain, flat)
+    shapes = shapes or node_shapes(chain, flat)
     d = chain.dims
     leaf_of = {flat.lo[i]: i for i in range(len(flat.lo)) if flat.left[i] < 0}
     if as_setting(setting) is Setting.GIVEN:
@@ -361,7 +367,7 @@ def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Se
     return peak
 
 
-def largest_intermediate(chain: Chain, flat: FlatTree) -> int:
+def largest_intermediate(chain: Chain, flat: FlatTree, shapes: NodeShapes | None = None) -> int:
     """Elements of the largest product formed (0 for a single link).
 
     Examples
@@ -374,7 +380,7 @@ def largest_intermediate(chain: Chain, flat: FlatTree) -> int:
     -----
     O(L).
     """
-    shapes = node_shapes(chain, flat)
+    shapes = shapes or node_shapes(chain, flat)
     return max((shapes.elements(i) for i in flat.internal()), default=0)
 
 
