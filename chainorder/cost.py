@@ -24,6 +24,7 @@ __all__ = [
     "NodeShapes",
     "TreeCost",
     "forward_mults_closed_form",
+    "mults_by_nnz",
     "node_shapes",
     "product_flops",
     "product_mults",
@@ -51,8 +52,30 @@ def product_structure(left: Structure, right: Structure) -> Structure:
     return Structure.DENSE
 
 
+def mults_by_nnz(left_nnz: int, right_nnz: int, inner: int) -> int:
+    """The one pricing rule: ``⌈nnz(A)·nnz(B) / q⌉`` mults for ``A (p×q) @ B (q×r)``.
+
+    The number of scalar multiplications when the non-zeros are spread evenly over the shared
+    dimension ``q``. Exact for the chain's structures: dense·dense ``pq·qr/q = pqr``,
+    diagonal·dense ``q·qr/q = qr``, dense·diagonal ``pq``, diagonal·diagonal ``q``; an
+    estimate for other sparse patterns (traced graphs, :mod:`chainorder.graph.structure`).
+
+    Examples
+    --------
+    >>> mults_by_nnz(30 * 35, 35 * 15, 35), mults_by_nnz(35, 35 * 15, 35)
+    (15750, 525)
+
+    Notes
+    -----
+    O(1), exact integer arithmetic at any size.
+    """
+    return -(-left_nnz * right_nnz // inner) if inner else 0
+
+
 def product_mults(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
     """Scalar multiplications of ``(p×q) @ (q×r)`` given the factors' structures.
+
+    The stored elements of each factor priced by :func:`mults_by_nnz`.
 
     Examples
     --------
@@ -65,11 +88,8 @@ def product_mults(p: int, q: int, r: int, left: Structure, right: Structure) -> 
     -----
     O(1).
     """
-    if left is Structure.DIAGONAL:
-        return q if right is Structure.DIAGONAL else q * r
-    if right is Structure.DIAGONAL:
-        return p * q
-    return p * q * r
+    # a diagonal factor holds q entries along the shared dimension (elements(q, ·) = q)
+    return mults_by_nnz(left.elements(q, p), right.elements(q, r), q)
 
 
 def product_flops(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
