@@ -43,6 +43,7 @@ from chainorder.plan_json import (
     plan_to_dict,
 )
 from chainorder.solvers import get_solver
+from chainorder.solvers.interval import ProgressFn
 from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode
 
 __all__ = [
@@ -342,6 +343,7 @@ def plan(
     chain: Chain | str | Sequence[int | str],
     mode: str = "optimal",
     dtype: object = "float64",
+    progress: ProgressFn | None = None,
 ) -> Plan:
     """Plan the product ``J_L ⋯ J_1`` of a chain.
 
@@ -354,6 +356,9 @@ def plan(
         A registered solver: ``"optimal"`` (exact DP), ``"forward"``, ``"reverse"``.
     dtype : str or numpy.dtype
         Element type for the byte figures (default float64).
+    progress : callable, optional
+        ``progress(done, total)`` during a long search (solvers that report progress, e.g.
+        ``optimal``); ignored by the others.
 
     Returns
     -------
@@ -382,12 +387,17 @@ def plan(
 
     Notes
     -----
-    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L).
+    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L), no search (the
+    other pure mode's cost comes from its closed form).
     """
     solver = get_solver(mode)
     dt = as_dtype(dtype)
     resolved = as_chain(chain)
-    return Plan.from_tree(resolved, solver.solve(resolved), solver.name, dt)
+    if progress is not None and solver.reports_progress:
+        tree = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
+    else:
+        tree = solver.solve(resolved)
+    return Plan.from_tree(resolved, tree, solver.name, dt)
 
 
 def compare_modes(
@@ -415,4 +425,7 @@ def compare_modes(
 def _ratio(num: int, den: int) -> float:
     if den == 0:
         return float("inf") if num else 1.0
-    return float(Fraction(num, den))
+    try:
+        return float(Fraction(num, den))
+    except OverflowError:  # beyond 1.8e308: exact ints of any size can get there
+        return float("inf")

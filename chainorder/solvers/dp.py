@@ -241,12 +241,14 @@ def _split_peaks(
     return np.minimum(right_first, left_first)
 
 
-def optimal_tree(chain: Chain) -> Tree:
+def optimal_tree(chain: Chain, progress: ProgressFn | None = None) -> Tree:
     """The tree of fewest multiplications; ties as in the module notes.
 
     Parameters
     ----------
     chain : Chain
+    progress : callable, optional
+        Passed to :func:`solve_dp`.
 
     Returns
     -------
@@ -268,7 +270,7 @@ def optimal_tree(chain: Chain) -> Tree:
     -----
     O(L³) time, O(L²) memory (see :func:`solve_dp`).
     """
-    result = solve_dp(chain)
+    result = solve_dp(chain, progress)
     if chain.n_links == 1:
         return 1
     for reverse in (False, True):
