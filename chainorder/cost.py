@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainorder.chain import Chain, Structure
+from chainorder.closed_forms import forward_mults_closed_form, reverse_mults_closed_form
 from chainorder.tree import FlatTree, Tree, flatten
 
 __all__ = [
@@ -216,35 +217,3 @@ def pure_mode_mults(chain: Chain, reverse: bool = False) -> int:
 
     tree = reverse_tree(chain.n_links) if reverse else forward_tree(chain.n_links)
     return tree_cost(chain, tree).mults
-
-
-def forward_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Lecture closed form of forward mode on a dense chain: ``d_0 · Σ_{l=2..L} d_l·d_{l-1}``.
-
-    Examples
-    --------
-    >>> forward_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
-    40500
-
-    Notes
-    -----
-    O(L). Equals ``tree_cost(chain, forward_tree(L)).mults`` for every dense chain.
-    """
-    d = list(dims)
-    return d[0] * sum(d[l] * d[l - 1] for l in range(2, len(d)))
-
-
-def reverse_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Lecture closed form of reverse mode on a dense chain: ``d_L · Σ_{l=0..L-2} d_l·d_{l+1}``.
-
-    Examples
-    --------
-    >>> reverse_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
-    47500
-
-    Notes
-    -----
-    O(L). Equals ``tree_cost(chain, reverse_tree(L)).mults`` for every dense chain.
-    """
-    d = list(dims)
-    return d[-1] * sum(d[l] * d[l + 1] for l in range(len(d) - 2))
