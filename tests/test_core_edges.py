@@ -263,3 +263,39 @@ def test_plan_cli_prints_no_progress_when_piped_or_json() -> None:
     for extra in ([], ["--json"]):
         result = run("plan", "--dims", dims, *extra)
         assert result.exit_code == 0 and result.stderr == ""
+
+
+# progress ------------------------------------------------------------------------------------
+def _terminal_console():
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), force_terminal=True, width=80)
+
+
+def test_progress_bar_appears_after_the_delay_on_a_terminal(monkeypatch) -> None:
+    import chainorder.cli.plan_command as command
+
+    console = _terminal_console()
+    monkeypatch.setattr(command, "err_console", console)
+    monkeypatch.setattr(command, "_PROGRESS_DELAY_S", 0.0)
+    dims = ",".join(str(random.Random(4).randint(1, 500)) for _ in range(80))
+    result = run("plan", "--dims", dims)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert "planning (exact search)" in console.file.getvalue()
+    # --json: never, even on a terminal
+    console.file.truncate(0)
+    assert run("plan", "--dims", dims, "--json").exit_code == 0
+    assert console.file.getvalue() == ""
+
+
+def test_progress_bar_stays_hidden_for_quick_plans(monkeypatch) -> None:
+    import chainorder.cli.plan_command as command
+
+    console = _terminal_console()
+    monkeypatch.setattr(command, "err_console", console)  # default delay: about a second
+    assert run("plan", "--dims", "30,35,15,5,10,20,25").exit_code == 0
+    assert console.file.getvalue() == ""
+    with command._progress(False) as progress:
+        assert progress is None
