@@ -174,7 +174,7 @@ def plan_command(
         f"{format_count(selected.flops)} FLOPs",
         markup=False,
     )
-    out.print(f"J = {short_expression(selected)}", markup=False)
+    out.print(f"J = {short_expression(selected, width=max(width - 4, 20))}", markup=False)
     out.print(tree_renderable(selected, width=width))
     if steps:
         out.print(schedule_table(selected, chosen, width=width))

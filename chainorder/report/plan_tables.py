@@ -9,6 +9,7 @@ tree too deep for the width is not drawn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
 from rich import box
@@ -93,24 +94,42 @@ def _width(d: int) -> str:
     return str(d) if d < 10**18 else format_count(d)
 
 
-def short_expression(plan: Plan) -> str:
+def short_expression(plan: Plan, width: int | None = None) -> str:
     """The bracketing, elided in the middle when longer than 400 characters.
+
+    Cuts and line breaks fall only after a ``·``, never inside a link number. With
+    ``width``, lines are broken to at most ``width`` characters, continuation lines indented
+    by four spaces (to sit under a ``"J = "`` prefix).
 
     Examples
     --------
     >>> from chainorder.plan import plan
     >>> short_expression(plan("3,4,5"))
     'J2·J1'
+    >>> print(short_expression(plan([2] * 9, "forward"), width=24))
+    J8·(J7·(J6·(J5·(J4·(J3·
+        (J2·J1))))))
 
     Notes
     -----
     O(L).
     """
     text = plan.expression()
-    if len(text) <= _MAX_EXPRESSION:
+    if len(text) > _MAX_EXPRESSION:
+        half = _MAX_EXPRESSION // 2
+        head = text[:half].rpartition("·")[0] + "·"
+        tail = text[-half:].partition("·")[2]
+        text = f"{head} … ·{tail}  ({len(text):,} characters; full text in --json)"
+    if width is None or len(text) <= width:
         return text
-    half = _MAX_EXPRESSION // 2
-    return f"{text[:half]} … {text[-half:]}  ({len(text):,} characters; full text in --json)"
+    lines, line = [], ""
+    for piece in re.split(r"(?<=·)|(?<= )", text):  # break after every '·' or space
+        if line and len(line) + len(piece) > (width if not lines else width - 4):
+            lines.append(line)
+            line = ""
+        line += piece
+    lines.append(line)
+    return "\n    ".join(x.rstrip() for x in lines)
 
 
 #: Optional columns of the comparison table, dropped in this order when it does not fit.
