@@ -157,7 +157,9 @@ class CompiledPlan:
 
     def __init__(self, plan: Plan, setting: Setting | str = Setting.GIVEN) -> None:
         if not isinstance(plan, Plan):
-            raise ExecutionError(f"expected a chainorder Plan, got {type(plan).__name__}")
+            raise ExecutionError(
+                f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
+            )
         self.plan = plan
         self.setting = as_setting(setting)
         flat, shapes = plan.flat, plan.shapes
@@ -394,10 +396,6 @@ def evaluate(plan: Plan, jacobians: Sequence[Any], *, densify: bool = False) -> 
     ``plan.peak_bytes("given")`` (inputs included). Use :func:`compile_plan` to skip the
     compile step when evaluating many times.
     """
-    if not isinstance(plan, Plan):
-        raise ExecutionError(
-            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
-        )
     return CompiledPlan(plan, Setting.GIVEN).evaluate(jacobians, densify=densify)
 
 
@@ -453,10 +451,6 @@ def evaluate_streamed(
     O(L) Python steps plus the products; peak memory is ``plan.peak_bytes("streamed")``
     (activations, formed Jacobians and products; the network's weights are not counted).
     """
-    if not isinstance(plan, Plan):
-        raise ExecutionError(
-            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
-        )
     return CompiledPlan(plan, Setting.STREAMED).evaluate_streamed(
         source, x, densify=densify, max_memory=max_memory
     )

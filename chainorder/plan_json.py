@@ -21,7 +21,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from chainorder.chain import Chain
-from chainorder.errors import PlanFormatError, SpecError, TreeError
+from chainorder.errors import ChainorderError, PlanFormatError, SpecError, SpecTypeError, TreeError
 from chainorder.memory import Setting
 from chainorder.tree import Tree, from_lists
 from chainorder.treeforms import from_postfix, parse_tree_text, to_postfix, tree_text
@@ -135,8 +135,10 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
         raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
     except TreeError as exc:
         raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
-    except SpecError as exc:
+    except (SpecError, SpecTypeError) as exc:
         raise PlanFormatError(f"plan has an invalid chain: {exc}") from None
+    except ChainorderError as exc:  # e.g. an unknown dtype
+        raise PlanFormatError(f"plan has an invalid field: {exc}") from None
     fresh = result.to_dict()
     for key in _CHECKED:
         if key in data and data[key] != fresh[key]:

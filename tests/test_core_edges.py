@@ -299,3 +299,25 @@ def test_progress_bar_stays_hidden_for_quick_plans(monkeypatch) -> None:
     assert console.file.getvalue() == ""
     with command._progress(False) as progress:
         assert progress is None
+
+
+_ODD_VALUES = [None, 1, -1, 1.5, "x", [], {}, [1], [[1]], True, "[[3,2],1]", [3, 2, 0, 1, 0],
+               {"dims": [1, 2]}, {"dims": "a"}, "float128", "int32", "[" * 50, 10**40]
+
+
+def test_every_field_of_a_plan_document_is_checked() -> None:
+    """320+ corrupted documents: a PlanFormatError or the very same plan, never anything else."""
+    p = plan("30,35,15,5")
+    base = p.to_dict()
+    outcomes = {"refused": 0, "same": 0}
+    for key in base:
+        for value in _ODD_VALUES:
+            try:
+                q = Plan.from_dict({**base, key: value})
+            except PlanFormatError as exc:
+                assert "\n" not in str(exc)
+                outcomes["refused"] += 1
+            else:
+                assert (q.chain, q.flat, q.mults) == (p.chain, p.flat, p.mults)
+                outcomes["same"] += 1
+    assert sum(outcomes.values()) >= 300 and outcomes["refused"] > 150
