@@ -321,3 +321,16 @@ def test_every_field_of_a_plan_document_is_checked() -> None:
                 assert (q.chain, q.flat, q.mults) == (p.chain, p.flat, p.mults)
                 outcomes["same"] += 1
     assert sum(outcomes.values()) >= 300 and outcomes["refused"] > 150
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="0123456789,, -+.etanhrlux\t", max_size=24))
+def test_plan_cli_answers_any_spec_in_one_line(spec: str) -> None:
+    result = run("plan", "--dims", spec)
+    assert "Traceback" not in result.output
+    if result.exit_code == 0:
+        Chain.parse(spec)  # accepted by the CLI only when the library accepts it
+    else:
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.stderr
+        with pytest.raises((SpecError, ValueError)):
+            Chain.parse(spec)
