@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from chainorder.errors import SpecError, SpecTypeError
 
-__all__ = ["ELEMENTWISE_WORDS", "Chain", "Link", "Structure", "as_chain"]
+__all__ = ["ELEMENTWISE_WORDS", "MAX_WIDTH_DIGITS", "Chain", "Link", "Structure", "as_chain"]
 
 
 class Structure(str, enum.Enum):
@@ -74,7 +74,10 @@ class Link:
         return self.structure.elements(self.rows, self.cols)
 
 
-_SPLIT = re.compile(r"[,\s]+")
+#: Widths have at most this many decimal digits, so every cost (a sum of products of three
+#: widths) stays printable as an exact decimal integer (Python's limit is 4300 digits).
+MAX_WIDTH_DIGITS = 1000
+_WIDTH_LIMIT = 10**MAX_WIDTH_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,16 +346,32 @@ def _materialise(dims: Iterable[int]) -> list[object]:
         ) from None
 
 
+def _string_tokens(text: str, before: int = 0) -> list[object]:
+    """Items of a spec string; an empty comma-separated field is an error naming its position."""
+    if not text.strip():
+        return []
+    out: list[object] = []
+    for field_text in text.split(","):
+        words = field_text.split()
+        if not words:
+            raise SpecError(
+                f"empty item at position {before + len(out) + 1} in {text.strip()!r}: "
+                "expected a width or an elementwise word between the commas"
+            )
+        out.extend(words)
+    return out
+
+
 def _tokens(spec: str | Sequence[int | str]) -> list[object]:
     if isinstance(spec, str):
-        return [t for t in _SPLIT.split(spec.strip()) if t]
+        return _string_tokens(spec)
     if _is_array_like(spec):
         return list(spec.tolist())  # type: ignore[union-attr]
     if isinstance(spec, list | tuple):
         out: list[object] = []
         for item in spec:
             if isinstance(item, str):
-                out.extend(t for t in _SPLIT.split(item.strip()) if t)
+                out.extend(_string_tokens(item, len(out)))
             else:
                 out.append(item)
         return out
@@ -375,6 +394,8 @@ def _as_width(value: object, index: int, position: int | None = None) -> int:
         text = value.strip()
         if not re.fullmatch(r"[+-]?\d+", text):
             raise SpecError(f"{where} is {value!r}; expected a positive integer width")
+        if len(text.lstrip("+-0")) > MAX_WIDTH_DIGITS:
+            _check_size(_WIDTH_LIMIT, where)
         number = int(text)
     else:
         try:
@@ -389,7 +410,16 @@ def _as_width(value: object, index: int, position: int | None = None) -> int:
             ) from None
     if number < 1:
         raise SpecError(f"{where} is {number}; widths must be positive integers (>= 1)")
+    _check_size(number, where)
     return int(number)
+
+
+def _check_size(number: int, where: str) -> None:
+    if number >= _WIDTH_LIMIT:
+        raise SpecError(
+            f"{where} has more than {MAX_WIDTH_DIGITS} digits; widths of at most "
+            f"{MAX_WIDTH_DIGITS} digits are supported"
+        )
 
 
 def _as_structure(value: Structure | str, l: int) -> Structure:
@@ -412,3 +442,4 @@ def _check_dims(dims: tuple[int, ...]) -> None:
             raise SpecTypeError(f"d_{i} is {d!r}; expected a positive integer")
         if d < 1:
             raise SpecError(f"d_{i} is {d}; widths must be positive integers (>= 1)")
+        _check_size(d, f"d_{i}")

@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chainorder.chain import Chain, Structure
+from chainorder.closed_forms import forward_mults_closed_form, reverse_mults_closed_form
 from chainorder.tree import FlatTree, Tree, flatten
 
 __all__ = [
     "NodeShapes",
     "TreeCost",
     "forward_mults_closed_form",
+    "mults_by_nnz",
     "node_shapes",
     "product_flops",
     "product_mults",
@@ -51,8 +53,30 @@ def product_structure(left: Structure, right: Structure) -> Structure:
     return Structure.DENSE
 
 
+def mults_by_nnz(left_nnz: int, right_nnz: int, inner: int) -> int:
+    """The one pricing rule: ``⌈nnz(A)·nnz(B) / q⌉`` mults for ``A (p×q) @ B (q×r)``.
+
+    The number of scalar multiplications when the non-zeros are spread evenly over the shared
+    dimension ``q``. Exact for the chain's structures: dense·dense ``pq·qr/q = pqr``,
+    diagonal·dense ``q·qr/q = qr``, dense·diagonal ``pq``, diagonal·diagonal ``q``; an
+    estimate for other sparse patterns (traced graphs, :mod:`chainorder.graph.structure`).
+
+    Examples
+    --------
+    >>> mults_by_nnz(30 * 35, 35 * 15, 35), mults_by_nnz(35, 35 * 15, 35)
+    (15750, 525)
+
+    Notes
+    -----
+    O(1), exact integer arithmetic at any size.
+    """
+    return -(-left_nnz * right_nnz // inner) if inner else 0
+
+
 def product_mults(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
     """Scalar multiplications of ``(p×q) @ (q×r)`` given the factors' structures.
+
+    The stored elements of each factor priced by :func:`mults_by_nnz`.
 
     Examples
     --------
@@ -65,11 +89,8 @@ def product_mults(p: int, q: int, r: int, left: Structure, right: Structure) -> 
     -----
     O(1).
     """
-    if left is Structure.DIAGONAL:
-        return q if right is Structure.DIAGONAL else q * r
-    if right is Structure.DIAGONAL:
-        return p * q
-    return p * q * r
+    # a diagonal factor holds q entries along the shared dimension (elements(q, ·) = q)
+    return mults_by_nnz(left.elements(q, p), right.elements(q, r), q)
 
 
 def product_flops(p: int, q: int, r: int, left: Structure, right: Structure) -> int:
@@ -196,35 +217,3 @@ def pure_mode_mults(chain: Chain, reverse: bool = False) -> int:
 
     tree = reverse_tree(chain.n_links) if reverse else forward_tree(chain.n_links)
     return tree_cost(chain, tree).mults
-
-
-def forward_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Lecture closed form of forward mode on a dense chain: ``d_0 · Σ_{l=2..L} d_l·d_{l-1}``.
-
-    Examples
-    --------
-    >>> forward_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
-    40500
-
-    Notes
-    -----
-    O(L). Equals ``tree_cost(chain, forward_tree(L)).mults`` for every dense chain.
-    """
-    d = list(dims)
-    return d[0] * sum(d[l] * d[l - 1] for l in range(2, len(d)))
-
-
-def reverse_mults_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Lecture closed form of reverse mode on a dense chain: ``d_L · Σ_{l=0..L-2} d_l·d_{l+1}``.
-
-    Examples
-    --------
-    >>> reverse_mults_closed_form([30, 35, 15, 5, 10, 20, 25])
-    47500
-
-    Notes
-    -----
-    O(L). Equals ``tree_cost(chain, reverse_tree(L)).mults`` for every dense chain.
-    """
-    d = list(dims)
-    return d[-1] * sum(d[l] * d[l + 1] for l in range(len(d) - 2))

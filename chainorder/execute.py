@@ -32,11 +32,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from chainorder.backend import Backend, namespace_of
 from chainorder.chain import Chain, Structure
-from chainorder.cost import node_shapes
 from chainorder.errors import ExecutionError
 from chainorder.memory import Setting, as_setting
+from chainorder.memory_guard import check_memory, memory_errors
 from chainorder.plan import Plan
 
 __all__ = [
@@ -98,6 +100,11 @@ def _link_label(chain: Chain, l: int) -> str:
 def _check_link(chain: Chain, dtype: Any, l: int, array: Any, where: str = "") -> None:
     """Shape and dtype of ``J_l``; raises :class:`ExecutionError` naming the link."""
     rows, cols = chain.dims[l], chain.dims[l - 1]
+    if isinstance(array, np.matrix):  # its * is a matrix product: diagonal scaling would break
+        raise ExecutionError(
+            f"{where}{_link_label(chain, l)} is a numpy.matrix; pass a plain array "
+            "(numpy.asarray(J))"
+        )
     shape = tuple(getattr(array, "shape", ()))
     if chain.structures[l - 1] is Structure.DIAGONAL:
         if shape != (rows,):
@@ -123,7 +130,7 @@ def _check_link(chain: Chain, dtype: Any, l: int, array: Any, where: str = "") -
 class CompiledPlan:
     """A plan turned into a fixed list of array operations, to call many times.
 
-    Build one with :func:`compile_plan` or :meth:`chainorder.plan.Plan.compile`. In the
+    Build one with :func:`compile_plan`. In the
     ``given`` setting call it with the Jacobians; in the ``streamed`` setting with a
     :class:`JacobianSource` and the input ``x_0``.
 
@@ -150,11 +157,12 @@ class CompiledPlan:
 
     def __init__(self, plan: Plan, setting: Setting | str = Setting.GIVEN) -> None:
         if not isinstance(plan, Plan):
-            raise ExecutionError(f"expected a chainorder Plan, got {type(plan).__name__}")
+            raise ExecutionError(
+                f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
+            )
         self.plan = plan
         self.setting = as_setting(setting)
-        flat = plan.flat
-        shapes = node_shapes(plan.chain, flat)
+        flat, shapes = plan.flat, plan.shapes
         self._n_nodes = len(flat.lo)
         self._root = flat.root
         self._leaf_of = {flat.lo[i]: i for i in range(self._n_nodes) if flat.left[i] < 0}
@@ -233,13 +241,20 @@ class CompiledPlan:
 
     # streamed ---------------------------------------------------------------------------------
     def evaluate_streamed(
-        self, source: JacobianSource, x: Any | Callable[[], Any], *, densify: bool = False
+        self,
+        source: JacobianSource,
+        x: Any | Callable[[], Any],
+        *,
+        densify: bool = False,
+        max_memory: int | str | None = None,
     ) -> Any:
         """``J_L ⋯ J_1`` of ``source`` at ``x``, forming each ``J_l`` from ``x_{l-1}`` on demand.
 
         ``x`` is the input ``x_0`` (``d_0`` numbers) or a function returning it; with a
         function the executor holds the only reference, so ``x_0`` is really freed when the
-        schedule releases it (what :mod:`chainorder.measure` relies on).
+        schedule releases it (what :mod:`chainorder.measure` relies on). Before anything is
+        allocated, the plan's streamed peak is checked against ``max_memory`` (see
+        :func:`chainorder.memory_guard.check_memory`).
         """
         if self.setting is not Setting.STREAMED:
             raise ExecutionError(
@@ -259,6 +274,14 @@ class CompiledPlan:
             raise ExecutionError(
                 f"the source is the chain {source_chain.spec()} but the plan is for {chain.spec()}"
             )
+        spec = chain.spec()
+        what = f"evaluate_streamed of {spec if len(spec) <= 60 else f'{chain.n_links} links'}"
+        check_memory(self.plan.peak_bytes(Setting.STREAMED), what, max_memory)
+        with memory_errors(what):
+            return self._run_streamed(source, x, densify)
+
+    def _run_streamed(self, source: JacobianSource, x: Any, densify: bool) -> Any:
+        chain = self.plan.chain
         acts: list[Any] = [None] * (chain.n_links + 1)
         acts[0] = x() if callable(x) else x
         backend = namespace_of([acts[0]], what="x")
@@ -297,7 +320,7 @@ class CompiledPlan:
 
 
 def compile_plan(plan: Plan, setting: Setting | str = Setting.GIVEN) -> CompiledPlan:
-    """Compile ``plan`` for repeated evaluation in ``setting`` (what ``Plan.compile`` calls).
+    """Compile ``plan`` for repeated evaluation in ``setting`` (the one way to compile).
 
     Parameters
     ----------
@@ -373,14 +396,17 @@ def evaluate(plan: Plan, jacobians: Sequence[Any], *, densify: bool = False) -> 
     ``plan.peak_bytes("given")`` (inputs included). Use :func:`compile_plan` to skip the
     compile step when evaluating many times.
     """
-    if not isinstance(plan, Plan):
-        raise ExecutionError(
-            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
-        )
     return CompiledPlan(plan, Setting.GIVEN).evaluate(jacobians, densify=densify)
 
 
-def evaluate_streamed(plan: Plan, source: JacobianSource, x: Any, *, densify: bool = False) -> Any:
+def evaluate_streamed(
+    plan: Plan,
+    source: JacobianSource,
+    x: Any,
+    *,
+    densify: bool = False,
+    max_memory: int | str | None = None,
+) -> Any:
     """``J = J_L ⋯ J_1`` of a network at ``x``, Jacobians formed on demand (streamed setting).
 
     Parameters
@@ -392,6 +418,9 @@ def evaluate_streamed(plan: Plan, source: JacobianSource, x: Any, *, densify: bo
         The input ``x_0`` of shape ``(d_0,)``, or a function returning it.
     densify : bool
         As in :func:`evaluate`.
+    max_memory : int, str or None
+        Limit for the run's predicted peak, ``plan.peak_bytes("streamed")``: bytes or a size
+        such as ``"2GiB"``; None for the memory guard's default share of available memory.
 
     Returns
     -------
@@ -403,6 +432,9 @@ def evaluate_streamed(plan: Plan, source: JacobianSource, x: Any, *, densify: bo
     ExecutionError
         A source for another chain, an input of the wrong shape, or a formed Jacobian of the
         wrong shape or dtype.
+    MemoryLimitError
+        The predicted peak exceeds the limit (checked before anything is allocated), or the
+        run still ran out of memory.
 
     Examples
     --------
@@ -419,8 +451,6 @@ def evaluate_streamed(plan: Plan, source: JacobianSource, x: Any, *, densify: bo
     O(L) Python steps plus the products; peak memory is ``plan.peak_bytes("streamed")``
     (activations, formed Jacobians and products; the network's weights are not counted).
     """
-    if not isinstance(plan, Plan):
-        raise ExecutionError(
-            f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
-        )
-    return CompiledPlan(plan, Setting.STREAMED).evaluate_streamed(source, x, densify=densify)
+    return CompiledPlan(plan, Setting.STREAMED).evaluate_streamed(
+        source, x, densify=densify, max_memory=max_memory
+    )

@@ -34,6 +34,12 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from chainorder.chain import Chain
+from chainorder.closed_forms import (
+    forward_given_peak_closed_form,
+    forward_streamed_peak_closed_form,
+    reverse_given_peak_closed_form,
+    reverse_streamed_peak_closed_form,
+)
 from chainorder.cost import NodeShapes, node_shapes
 from chainorder.errors import UnknownSettingError
 from chainorder.tree import FlatTree, Tree, flatten
@@ -324,7 +330,13 @@ def schedule_events(
     return events
 
 
-def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Setting | str) -> int:
+def simulate_peak(
+    chain: Chain,
+    flat: FlatTree,
+    events: list[Event],
+    setting: Setting | str,
+    shapes: NodeShapes | None = None,
+) -> int:
     """Peak elements alive while replaying ``events`` (an independent check of the recursions).
 
     Notes
@@ -338,7 +350,7 @@ def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Se
     >>> simulate_peak(c, ft, schedule_events(c, ft, (0, 1, 2), "given"), "given")
     26
     """
-    shapes = node_shapes(chain, flat)
+    shapes = shapes or node_shapes(chain, flat)
     d = chain.dims
     leaf_of = {flat.lo[i]: i for i in range(len(flat.lo)) if flat.left[i] < 0}
     if as_setting(setting) is Setting.GIVEN:
@@ -361,7 +373,7 @@ def simulate_peak(chain: Chain, flat: FlatTree, events: list[Event], setting: Se
     return peak
 
 
-def largest_intermediate(chain: Chain, flat: FlatTree) -> int:
+def largest_intermediate(chain: Chain, flat: FlatTree, shapes: NodeShapes | None = None) -> int:
     """Elements of the largest product formed (0 for a single link).
 
     Examples
@@ -374,110 +386,5 @@ def largest_intermediate(chain: Chain, flat: FlatTree) -> int:
     -----
     O(L).
     """
-    shapes = node_shapes(chain, flat)
+    shapes = shapes or node_shapes(chain, flat)
     return max((shapes.elements(i) for i in flat.internal()), default=0)
-
-
-# closed forms (dense chains) --------------------------------------------------------------
-def forward_given_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Given-setting peak of forward mode on a dense chain, in elements.
-
-    ``Σ_l d_l·d_{l-1} + max_{l=2..L} (d_0·d_{l-1}·[l ≥ 3] + d_0·d_l)``: all inputs, plus the
-    running product ``d_{l-1} × d_0`` and the next one ``d_l × d_0`` while it is formed.
-
-    Examples
-    --------
-    >>> forward_given_peak_closed_form([2, 3, 4, 5])
-    56
-
-    Notes
-    -----
-    O(L).
-    """
-    d = list(dims)
-    n = len(d) - 1
-    inputs = sum(d[l] * d[l - 1] for l in range(1, n + 1))
-    live = max((d[0] * d[l - 1] * (l >= 3) + d[0] * d[l] for l in range(2, n + 1)), default=0)
-    return inputs + live
-
-
-def reverse_given_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Given-setting peak of reverse mode on a dense chain, in elements.
-
-    ``Σ_l d_l·d_{l-1} + max_{a=1..L-1} (d_L·d_a·[a ≤ L-2] + d_L·d_{a-1})``.
-
-    Examples
-    --------
-    >>> reverse_given_peak_closed_form([2, 3, 4, 5])
-    63
-
-    Notes
-    -----
-    O(L).
-    """
-    d = list(dims)
-    n = len(d) - 1
-    inputs = sum(d[l] * d[l - 1] for l in range(1, n + 1))
-    live = max((d[n] * d[a] * (a <= n - 2) + d[n] * d[a - 1] for a in range(1, n)), default=0)
-    return inputs + live
-
-
-def forward_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Streamed-setting peak of forward mode on a dense chain, in elements.
-
-    The lecture's forward mode keeps the current activation, the running product and the
-    current Jacobian. Counting every array alive at each step (with ``e_l = d_l`` for
-    ``l < L``, else 0)::
-
-        max( d_0 + d_1·d_0 + e_1,
-             max_{l=2..L} [ d_0·d_{l-1} + d_l·d_{l-1} + e_l + max(d_{l-1}, d_0·d_l) ] )
-
-    i.e. running product ``d_{l-1}×d_0`` + current Jacobian + next activation, and either the
-    previous activation (while ``x_l`` is computed) or the new product (while it is formed).
-
-    Examples
-    --------
-    >>> forward_streamed_peak_closed_form([2, 3, 4, 5])
-    38
-
-    Notes
-    -----
-    O(L).
-    """
-    d = list(dims)
-    n = len(d) - 1
-
-    def e(l: int) -> int:
-        return d[l] if l < n else 0
-
-    first = d[0] + d[1] * d[0] + e(1)
-    rest = (
-        d[0] * d[l - 1] + d[l] * d[l - 1] + e(l) + max(d[l - 1], d[0] * d[l])
-        for l in range(2, n + 1)
-    )
-    return max(first, *rest) if n >= 2 else first
-
-
-def reverse_streamed_peak_closed_form(dims: tuple[int, ...] | list[int]) -> int:
-    """Streamed-setting peak of reverse mode on a dense chain, in elements.
-
-    The forward pass caches ``x_0..x_{L-1}``; the sweep back forms ``J_a`` from ``x_{a-1}``
-    and multiplies the ``d_L × d_a`` adjoint block into the ``d_L × d_{a-1}`` one::
-
-        max( Σ_{k=0..L-1} d_k + d_L·d_{L-1},
-             max_{a=1..L-1} [ Σ_{k=0..a-2} d_k + d_a·d_{a-1} + d_L·(d_a + d_{a-1}) ] )
-
-    Examples
-    --------
-    >>> reverse_streamed_peak_closed_form([2, 3, 4, 5])
-    49
-
-    Notes
-    -----
-    O(L²) as written (prefix sums per term); L is small where it is used.
-    """
-    d = list(dims)
-    n = len(d) - 1
-    first = sum(d[:n]) + d[n] * d[n - 1]
-    rest = (sum(d[: a - 1]) + d[a] * d[a - 1] + d[n] * (d[a] + d[a - 1]) for a in range(1, n))
-    return max(first, *rest) if n >= 2 else first

@@ -8,10 +8,7 @@ expression and a versioned JSON round trip.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -20,14 +17,13 @@ import numpy as np
 
 from chainorder.chain import Chain, Structure, as_chain
 from chainorder.cost import (
+    NodeShapes,
     node_shapes,
     product_flops,
     product_mults,
     pure_mode_mults,
-    tree_cost,
 )
 from chainorder.dtypes import as_dtype
-from chainorder.errors import PlanFormatError, TreeError
 from chainorder.memory import (
     Event,
     MemoryProfile,
@@ -38,17 +34,17 @@ from chainorder.memory import (
     schedule_events,
     streamed_memory,
 )
-from chainorder.solvers import get_solver
-from chainorder.tree import (
-    FlatTree,
-    Mode,
-    Tree,
-    flatten,
-    from_lists,
-    to_lists,
-    tree_expression,
-    tree_mode,
+from chainorder.plan_json import (
+    PLAN_FORMAT,
+    PLAN_FORMAT_VERSION,
+    json_text,
+    plan_from_dict,
+    plan_from_json,
+    plan_to_dict,
 )
+from chainorder.solvers import get_solver
+from chainorder.solvers.interval import ProgressFn
+from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode
 
 __all__ = [
     "PLAN_FORMAT",
@@ -59,9 +55,6 @@ __all__ = [
     "json_text",
     "plan",
 ]
-
-PLAN_FORMAT = "chainorder-plan"
-PLAN_FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +92,6 @@ class Step:
         )
 
 
-@contextlib.contextmanager
-def _deep(depth: int) -> Iterator[None]:
-    """Allow the json module to nest ``depth`` levels (deep pure-mode trees)."""
-    old = sys.getrecursionlimit()
-    if depth + 1000 > old:
-        sys.setrecursionlimit(depth + 1000)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-
-
 @dataclass(frozen=True, eq=False)
 class Plan:
     """A bracketing of a chain and its predicted cost and memory.
@@ -136,6 +117,9 @@ class Plan:
         Elements of the largest product formed.
     forward_mults, reverse_mults : int
         Multiplications of pure forward and pure reverse mode on the same chain.
+    shapes : NodeShapes
+        Shape and structure of every node of :attr:`flat`, computed once; the schedule, the
+        memory figures, the report and the executor all read them from here.
     """
 
     chain: Chain
@@ -151,6 +135,7 @@ class Plan:
     largest_intermediate: int
     forward_mults: int
     reverse_mults: int
+    shapes: NodeShapes = field(repr=False)
 
     # construction -------------------------------------------------------------------------
     @classmethod
@@ -170,8 +155,14 @@ class Plan:
         O(L) time and memory.
         """
         flat = flatten(tree, chain.n_links)
-        cost = tree_cost(chain, flat)
         shapes = node_shapes(chain, flat)
+        mults = flops = 0
+        for i in flat.internal():
+            a, b = flat.left[i], flat.right[i]
+            p, q, r = shapes.rows[a], shapes.rows[b], shapes.cols[b]
+            sa, sb = shapes.structure[a], shapes.structure[b]
+            mults += product_mults(p, q, r, sa, sb)
+            flops += product_flops(p, q, r, sa, sb)
         return cls(
             chain=chain,
             tree=tree,
@@ -179,13 +170,14 @@ class Plan:
             dtype=as_dtype(dtype),
             flat=flat,
             mode=tree_mode(flat),
-            mults=cost.mults,
-            flops=cost.flops,
+            mults=mults,
+            flops=flops,
             given=given_memory(chain, flat, shapes),
             streamed=streamed_memory(chain, flat, shapes),
-            largest_intermediate=largest_intermediate(chain, flat),
+            largest_intermediate=largest_intermediate(chain, flat, shapes),
             forward_mults=pure_mode_mults(chain),
             reverse_mults=pure_mode_mults(chain, reverse=True),
+            shapes=shapes,
         )
 
     # derived figures ----------------------------------------------------------------------
@@ -254,8 +246,7 @@ class Plan:
         -----
         O(L).
         """
-        flat = self.flat
-        shapes = node_shapes(self.chain, flat)
+        flat, shapes = self.flat, self.shapes
         steps: list[Step] = []
         for i in self.memory(setting).order:
             if flat.is_leaf(i):
@@ -288,48 +279,18 @@ class Plan:
 
     # serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with a format name and version.
+        """JSON-ready dict with a format name and version (see :mod:`chainorder.plan_json`).
 
         Examples
         --------
         >>> d = plan("30,35,15,5,10,20,25").to_dict()
         >>> d["mults"], d["tree"], d["mode"]
-        (15125, [[6, [5, 4]], [[3, 2], 1]], 'mixed')
+        (15125, '[[6,[5,4]],[[3,2],1]]', 'mixed')
         """
-        return {
-            "format": PLAN_FORMAT,
-            "version": PLAN_FORMAT_VERSION,
-            "chain": self.chain.to_dict(),
-            "dtype": self.dtype.name,
-            "solver": self.solver,
-            "tree": to_lists(self.tree),
-            "expression": self.expression(),
-            "mode": self.mode.value,
-            "mults": self.mults,
-            "flops": self.flops,
-            "peak_memory_elements": {
-                "given": self.given.peak_elements,
-                "streamed": self.streamed.peak_elements,
-            },
-            "peak_memory_bytes": {
-                "given": self.peak_bytes(Setting.GIVEN),
-                "streamed": self.peak_bytes(Setting.STREAMED),
-            },
-            "largest_intermediate_elements": self.largest_intermediate,
-            "largest_intermediate_bytes": self.largest_intermediate_bytes,
-            "forward_mults": self.forward_mults,
-            "reverse_mults": self.reverse_mults,
-            "speedup_vs_forward": _json_float(self.speedup_vs_forward),
-            "speedup_vs_reverse": _json_float(self.speedup_vs_reverse),
-            "units": {
-                "mults": "scalar multiplications",
-                "flops": "floating-point operations, 2 per multiply-add (BLAS convention)",
-                "bytes": f"{self.dtype.name}, {self.itemsize} bytes per element",
-            },
-        }
+        return plan_to_dict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        """Serialise to JSON text (see :meth:`to_dict`); trees on one line (O(L) text)."""
+        """Serialise to JSON text (see :meth:`to_dict`); fixed depth at any length."""
         return json_text(self.to_dict(), indent)
 
     @classmethod
@@ -342,39 +303,16 @@ class Plan:
             Wrong format name or version, missing fields, or stored figures that disagree
             with the recomputation (a corrupted or hand-edited file).
         """
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            raise PlanFormatError(f'not a chainorder plan: expected "format": "{PLAN_FORMAT}"')
-        if data.get("version") != PLAN_FORMAT_VERSION:
-            raise PlanFormatError(
-                f"plan format version {data.get('version')!r} is not supported; "
-                f"this chainorder reads version {PLAN_FORMAT_VERSION}"
-            )
-        try:
-            chain = Chain.from_dict(data["chain"])
-            tree = from_lists(data["tree"], chain.n_links)
-            result = cls.from_tree(chain, tree, str(data["solver"]), data["dtype"])
-        except KeyError as exc:
-            raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
-        except TreeError as exc:
-            raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
-        fresh = result.to_dict()
-        for key in (
-            "mode",
-            "mults",
-            "flops",
-            "peak_memory_elements",
-            "largest_intermediate_elements",
-        ):
-            if key in data and data[key] != fresh[key]:
-                raise PlanFormatError(
-                    f"plan field {key!r} is {data[key]!r} but the chain and tree give "
-                    f"{fresh[key]!r}; the file is inconsistent"
-                )
-        return result
+        return plan_from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
         """Inverse of :meth:`to_json`.
+
+        Raises
+        ------
+        PlanFormatError
+            Not text (``None``, a number, ...), not JSON, or not a valid plan.
 
         Examples
         --------
@@ -382,16 +320,7 @@ class Plan:
         >>> Plan.from_json(p.to_json()) == p
         True
         """
-        try:
-            with _deep(_MAX_JSON_DEPTH):
-                data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PlanFormatError(f"plan is not valid JSON: {exc}") from None
-        except RecursionError:
-            raise PlanFormatError(
-                f"plan JSON is nested deeper than {_MAX_JSON_DEPTH} levels"
-            ) from None
-        return cls.from_dict(data)
+        return plan_from_json(cls, text)
 
     # identity -----------------------------------------------------------------------------
     def _key(self) -> tuple[object, ...]:
@@ -410,55 +339,11 @@ class Plan:
         )
 
 
-_MAX_JSON_DEPTH = 20_000  # deepest tree (links) a JSON plan may hold
-
-
-def json_text(data: dict[str, Any], indent: int | None = 2) -> str:
-    """JSON of ``data`` with every ``"tree"`` value (nested lists) written compactly.
-
-    Pure-mode trees are L levels deep: indenting them would take O(L²) characters and the
-    ``json`` module would hit Python's recursion limit, so each tree is written on one line.
-
-    Examples
-    --------
-    >>> print(json_text({"plans": {"forward": {"tree": [3, [2, 1]]}}}))
-    {
-      "plans": {
-        "forward": {
-          "tree": [3,[2,1]]
-        }
-      }
-    }
-
-    Notes
-    -----
-    O(size of the output).
-    """
-    trees: list[str] = []
-
-    def strip(node: Any) -> Any:
-        if not isinstance(node, dict):
-            return node
-        out = {}
-        for key, value in node.items():
-            if key == "tree" and isinstance(value, list | int):
-                with _deep(_MAX_JSON_DEPTH):
-                    trees.append(json.dumps(value, separators=(",", ":")))
-                out[key] = f"\u0000tree{len(trees) - 1}\u0000"
-            else:
-                out[key] = strip(value)
-        return out
-
-    text = json.dumps(strip(data), indent=indent, ensure_ascii=False)
-    for i, tree in enumerate(trees):
-        text = text.replace(json.dumps(f"\u0000tree{i}\u0000"), tree, 1)
-    return text
-
-
 def plan(
     chain: Chain | str | Sequence[int | str],
     mode: str = "optimal",
     dtype: object = "float64",
+    progress: ProgressFn | None = None,
 ) -> Plan:
     """Plan the product ``J_L ⋯ J_1`` of a chain.
 
@@ -471,6 +356,9 @@ def plan(
         A registered solver: ``"optimal"`` (exact DP), ``"forward"``, ``"reverse"``.
     dtype : str or numpy.dtype
         Element type for the byte figures (default float64).
+    progress : callable, optional
+        ``progress(done, total)`` during a long search (solvers that report progress, e.g.
+        ``optimal``); ignored by the others.
 
     Returns
     -------
@@ -499,12 +387,17 @@ def plan(
 
     Notes
     -----
-    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L).
+    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L), no search (the
+    other pure mode's cost comes from its closed form).
     """
     solver = get_solver(mode)
     dt = as_dtype(dtype)
     resolved = as_chain(chain)
-    return Plan.from_tree(resolved, solver.solve(resolved), solver.name, dt)
+    if progress is not None and solver.reports_progress:
+        tree = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
+    else:
+        tree = solver.solve(resolved)
+    return Plan.from_tree(resolved, tree, solver.name, dt)
 
 
 def compare_modes(
@@ -532,8 +425,7 @@ def compare_modes(
 def _ratio(num: int, den: int) -> float:
     if den == 0:
         return float("inf") if num else 1.0
-    return float(Fraction(num, den))
-
-
-def _json_float(value: float) -> float | None:
-    return None if value == float("inf") else value
+    try:
+        return float(Fraction(num, den))
+    except OverflowError:  # beyond 1.8e308: exact ints of any size can get there
+        return float("inf")

@@ -76,9 +76,13 @@ def test_json_is_checked_when_read():
     with pytest.raises(PlanFormatError, match="not a chainorder plan"):
         Plan.from_dict({"format": "other"})
     with pytest.raises(PlanFormatError, match="missing the field"):
-        Plan.from_dict({k: v for k, v in data.items() if k != "tree"})
+        Plan.from_dict({k: v for k, v in data.items() if k not in ("tree", "postfix")})
     with pytest.raises(PlanFormatError, match="invalid tree"):
         Plan.from_dict({**data, "tree": [[3, 1], 2]})
+    with pytest.raises(PlanFormatError, match="invalid tree"):
+        Plan.from_dict({**data, "tree": "[[3,1],2]", "postfix": [3, 1, 0, 2, 0]})
+    with pytest.raises(PlanFormatError, match="different bracketings"):
+        Plan.from_dict({**data, "tree": "[3,[2,1]]"})
     with pytest.raises(PlanFormatError, match="not valid JSON"):
         Plan.from_json("{")
 

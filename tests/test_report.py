@@ -5,12 +5,11 @@ from rich.console import Console
 from chainorder.plan import compare_modes, plan
 from chainorder.report.plan_tables import (
     comparison_table,
-    format_bytes,
-    format_count,
     format_ratio,
     schedule_table,
     tree_renderable,
 )
+from chainorder.units import format_bytes, format_count
 
 
 def render(obj):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from chainorder.atomic import write_atomic
 from chainorder.chain import Chain
 from chainorder.cli.common import (
     DimsOption,
     check_output_path,
+    err_console,
     fail,
     out_console,
     require_dims,
@@ -24,12 +29,13 @@ from chainorder.plan import Plan, json_text, plan
 from chainorder.report.plan_tables import (
     chain_summary,
     comparison_table,
-    format_count,
     schedule_table,
     short_expression,
     tree_renderable,
 )
 from chainorder.solvers import MAX_EXACT_LINKS, available_solvers
+from chainorder.solvers.interval import ProgressFn
+from chainorder.units import format_count
 
 __all__ = ["plan_command", "register"]
 
@@ -47,13 +53,52 @@ Examples:
 """
 
 
-def _plans(chain: Chain, mode: str, dtype: str) -> dict[str, Plan]:
-    names = ["optimal", "forward", "reverse"]
+def _plans(chain: Chain, mode: str, dtype: str, show_progress: bool) -> dict[str, Plan]:
+    """The selected plan and the pure modes; the exact search only when it is selected.
+
+    A pure mode needs no search, and the other pure mode is O(L) too, so ``--mode forward``
+    and ``--mode reverse`` never run the O(L³) DP.
+    """
+    names = ["optimal", "forward", "reverse"] if mode == "optimal" else ["forward", "reverse"]
     if mode not in names:
-        names.append(mode)
-    if chain.n_links > MAX_EXACT_LINKS and mode != "optimal":
-        names.remove("optimal")  # the exact DP is refused; pure modes need no search
-    return {name: plan(chain, name, dtype) for name in names}
+        names.insert(0, mode)
+    with _progress(show_progress) as progress:
+        return {name: plan(chain, name, dtype, progress=progress) for name in names}
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A transient rich progress bar on stderr that appears only after about a second."""
+    if not enabled:
+        yield None
+        return
+    start = time.monotonic()
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if time.monotonic() - start < _PROGRESS_DELAY_S:
+                return
+            bar = Progress(
+                TextColumn("planning (exact search)"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("plan", total=total)
+        state["bar"].update(state["task"], completed=done)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+_PROGRESS_DELAY_S = 1.0
 
 
 def plan_command(
@@ -98,7 +143,7 @@ def plan_command(
         if mode not in available_solvers():
             plan(chain, mode, dt)  # raises UnknownSolverError with the valid names
         try:
-            plans = _plans(chain, mode, dt.name)
+            plans = _plans(chain, mode, dt.name, err_console.is_terminal and not as_json)
         except ChainTooLongError as exc:
             fail(str(exc))
         selected = plans[mode]
@@ -115,11 +160,13 @@ def plan_command(
         typer.echo(json_text(payload))
         return
     out = out_console
+    width = out.width
     out.print(chain_summary(chain), markup=False)
-    out.print(comparison_table(plans, chosen))
+    out.print(comparison_table(plans, chosen, width=width))
     if "optimal" not in plans:
         out.print(
-            f"optimal: not computed; the exact solver handles at most {MAX_EXACT_LINKS} links",
+            f"optimal: not searched with --mode {mode} (use --mode optimal for the exact "
+            f"search, up to {MAX_EXACT_LINKS} links)",
             markup=False,
         )
     out.print(
@@ -127,10 +174,10 @@ def plan_command(
         f"{format_count(selected.flops)} FLOPs",
         markup=False,
     )
-    out.print(f"J = {short_expression(selected)}", markup=False)
-    out.print(tree_renderable(selected))
+    out.print(f"J = {short_expression(selected, width=max(width - 4, 20))}", markup=False)
+    out.print(tree_renderable(selected, width=width))
     if steps:
-        out.print(schedule_table(selected, chosen))
+        out.print(schedule_table(selected, chosen, width=width))
     if save is not None:
         out.print(f"saved plan to {save}", markup=False)
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
 from chainorder.graph.eliminate import _State, search_order
 from chainorder.graph.linearize import LinearizedGraph
 from chainorder.graph.structure import EdgeStructure, multiply_structures
+from chainorder.solvers.interval import Block, solve_intervals
 
 __all__ = ["ChainReduction", "chain_reduction", "cut_vertices"]
 
@@ -111,29 +113,40 @@ def _stack(structs: list[EdgeStructure], rows: int, cols: int) -> EdgeStructure:
 def _interval_dp(
     links: list[EdgeStructure], apply: list[tuple[int, int] | None]
 ) -> tuple[int, object]:
-    """Exact bracketing; a single original link may be applied matrix-free (``apply``)."""
+    """Exact bracketing; a single original link may be applied matrix-free (``apply``).
+
+    Runs on :mod:`chainorder.solvers.interval`'s engine (Python-int costs): the price of a
+    split multiplies the structures of the two parts' chosen products, which the engine's
+    ``on_length`` hook records per interval.
+    """
     n = len(links)
-    cost = [[0] * n for _ in range(n)]
-    st: list[list[EdgeStructure | None]] = [[None] * n for _ in range(n)]
-    tree: list[list[object]] = [[None] * n for _ in range(n)]
-    for i in range(n):
-        st[i][i] = links[i]
-        tree[i][i] = i + 1
-    for span in range(1, n):
-        for i in range(n - span):
-            j = i + span
-            best = None
-            for k in range(i, j):  # right part links i..k, left part k+1..j
-                m, s = multiply_structures(st[k + 1][j], st[i][k])
-                if k + 1 == j and apply[j] is not None:
-                    m = min(m, st[i][k].cols * apply[j][0])
-                if i == k and apply[i] is not None:
-                    m = min(m, st[k + 1][j].rows * apply[i][1])
-                c = cost[i][k] + cost[k + 1][j] + m
-                if best is None or c < best[0]:
-                    best = (c, s, (tree[k + 1][j], tree[i][k]))
-            cost[i][j], st[i][j], tree[i][j] = best
-    return cost[0][n - 1], tree[0][n - 1]
+    if n == 1:
+        return 0, 1
+    # st[(i, j)]: structure of the chosen product of links i..j (1-based)
+    st: dict[tuple[int, int], EdgeStructure] = {(i, i): links[i - 1] for i in range(1, n + 1)}
+    made: dict[tuple[int, int, int], EdgeStructure] = {}
+
+    def price(b: Block) -> np.ndarray:
+        total = b.out
+        for r in range(b.count):
+            i, j = r + 1, r + b.length
+            for c in range(b.width):
+                k = i + c  # right part i..k, left part k+1..j
+                m, made[i, j, c] = multiply_structures(st[k + 1, j], st[i, k])
+                if k + 1 == j and apply[j - 1] is not None:
+                    m = min(m, st[i, k].cols * apply[j - 1][0])
+                if i == k and apply[i - 1] is not None:
+                    m = min(m, st[k + 1, j].rows * apply[i - 1][1])
+                total[r, c] = b.right[r, c] + b.left[r, c] + m
+        return total
+
+    def on_length(length: int, cols: np.ndarray) -> None:
+        for r, c in enumerate(cols):
+            st[r + 1, r + length] = made[r + 1, r + length, int(c)]
+        made.clear()
+
+    engine = solve_intervals(n, price, dtype=object, on_length=on_length)
+    return engine.cost(), engine.tree()
 
 
 def _expression(tree: object) -> str:

@@ -8,15 +8,18 @@ which case multiplying by it needs no scalar multiplication, only copies and add
 The cost of a product ``A @ B`` (``A``: p×q, ``B``: q×r) in scalar multiplications is
 
 * 0 when ``A`` or ``B`` is a unit matrix (identity, selection, broadcast, sum, ...);
-* ``nnz(A)·nnz(B)/q`` otherwise: the number of multiplications when the non-zeros are
+* ``⌈nnz(A)·nnz(B)/q⌉`` otherwise (:func:`chainorder.cost.mults_by_nnz`, the one pricing
+  rule the chain planner uses too): the number of multiplications when the non-zeros are
   spread evenly over the shared dimension. It is exact for dense × dense (``p·q·r``) and
-  for diagonal × anything (``nnz`` of the other factor), the cases of
-  ``chainorder.cost``; for other sparse patterns it is an estimate.
+  for diagonal × anything (``nnz`` of the other factor); for other sparse patterns it is
+  an estimate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from chainorder.cost import mults_by_nnz
 
 __all__ = ["KINDS", "EdgeStructure", "add_structures", "multiply_structures"]
 
@@ -136,7 +139,7 @@ def multiply_structures(a: EdgeStructure, b: EdgeStructure) -> tuple[int, EdgeSt
     if a.cols != b.rows:
         raise ValueError(f"cannot multiply {a.describe()} by {b.describe()}")
     p, q, r = a.rows, a.cols, b.cols
-    estimate = (a.nnz * b.nnz + q - 1) // q if q else 0
+    estimate = mults_by_nnz(a.nnz, b.nnz, q)
     mults = 0 if (a.unit or b.unit) else estimate
     nnz = min(p * r, estimate)
     unit = a.unit and b.unit

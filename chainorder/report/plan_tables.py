@@ -1,29 +1,34 @@
 """Rendering of plans for people: rich tables and trees, human units. Rendering only.
 
 Every number printed carries its unit: ``mults`` (scalar multiplications), ``FLOPs`` (2 per
-multiply-add) and bytes (binary prefixes, for the plan's dtype).
+multiply-add) and bytes (binary prefixes, for the plan's dtype), formatted by
+:mod:`chainorder.units` (exact integers of any size). Given a ``width``, tables never cut a
+number: optional columns are dropped (and named in the caption) until the table fits, and a
+tree too deep for the width is not drawn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 
 from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from chainorder.chain import Chain, Structure
-from chainorder.cost import node_shapes, product_mults
+from chainorder.cost import product_mults
 from chainorder.memory import Setting, as_setting
 from chainorder.plan import Plan
+from chainorder.units import format_bytes, format_count
 
 __all__ = [
     "MAX_DRAWN_LINKS",
     "chain_summary",
     "comparison_table",
-    "format_bytes",
-    "format_count",
     "format_ratio",
     "schedule_table",
     "short_expression",
@@ -35,50 +40,13 @@ MAX_DRAWN_LINKS = 64
 _MAX_EXPRESSION = 400
 
 
-def format_count(n: int) -> str:
-    """Exact integer with thousands separators; scientific beyond 10^18.
-
-    Examples
-    --------
-    >>> format_count(6635520)
-    '6,635,520'
-    >>> format_count(12 * 10**27)
-    '1.200e+28'
-
-    Notes
-    -----
-    O(1).
-    """
-    return f"{n:,}" if abs(n) < 10**18 else f"{n:.3e}"
-
-
-def format_bytes(n: int) -> str:
-    """Bytes with binary prefixes, three significant figures.
-
-    Examples
-    --------
-    >>> format_bytes(512), format_bytes(6635520)
-    ('512 B', '6.33 MiB')
-
-    Notes
-    -----
-    O(1).
-    """
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if abs(value) < 1024 or unit == "PiB":
-            return f"{n} B" if unit == "B" else f"{value:.3g} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def format_ratio(x: float) -> str:
     """A speedup such as ``31.6×``.
 
     Examples
     --------
-    >>> format_ratio(31.57), format_ratio(1.0)
-    ('31.6×', '1.00×')
+    >>> format_ratio(31.57), format_ratio(1.0), format_ratio(2.5e7)
+    ('31.6×', '1.00×', '2.5e+07×')
 
     Notes
     -----
@@ -86,6 +54,8 @@ def format_ratio(x: float) -> str:
     """
     if x == float("inf"):
         return "∞"
+    if x >= 1e6:
+        return f"{x:.2g}×"
     return f"{x:.3g}×" if x >= 10 else f"{x:.2f}×"
 
 
@@ -96,17 +66,18 @@ def chain_summary(chain: Chain) -> str:
     --------
     >>> chain_summary(Chain.parse("784,512,tanh,10"))
     'd = 784 → 512 → 512 → 10  (L = 3 links: 2 dense, 1 diagonal [tanh])'
+    >>> chain_summary(Chain.from_dims([3, 3]))
+    'd = 3 → 3  (L = 1 link: 1 dense)'
 
     Notes
     -----
     O(L).
     """
+    d = [_width(x) for x in chain.dims]
     widths = (
-        " → ".join(map(str, chain.dims))
+        " → ".join(d)
         if chain.n_links <= 24
-        else (
-            " → ".join(map(str, chain.dims[:8])) + " → … → " + " → ".join(map(str, chain.dims[-4:]))
-        )
+        else (" → ".join(d[:8]) + " → … → " + " → ".join(d[-4:]))
     )
     diag = [chain.names[i] for i, s in enumerate(chain.structures) if s is Structure.DIAGONAL]
     dense = chain.n_links - len(diag)
@@ -114,48 +85,143 @@ def chain_summary(chain: Chain) -> str:
     if diag:
         names = sorted(set(diag))
         kinds += f", {len(diag)} diagonal [{', '.join(names)}]"
-    return f"d = {widths}  (L = {chain.n_links} links: {kinds})"
+    links = "link" if chain.n_links == 1 else "links"
+    return f"d = {widths}  (L = {chain.n_links} {links}: {kinds})"
 
 
-def short_expression(plan: Plan) -> str:
+def _width(d: int) -> str:
+    """A width as digits, or scientific beyond 18 digits (the JSON keeps it exact)."""
+    return str(d) if d < 10**18 else format_count(d)
+
+
+def short_expression(plan: Plan, width: int | None = None) -> str:
     """The bracketing, elided in the middle when longer than 400 characters.
+
+    Cuts and line breaks fall only after a ``·``, never inside a link number. With
+    ``width``, lines are broken to at most ``width`` characters, continuation lines indented
+    by four spaces (to sit under a ``"J = "`` prefix).
 
     Examples
     --------
     >>> from chainorder.plan import plan
     >>> short_expression(plan("3,4,5"))
     'J2·J1'
+    >>> print(short_expression(plan([2] * 9, "forward"), width=24))
+    J8·(J7·(J6·(J5·(J4·(J3·
+        (J2·J1))))))
 
     Notes
     -----
     O(L).
     """
     text = plan.expression()
-    if len(text) <= _MAX_EXPRESSION:
+    if len(text) > _MAX_EXPRESSION:
+        half = _MAX_EXPRESSION // 2
+        head = text[:half].rpartition("·")[0] + "·"
+        tail = text[-half:].partition("·")[2]
+        text = f"{head} … ·{tail}  ({len(text):,} characters; full text in --json)"
+    if width is None or len(text) <= width:
         return text
-    half = _MAX_EXPRESSION // 2
-    return f"{text[:half]} … {text[-half:]}  ({len(text):,} characters; full text in --json)"
+    lines, line = [], ""
+    for piece in re.split(r"(?<=·)|(?<= )", text):  # break after every '·' or space
+        if line and len(line) + len(piece) > (width if not lines else width - 4):
+            lines.append(line)
+            line = ""
+        line += piece
+    lines.append(line)
+    return "\n    ".join(x.rstrip() for x in lines)
+
+
+#: Optional columns of the comparison table, dropped in this order when it does not fit.
+_COMPARISON_DROPS = ("largest", "FLOPs", "vs rev", "vs fwd", "mode", "peak mem")
 
 
 def comparison_table(
-    plans: Mapping[str, Plan], setting: Setting | str = Setting.GIVEN, title: str | None = None
+    plans: Mapping[str, Plan],
+    setting: Setting | str = Setting.GIVEN,
+    title: str | None = None,
+    width: int | None = None,
 ) -> Table:
     """Table of plans side by side: mults, FLOPs, peak memory, largest product, speedups.
+
+    Parameters
+    ----------
+    plans : mapping of name to Plan
+    setting : Setting or str
+        Memory setting of the peak column.
+    title : str, optional
+    width : int, optional
+        Columns available: optional columns are dropped (and named in the caption) until
+        the table fits, so no number is ever cut.
 
     Examples
     --------
     >>> from chainorder.plan import compare_modes
     >>> comparison_table(compare_modes("3,4,5")).row_count
     3
+    >>> [c.header for c in comparison_table(compare_modes("3,4,5"), width=40).columns]
+    ['plan', 'mode', 'mults', 'peak mem']
 
     Notes
     -----
-    O(number of plans).
+    O(number of plans · columns²) to fit.
     """
     setting = as_setting(setting)
     first = next(iter(plans.values()))
-    table = Table(
-        title=title or f"plans compared (peak memory: {setting.value} setting)",
+    best = min(p.mults for p in plans.values())
+    columns: dict[str, Callable[[Plan], str]] = {
+        "plan": lambda p: "",
+        "mode": lambda p: p.mode.value,
+        "mults": lambda p: format_count(p.mults),
+        "FLOPs": lambda p: format_count(p.flops),
+        "peak mem": lambda p: format_bytes(p.peak_bytes(setting)),
+        "largest": lambda p: format_bytes(p.largest_intermediate_bytes),
+        "vs fwd": lambda p: _speedup(p.forward_mults, p.mults),
+        "vs rev": lambda p: _speedup(p.reverse_mults, p.mults),
+    }
+    rows = [
+        ([name] + [cell(p) for cell in list(columns.values())[1:]], p.mults == best)
+        for name, p in plans.items()
+    ]
+    caption = (
+        "mults = scalar multiplications; FLOPs = 2 per multiply-add (BLAS); memory in bytes "
+        f"of {first.dtype.name} ({first.itemsize} B/element); largest = largest product "
+        "formed; vs fwd / vs rev = speedup in mults over pure forward / reverse mode"
+    )
+
+    def build(keep: Sequence[str], dropped: Sequence[str]) -> Table:
+        table = _table(title or f"plans compared (peak memory: {setting.value} setting)")
+        for header in keep:
+            left = header in ("plan", "mode")
+            table.add_column(header, justify="left" if left else "right", no_wrap=True)
+        index = [list(columns).index(h) for h in keep]
+        for cells, is_best in rows:
+            table.add_row(*(cells[k] for k in index), style="bold green" if is_best else None)
+        table.caption = caption + (
+            f" ({', '.join(dropped)} left out to fit {width} columns; see --json)"
+            if dropped
+            else ""
+        )
+        table.caption_justify = "left"
+        return table
+
+    return _fit(build, list(columns), _COMPARISON_DROPS, width)
+
+
+def _speedup(num: int, den: int) -> str:
+    """``num / den`` as a speedup, from the exact ints (no float overflow at any size)."""
+    if den == 0:
+        return "∞" if num else format_ratio(1.0)
+    if num >= 10**6 * den:
+        return f"{format_count(num // den)}×"
+    if 100 * num < den:
+        return "<0.01×"
+    return format_ratio(num / den if max(num, den) < 2**1000 else (num * 10**6 // den) / 10**6)
+
+
+def _table(title: str) -> Table:
+    return Table(
+        title=title,
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -163,34 +229,38 @@ def comparison_table(
         padding=(0, 1),
         collapse_padding=True,
     )
-    table.add_column("plan", no_wrap=True)
-    table.add_column("mode", no_wrap=True)
-    for header in ("mults", "FLOPs", "peak mem", "largest", "vs fwd", "vs rev"):
-        table.add_column(header, justify="right", no_wrap=True)
-    best = min(p.mults for p in plans.values())
-    for name, p in plans.items():
-        style = "bold green" if p.mults == best else None
-        table.add_row(
-            name,
-            p.mode.value,
-            format_count(p.mults),
-            format_count(p.flops),
-            format_bytes(p.peak_bytes(setting)),
-            format_bytes(p.largest_intermediate_bytes),
-            format_ratio(p.speedup_vs_forward),
-            format_ratio(p.speedup_vs_reverse),
-            style=style,
-        )
-    table.caption = (
-        "mults = scalar multiplications; FLOPs = 2 per multiply-add (BLAS); memory in bytes "
-        f"of {first.dtype.name} ({first.itemsize} B/element); largest = largest product "
-        "formed; vs fwd / vs rev = speedup in mults over pure forward / reverse mode"
-    )
-    table.caption_justify = "left"
+
+
+def _fit(
+    build: Callable[[Sequence[str], Sequence[str]], Table],
+    headers: list[str],
+    drops: Sequence[str],
+    width: int | None,
+) -> Table:
+    """The table with the fewest optional columns left out that fits ``width``."""
+    keep, dropped = list(headers), []
+    table = build(keep, dropped)
+    if width is None:
+        return table
+    console = Console(width=10_000)  # measure unclamped: the natural width of the table
+
+    def natural(t: Table) -> int:
+        return Measurement.get(console, console.options, t).maximum
+
+    for header in drops:
+        if natural(table) <= width:
+            break
+        keep.remove(header)
+        dropped.append(header)
+        table = build(keep, dropped)
+    if natural(table) > width:
+        for column in table.columns:  # still too wide: wrap digits rather than cut them
+            column.no_wrap = False
+            column.overflow = "fold"
     return table
 
 
-def tree_renderable(plan: Plan) -> RichTree | Text:
+def tree_renderable(plan: Plan, width: int | None = None) -> RichTree | Text:
     """The bracketing drawn as a rich tree; each product shows its shape and mults.
 
     Examples
@@ -201,15 +271,14 @@ def tree_renderable(plan: Plan) -> RichTree | Text:
 
     Notes
     -----
-    O(L); not drawn beyond 64 links.
+    O(L); not drawn beyond 64 links, nor when ``width`` is too narrow for its depth.
     """
     if plan.n_links > MAX_DRAWN_LINKS:
         return Text(
             f"(tree of {plan.n_links} links not drawn; more than {MAX_DRAWN_LINKS}: "
             "see the expression or --json)"
         )
-    flat = plan.flat
-    shapes = node_shapes(plan.chain, flat)
+    flat, shapes = plan.flat, plan.shapes
     d = plan.chain.dims
 
     def label(i: int) -> str:
@@ -218,7 +287,7 @@ def tree_renderable(plan: Plan) -> RichTree | Text:
         if flat.is_leaf(i):
             name = plan.chain.names[flat.lo[i] - 1]
             what = f"{kind}: {name}" if shapes.structure[i] is Structure.DIAGONAL else kind
-            return f"J{flat.lo[i]}  {rows}×{cols} ({what})"
+            return f"J{flat.lo[i]}  {_width(rows)}×{_width(cols)} ({what})"
         a, b = flat.left[i], flat.right[i]
         m = product_mults(
             d[flat.hi[a]],
@@ -227,8 +296,20 @@ def tree_renderable(plan: Plan) -> RichTree | Text:
             shapes.structure[a],
             shapes.structure[b],
         )
-        return f"J{flat.hi[i]}..J{flat.lo[i]}  {rows}×{cols} ({kind}) = {format_count(m)} mults"
+        shape = f"{_width(rows)}×{_width(cols)}"
+        return f"J{flat.hi[i]}..J{flat.lo[i]}  {shape} ({kind}) = {format_count(m)} mults"
 
+    if width is not None:
+        depth = [0] * len(flat.lo)
+        for i in range(flat.root, -1, -1):  # parents after children: walk from the root
+            if not flat.is_leaf(i):
+                depth[flat.left[i]] = depth[flat.right[i]] = depth[i] + 1
+        need = max(4 * depth[i] + len(label(i)) for i in range(len(flat.lo)))
+        if need > width:
+            return Text(
+                f"(tree not drawn: it needs {need} columns, {width} are available; "
+                "see the expression or --json)"
+            )
     root = RichTree(label(flat.root))
     stack = [(flat.root, root)]
     while stack:
@@ -240,8 +321,15 @@ def tree_renderable(plan: Plan) -> RichTree | Text:
     return root
 
 
-def schedule_table(plan: Plan, setting: Setting | str = Setting.GIVEN) -> Table:
+_SCHEDULE_DROPS = ("FLOPs", "left", "right", "product")
+
+
+def schedule_table(
+    plan: Plan, setting: Setting | str = Setting.GIVEN, width: int | None = None
+) -> Table:
     """The product steps of ``plan`` in execution order, with shapes and costs.
+
+    ``width``: optional columns are dropped (and named in the caption) until it fits.
 
     Examples
     --------
@@ -254,27 +342,9 @@ def schedule_table(plan: Plan, setting: Setting | str = Setting.GIVEN) -> Table:
     O(L).
     """
     setting = as_setting(setting)
-    table = Table(
-        title=f"schedule ({setting.value} setting, execution order)",
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
-    for col, just in (
-        ("step", "right"),
-        ("product", "left"),
-        ("left", "left"),
-        ("right", "left"),
-        ("result", "left"),
-        ("mults", "right"),
-        ("FLOPs", "right"),
-    ):
-        table.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
-    for s in plan.schedule(setting):
-        table.add_row(
+    justify = {"step": "right", "mults": "right", "FLOPs": "right"}
+    rows = [
+        (
             str(s.number),
             f"{s.label(s.left_links)}·{s.label(s.right_links)}",
             _shape(s.left_shape, s.left_structure),
@@ -283,11 +353,26 @@ def schedule_table(plan: Plan, setting: Setting | str = Setting.GIVEN) -> Table:
             format_count(s.mults),
             format_count(s.flops),
         )
-    table.caption = "shapes rows×cols; 'diag' = stored as its diagonal"
-    table.caption_justify = "left"
-    return table
+        for s in plan.schedule(setting)
+    ]
+    headers = ["step", "product", "left", "right", "result", "mults", "FLOPs"]
+
+    def build(keep: Sequence[str], dropped: Sequence[str]) -> Table:
+        table = _table(f"schedule ({setting.value} setting, execution order)")
+        for header in keep:
+            table.add_column(header, justify=justify.get(header, "left"), no_wrap=True)  # type: ignore[arg-type]
+        index = [headers.index(h) for h in keep]
+        for cells in rows:
+            table.add_row(*(cells[k] for k in index))
+        table.caption = "shapes rows×cols; 'diag' = stored as its diagonal" + (
+            f" ({', '.join(dropped)} left out to fit {width} columns)" if dropped else ""
+        )
+        table.caption_justify = "left"
+        return table
+
+    return _fit(build, headers, _SCHEDULE_DROPS, width)
 
 
 def _shape(shape: tuple[int, int], structure: Structure) -> str:
-    text = f"{shape[0]}×{shape[1]}"
+    text = f"{_width(shape[0])}×{_width(shape[1])}"
     return f"{text} diag" if structure is Structure.DIAGONAL else text

@@ -27,6 +27,11 @@ __all__ = [
     "unregister_solver",
 ]
 
-register_solver("optimal", optimal_tree, "exact dynamic programme: fewest multiplications")
+register_solver(
+    "optimal",
+    optimal_tree,
+    "exact dynamic programme: fewest multiplications",
+    reports_progress=True,
+)
 register_solver("forward", solve_forward, "forward mode (tangent / JVP), from the input")
 register_solver("reverse", solve_reverse, "reverse mode (adjoint / VJP, backprop), from the output")

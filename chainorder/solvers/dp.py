@@ -1,10 +1,10 @@
 """Exact optimal bracketing by dynamic programming over the matrix chain, vectorised.
 
 The classic recurrence ``cost(i..j) = min_k cost(i..k) + cost(k+1..j) + product(k)`` is solved
-one interval length at a time. Each length is a handful of whole-array NumPy operations over
-an ``(intervals × splits)`` block whose two cost operands are *views* (no gathers): the
-right factors ``i..k`` come from a start-major table, the left factors ``k+1..j`` from an
-end-major one, and the shared widths ``d_k`` from a sliding window over the dims.
+by the interval engine (:mod:`chainorder.solvers.interval`) one interval length at a time;
+this module supplies the prices. Each length is a handful of whole-array NumPy operations
+over an ``(intervals × splits)`` block whose two cost operands are *views* (no gathers), and
+the shared widths ``d_k`` come from a sliding window over the dims.
 
 Products are priced by structure (:mod:`chainorder.cost`), so diagonal (elementwise) links
 are exploited. Ties in multiplications are broken by the lower ``given``-setting peak memory
@@ -20,13 +20,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from chainorder.chain import Chain, Structure
 from chainorder.cost import pure_mode_mults
 from chainorder.errors import ChainTooLongError
 from chainorder.memory import given_memory
+from chainorder.solvers.interval import Block, IntervalDP, ProgressFn, sliding
 from chainorder.tree import Tree, flatten, forward_tree, reverse_tree, tree_from_splits
+from chainorder.units import format_bytes
 
 __all__ = ["MAX_EXACT_LINKS", "DPResult", "optimal_tree", "solve_dp"]
 
@@ -65,12 +66,15 @@ def _table_bytes(n_links: int) -> int:
     return 5 * 8 * (n_links + 2) ** 2
 
 
-def solve_dp(chain: Chain) -> DPResult:
+def solve_dp(chain: Chain, progress: ProgressFn | None = None) -> DPResult:
     """Solve the chain exactly; see the module notes.
 
     Parameters
     ----------
     chain : Chain
+    progress : callable, optional
+        ``progress(done, total)`` after each interval length (split evaluations so far and
+        in all), e.g. to drive a progress bar.
 
     Returns
     -------
@@ -89,13 +93,14 @@ def solve_dp(chain: Chain) -> DPResult:
 
     Notes
     -----
-    O(L³) arithmetic in O(L) NumPy calls per interval length (O(L) lengths), O(L²) memory.
+    O(L³) arithmetic in O(L) NumPy calls per interval length (O(L) lengths), O(L²) memory;
+    the loop is :mod:`chainorder.solvers.interval`'s engine, the prices are set here.
     """
     L = chain.n_links
     if L > MAX_EXACT_LINKS:
         raise ChainTooLongError(
             f"chain has {L} links; the exact solver handles at most {MAX_EXACT_LINKS} "
-            f"(its O(L²) tables would need about {_table_bytes(L) / 2**30:.1f} GiB and O(L³) "
+            f"(its O(L²) tables would need about {format_bytes(_table_bytes(L))} and O(L³) "
             "time); use --mode forward or --mode reverse, which need no search"
         )
     dims = chain.dims
@@ -106,72 +111,54 @@ def solve_dp(chain: Chain) -> DPResult:
     dense_prefix[1:] = np.cumsum([s is Structure.DENSE for s in chain.structures])
     all_dense = chain.is_dense
 
-    cost_a = np.zeros((L + 2, L + 2), dtype=dtype)  # [start, length]
-    cost_b = np.zeros((L + 2, L + 2), dtype=dtype)  # [end, L + 1 - length]
+    engine = IntervalDP(L, dtype)
     peak_a = np.zeros((L + 2, L + 2), dtype=dtype)
     peak_b = np.zeros((L + 2, L + 2), dtype=dtype)
-    split = np.zeros((L + 2, L + 2), dtype=np.int32)  # [start, length] -> right length s
-    # one scratch block reused for every length (avoids page faults of fresh temporaries)
-    buffer = np.empty((L // 2 + 1) * (L - L // 2), dtype=dtype) if dtype is np.int64 else None
-    sentinel = np.iinfo(np.int64).max if dtype is np.int64 else (L + 3) * big**3 + 1
-
     # windows[t, :w] = d[t : t + w] for every t and w, as one strided view (no copies)
-    windows = _windows(d)
-    prefix_windows = _windows(dense_prefix)
+    windows = sliding(d)
+    prefix_windows = sliding(dense_prefix)
     tables = _Tables(d, dense_prefix, windows, prefix_windows, peak_a, peak_b, all_dense, L)
-    peaks_upto = 1  # peak tables are valid for interval lengths 1..peaks_upto
-    peaks_active = False  # set by the first tie; from then on peaks are kept up to date
-    for length in range(2, L + 1):
-        n = L - length + 1
-        w = length - 1
-        rows = slice(1, n + 1)  # starts i = 1..n
-        ends = slice(length, L + 1)  # ends j = i + length - 1
-        right = cost_a[rows, 1:length]  # cost(i .. i+s-1), s = 1..w
-        left = cost_b[ends, L + 1 - w : L + 1]  # cost(i+s .. j), s = 1..w
-        q = windows[rows, :w]  # d_k, k = i+s-1
-        p = d[ends]  # d_j
+    # peak tables are valid for lengths 1..upto; "active" once a tie needed them
+    peaks = {"upto": 1, "active": False}
+
+    def price(b: Block) -> np.ndarray:
+        """right + left + the product (i..k) by (k+1..j): d_j · d_k · d_{i-1} when dense."""
+        n = b.count
+        q = windows[b.starts, : b.width]  # d_k, k = i+s-1
+        p = d[b.ends]  # d_j
         r = d[0:n]  # d_{i-1}
         pr = p * r
-        total = buffer[: n * w].reshape(n, w) if buffer is not None else np.empty((n, w), dtype)
+        total = b.out
         if all_dense:
             np.multiply(pr[:, None], q, out=total)
         else:
-            pk = prefix_windows[rows, :w]
+            pk = prefix_windows[b.starts, : b.width]
             right_diag = pk == dense_prefix[0:n, None]
-            left_diag = dense_prefix[ends, None] == pk
+            left_diag = dense_prefix[b.ends, None] == pk
             np.copyto(total, np.where(left_diag | right_diag, pr[:, None], pr[:, None] * q))
-            row_diag = dense_prefix[ends] == dense_prefix[0:n]
+            row_diag = dense_prefix[b.ends] == dense_prefix[0:n]
             if row_diag.any():
                 total[row_diag] = p[row_diag, None]
-        total += right
-        total += left
-        best_col = total.argmin(axis=1)
-        idx = np.arange(n)
-        best = total[idx, best_col]
-        # a second minimum equal to the first means a tie in multiplications
-        if w > 1:
-            total[idx, best_col] = sentinel
-            tie_rows = np.flatnonzero(total.min(axis=1) == best)
-            total[idx, best_col] = best
-        else:
-            tie_rows = idx[:0]
+        total += b.right
+        total += b.left
+        return total
 
-        if tie_rows.size:
-            # peak tables are filled lazily: only a tie in mults ever reads them
-            peaks_upto = _fill_peaks(tables, split, peaks_upto, length - 1)
-            peaks_active = True
-            if tie_rows.size == n:  # e.g. equal widths: every row ties; views, no copies
-                tie_rows = slice(None)
-            pk_t = _split_peaks(tables, length, tie_rows, None)
-            pk_t[total[tie_rows] != best[tie_rows, None]] = pk_t.max() + 1  # untied splits
-            best_col[tie_rows] = pk_t.argmin(axis=1)
-        cost_a[rows, length] = best
-        cost_b[ends, L + 1 - length] = best
-        split[rows, length] = best_col + 1
-        if peaks_active:
-            peaks_upto = _fill_peaks(tables, split, peaks_upto, length)
+    def tie_break(b: Block, total: np.ndarray, best: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Among splits tied in mults, the lowest given-setting peak (first on a tie)."""
+        # peak tables are filled lazily: only a tie in mults ever reads them
+        peaks["upto"] = _fill_peaks(tables, engine.split, peaks["upto"], b.length - 1)
+        peaks["active"] = True
+        sel: np.ndarray | slice = slice(None) if rows.size == b.count else rows  # views
+        pk_t = _split_peaks(tables, b.length, sel, None)
+        pk_t[total[sel] != best[sel, None]] = pk_t.max() + 1  # untied splits
+        return pk_t.argmin(axis=1)
 
-    return DPResult(chain, int(cost_a[1, L]), split)
+    def on_length(length: int, cols: np.ndarray) -> None:
+        if peaks["active"]:
+            peaks["upto"] = _fill_peaks(tables, engine.split, peaks["upto"], length)
+
+    engine.run(price, tie_break=tie_break, on_length=on_length, progress=progress)
+    return DPResult(chain, engine.cost(), engine.split)
 
 
 def _fill_peaks(t: _Tables, split: np.ndarray, done: int, target: int) -> int:
@@ -183,14 +170,6 @@ def _fill_peaks(t: _Tables, split: np.ndarray, done: int, target: int) -> int:
         t.peak_a[1 : n + 1, length] = chosen
         t.peak_b[length : L + 1, L + 1 - length] = chosen
     return max(done, target)
-
-
-def _windows(values: np.ndarray) -> np.ndarray:
-    """A read-only ``(n, n)`` view with ``out[t, :w] == values[t : t + w]``."""
-    n = len(values)
-    padded = np.concatenate([values, np.zeros(n, dtype=values.dtype)])
-    step = padded.strides[0]
-    return as_strided(padded, shape=(n, n), strides=(step, step), writeable=False)
 
 
 class _Tables(NamedTuple):
@@ -262,12 +241,14 @@ def _split_peaks(
     return np.minimum(right_first, left_first)
 
 
-def optimal_tree(chain: Chain) -> Tree:
+def optimal_tree(chain: Chain, progress: ProgressFn | None = None) -> Tree:
     """The tree of fewest multiplications; ties as in the module notes.
 
     Parameters
     ----------
     chain : Chain
+    progress : callable, optional
+        Passed to :func:`solve_dp`.
 
     Returns
     -------
@@ -289,7 +270,7 @@ def optimal_tree(chain: Chain) -> Tree:
     -----
     O(L³) time, O(L²) memory (see :func:`solve_dp`).
     """
-    result = solve_dp(chain)
+    result = solve_dp(chain, progress)
     if chain.n_links == 1:
         return 1
     for reverse in (False, True):

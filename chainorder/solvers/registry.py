@@ -28,12 +28,15 @@ class SolverInfo:
     name: str
     solve: SolverFn
     description: str
+    reports_progress: bool = False  # solve(chain, progress=fn) calls fn(done, total)
 
 
 _REGISTRY: dict[str, SolverInfo] = {}
 
 
-def register_solver(name: str, solve: SolverFn, description: str) -> SolverInfo:
+def register_solver(
+    name: str, solve: SolverFn, description: str, reports_progress: bool = False
+) -> SolverInfo:
     """Register ``solve`` under ``name`` (replacing any previous one).
 
     Examples
@@ -46,9 +49,10 @@ def register_solver(name: str, solve: SolverFn, description: str) -> SolverInfo:
 
     Notes
     -----
-    O(1). The CLI's ``--mode`` accepts every registered name.
+    O(1). The CLI's ``--mode`` accepts every registered name. A solver registered with
+    ``reports_progress=True`` takes a ``progress=`` keyword (``progress(done, total)``).
     """
-    info = SolverInfo(name, solve, description)
+    info = SolverInfo(name, solve, description, reports_progress)
     _REGISTRY[name] = info
     return info
 
