@@ -31,7 +31,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
 
-__all__ = ["UFUNC_BUFFER", "Conv1d", "Conv2d", "ConvGeometry", "conv_output_size"]
+__all__ = [
+    "UFUNC_BUFFER",
+    "Conv1d",
+    "Conv2d",
+    "ConvGeometry",
+    "conv_output_size",
+    "conv_workspace",
+    "geometry_of",
+]
 
 #: Elements of one NumPy ufunc buffer (``numpy.getbufsize()``, 8192 by default).
 UFUNC_BUFFER = np.getbufsize()
@@ -221,18 +229,7 @@ class Conv2d:
         -----
         O(1).
         """
-        g = self.geometry
-        c = g.patch * g.out_height * g.out_width * seeds
-        padded = bool(g.ph or g.pw)
-        if direction in ("forward", "tangent"):
-            p, r = (g.padded * seeds if padded else 0), g.m * seeds
-            return max(c + p, c + r) - r
-        if direction == "adjoint":
-            if not padded:
-                return c + 3 * UFUNC_BUFFER
-            p, r = g.padded * seeds, g.n * seeds
-            return max(c + p + 3 * UFUNC_BUFFER, p + r) - r
-        raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")
+        return conv_workspace(self.geometry, direction, seeds)
 
     # numerics ------------------------------------------------------------------------------
     def _im2col(self, T: Any) -> Any:
@@ -309,3 +306,52 @@ class Conv1d(Conv2d):
         """A seeded 1-D convolution from its sizes."""
         g = ConvGeometry(channels, 1, length, filters, 1, kernel, 1, stride, 0, padding)
         return cls.random(g, rng or np.random.default_rng(0), dtype)  # type: ignore[return-value]
+
+
+def geometry_of(link: Any) -> ConvGeometry:
+    """The :class:`ConvGeometry` of a ``conv1d``/``conv2d`` link cost.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import conv2d
+    >>> geometry_of(conv2d(1, 28, 8, 3, stride=2)).m
+    1352
+
+    Notes
+    -----
+    O(1).
+    """
+    p = link.param
+    if link.kind == "conv1d":
+        (length,), (k,), (s,), (pad,) = p("in_shape"), p("kernel"), p("stride"), p("padding")
+        return ConvGeometry(p("in_channels"), 1, length, p("out_channels"), 1, k, 1, s, 0, pad)
+    if link.kind == "conv2d":
+        (h, w), (kh, kw) = p("in_shape"), p("kernel")
+        (sh, sw), (ph, pw) = p("stride"), p("padding")
+        return ConvGeometry(p("in_channels"), h, w, p("out_channels"), kh, kw, sh, sw, ph, pw)
+    raise SpecError(f"a {link.kind} link has no convolution geometry")
+
+
+def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
+    """Peak temporaries of one convolution call, in elements (see :meth:`Conv2d.workspace`).
+
+    Examples
+    --------
+    >>> conv_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), "tangent", 5)
+    180
+
+    Notes
+    -----
+    O(1).
+    """
+    c = g.patch * g.out_height * g.out_width * seeds
+    padded = bool(g.ph or g.pw)
+    if direction in ("forward", "tangent"):
+        p, r = (g.padded * seeds if padded else 0), g.m * seeds
+        return max(c + p, c + r) - r
+    if direction == "adjoint":
+        if not padded:
+            return c + 3 * UFUNC_BUFFER
+        p, r = g.padded * seeds, g.n * seeds
+        return max(c + p + 3 * UFUNC_BUFFER, p + r) - r
+    raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")
