@@ -1,7 +1,12 @@
 """Matrix-free Jacobian chains (issue 10): links known through JVP/VJP cost models.
 
-Public API (see each module): :mod:`~chainorder.matfree.links` (the link cost model),
-:mod:`~chainorder.matfree.plan` (plans and their nodes).
+- :mod:`~chainorder.matfree.links`: the link cost model (:class:`LinkCost`, ``dense``,
+  ``elementwise``, ``conv1d``, ``conv2d``, ``custom``).
+- :mod:`~chainorder.matfree.spec`: the spec words (``1x28x28,conv2d(8,k=3),relu,10``).
+- :mod:`~chainorder.matfree.solver`: Naumann's generalised DP, vectorised, exact integers.
+- :mod:`~chainorder.matfree.plan`: :class:`MatrixFreePlan` and its nodes.
+- :mod:`~chainorder.matfree.planning`: :func:`plan_matrix_free` and the baseline plans.
+- :mod:`~chainorder.matfree.reference`: brute force over every plan (tests).
 """
 
 from chainorder.matfree.links import (
@@ -15,19 +20,44 @@ from chainorder.matfree.links import (
     elementwise,
 )
 from chainorder.matfree.plan import ACTIONS, Comparison, MatrixFreePlan, PlanNode, make_node
+from chainorder.matfree.planning import (
+    as_links,
+    comparison,
+    given_matrix_plan,
+    links_from_chain,
+    plan_matrix_free,
+    pure_adjoint_plan,
+    pure_tangent_plan,
+)
+from chainorder.matfree.reference import all_plans, brute_force
+from chainorder.matfree.solver import MAX_MATFREE_LINKS, check_links, solve_matrix_free
+from chainorder.matfree.spec import parse_matrix_free
 
 __all__ = [
     "ACTIONS",
     "KINDS",
+    "MAX_MATFREE_LINKS",
     "Comparison",
     "LinkCost",
     "MatrixFreePlan",
     "PlanNode",
+    "all_plans",
+    "as_links",
+    "brute_force",
+    "check_links",
+    "comparison",
     "conv1d",
     "conv2d",
     "conv_output_length",
     "custom",
     "dense",
     "elementwise",
+    "given_matrix_plan",
+    "links_from_chain",
     "make_node",
+    "parse_matrix_free",
+    "plan_matrix_free",
+    "pure_adjoint_plan",
+    "pure_tangent_plan",
+    "solve_matrix_free",
 ]
