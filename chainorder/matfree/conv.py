@@ -213,16 +213,16 @@ class Conv2d:
         next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: ``c`` lives
         next to the padded accumulator ``p``; with padding the cropped result ``n·s`` is then
         copied out of ``p``: ``max(c + p, p + r) - r``; without padding ``p`` is the result.
-        The strided scatter-add of col2im makes NumPy's ufunc machinery allocate up to three
-        buffers of :data:`UFUNC_BUFFER` elements, counted here too (measured: 196 KiB for
-        float64, whatever ``s``).
+        The strided scatter-add of col2im makes NumPy's ufunc machinery allocate three
+        buffers of ``min(UFUNC_BUFFER, s·C·Ho·Wo)`` elements (one per operand), counted too
+        (measured: 196 KiB for float64 once ``s·C·Ho·Wo >= 8192``).
 
         Examples
         --------
         >>> g = ConvGeometry(1, 4, 4, 2, 3, 3)
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
-        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5) - 3 * UFUNC_BUFFER
+        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5) - 3 * 20
         180
 
         Notes
@@ -350,8 +350,9 @@ def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
         p, r = (g.padded * seeds if padded else 0), g.m * seeds
         return max(c + p, c + r) - r
     if direction == "adjoint":
+        buffers = 3 * min(UFUNC_BUFFER, seeds * g.channels * g.out_height * g.out_width)
         if not padded:
-            return c + 3 * UFUNC_BUFFER
+            return c + buffers
         p, r = g.padded * seeds, g.n * seeds
-        return max(c + p + 3 * UFUNC_BUFFER, p + r) - r
+        return max(c + p + buffers, p + r) - r
     raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")

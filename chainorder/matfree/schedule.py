@@ -39,11 +39,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chainorder.matfree.conv import conv_workspace, geometry_of
+from chainorder.matfree.conv import UFUNC_BUFFER, conv_workspace, geometry_of
 from chainorder.matfree.plan import MatrixFreePlan, PlanNode
 from chainorder.memory import Setting, as_setting
 
-__all__ = ["Event", "Schedule", "link_workspace", "schedule"]
+__all__ = ["Event", "Schedule", "broadcast_buffer", "link_workspace", "schedule"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,10 @@ class Schedule:
 def link_workspace(link: object, direction: str, seeds: int) -> int:
     """Temporaries (elements) of one call of a link's elemental on ``seeds`` seeds.
 
-    0 for dense, elementwise and custom links (one product straight into the result); the
-    im2col model of :func:`chainorder.matfree.conv.conv_workspace` for convolutions.
+    0 for dense and custom links (one BLAS product straight into the result); for an
+    elementwise link on a block (``d > 1`` and ``s > 1``) the one ufunc buffer NumPy's
+    broadcasting multiply allocates, ``min(8192, d·s)`` (:func:`broadcast_buffer`); the im2col
+    model of :func:`chainorder.matfree.conv.conv_workspace` for convolutions.
 
     Examples
     --------
@@ -87,9 +89,33 @@ def link_workspace(link: object, direction: str, seeds: int) -> int:
     -----
     O(1).
     """
-    if getattr(link, "kind", None) in ("conv1d", "conv2d"):
+    kind = getattr(link, "kind", None)
+    if kind in ("conv1d", "conv2d"):
         return conv_workspace(geometry_of(link), direction, seeds)
+    if kind == "elementwise" and direction != "forward":
+        return broadcast_buffer(link.rows, seeds)  # type: ignore[attr-defined]
     return 0
+
+
+def broadcast_buffer(rows: int, cols: int) -> int:
+    """Elements of the ufunc buffer of a ``rows × cols`` broadcasting multiply by a vector.
+
+    NumPy buffers the broadcast operand of ``v[:, None] * B`` (or ``B * v[None, :]``) in
+    chunks of at most ``numpy.getbufsize()`` elements (measured with ``tracemalloc``); a
+    vector-by-vector product (``rows`` or ``cols`` = 1) needs none.
+
+    Examples
+    --------
+    >>> broadcast_buffer(30, 200), broadcast_buffer(500, 400), broadcast_buffer(100, 1)
+    (6000, 8192, 0)
+
+    Notes
+    -----
+    O(1).
+    """
+    if rows <= 1 or cols <= 1:
+        return 0
+    return min(UFUNC_BUFFER, rows * cols)
 
 
 def _stored(plan: MatrixFreePlan, node: PlanNode) -> int:
@@ -145,12 +171,10 @@ def schedule(plan: MatrixFreePlan, setting: Setting | str = "streamed") -> Sched
     for i, node in enumerate(plan.nodes):
         if node.action == "given" and not streamed:
             owned[i] = False
-        events.extend(_node_events(plan, i, node, size, owned, streamed))
-        if streamed:
-            used = range(node.lo, node.lo + 1) if node.action == "given" else node.swept()
-            for l in used:
-                if tape[l] > 0:
-                    events.append(Event("free_tape", node=i, link=l, free=tape[l]))
+        for ev in _node_events(plan, i, node, size, owned, streamed):
+            events.append(ev)
+            if streamed and ev.link > 0 and tape[ev.link] > 0:  # the tape's only use
+                events.append(Event("free_tape", node=i, link=ev.link, free=tape[ev.link]))
     root = len(plan.nodes) - 1
     if plan.nodes[root].diagonal:
         d = size[root]
@@ -178,11 +202,14 @@ def _node_events(
         return [Event("form", node=i, link=node.lo, alloc=size[i], transient=transient)]
     if node.action == "dense":
         free = sum(size[c] for c in (node.left, node.right) if owned[c])
-        return [Event("multiply", node=i, alloc=size[i], free=free)]
+        transient = 0
+        if plan.nodes[node.left].diagonal != plan.nodes[node.right].diagonal:
+            transient = broadcast_buffer(links[node.hi - 1].rows, links[node.lo - 1].cols)
+        return [Event("multiply", node=i, alloc=size[i], free=free, transient=transient)]
     if node.action == "diagonal":
         d = links[node.lo - 1].rows
         return [
-            Event("ones", node=i, alloc=d),
+            Event("ones", node=i, alloc=d),  # link -1: not a use of the tape
             Event("jvp", node=i, link=node.lo, alloc=d, free=d),
         ]
     s = node.seeds
