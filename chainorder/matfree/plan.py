@@ -404,3 +404,42 @@ class MatrixFreePlan:
                     t = l if t is None else (t, l)
             trees.append(t)  # type: ignore[arg-type]
         return trees[-1]
+
+    # text and JSON (chainorder.matfree.plan_io) --------------------------------------------
+    def expression(self, dot: str = "·") -> str:
+        """The plan as one expression, e.g. ``(T[3]·I)·(I·A[2..1])``; see :mod:`.plan_io`."""
+        from chainorder.matfree.plan_io import plan_expression
+
+        return plan_expression(self, dot)
+
+    def describe(self) -> list[str]:
+        """Human-readable lines: summary, expression, one per node, comparison."""
+        from chainorder.matfree.plan_io import describe_plan
+
+        return describe_plan(self)
+
+    def to_dict(self) -> dict[str, object]:
+        """Versioned JSON-ready dict (a flat node list)."""
+        from chainorder.matfree.plan_io import plan_to_dict
+
+        return plan_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text."""
+        from chainorder.matfree.plan_io import plan_json
+
+        return plan_json(self, indent)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> MatrixFreePlan:
+        """Inverse of :meth:`to_dict`; every number re-checked (PlanFormatError)."""
+        from chainorder.matfree.plan_io import plan_from_dict
+
+        return plan_from_dict(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> MatrixFreePlan:
+        """Inverse of :meth:`to_json`."""
+        from chainorder.matfree.plan_io import plan_from_json
+
+        return plan_from_json(text)

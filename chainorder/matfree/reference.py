@@ -27,7 +27,7 @@ from chainorder.matfree.links import LinkCost
 from chainorder.matfree.plan import MatrixFreePlan
 from chainorder.matfree.solver import check_links
 
-__all__ = ["MAX_BRUTE_LINKS", "all_plans", "brute_force"]
+__all__ = ["MAX_BRUTE_LINKS", "all_costs", "all_plans", "brute_force"]
 
 #: Longest chain the enumerations accept (the number of plans grows ~10× per link).
 MAX_BRUTE_LINKS = 8
@@ -116,7 +116,7 @@ def brute_force(links: Sequence[LinkCost]) -> tuple[int, int]:
     """The fewest mults over every plan, and the number of plans, by listing every cost.
 
     Independent of the DP: the cost of every plan is formed explicitly (outer sums over the
-    parts' cost lists), then the minimum is taken.
+    parts' cost lists, :func:`all_costs`), then the minimum is taken.
 
     Raises
     ------
@@ -128,6 +128,23 @@ def brute_force(links: Sequence[LinkCost]) -> tuple[int, int]:
     >>> from chainorder.matfree.links import custom
     >>> brute_force([custom(3, 3, 29), custom(1, 3, 14), custom(2, 1, 7)])
     (56, 66)
+
+    Notes
+    -----
+    Time and memory proportional to the number of plans.
+    """
+    every = all_costs(links)
+    return int(every.min()), len(every)
+
+
+def all_costs(links: Sequence[LinkCost]) -> np.ndarray:
+    """The mults of every plan (object array of Python ints), from the formulas alone.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import custom
+    >>> sorted(all_costs([custom(2, 2, 1), custom(2, 2, 1)]).tolist())
+    [4, 4, 4, 4, 4, 4, 12, 12, 12, 12]
 
     Notes
     -----
@@ -171,5 +188,4 @@ def brute_force(links: Sequence[LinkCost]) -> tuple[int, int]:
             parts.append(np.add.outer(left, right).ravel() + product)
         return np.concatenate(parts)
 
-    every = costs(1, len(links))
-    return int(every.min()), len(every)
+    return costs(1, len(links))
