@@ -27,10 +27,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
+from chainorder.matfree.conv import Conv1d, Conv2d, geometry_of
 from chainorder.nets import ACTIVATIONS
 
-__all__ = ["SCALE_WORDS", "Dense", "Elemental", "Elementwise"]
+__all__ = [
+    "SCALE_WORDS",
+    "Dense",
+    "Elemental",
+    "ElementalChain",
+    "Elementwise",
+    "elemental_from_link",
+]
 
 #: Elementwise words that mean a fixed per-unit scaling ``s ⊙ x`` (as in chainorder.nets).
 SCALE_WORDS = ("diag", "diagonal", "elementwise")
@@ -217,3 +226,123 @@ class Elementwise:
     def jacobian(self, tape: Any) -> Any:
         """``diag(f'(x))`` as a dense array."""
         return np.diag(tape)
+
+
+def elemental_from_link(link: Any, rng: np.random.Generator, dtype: Any = "float64") -> Any:
+    """A seeded elemental realising one :class:`~chainorder.matfree.links.LinkCost`.
+
+    ``dense`` → :class:`Dense`, ``elementwise`` → :class:`Elementwise` (its ``function``
+    parameter), ``conv1d``/``conv2d`` → the convolution of its parameters. A ``custom`` link
+    has no layer behind it: it is stood in for by a random :class:`Dense` of its shape (right
+    shape and result; its run time then follows ``m·n`` per seed, not the given cost).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import conv2d, elementwise
+    >>> elemental_from_link(conv2d(1, 8, 2, 3), np.random.default_rng(0)).shape
+    (72, 64)
+    >>> elemental_from_link(elementwise(3, "relu"), np.random.default_rng(0)).name
+    'relu'
+
+    Notes
+    -----
+    O(parameters) time and memory.
+    """
+    if link.kind in ("dense", "custom"):
+        return Dense.random(link.rows, link.cols, rng, dtype)
+    if link.kind == "elementwise":
+        return Elementwise.random(str(link.param("function", "elementwise")), link.rows, rng, dtype)
+    if link.kind == "conv1d":
+        return Conv1d.random(geometry_of(link), rng, dtype)
+    if link.kind == "conv2d":
+        return Conv2d.random(geometry_of(link), rng, dtype)
+    raise SpecError(f"no elemental for a link of kind {link.kind!r}")
+
+
+class ElementalChain:
+    """A seeded network of elementals built from link costs (so every spec can run).
+
+    Parameters
+    ----------
+    links : sequence of LinkCost
+        Link 1 first (the input side); ``links[l].cols == links[l-1].rows``.
+    seed : int
+        Seeds every weight, kernel, bias and scale.
+    dtype : str or numpy.dtype
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import dense, elementwise
+    >>> net = ElementalChain([dense(4, 3), elementwise(4, "tanh"), dense(2, 4)], seed=0)
+    >>> x = net.random_input()
+    >>> net(x).shape, net.jacobian(x).shape
+    ((2,), (2, 3))
+
+    Notes
+    -----
+    Construction O(parameters); :meth:`jacobian` forms every ``J_l`` densely (a reference,
+    O(Σ m_l·n_l) memory).
+    """
+
+    def __init__(self, links: Any, seed: int = 0, dtype: Any = "float64") -> None:
+        self.links = tuple(links)
+        if not self.links:
+            raise SpecError("a chain needs at least one link")
+        for l in range(1, len(self.links)):
+            if self.links[l].cols != self.links[l - 1].rows:
+                raise SpecError(
+                    f"link {l + 1} takes {self.links[l].cols} inputs but link {l} gives "
+                    f"{self.links[l - 1].rows}"
+                )
+        self.dtype = as_dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.layers = [elemental_from_link(link, rng, self.dtype) for link in self.links]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """Widths ``d_0..d_L``."""
+        return (self.links[0].cols, *(link.rows for link in self.links))
+
+    def random_input(self, seed: int = 1) -> Any:
+        """A seeded ``x_0`` with entries ``N(0, 1)``."""
+        rng = np.random.default_rng(seed)
+        return rng.standard_normal(self.dims[0]).astype(self.dtype)
+
+    def forward(self, x: Any) -> Any:
+        """The output ``x_L``."""
+        for layer in self.layers:
+            x, _ = layer.forward(x)
+        return x
+
+    __call__ = forward
+
+    def tapes(self, x: Any) -> list[Any]:
+        """The tape of every layer at ``x`` (``None`` where a layer keeps none)."""
+        out = []
+        for layer in self.layers:
+            x, tape = layer.forward(x)
+            out.append(tape)
+        return out
+
+    def jacobians(self, x: Any) -> list[Any]:
+        """Every ``J_l`` at ``x`` as a dense ``(m_l, n_l)`` array."""
+        return [layer.jacobian(t) for layer, t in zip(self.layers, self.tapes(x), strict=True)]
+
+    def jacobian(self, x: Any) -> Any:
+        """The explicit product ``J_L ⋯ J_1`` at ``x`` (the reference the executor is checked
+        against): every ``J_l`` formed by :meth:`Elemental.jacobian` and multiplied from the
+        input side, an elementwise link applied as a row scaling by its derivative vector.
+        """
+        out = None
+        for layer in self.layers:
+            x, tape = layer.forward(x)
+            if out is None:
+                out = layer.jacobian(tape)
+            elif layer.kind == "elementwise":
+                out = tape[:, None] * out
+            else:
+                out = layer.jacobian(tape) @ out
+        return out

@@ -18,11 +18,11 @@ from chainorder.errors import ExecutionError
 from chainorder.matfree.elementals import ElementalChain
 from chainorder.matfree.memory import predict_memory
 from chainorder.matfree.plan import MatrixFreePlan
-from chainorder.matfree.schedule import schedule
+from chainorder.matfree.schedule import Schedule, schedule
 from chainorder.memory import Setting, as_setting
 from chainorder.memory_guard import check_memory, memory_errors
 
-__all__ = ["execute", "form_given"]
+__all__ = ["execute", "form_given", "replay"]
 
 
 def form_given(layer: Any, tape: Any) -> Any:
@@ -120,20 +120,38 @@ def execute(
     )
     _check(plan, net)
     with memory_errors("running the matrix-free plan"):
-        return _replay(plan, net, x, st, tapes, given)
+        return replay(schedule(plan, st), net, x, tapes=tapes, given=given)
 
 
-def _replay(
-    plan: MatrixFreePlan,
+def replay(
+    sched: Schedule,
     net: ElementalChain,
-    x: Any,
-    st: Setting,
-    tapes: Sequence[Any] | None,
-    given: Mapping[int, Any] | None,
+    x: Any = None,
+    *,
+    tapes: Sequence[Any] | None = None,
+    given: Mapping[int, Any] | None = None,
 ) -> Any:
+    """Replay a prepared :class:`~chainorder.matfree.schedule.Schedule` on ``net``.
+
+    The loop inside :func:`execute`, without its checks (memory guard, shapes): for repeated
+    timing of one plan. Arguments as in :func:`execute`.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import dense
+    >>> links = [dense(2, 3), dense(2, 2)]
+    >>> net = ElementalChain(links, seed=0)
+    >>> p = MatrixFreePlan.from_nodes(links, [(1, 2, 1, "tangent")])
+    >>> replay(schedule(p, "given"), net, tapes=[None, None]).shape
+    (2, 3)
+
+    Notes
+    -----
+    The plan's mults plus, when streamed, the forward pass.
+    """
+    plan, st = sched.plan, sched.setting
     layers = net.layers
     dtype = net.dtype
-    sched = schedule(plan, st)
     nodes = plan.nodes
     arrays: dict[int, Any] = {}
     tape_of: dict[int, Any] = {}
