@@ -7,8 +7,16 @@
 - :mod:`~chainorder.matfree.plan`: :class:`MatrixFreePlan` and its nodes.
 - :mod:`~chainorder.matfree.planning`: :func:`plan_matrix_free` and the baseline plans.
 - :mod:`~chainorder.matfree.reference`: brute force over every plan (tests).
+- :mod:`~chainorder.matfree.chainfile`: JSON chain files and GDJCPB instances.
+- :mod:`~chainorder.matfree.plan_io`: expression, description and JSON of plans.
 """
 
+from chainorder.matfree.chainfile import (
+    parse_chain_json,
+    parse_gdjcpb,
+    read_chain_file,
+    write_chain_file,
+)
 from chainorder.matfree.links import (
     KINDS,
     LinkCost,
@@ -29,7 +37,7 @@ from chainorder.matfree.planning import (
     pure_adjoint_plan,
     pure_tangent_plan,
 )
-from chainorder.matfree.reference import all_plans, brute_force
+from chainorder.matfree.reference import all_costs, all_plans, brute_force
 from chainorder.matfree.solver import MAX_MATFREE_LINKS, check_links, solve_matrix_free
 from chainorder.matfree.spec import parse_matrix_free
 
@@ -41,6 +49,7 @@ __all__ = [
     "LinkCost",
     "MatrixFreePlan",
     "PlanNode",
+    "all_costs",
     "all_plans",
     "as_links",
     "brute_force",
@@ -55,9 +64,13 @@ __all__ = [
     "given_matrix_plan",
     "links_from_chain",
     "make_node",
+    "parse_chain_json",
+    "parse_gdjcpb",
     "parse_matrix_free",
     "plan_matrix_free",
     "pure_adjoint_plan",
     "pure_tangent_plan",
+    "read_chain_file",
     "solve_matrix_free",
+    "write_chain_file",
 ]
