@@ -134,3 +134,11 @@ def test_long_chains_plan_without_recursion() -> None:
     p = solve_matrix_free([custom(2, 2, 1)] * 300)
     assert p.mults == min(pure_tangent_plan(p.links).mults, p.mults)
     assert np.isfinite(plan_matrix_free([dense(5, 5)] * 50).comparison.speedup_vs_tangent)
+
+
+def test_matrix_free_label_only_for_links_not_given() -> None:
+    given = [dense(4, 3, given=True), elementwise(4, "tanh", given=True), dense(2, 4, given=True)]
+    plan = plan_matrix_free(given)
+    assert not plan.matrix_free and "matrix-free" not in plan.mode_label
+    assert pure_tangent_plan(given).mode_label == "forward"
+    assert plan_matrix_free([dense(4, 3), dense(2, 4)]).matrix_free

@@ -148,3 +148,19 @@ def test_split_table_is_int_and_actions_valid() -> None:
     _, action, split = solve_table(links)
     assert set(np.unique(action)) <= {0, 1, 2}
     assert split.dtype == np.int32
+
+
+def test_registry_adapter_tree_costs_todays_optimum() -> None:
+    from chainorder.cost import tree_cost
+    from chainorder.matfree.planning import matrix_free_tree
+
+    rng = random.Random(11)
+    for _ in range(25):
+        L = rng.randint(1, 9)
+        dims = [rng.randint(1, 20) for _ in range(L + 1)]
+        structs = ["dense"] + [rng.choice(["dense", "diagonal"]) for _ in range(L - 1)]
+        for l in range(1, L):
+            if structs[l] == "diagonal":
+                dims[l + 1] = dims[l]
+        chain = Chain.from_dims(dims, structs)
+        assert tree_cost(chain, matrix_free_tree(chain)).mults == solve_dp(chain).mults

@@ -355,8 +355,11 @@ class MatrixFreePlan:
 
     @property
     def matrix_free(self) -> bool:
-        """True when some link is used only through its JVP/VJP (a sweep or diagonal)."""
-        return bool(self.actions & {"tangent", "adjoint", "diagonal"})
+        """True when some link that is not given is used through its JVP/VJP (a sweep or a
+        diagonal); sweeping a given array is just a product with it."""
+        return any(
+            not self.links[l - 1].given for node in self.nodes for l in node.swept()
+        )
 
     @property
     def mode(self) -> str:

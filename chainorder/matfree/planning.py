@@ -15,12 +15,14 @@ from chainorder.errors import SpecTypeError
 from chainorder.matfree.links import LinkCost, dense, elementwise
 from chainorder.matfree.plan import Comparison, MatrixFreePlan
 from chainorder.matfree.solver import check_links, solve_matrix_free
+from chainorder.tree import Tree
 
 __all__ = [
     "as_links",
     "comparison",
     "given_matrix_plan",
     "links_from_chain",
+    "matrix_free_tree",
     "plan_matrix_free",
     "pure_adjoint_plan",
     "pure_tangent_plan",
@@ -206,3 +208,25 @@ def plan_matrix_free(
     links = as_links(spec_or_links, given=given)
     plan = solve_matrix_free(links, name)
     return MatrixFreePlan(plan.links, plan.nodes, name, comparison(plan))
+
+
+def matrix_free_tree(chain: Chain) -> Tree:
+    """Registry adapter (``Chain -> Tree``): the generalised DP on the chain's given links.
+
+    The solver registry (:mod:`chainorder.solvers.registry`) maps a Chain to a bracketing that
+    :func:`chainorder.plan` prices as products of given arrays, so the links are taken as
+    given; the tree then costs exactly today's optimum. A tree cannot carry sweep actions:
+    for matrix-free planning use :func:`plan_matrix_free`.
+
+    Examples
+    --------
+    >>> matrix_free_tree(Chain.from_dims([30, 35, 15, 5, 10, 20, 25]))
+    ((6, (5, 4)), ((3, 2), 1))
+
+    Notes
+    -----
+    O(L³) time, O(L²) memory.
+    """
+    if chain.n_links == 1:
+        return 1
+    return solve_matrix_free(links_from_chain(chain, given=True), sweeps=False).tree
