@@ -96,18 +96,18 @@ def figure_a(repeat: int, networks: dict[str, str]) -> tuple[str, bool]:
 
 
 def random_short_chain(seed: int, n_links: int = 4) -> list:
-    """Seeded dense / elementwise / conv2d links, widths 48..400 (big enough for BLAS)."""
+    """Seeded dense / elementwise / conv2d links, widths 64..512 (big enough for BLAS)."""
     rng = random.Random(seed)
     links: list = []
     if rng.random() < 0.5:  # start with a convolution on a C×H×W input
         c, h = rng.choice([1, 2, 3]), rng.choice([10, 12, 14])
         links.append(conv2d(c, (h, h), rng.choice([4, 8]), 3, stride=rng.choice([1, 2])))
     while len(links) < n_links:
-        width = links[-1].rows if links else rng.randint(48, 400)
+        width = links[-1].rows if links else rng.randint(64, 512)
         if links and links[-1].kind != "elementwise" and rng.random() < 0.4:
             links.append(elementwise(width, rng.choice(["tanh", "sigmoid", "relu"])))
         else:
-            links.append(dense(rng.randint(48, 400), width))
+            links.append(dense(rng.randint(64, 512), width))
     return links
 
 

@@ -115,3 +115,15 @@ def test_bad_inputs_raise_one_line_errors():
     pb = MatrixFreePlan.from_nodes(big, [(1, 2, 1, "tangent")])
     with pytest.raises(MemoryLimitError, match="needs"):
         execute(pb, ElementalChain([dense(3, 2), dense(2, 3)]), np.ones(2), max_memory="1MiB")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex128"])
+def test_other_dtypes_keep_their_dtype_and_agree(dtype):
+    links = [conv1d(2, 6, 3, 3, padding=1), elementwise(18, "tanh"), dense(4, 18)]
+    net = ElementalChain(links, seed=1, dtype=dtype)
+    x = net.random_input()
+    reference = net.jacobian(x)
+    for plan in list(all_plans(links))[::5]:
+        J = execute(plan, net, x)
+        assert J.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(J, reference, rtol=1e-4 if dtype == "float32" else 1e-12)
