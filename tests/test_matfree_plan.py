@@ -106,6 +106,8 @@ def test_flops_count_two_per_multiply_add() -> None:
         (lambda d: d["links"][0].update(kind="dense"), "stated tangent 29"),
         (lambda d: d.pop("links"), "malformed"),
         (lambda d: d.update(dtype="int32"), "int32"),
+        (lambda d: d.update(mode="forward"), "states mode 'forward'"),
+        (lambda d: d["nodes"][1].update(split=9), "tangent sweep needs"),
     ],
 )
 def test_tampered_json_is_refused(mutate, message) -> None:

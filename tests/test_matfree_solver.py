@@ -65,7 +65,7 @@ def _random_links(rng: random.Random, L: int, given_p: float = 0.0) -> list:
         n = widths[-1]
         kind = rng.random()
         g = rng.random() < given_p
-        if kind < 0.25 and n >= 2:
+        if kind < 0.25:
             links.append(elementwise(n, "tanh", given=g))
         elif kind < 0.5:
             links.append(dense(rng.randint(1, 6), n, given=g))

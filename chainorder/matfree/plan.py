@@ -126,9 +126,9 @@ def make_node(
         return node
 
     if action in ("given", "diagonal"):
-        if lo != hi or left is not None or right is not None:
+        if lo != hi or split != 0 or left is not None or right is not None:
             raise PlanFormatError(
-                f"{where}: action {action!r} is for a single link without children"
+                f"{where}: action {action!r} is for a single link, split 0, without children"
             )
         link = links[lo - 1]
         if action == "given":

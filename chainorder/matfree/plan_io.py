@@ -224,6 +224,10 @@ def plan_from_dict(data: Any) -> MatrixFreePlan:
         ]
         dtype = as_dtype(data["dtype"]).name
         plan = MatrixFreePlan.from_nodes(links, nodes, dtype)
+        if "mode" in data and data["mode"] != plan.mode_label:
+            raise PlanFormatError(
+                f"the plan states mode {data['mode']!r} but its nodes give {plan.mode_label!r}"
+            )
         for key in ("mults", "flops"):
             if data[key] != getattr(plan, key):
                 raise PlanFormatError(

@@ -6,7 +6,7 @@ preaccumulated as its diagonal; any other link by a tangent or an adjoint sweep 
 identity. An interval of two or more links is formed by a tangent or adjoint sweep from the
 identity, or, at every split, by a tangent sweep onto every plan of the right part, an adjoint
 sweep from every plan of the left part, or a dense product of every pair of plans; an interval
-of elementwise links only is formed by dense (diagonal) products alone.
+of elementwise links only of width >= 2 is formed by dense (diagonal) products alone.
 
 :func:`all_plans` yields every plan as a :class:`MatrixFreePlan` (priced node by node by
 :func:`chainorder.matfree.plan.make_node`); :func:`brute_force` lists the cost of every plan
@@ -92,7 +92,7 @@ def all_plans(
         if i == j:
             return tuple((leaf,) for leaf in _leaf_actions(links[i - 1], i))
         out: list[_Nodes] = []
-        if _elementwise_only(links, i, j):
+        if _elementwise_only(links, i, j) and links[i - 1].cols > 1:
             for k in range(i + 1, j + 1):
                 for left, right in itertools.product(plans(k, j), plans(i, k - 1)):
                     out.append((*right, *left, (i, j, k, "dense")))
@@ -170,7 +170,7 @@ def all_costs(links: Sequence[LinkCost]) -> np.ndarray:
             return np.array([link.cols * link.tangent, link.rows * link.adjoint], dtype=object)
         n_i, m_j = d[i - 1], d[j]
         parts: list[np.ndarray] = []
-        diag = _elementwise_only(links, i, j)
+        diag = _elementwise_only(links, i, j) and n_i > 1  # kept diagonal: no sweeps
         if not diag:
             parts.append(np.array([n_i * tangent(i, j), m_j * adjoint(i, j)], dtype=object))
         for k in range(i + 1, j + 1):

@@ -12,7 +12,9 @@ With ``C(i..j)`` the cheapest way to form ``J_j ⋯ J_i`` as an array (``n_i = d
   (adjoint) are the sweeps from the identity, so pure tangent ``n_0·Σ T_l`` and pure adjoint
   ``m_L·Σ A_l`` are plans the DP considers.
 - An interval of elementwise links only is kept diagonal: its options are the dense
-  (diagonal·diagonal) products; a sweep over it is never cheaper when ``d >= 2``.
+  (diagonal·diagonal) products; a sweep over it is never cheaper when ``d >= 2`` (``s`` links
+  cost ``s·d²`` by sweeps against ``2·s·d`` as diagonals). At ``d = 1`` sweeps are allowed too
+  (a 1×1 array is priced the same dense or diagonal).
 
 Vectorisation. The dense option is an ``(intervals × splits)`` block per interval length built
 from strided views as in :mod:`chainorder.solvers.dp`. The sweep options cost O(1) per interval:
@@ -203,7 +205,8 @@ def solve_table(
             ah[length - 1 : L] = np.where(better, cand, ah[length - 1 : L])
             ak[length - 1 : L] = np.where(better, np.arange(2, n + 2), ak[length - 1 : L])
             adj = ah[length - 1 : L] - m_out[length - 1 : L] * sa[0:n]
-            allowed = prefix[ends] != prefix[0:n]  # not an all-elementwise interval
+            # sweeps, except over elementwise links only (kept diagonal) of width >= 2
+            allowed = (prefix[ends] != prefix[0:n]) | (r == 1)
             use_adj = allowed & (adj <= best)
             best = np.where(use_adj, adj, best)
             act[use_adj] = _ADJOINT
