@@ -144,3 +144,49 @@ def test_matrix_free_label_only_for_links_not_given() -> None:
     assert not plan.matrix_free and "matrix-free" not in plan.mode_label
     assert pure_tangent_plan(given).mode_label == "forward"
     assert plan_matrix_free([dense(4, 3), dense(2, 4)]).matrix_free
+
+
+def _evaluate(plan: MatrixFreePlan, mats: list[np.ndarray]) -> np.ndarray:
+    """Interpret the nodes with explicit matrices: JVP = J @ X, VJP = X @ J."""
+    values: list[np.ndarray] = []
+    for node in plan.nodes:
+        m_hi, n_lo = plan.links[node.hi - 1].rows, plan.links[node.lo - 1].cols
+        if node.action == "given":
+            out = mats[node.lo - 1]
+        elif node.action == "diagonal":
+            out = mats[node.lo - 1] @ np.ones(n_lo)  # one JVP of ones: the diagonal
+            assert node.seeds == 1
+            out = np.diag(out)
+        elif node.action == "tangent":
+            block = values[node.right] if node.right >= 0 else np.eye(n_lo)
+            assert block.shape[1] == node.seeds == n_lo
+            for l in node.swept():
+                block = mats[l - 1] @ block
+            out = block
+        elif node.action == "adjoint":
+            block = values[node.left] if node.left >= 0 else np.eye(m_hi)
+            assert block.shape[0] == node.seeds == m_hi
+            for l in node.swept():
+                block = block @ mats[l - 1]
+            out = block
+        else:
+            out = values[node.left] @ values[node.right]
+        assert out.shape == (m_hi, n_lo)
+        values.append(out)
+    return values[-1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_plan_computes_the_explicit_product(seed: int) -> None:
+    links = _chain(100 + seed, 1 + seed % 4)
+    rng = np.random.default_rng(seed)
+    mats = [
+        np.diag(rng.standard_normal(link.rows)) if link.diagonal
+        else rng.standard_normal(link.shape)
+        for link in links
+    ]
+    expected = mats[0]
+    for m in mats[1:]:
+        expected = m @ expected
+    for plan in all_plans(links):
+        np.testing.assert_allclose(_evaluate(plan, mats), expected, rtol=1e-10, atol=1e-12)
