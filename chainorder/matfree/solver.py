@@ -157,10 +157,13 @@ def solve_table(
     n_in = d[0:L]  # n_i for i = 1..L (index i-1)
     m_out = d[1 : L + 1]  # m_j for j = 1..L (index j-1)
     # running minima of the sweep options (index i-1 for tangent, j-1 for adjoint)
+    # splits are kept relative: tangent as k - i + 1 (fixed for fixed i, k), adjoint as k - j
     tg = -(n_in * st[0:L])  # k = i: the sweep from the identity
-    tk = np.arange(1, L + 1, dtype=np.int64)
+    tk = np.ones(L, dtype=np.int64)  # k - i + 1
     ah = m_out * sa[1 : L + 1]  # k = j + 1: the sweep from the identity
-    ak = np.arange(2, L + 2, dtype=np.int64)
+    ak = np.ones(L, dtype=np.int64)  # k - j
+    better = np.empty(L, dtype=bool)
+    use = np.empty(L, dtype=bool)
     buffer = np.empty((L // 2 + 1) * (L - L // 2), dtype=dtype) if dtype is np.int64 else None
 
     for length in range(2, L + 1):
@@ -193,29 +196,30 @@ def solve_table(
         best_k = best_col + 2  # k = i + s with s = col + 1, stored relative: k - i + 1
         act = np.zeros(n, dtype=np.int8)
         if sweeps:
-            # tangent: new candidate k = j (right part i..j-1 of length w)
+            # tangent: new candidate k = j (right part i..j-1 of length w); k - i + 1 = length
+            tg_v, tk_v, b = tg[0:n], tk[0:n], better[0:n]
             cand = cost_a[rows, w] - n_in[0:n] * st[length - 1 : L]
-            better = cand < tg[0:n]
-            tg[0:n] = np.where(better, cand, tg[0:n])
-            tk[0:n] = np.where(better, np.arange(length, L + 1), tk[0:n])
-            tan = n_in[0:n] * st[length : L + 1] + tg[0:n]
-            # adjoint: new candidate k = i + 1 (left part i+1..j of length w)
-            cand = cost_b[ends, L + 1 - w] + m_out[length - 1 : L] * sa[1 : n + 1]
-            better = cand < ah[length - 1 : L]
-            ah[length - 1 : L] = np.where(better, cand, ah[length - 1 : L])
-            ak[length - 1 : L] = np.where(better, np.arange(2, n + 2), ak[length - 1 : L])
-            adj = ah[length - 1 : L] - m_out[length - 1 : L] * sa[0:n]
+            np.less(cand, tg_v, out=b)
+            np.copyto(tg_v, cand, where=b)
+            np.copyto(tk_v, length, where=b)
+            tan = n_in[0:n] * st[length : L + 1]
+            tan += tg_v
+            # adjoint: new candidate k = i + 1 (left part i+1..j of length w); k - j = 2 - length
+            ah_v, ak_v, m_j = ah[length - 1 : L], ak[length - 1 : L], m_out[length - 1 : L]
+            cand = cost_b[ends, L + 1 - w] + m_j * sa[1 : n + 1]
+            np.less(cand, ah_v, out=b)
+            np.copyto(ah_v, cand, where=b)
+            np.copyto(ak_v, 2 - length, where=b)
+            adj = ah_v - m_j * sa[0:n]
             # sweeps, except over elementwise links only (kept diagonal) of width >= 2
-            allowed = (prefix[ends] != prefix[0:n]) | (r == 1)
-            use_adj = allowed & (adj <= best)
-            best = np.where(use_adj, adj, best)
-            act[use_adj] = _ADJOINT
-            use_tan = allowed & (tan <= best)
-            best = np.where(use_tan, tan, best)
-            act[use_tan] = _TANGENT
-            starts = np.arange(1, n + 1)
-            best_k = np.where(use_adj, ak[length - 1 : L] - starts + 1, best_k)
-            best_k = np.where(use_tan, tk[0:n] - starts + 1, best_k)
+            u = use[0:n]
+            for option, code, rel in ((adj, _ADJOINT, ak_v + length), (tan, _TANGENT, tk_v)):
+                np.less_equal(option, best, out=u)  # ties: tangent, then adjoint, then dense
+                if not all_dense:
+                    u &= (prefix[ends] != prefix[0:n]) | (r == 1)
+                np.copyto(best, option, where=u)
+                np.copyto(act, code, where=u)
+                np.copyto(best_k, rel, where=u)
         cost_a[rows, length] = best
         cost_b[ends, L + 1 - length] = best
         action[rows, length] = act
