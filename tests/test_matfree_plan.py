@@ -133,6 +133,9 @@ def test_long_chains_plan_without_recursion() -> None:
     plan = pure_tangent_plan(links)
     assert plan.mults == 3 * 9 * 1500
     assert plan.expression() == "T[1500..1]·I"
+    assert MatrixFreePlan.from_json(plan.to_json(indent=None)) == plan  # flat, no deep nesting
+    mixed = solve_matrix_free([dense(2, 2), dense(40, 2), dense(2, 40)] * 100)
+    assert MatrixFreePlan.from_json(mixed.to_json()) == mixed
     p = solve_matrix_free([custom(2, 2, 1)] * 300)
     assert p.mults == min(pure_tangent_plan(p.links).mults, p.mults)
     assert np.isfinite(plan_matrix_free([dense(5, 5)] * 50).comparison.speedup_vs_tangent)
