@@ -49,3 +49,11 @@ def test_explicit_plans_and_the_memory_guard():
     assert r.rows[0].mults == 30 * (40 * 30 + 40 + 8 * 40)
     with pytest.raises(MemoryLimitError, match="needs"):
         measure_matrix_free("20000,20000,10", max_memory="64MiB")
+
+
+def test_given_links_are_inputs_of_the_given_setting():
+    links = [dense(60, 40, given=True), elementwise(60, "tanh", given=True), dense(30, 60)]
+    r = measure_matrix_free(links, setting="given", every_plan=True, repeat=1, warmup=0)
+    assert any(p.actions & {"given"} for p in r.plans)
+    assert r.max_difference <= r.tolerance
+    assert r.memory_ok, r.worst_memory_ratio

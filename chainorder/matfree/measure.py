@@ -24,7 +24,7 @@ import numpy as np
 
 from chainorder.errors import JacobianMismatchError
 from chainorder.matfree.elementals import ElementalChain
-from chainorder.matfree.execute import replay
+from chainorder.matfree.execute import form_given, replay
 from chainorder.matfree.memory import predict_memory
 from chainorder.matfree.plan import MatrixFreePlan
 from chainorder.matfree.plan_io import plan_expression
@@ -276,7 +276,15 @@ def measure_matrix_free(
             calls = [partial(replay, schedule(p, st), net, x.copy) for _, p in candidates]
         else:
             tapes = net.tapes(x)
-            calls = [partial(replay, schedule(p, st), net, tapes=tapes) for _, p in candidates]
+            given = {  # inputs of the given setting, made before the measured runs
+                l: form_given(net.layers[l - 1], tapes[l - 1])
+                for l, link in enumerate(links, start=1)
+                if link.given
+            }
+            calls = [
+                partial(replay, schedule(p, st), net, tapes=tapes, given=given)
+                for _, p in candidates
+            ]
         diffs = [max_relative_difference(call(), reference) for call in calls]
         measured = [peak_memory(call).peak_bytes if measure_memory else 0 for call in calls]
         times = round_robin(calls, repeat, warmup)
