@@ -53,6 +53,24 @@ NETWORKS = {
     "MLP": "784,512,tanh,512,tanh,10",
     "hourglass": "4096,64,tanh,4096,tanh,64,tanh,4096",
 }
+NOTES = """### Notes on method
+
+- **Memory** is modelled event by event (the executor replays the same event list the
+  model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
+  JVP, the col2im accumulator and the three ufunc buffers of its VJP, and the one ufunc buffer
+  of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
+- **Figure B misses its target on chains that start with a convolution.** Two causes, both
+  outside the mult count: (1) the VJP of `Conv2d` scatters its columns back with `kh·kw`
+  strided additions (col2im), memory-bound work of `mults / F` additions that runs 1.3–5× slower
+  per multiplication than the JVP's single BLAS product; (2) those chains' plans take
+  0.05–0.3 ms, where the executor's per-event Python overhead (a few µs per event) is a
+  visible share. Dense/elementwise chains meet the target. A col2im-free VJP (a sub-pixel
+  decomposition into `sh·sw` stride-1 correlations, each one im2col + BLAS product) would
+  remove cause (1); not done.
+- **Load.** The machine has 2 cores shared with other work (load average at start above);
+  round-robin timing spreads slow spells over all plans but cannot remove them.
+"""
+
 NAMES = {"pure tangent": "pure tangent (jacfwd)", "pure adjoint": "pure adjoint (jacrev)"}
 
 
@@ -245,7 +263,7 @@ def main() -> int:
         + ".",
         "",
     ]
-    body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n"
+    body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES
     if args.out is not None:
         write_atomic(args.out, body)
         print(f"wrote {args.out}", file=sys.stderr)
