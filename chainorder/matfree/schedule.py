@@ -29,9 +29,11 @@ Settings (as in :mod:`chainorder.memory`):
 ``streamed``
     The run starts from ``x_0`` (``d_0`` elements, owned by the run). If some link keeps a
     tape, the forward pass runs first, to the last link ``K`` with a tape, each activation
-    released once the next exists; every tape stays until the node that uses it (an adjoint
-    sweep's tapes thus live from the forward pass until the sweep reaches them, a tangent
-    sweep's likewise). Nodes then run in the plan's order (children before parents).
+    released once the next exists; every tape stays until the one event that uses it (the
+    sweep step through its link, its ``diagonal`` seed or its ``form``) and is freed right
+    after: an adjoint sweep's tapes thus live from the forward pass until the sweep reaches
+    them. Nodes then run in the plan's order (children before parents). (Interleaving
+    tangent sweeps with the forward pass, which would keep fewer tapes, is not modelled.)
 """
 
 from __future__ import annotations
