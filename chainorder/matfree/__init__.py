@@ -1,0 +1,78 @@
+"""Matrix-free Jacobian chains (issue 10): links known through JVP/VJP cost models.
+
+- :mod:`~chainorder.matfree.links`: the link cost model (:class:`LinkCost`, ``dense``,
+  ``elementwise``, ``conv1d``, ``conv2d``, ``custom``).
+- :mod:`~chainorder.matfree.spec`: the spec words (``1x28x28,conv2d(8,k=3),relu,10``).
+- :mod:`~chainorder.matfree.solver`: Naumann's generalised DP, vectorised, exact integers.
+- :mod:`~chainorder.matfree.plan`: :class:`MatrixFreePlan` and its nodes.
+- :mod:`~chainorder.matfree.planning`: :func:`plan_matrix_free` and the baseline plans.
+- :mod:`~chainorder.matfree.reference`: brute force over every plan (tests).
+- :mod:`~chainorder.matfree.chainfile`: JSON chain files and GDJCPB instances.
+- :mod:`~chainorder.matfree.plan_io`: expression, description and JSON of plans.
+"""
+
+from chainorder.matfree.chainfile import (
+    parse_chain_json,
+    parse_gdjcpb,
+    read_chain_file,
+    write_chain_file,
+)
+from chainorder.matfree.links import (
+    KINDS,
+    LinkCost,
+    conv1d,
+    conv2d,
+    conv_output_length,
+    custom,
+    dense,
+    elementwise,
+)
+from chainorder.matfree.plan import ACTIONS, Comparison, MatrixFreePlan, PlanNode, make_node
+from chainorder.matfree.planning import (
+    as_links,
+    comparison,
+    given_matrix_plan,
+    links_from_chain,
+    matrix_free_tree,
+    plan_matrix_free,
+    pure_adjoint_plan,
+    pure_tangent_plan,
+)
+from chainorder.matfree.reference import all_costs, all_plans, brute_force
+from chainorder.matfree.solver import MAX_MATFREE_LINKS, check_links, solve_matrix_free
+from chainorder.matfree.spec import parse_matrix_free
+
+__all__ = [
+    "ACTIONS",
+    "KINDS",
+    "MAX_MATFREE_LINKS",
+    "Comparison",
+    "LinkCost",
+    "MatrixFreePlan",
+    "PlanNode",
+    "all_costs",
+    "all_plans",
+    "as_links",
+    "brute_force",
+    "check_links",
+    "comparison",
+    "conv1d",
+    "conv2d",
+    "conv_output_length",
+    "custom",
+    "dense",
+    "elementwise",
+    "given_matrix_plan",
+    "links_from_chain",
+    "make_node",
+    "matrix_free_tree",
+    "parse_chain_json",
+    "parse_gdjcpb",
+    "parse_matrix_free",
+    "plan_matrix_free",
+    "pure_adjoint_plan",
+    "pure_tangent_plan",
+    "read_chain_file",
+    "solve_matrix_free",
+    "write_chain_file",
+]
