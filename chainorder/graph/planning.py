@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chainorder.checks import as_nonnegative_int
 from chainorder.graph.chaincut import ChainReduction, chain_reduction
 from chainorder.graph.eliminate import (
     eliminate,
@@ -31,6 +32,7 @@ from chainorder.graph.eliminate import (
 from chainorder.graph.linearize import LinearizedGraph, linearize
 from chainorder.graph.sweep import SweepCost, sweep_cost
 from chainorder.graph.trace import TracedGraph
+from chainorder.graph.traced_graph import require_graph
 from chainorder.units import format_count
 
 __all__ = ["GraphMethod", "GraphPlan", "ModeCost", "plan_graph"]
@@ -177,8 +179,15 @@ def plan_graph(
     Parameters
     ----------
     graph : TracedGraph
-    seed, restarts, exact_limit
-        Passed to :func:`~chainorder.graph.eliminate.search_order`.
+    seed, restarts, exact_limit : int
+        Non-negative; passed to :func:`~chainorder.graph.eliminate.search_order`.
+
+    Raises
+    ------
+    TraceError
+        ``graph`` is not a :class:`TracedGraph`.
+    SpecError, SpecTypeError
+        A negative or non-integer ``seed``, ``restarts`` or ``exact_limit``.
 
     Returns
     -------
@@ -200,6 +209,10 @@ def plan_graph(
     Sweeps O(V + E); elimination orders as :func:`search_order` (exact up to
     ``exact_limit`` intermediates, randomised beyond).
     """
+    require_graph(graph, "plan_graph")
+    seed = as_nonnegative_int(seed, "seed")
+    restarts = as_nonnegative_int(restarts, "restarts")
+    exact_limit = as_nonnegative_int(exact_limit, "exact_limit")
     lin = linearize(graph)
     fwd, rev = sweep_cost(graph, "forward"), sweep_cost(graph, "reverse")
     rows = [

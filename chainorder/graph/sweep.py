@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from chainorder.errors import TraceError
+from chainorder.errors import TraceError, UnknownSolverError
 from chainorder.graph.ops import get_rule
 from chainorder.graph.trace import TracedGraph
+from chainorder.graph.traced_graph import require_graph
 
 __all__ = [
     "SweepCost",
@@ -51,11 +52,23 @@ def _seeds(
     graph: TracedGraph, nodes: Sequence[str], arrays: Sequence[Any], what: str
 ) -> tuple[dict[str, np.ndarray], int]:
     """Check a batch of ``k`` seeds per node (shape ``(k, *shape)``); return them and ``k``."""
+    per = "differentiated input" if what == "tangent" else "output"
+    if isinstance(arrays, str | bytes) or not isinstance(arrays, Sequence | np.ndarray):
+        raise TraceError(
+            f"{what}s must be a list of arrays, one per {per}, got {type(arrays).__name__}"
+        )
+    if len(arrays) != len(nodes):
+        raise TraceError(f"{len(nodes)} {what}(s) needed, one per {per}; got {len(arrays)}")
     seeds: dict[str, np.ndarray] = {}
     ks = set()
     for node, array in zip(nodes, arrays, strict=True):
-        a = np.asarray(array, dtype=float)
-        if a.shape[1:] != graph.shape(node):
+        try:
+            a = np.asarray(array, dtype=float)
+        except (TypeError, ValueError):
+            raise TraceError(
+                f"{what} of {node} must be an array of real numbers, got {type(array).__name__}"
+            ) from None
+        if a.ndim == 0 or a.shape[1:] != graph.shape(node):
             raise TraceError(
                 f"{what} of {node} has shape {a.shape}, expected (k, *{graph.shape(node)})"
             )
@@ -93,10 +106,9 @@ def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
     -----
     ``k`` × the tangent sweep's mults (:func:`sweep_cost`).
     """
+    require_graph(graph, "jvp")
     active = graph.active()
     act = set(active)
-    if len(tangents) != len(graph.inputs):
-        raise TraceError(f"jvp needs {len(graph.inputs)} tangents, got {len(tangents)}")
     tan, k = _seeds(graph, graph.inputs, tangents, "tangent")
     for v in active:
         if v in tan:
@@ -137,10 +149,9 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
     -----
     ``k`` × the adjoint sweep's mults (:func:`sweep_cost`).
     """
+    require_graph(graph, "vjp")
     active = graph.active()
     act = set(active)
-    if len(cotangents) != len(graph.outputs):
-        raise TraceError(f"vjp needs {len(graph.outputs)} cotangents, got {len(cotangents)}")
     cot, k = _seeds(graph, graph.outputs, cotangents, "cotangent")
     for v in reversed(active):
         if v not in cot or graph.nx.nodes[v]["kind"] == "input":
@@ -275,8 +286,9 @@ def sweep_cost(graph: TracedGraph, mode: str) -> SweepCost:
     -----
     O(V + E) over the active nodes and edges.
     """
+    require_graph(graph, "sweep_cost")
     if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
+        raise UnknownSolverError(f"mode must be 'forward' or 'reverse', got {mode!r}")
     active = graph.active()
     act = set(active)
     g = graph.nx

@@ -16,7 +16,7 @@ from chainorder.errors import TraceError
 from chainorder.graph.ops import get_rule
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["NodeInfo", "TracedGraph"]
+__all__ = ["NodeInfo", "TracedGraph", "require_graph"]
 
 
 @dataclass(frozen=True)
@@ -201,3 +201,33 @@ class TracedGraph:
         out = self.fn(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
         return [np.asarray(o, dtype=float) for o in outs]
+
+
+def require_graph(graph: object, where: str) -> TracedGraph:
+    """``graph`` itself when it is a :class:`TracedGraph`; a one-line :class:`TraceError` otherwise.
+
+    Parameters
+    ----------
+    graph : object
+        What the caller passed.
+    where : str
+        The function that needs the graph, for the message.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_graph(None, "plan_graph")
+    ... except ValueError as exc:
+    ...     print(exc)
+    plan_graph needs a TracedGraph (from chainorder.trace(fn, *args)), got NoneType
+
+    Notes
+    -----
+    O(1).
+    """
+    if not isinstance(graph, TracedGraph):
+        raise TraceError(
+            f"{where} needs a TracedGraph (from chainorder.trace(fn, *args)), "
+            f"got {type(graph).__name__}"
+        )
+    return graph
