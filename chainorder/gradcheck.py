@@ -158,7 +158,7 @@ def _check_modes(modes: object) -> tuple[str, ...]:
         )
     bad = sorted({_shown(m) for m in modes if not isinstance(m, str) or m not in _MODES})
     if bad:
-        raise UnknownSolverError(f"unknown mode(s) {', '.join(bad)}; expected 'fwd' and/or 'rev'")
+        raise UnknownSolverError(f"unknown modes {', '.join(bad)}; expected 'fwd' and/or 'rev'")
     return tuple(modes)
 
 
