@@ -42,11 +42,13 @@ def as_nonnegative_int(value: object, name: str = "seed") -> int:
     --------
     >>> as_nonnegative_int(np.int64(7))
     7
-    >>> try:
-    ...     as_nonnegative_int(-1)
-    ... except ValueError as exc:
-    ...     print(exc)
-    seed must be a non-negative integer, got -1
+    >>> for bad in (-3, 2.0):
+    ...     try:
+    ...         as_nonnegative_int(bad, "restarts")
+    ...     except (TypeError, ValueError) as exc:
+    ...         print(type(exc).__name__, exc)
+    SpecError restarts must be a non-negative integer, got -3
+    SpecTypeError restarts must be a non-negative integer, got 2.0
 
     Notes
     -----
