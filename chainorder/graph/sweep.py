@@ -79,6 +79,19 @@ def _seeds(
     return seeds, ks.pop()
 
 
+def _sweep_start(
+    graph: TracedGraph, where: str, arrays: Sequence[Any]
+) -> tuple[list[str], set[str], dict[str, np.ndarray], int]:
+    """What a sweep starts from: the active nodes (list and set) and its checked seeds."""
+    require_graph(graph, where)
+    active = graph.active()
+    if where == "jvp":
+        seeds, k = _seeds(graph, graph.inputs, arrays, "tangent")
+    else:
+        seeds, k = _seeds(graph, graph.outputs, arrays, "cotangent")
+    return active, set(active), seeds, k
+
+
 def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Push a batch of ``k`` tangents through the graph (forward mode).
 
@@ -106,10 +119,7 @@ def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
     -----
     ``k`` × the tangent sweep's mults (:func:`sweep_cost`).
     """
-    require_graph(graph, "jvp")
-    active = graph.active()
-    act = set(active)
-    tan, k = _seeds(graph, graph.inputs, tangents, "tangent")
+    active, act, tan, k = _sweep_start(graph, "jvp", tangents)
     for v in active:
         if v in tan:
             continue
@@ -149,10 +159,7 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
     -----
     ``k`` × the adjoint sweep's mults (:func:`sweep_cost`).
     """
-    require_graph(graph, "vjp")
-    active = graph.active()
-    act = set(active)
-    cot, k = _seeds(graph, graph.outputs, cotangents, "cotangent")
+    active, act, cot, k = _sweep_start(graph, "vjp", cotangents)
     for v in reversed(active):
         if v not in cot or graph.nx.nodes[v]["kind"] == "input":
             continue
