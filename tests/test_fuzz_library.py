@@ -363,6 +363,12 @@ GRAPH = chainorder.trace(lambda x: np.sin(x) * x, np.ones(3))
         (chainorder.check_grads, (_sin, np.ones(3)), {"atol": float("nan")}),
         (chainorder.check_grads, (_sin, np.ones(3)), {"seed": -1}),
         (chainorder.check_grads, (lambda x, y: x * y, np.ones(3)), {}),
+        (GRAPH.call, (), {}),
+        (GRAPH.call, (np.ones(4),), {}),
+        (GRAPH.call, ("abc",), {}),
+        (GRAPH.replay, (np.ones(3), np.ones(3)), {}),
+        (GRAPH.replay, (np.ones((2, 2)),), {}),
+        (GRAPH.replay, ([None, None, None],), {}),
     ],
     ids=lambda v: getattr(v, "__name__", case_id(v)[:30]),
 )

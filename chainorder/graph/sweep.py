@@ -15,6 +15,7 @@ Costs: :func:`sweep_cost` counts scalar multiplications exactly as the op rules 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +59,8 @@ def _seeds(
             f"{what}s must be a list of arrays, one per {per}, got {type(arrays).__name__}"
         )
     if len(arrays) != len(nodes):
-        raise TraceError(f"{len(nodes)} {what}(s) needed, one per {per}; got {len(arrays)}")
+        need = f"{len(nodes)} {what}{'' if len(nodes) == 1 else 's'}"
+        raise TraceError(f"{need} needed, one per {per}; got {len(arrays)}")
     seeds: dict[str, np.ndarray] = {}
     ks = set()
     for node, array in zip(nodes, arrays, strict=True):
@@ -173,7 +175,7 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
 
 
 def _flat_identity_batches(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [math.prod(s) for s in shapes]
     eye = np.eye(sum(sizes))
     out, offset = [], 0
     for s, n in zip(shapes, sizes, strict=True):
