@@ -65,7 +65,7 @@ def _positions(
     """Sorted positions of the differentiated arguments (every numeric one by default)."""
     if wrt is None:
         return [i for i, a in enumerate(example_args) if _is_numeric(a)]
-    if isinstance(wrt, str | bytes) or not isinstance(wrt, Sequence | set | frozenset):
+    if isinstance(wrt, str | bytes) or not isinstance(wrt, Sequence | set | frozenset | np.ndarray):
         raise TraceError(f"wrt must be a list of argument positions or names, got {wrt!r}")
     positions = []
     for w in wrt:
