@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainorder.checks import as_nonnegative_int, as_positive_float
-from chainorder.errors import JacobianMismatchError, UnknownSolverError
+from chainorder.errors import JacobianMismatchError, TraceError, UnknownSolverError
 from chainorder.gradcheck import central_difference
 from chainorder.graph.chaincut import chain_reduction
 from chainorder.graph.eliminate import (
@@ -269,8 +269,11 @@ def validate_graph(
     -----
     One elimination, one forward and one reverse sweep, ``2n`` function calls.
     """
-    if not isinstance(graph, GraphPlan):
-        require_graph(graph, "validate_graph")
+    if not isinstance(graph, GraphPlan | TracedGraph):
+        raise TraceError(
+            "validate_graph needs a TracedGraph (from chainorder.trace(fn, *args)) or its "
+            f"GraphPlan (from plan_graph), got {type(graph).__name__}"
+        )
     rtol = as_positive_float(rtol, "rtol")
     fd_rtol = as_positive_float(fd_rtol, "fd_rtol")
     eps = as_positive_float(eps, "eps")
