@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from chainorder.errors import JacobianMismatchError
+from chainorder.checks import as_nonnegative_int, as_positive_float
+from chainorder.errors import JacobianMismatchError, UnknownSolverError
 
 __all__ = ["central_difference", "check_grads"]
 
@@ -91,6 +92,10 @@ def check_grads(
     ------
     JacobianMismatchError
         If a derivative disagrees with finite differences beyond tolerance.
+    UnknownSolverError
+        A mode other than ``"fwd"`` and ``"rev"``.
+    SpecError, SpecTypeError
+        A negative or non-finite tolerance, a step that is not positive, a negative seed.
     UnsupportedOperationError, TraceError
         If ``fn`` cannot be traced.
 
@@ -106,9 +111,11 @@ def check_grads(
     from chainorder.graph.sweep import jvp, vjp
     from chainorder.graph.trace import trace
 
-    bad = set(modes) - {"fwd", "rev"}
-    if bad:
-        raise ValueError(f"unknown modes {sorted(bad)}; expected 'fwd' and/or 'rev'")
+    modes = _check_modes(modes)
+    eps = as_positive_float(eps, "eps")
+    rtol = as_positive_float(rtol, "rtol", allow_zero=True)
+    atol = as_positive_float(atol, "atol", allow_zero=True)
+    seed = as_nonnegative_int(seed, "seed")
     graph = trace(fn, *args, wrt=wrt)
     rng = np.random.default_rng(seed)
     x = [np.asarray(graph.value(name), dtype=float) for name in graph.inputs]
@@ -136,3 +143,28 @@ def check_grads(
                 f"reverse mode (VJP): <vjp(u), v> = {lhs:.10g} but <u, finite difference> = "
                 f"{rhs:.10g}; |difference| {abs(lhs - rhs):.3g} > {tol:.3g} (eps={eps})"
             )
+
+
+_MODES = ("fwd", "rev")
+
+
+def _check_modes(modes: object) -> tuple[str, ...]:
+    """``modes`` as a tuple of known mode names; :class:`UnknownSolverError` otherwise."""
+    if isinstance(modes, str):
+        modes = (modes,)
+    if not isinstance(modes, Sequence | set | frozenset) or not modes:
+        raise UnknownSolverError(
+            f"modes must be a non-empty list of 'fwd' and/or 'rev', got {_shown(modes)}"
+        )
+    bad = sorted({_shown(m) for m in modes if not isinstance(m, str) or m not in _MODES})
+    if bad:
+        raise UnknownSolverError(f"unknown modes {', '.join(bad)}; expected 'fwd' and/or 'rev'")
+    return tuple(modes)
+
+
+def _shown(value: object) -> str:
+    """A short one-line rendering of a value for an error message."""
+    text = repr(value) if isinstance(value, str | int | float | list | tuple | None) else ""
+    if not text or "\n" in text or len(text) > 60:
+        return f"a {type(value).__name__}"
+    return text

@@ -31,8 +31,9 @@ import numpy as np
 from chainorder.activations import ACTIVATIONS, Activation
 from chainorder.backend import Backend, get_backend
 from chainorder.chain import Chain, Structure, as_chain
+from chainorder.checks import as_nonnegative_int
 from chainorder.dtypes import as_dtype
-from chainorder.errors import SpecError, SpecTypeError
+from chainorder.errors import SpecError
 from chainorder.memory_guard import check_memory
 
 __all__ = [
@@ -259,11 +260,7 @@ def as_seed(seed: object) -> int:
     -----
     O(1).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise SpecTypeError(f"seed must be a non-negative integer, got {seed!r}")
-    if seed < 0:
-        raise SpecError(f"seed must be a non-negative integer, got {seed}")
-    return int(seed)
+    return as_nonnegative_int(seed, "seed")
 
 
 def draw_bytes(elements: int, dtype: object = "float64") -> int:

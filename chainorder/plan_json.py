@@ -106,6 +106,15 @@ def _tree_of(data: dict[str, Any], n_links: int) -> Tree:
     return forms[0]
 
 
+def _text(data: dict[str, Any], key: str) -> str:
+    """The field ``key`` of a plan document, which must be a non-empty string."""
+    value = data[key]
+    if not isinstance(value, str) or not value:
+        shown = "an empty string" if isinstance(value, str) else type(value).__name__
+        raise PlanFormatError(f"plan field {key!r} must be a non-empty string, got {shown}")
+    return value
+
+
 def plan_from_dict(cls: type[Plan], data: object) -> Plan:
     """Rebuild a plan from its document and check every stored figure (see ``Plan.from_dict``).
 
@@ -130,9 +139,11 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
     try:
         chain = Chain.from_dict(data["chain"])
         tree = _tree_of(data, chain.n_links)
-        result = cls.from_tree(chain, tree, str(data["solver"]), data["dtype"])
+        result = cls.from_tree(chain, tree, _text(data, "solver"), _text(data, "dtype"))
     except KeyError as exc:
         raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
+    except PlanFormatError:
+        raise
     except TreeError as exc:
         raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
     except (SpecError, SpecTypeError) as exc:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from chainorder.checks import as_nonnegative_int
 from chainorder.graph.chaincut import ChainReduction, chain_reduction
 from chainorder.graph.eliminate import (
     eliminate,
@@ -31,6 +32,7 @@ from chainorder.graph.eliminate import (
 from chainorder.graph.linearize import LinearizedGraph, linearize
 from chainorder.graph.sweep import SweepCost, sweep_cost
 from chainorder.graph.trace import TracedGraph
+from chainorder.graph.traced_graph import require_graph
 from chainorder.units import format_count
 
 __all__ = ["GraphMethod", "GraphPlan", "ModeCost", "plan_graph"]
@@ -81,7 +83,7 @@ class ModeCost:
     order : tuple of str or None
         Elimination order (``None`` for sweeps).
     note : str
-        How the figure arises, e.g. ``"n=12 × 484 per tangent"``.
+        How the figure arises, e.g. ``"n=12 tangents × 484 mults per sweep"``.
     method : GraphMethod
         The row's method as a key (what code compares; ``name`` is for display).
     """
@@ -169,6 +171,11 @@ class GraphPlan:
         }
 
 
+def _counted(n: int, word: str) -> str:
+    """``n`` with thousands separators and ``word``, plural unless ``n`` is 1: ``1 cut``."""
+    return f"{format_count(n)} {word}{'' if n == 1 else 's'}"
+
+
 def plan_graph(
     graph: TracedGraph, *, seed: int = 0, restarts: int = 64, exact_limit: int = 9
 ) -> GraphPlan:
@@ -177,8 +184,15 @@ def plan_graph(
     Parameters
     ----------
     graph : TracedGraph
-    seed, restarts, exact_limit
-        Passed to :func:`~chainorder.graph.eliminate.search_order`.
+    seed, restarts, exact_limit : int
+        Non-negative; passed to :func:`~chainorder.graph.eliminate.search_order`.
+
+    Raises
+    ------
+    TraceError
+        ``graph`` is not a :class:`TracedGraph`.
+    SpecError, SpecTypeError
+        A negative or non-integer ``seed``, ``restarts`` or ``exact_limit``.
 
     Returns
     -------
@@ -200,19 +214,23 @@ def plan_graph(
     Sweeps O(V + E); elimination orders as :func:`search_order` (exact up to
     ``exact_limit`` intermediates, randomised beyond).
     """
+    require_graph(graph, "plan_graph")
+    seed = as_nonnegative_int(seed, "seed")
+    restarts = as_nonnegative_int(restarts, "restarts")
+    exact_limit = as_nonnegative_int(exact_limit, "exact_limit")
     lin = linearize(graph)
     fwd, rev = sweep_cost(graph, "forward"), sweep_cost(graph, "reverse")
     rows = [
         ModeCost(
             "forward mode", "sweep", fwd.mults, fwd.peak_elements, fwd.peak_bytes, None,
-            f"n={fwd.directions} tangents × {format_count(fwd.mults_per_direction)} mults "
-            "per sweep",
+            f"n={_counted(fwd.directions, 'tangent')} × "
+            f"{_counted(fwd.mults_per_direction, 'mult')} per sweep",
             GraphMethod.FORWARD,
         ),
         ModeCost(
             "reverse mode", "sweep", rev.mults, rev.peak_elements, rev.peak_bytes, None,
-            f"m={rev.directions} adjoints × {format_count(rev.mults_per_direction)} mults "
-            "per sweep; tape kept",
+            f"m={_counted(rev.directions, 'adjoint')} × "
+            f"{_counted(rev.mults_per_direction, 'mult')} per sweep; tape kept",
             GraphMethod.REVERSE,
         ),
     ]  # fmt: skip
@@ -232,12 +250,11 @@ def plan_graph(
     ]  # fmt: skip
     reduction = chain_reduction(lin, seed=seed)
     if reduction is not None:
-        cuts = len(reduction.cuts)
         candidates.append(
             (
                 "chain through cut vertices",
                 reduction.order,
-                f"{cuts} cut{'s' if cuts != 1 else ''}, {reduction.expression} by "
+                f"{_counted(len(reduction.cuts), 'cut')}, {reduction.expression} by "
                 f"{reduction.solver}",
                 GraphMethod.CHAIN,
             )
@@ -254,7 +271,11 @@ def plan_graph(
             )
         )
     r = eliminate(lin, found)
-    best_note = "exact search" if exact else f"randomised search ({restarts} restarts, seed {seed})"
+    best_note = (
+        "exact search"
+        if exact
+        else f"randomised search ({_counted(restarts, 'restart')}, seed {seed})"
+    )
     for (name, order, _, _), other in zip(candidates, results, strict=True):
         if other.mults < r.mults:  # the search may miss what a structured order finds
             r, found, best_note = other, order, f"{best_note}; from {name}"

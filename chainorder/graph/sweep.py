@@ -15,15 +15,17 @@ Costs: :func:`sweep_cost` counts scalar multiplications exactly as the op rules 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from chainorder.errors import TraceError
+from chainorder.errors import TraceError, UnknownSolverError
 from chainorder.graph.ops import get_rule
 from chainorder.graph.trace import TracedGraph
+from chainorder.graph.traced_graph import require_graph
 
 __all__ = [
     "SweepCost",
@@ -51,11 +53,24 @@ def _seeds(
     graph: TracedGraph, nodes: Sequence[str], arrays: Sequence[Any], what: str
 ) -> tuple[dict[str, np.ndarray], int]:
     """Check a batch of ``k`` seeds per node (shape ``(k, *shape)``); return them and ``k``."""
+    per = "differentiated input" if what == "tangent" else "output"
+    if isinstance(arrays, str | bytes) or not isinstance(arrays, Sequence | np.ndarray):
+        raise TraceError(
+            f"{what}s must be a list of arrays, one per {per}, got {type(arrays).__name__}"
+        )
+    if len(arrays) != len(nodes):
+        need = f"{len(nodes)} {what}{'' if len(nodes) == 1 else 's'}"
+        raise TraceError(f"{need} needed, one per {per}; got {len(arrays)}")
     seeds: dict[str, np.ndarray] = {}
     ks = set()
     for node, array in zip(nodes, arrays, strict=True):
-        a = np.asarray(array, dtype=float)
-        if a.shape[1:] != graph.shape(node):
+        try:
+            a = np.asarray(array, dtype=float)
+        except (TypeError, ValueError):
+            raise TraceError(
+                f"{what} of {node} must be an array of real numbers, got {type(array).__name__}"
+            ) from None
+        if a.ndim == 0 or a.shape[1:] != graph.shape(node):
             raise TraceError(
                 f"{what} of {node} has shape {a.shape}, expected (k, *{graph.shape(node)})"
             )
@@ -64,6 +79,19 @@ def _seeds(
     if len(ks) != 1:
         raise TraceError(f"all {what}s need the same batch size k")
     return seeds, ks.pop()
+
+
+def _sweep_start(
+    graph: TracedGraph, where: str, arrays: Sequence[Any]
+) -> tuple[list[str], set[str], dict[str, np.ndarray], int]:
+    """What a sweep starts from: the active nodes (list and set) and its checked seeds."""
+    require_graph(graph, where)
+    active = graph.active()
+    if where == "jvp":
+        seeds, k = _seeds(graph, graph.inputs, arrays, "tangent")
+    else:
+        seeds, k = _seeds(graph, graph.outputs, arrays, "cotangent")
+    return active, set(active), seeds, k
 
 
 def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -93,11 +121,7 @@ def jvp(graph: TracedGraph, tangents: Sequence[np.ndarray]) -> list[np.ndarray]:
     -----
     ``k`` × the tangent sweep's mults (:func:`sweep_cost`).
     """
-    active = graph.active()
-    act = set(active)
-    if len(tangents) != len(graph.inputs):
-        raise TraceError(f"jvp needs {len(graph.inputs)} tangents, got {len(tangents)}")
-    tan, k = _seeds(graph, graph.inputs, tangents, "tangent")
+    active, act, tan, k = _sweep_start(graph, "jvp", tangents)
     for v in active:
         if v in tan:
             continue
@@ -137,11 +161,7 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
     -----
     ``k`` × the adjoint sweep's mults (:func:`sweep_cost`).
     """
-    active = graph.active()
-    act = set(active)
-    if len(cotangents) != len(graph.outputs):
-        raise TraceError(f"vjp needs {len(graph.outputs)} cotangents, got {len(cotangents)}")
-    cot, k = _seeds(graph, graph.outputs, cotangents, "cotangent")
+    active, act, cot, k = _sweep_start(graph, "vjp", cotangents)
     for v in reversed(active):
         if v not in cot or graph.nx.nodes[v]["kind"] == "input":
             continue
@@ -155,7 +175,7 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
 
 
 def _flat_identity_batches(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    sizes = [int(np.prod(s)) for s in shapes]
+    sizes = [math.prod(s) for s in shapes]
     eye = np.eye(sum(sizes))
     out, offset = [], 0
     for s, n in zip(shapes, sizes, strict=True):
@@ -275,8 +295,9 @@ def sweep_cost(graph: TracedGraph, mode: str) -> SweepCost:
     -----
     O(V + E) over the active nodes and edges.
     """
+    require_graph(graph, "sweep_cost")
     if mode not in ("forward", "reverse"):
-        raise ValueError(f"mode must be 'forward' or 'reverse', got {mode!r}")
+        raise UnknownSolverError(f"mode must be 'forward' or 'reverse', got {mode!r}")
     active = graph.active()
     act = set(active)
     g = graph.nx

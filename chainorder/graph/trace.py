@@ -33,6 +33,57 @@ def _is_numeric(x: Any) -> bool:
     )
 
 
+def _argument_names(fn: object, example_args: tuple[Any, ...]) -> list[str]:
+    """Parameter names of the example arguments; :class:`TraceError` when ``fn`` is not
+    callable or cannot be called with that many positional arguments."""
+    if not callable(fn):
+        raise TraceError(
+            f"trace needs a function to trace, got {type(fn).__name__} "
+            "(call it as trace(fn, *example_args))"
+        )
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return [f"arg{i}" for i in range(len(example_args))]
+    try:
+        signature.bind(*example_args)
+    except TypeError as exc:
+        name = getattr(fn, "__name__", type(fn).__name__)
+        raise TraceError(
+            f"cannot call {name}{signature} with {len(example_args)} example "
+            f"argument{'s' if len(example_args) != 1 else ''}: {exc}"
+        ) from None
+    params = list(signature.parameters.values())
+    if params and params[0].kind == inspect.Parameter.VAR_POSITIONAL:
+        return [f"arg{i}" for i in range(len(example_args))]
+    return [params[i].name if i < len(params) else f"arg{i}" for i in range(len(example_args))]
+
+
+def _positions(
+    wrt: object, names: list[str], example_args: tuple[Any, ...], fn_name: str
+) -> list[int]:
+    """Sorted positions of the differentiated arguments (every numeric one by default)."""
+    if wrt is None:
+        return [i for i, a in enumerate(example_args) if _is_numeric(a)]
+    if isinstance(wrt, str | bytes) or not isinstance(wrt, Sequence | set | frozenset | np.ndarray):
+        raise TraceError(f"wrt must be a list of argument positions or names, got {wrt!r}")
+    positions = []
+    for w in wrt:
+        if isinstance(w, str):
+            if w not in names:
+                raise TraceError(f"wrt names {w!r}, which is not an argument of {fn_name}: {names}")
+            positions.append(names.index(w))
+        elif (
+            isinstance(w, int | np.integer)
+            and not isinstance(w, bool)
+            and -len(example_args) <= w < len(example_args)
+        ):
+            positions.append(int(w) % len(example_args))
+        else:
+            raise TraceError(f"wrt={w!r} is not an argument position or name")
+    return sorted(set(positions))
+
+
 def trace(
     fn: Callable[..., Any], *example_args: Any, wrt: Sequence[int | str] | None = None
 ) -> TracedGraph:
@@ -76,33 +127,9 @@ def trace(
     -----
     One evaluation of ``fn`` plus O(1) bookkeeping per op.
     """
-    try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = []
-    names = [params[i] if i < len(params) else f"arg{i}" for i in range(len(example_args))]
-    if (
-        names
-        and params
-        and inspect.signature(fn).parameters[params[0]].kind == inspect.Parameter.VAR_POSITIONAL
-    ):
-        names = [f"arg{i}" for i in range(len(example_args))]
-    if wrt is None:
-        positions = [i for i, a in enumerate(example_args) if _is_numeric(a)]
-    else:
-        positions = []
-        for w in wrt:
-            if isinstance(w, str):
-                if w not in names:
-                    raise TraceError(
-                        f"wrt names {w!r}, which is not an argument of {fn.__name__}: {names}"
-                    )
-                positions.append(names.index(w))
-            elif isinstance(w, int) and -len(example_args) <= w < len(example_args):
-                positions.append(w % len(example_args))
-            else:
-                raise TraceError(f"wrt={w!r} is not an argument position or name")
-        positions = sorted(set(positions))
+    names = _argument_names(fn, example_args)
+    fn_name = getattr(fn, "__name__", type(fn).__name__)
+    positions = _positions(wrt, names, example_args, fn_name)
     if not positions:
         raise TraceError("nothing to differentiate: no numeric argument (pass wrt=...)")
     tape = Tape()
@@ -130,14 +157,11 @@ def trace(
     single = not isinstance(out, tuple | list)
     outs = [out] if single else list(out)
     if not outs:
-        raise TraceError(f"{fn.__name__} returned no outputs")
+        raise TraceError(f"{fn_name} returned no outputs")
     output_names: list[str] = []
     for k, o in enumerate(outs):
         if not isinstance(o, TracedArray) or not tape.g.nodes[o._node]["differentiable"]:
-            raise TraceError(
-                f"output {k} of {getattr(fn, '__name__', 'fn')} does not depend on a "
-                "differentiated input"
-            )
+            raise TraceError(f"output {k} of {fn_name} does not depend on a differentiated input")
         if tape.g.nodes[o._node]["kind"] == "input" or o._node in output_names:
             o = tape.apply("positive", (o,), {})  # a copy, so that each output is its own node
         tape.g.nodes[o._node]["output"] = True

@@ -16,7 +16,7 @@ from chainorder.errors import TraceError
 from chainorder.graph.ops import get_rule
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["NodeInfo", "TracedGraph"]
+__all__ = ["NodeInfo", "TracedGraph", "require_graph"]
 
 
 @dataclass(frozen=True)
@@ -173,11 +173,9 @@ class TracedGraph:
 
         Control flow taken at trace time is frozen; constants keep their traced values.
         """
-        if len(inputs) != len(self.inputs):
-            raise TraceError(f"replay needs {len(self.inputs)} inputs, got {len(inputs)}")
-        vals: dict[str, Any] = {}
-        for name, x in zip(self.inputs, inputs, strict=True):
-            vals[name] = np.asarray(x, dtype=self.nx.nodes[name]["dtype"]).reshape(self.shape(name))
+        vals: dict[str, Any] = dict(
+            zip(self.inputs, self._new_inputs("replay", inputs), strict=True)
+        )
         for name in self._order:
             d = self.nx.nodes[name]
             if name in vals:
@@ -190,14 +188,69 @@ class TracedGraph:
             )
         return [vals[y] for y in self.outputs]
 
+    def _new_inputs(
+        self, where: str, inputs: tuple[Any, ...], dtype: Any = None
+    ) -> list[np.ndarray]:
+        """New values of the differentiated inputs, each as an array of its traced shape (and
+        dtype, unless ``dtype`` is given)."""
+        if len(inputs) != len(self.inputs):
+            need = f"{len(self.inputs)} input{'' if len(self.inputs) == 1 else 's'}"
+            raise TraceError(f"{where} needs {need}, got {len(inputs)}")
+        arrays = []
+        for name, x in zip(self.inputs, inputs, strict=True):
+            try:
+                a = np.asarray(x, dtype=dtype or self.nx.nodes[name]["dtype"])
+            except (TypeError, ValueError):
+                raise TraceError(
+                    f"{where}: input {name} must be real numbers, got {type(x).__name__}"
+                ) from None
+            if not np.isfinite(a).all():
+                raise TraceError(f"{where}: input {name} has non-finite values (nan or inf)")
+            if a.size != self.size(name):
+                raise TraceError(
+                    f"{where}: input {name} has {a.size} values, expected shape {self.shape(name)}"
+                )
+            arrays.append(a.reshape(self.shape(name)))
+        return arrays
+
     def call(self, *inputs: np.ndarray) -> list[np.ndarray]:
         """Call the original function with new values of the differentiated inputs.
 
         Returns the outputs as a list of arrays (what finite differences compare against).
         """
         args = list(self.args)
-        for pos, x in zip(self.wrt, inputs, strict=True):
-            args[pos] = np.asarray(x, dtype=float).reshape(np.shape(self.args[pos]))
+        for pos, x in zip(self.wrt, self._new_inputs("call", inputs, float), strict=True):
+            args[pos] = x
         out = self.fn(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
         return [np.asarray(o, dtype=float) for o in outs]
+
+
+def require_graph(graph: object, where: str) -> TracedGraph:
+    """``graph`` itself when it is a :class:`TracedGraph`; a one-line :class:`TraceError` otherwise.
+
+    Parameters
+    ----------
+    graph : object
+        What the caller passed.
+    where : str
+        The function that needs the graph, for the message.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_graph(None, "plan_graph")
+    ... except ValueError as exc:
+    ...     print(exc)
+    plan_graph needs a TracedGraph (from chainorder.trace(fn, *args)), got NoneType
+
+    Notes
+    -----
+    O(1).
+    """
+    if not isinstance(graph, TracedGraph):
+        raise TraceError(
+            f"{where} needs a TracedGraph (from chainorder.trace(fn, *args)), "
+            f"got {type(graph).__name__}"
+        )
+    return graph

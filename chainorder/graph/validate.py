@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chainorder.errors import JacobianMismatchError, UnknownSolverError
+from chainorder.checks import as_nonnegative_int, as_positive_float
+from chainorder.errors import JacobianMismatchError, TraceError, UnknownSolverError
 from chainorder.gradcheck import central_difference
 from chainorder.graph.chaincut import chain_reduction
 from chainorder.graph.eliminate import (
@@ -27,6 +28,7 @@ from chainorder.graph.linearize import LinearizedGraph, linearize
 from chainorder.graph.planning import GraphPlan, plan_graph
 from chainorder.graph.sweep import jacobian_forward, jacobian_reverse
 from chainorder.graph.trace import TracedGraph
+from chainorder.graph.traced_graph import require_graph
 
 __all__ = [
     "ORDERS",
@@ -100,6 +102,8 @@ def graph_fd_jacobian(graph: TracedGraph, eps: float = 1e-6) -> np.ndarray:
     -----
     ``2n`` calls of the function; error O(eps²) + O(machine eps / eps).
     """
+    require_graph(graph, "graph_fd_jacobian")
+    eps = as_positive_float(eps, "eps")
     x = [np.asarray(graph.value(name), dtype=float) for name in graph.inputs]
     n = sum(xi.size for xi in x)
     cols = []
@@ -149,6 +153,8 @@ def graph_jacobian(
     Costs as the method: see :func:`~chainorder.graph.sweep.sweep_cost` and
     :func:`~chainorder.graph.eliminate.eliminate`.
     """
+    require_graph(graph, "graph_jacobian")
+    seed = as_nonnegative_int(seed, "seed")
     if isinstance(method, str):
         if method == "forward":
             return jacobian_forward(graph)
@@ -165,6 +171,16 @@ def graph_jacobian(
             f"unknown method {method!r}; expected forward, reverse, fd, "
             + ", ".join(f"elimination:{o}" for o in ORDERS)
             + " or an explicit order"
+        )
+    if not isinstance(method, Sequence):
+        raise UnknownSolverError(
+            "method must be a method name or an elimination order (a list of vertex names), "
+            f"got {type(method).__name__}"
+        )
+    odd = [v for v in method if not isinstance(v, str)]
+    if odd:
+        raise UnknownSolverError(
+            f"an elimination order lists vertex names (str), got a {type(odd[0]).__name__}"
         )
     lin = lin if lin is not None else linearize(graph)
     return eliminate(lin, method, numeric=True).jacobian
@@ -233,6 +249,15 @@ def validate_graph(
     -------
     GraphValidationReport
 
+    Raises
+    ------
+    TraceError
+        ``graph`` is neither a :class:`TracedGraph` nor a :class:`GraphPlan`.
+    SpecError, SpecTypeError
+        A tolerance or step that is not a positive finite number.
+    UnknownSolverError
+        An unknown order name.
+
     Examples
     --------
     >>> from chainorder.graph import plan_graph, trace
@@ -244,6 +269,14 @@ def validate_graph(
     -----
     One elimination, one forward and one reverse sweep, ``2n`` function calls.
     """
+    if not isinstance(graph, GraphPlan | TracedGraph):
+        raise TraceError(
+            "validate_graph needs a TracedGraph (from chainorder.trace(fn, *args)) or its "
+            f"GraphPlan (from plan_graph), got {type(graph).__name__}"
+        )
+    rtol = as_positive_float(rtol, "rtol")
+    fd_rtol = as_positive_float(fd_rtol, "fd_rtol")
+    eps = as_positive_float(eps, "eps")
     plan = graph if isinstance(graph, GraphPlan) else None
     if plan is None and order is None:
         plan = plan_graph(graph)
