@@ -15,8 +15,20 @@ Each rule knows, for an op ``out = f(*args, **params)``:
 Adding an op means adding one entry to :data:`REGISTRY` (see :func:`register`).
 """
 
-from chainorder.graph.ops import elementwise as _elementwise  # noqa: F401  (registers rules)
+from chainorder.graph.ops import decomp as _decomp  # noqa: F401  (registers rules)
+from chainorder.graph.ops import elementwise as _elementwise  # noqa: F401
+from chainorder.graph.ops import gather as _gather  # noqa: F401
+from chainorder.graph.ops import reductions as _reductions  # noqa: F401
 from chainorder.graph.ops.linalg import einsum_spec, matmul_spec
-from chainorder.graph.ops.registry import REGISTRY, OpRule, get_rule, register
+from chainorder.graph.ops.registry import (
+    REGISTRY,
+    ZERO_DERIVATIVE,
+    OpRule,
+    get_rule,
+    register,
+)
 
-__all__ = ["REGISTRY", "OpRule", "einsum_spec", "get_rule", "matmul_spec", "register"]
+__all__ = [
+    "REGISTRY",
+    "ZERO_DERIVATIVE",
+    "OpRule", "einsum_spec", "get_rule", "matmul_spec", "register"]

@@ -111,6 +111,90 @@ def _f_maximum(i, v, out):
 _elementwise("maximum", np.maximum, _f_maximum, doc="maximum(x, y); ties split 1/2 each")
 
 
+def _f_minimum(i, v, out):
+    x, y = v
+    win = np.less(x, y) if i == 0 else np.less(y, x)
+    return win + 0.5 * np.equal(x, y)
+
+
+_elementwise("minimum", np.minimum, _f_minimum, doc="minimum(x, y); ties split 1/2 each")
+_elementwise("log1p", np.log1p, lambda i, v, out: 1.0 / (1.0 + v[0]), doc="log(1 + x)")
+_elementwise("expm1", np.expm1, lambda i, v, out: out + 1.0, doc="exp(x) - 1")
+_elementwise("sinh", np.sinh, lambda i, v, out: np.cosh(v[0]), doc="sinh(x)")
+_elementwise("cosh", np.cosh, lambda i, v, out: np.sinh(v[0]), doc="cosh(x)")
+_elementwise("tan", np.tan, lambda i, v, out: 1.0 + out * out, doc="tan(x)")
+_elementwise("arcsin", np.arcsin, lambda i, v, out: 1.0 / np.sqrt(1.0 - v[0] ** 2), doc="arcsin(x)")
+_elementwise(
+    "arccos", np.arccos, lambda i, v, out: -1.0 / np.sqrt(1.0 - v[0] ** 2), doc="arccos(x)"
+)
+_elementwise("arctan", np.arctan, lambda i, v, out: 1.0 / (1.0 + v[0] ** 2), doc="arctan(x)")
+_elementwise("arcsinh", np.arcsinh, lambda i, v, out: 1.0 / np.sqrt(v[0] ** 2 + 1.0))
+_elementwise("exp2", np.exp2, lambda i, v, out: out * np.log(2.0), doc="2**x")
+_elementwise("log2", np.log2, lambda i, v, out: 1.0 / (v[0] * np.log(2.0)), doc="log2(x)")
+_elementwise("log10", np.log10, lambda i, v, out: 1.0 / (v[0] * np.log(10.0)), doc="log10(x)")
+_elementwise("reciprocal", np.reciprocal, lambda i, v, out: -out * out, doc="1 / x")
+_elementwise("cbrt", np.cbrt, lambda i, v, out: 1.0 / (3.0 * out * out), doc="cbrt(x)")
+
+
+def _f_logaddexp(i, v, out):
+    return np.exp(v[i] - out)
+
+
+_elementwise("logaddexp", np.logaddexp, _f_logaddexp, doc="log(exp(x) + exp(y))")
+_elementwise("hypot", np.hypot, lambda i, v, out: v[i] / out, doc="sqrt(x**2 + y**2)")
+
+
+def _f_arctan2(i, v, out):
+    y, x = v
+    r2 = x * x + y * y
+    return x / r2 if i == 0 else -y / r2
+
+
+_elementwise("arctan2", np.arctan2, _f_arctan2, doc="arctan2(y, x)")
+
+
+def _f_where(i, v, out):
+    cond = np.asarray(v[0], dtype=bool)
+    return cond.astype(float) if i == 1 else (~cond).astype(float)
+
+
+def _where_forward(cond, x, y):
+    return np.where(cond, x, y)
+
+
+_elementwise(
+    "where",
+    _where_forward,
+    _f_where,
+    doc="where(cond, x, y); cond is not differentiated",
+    nondiff_args=(0,),
+)
+
+
+def _clip_forward(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def _f_clip(i, v, out):
+    x, lo, hi = v
+    if i == 0:
+        inside = np.greater(x, lo) & np.less(x, hi)
+        return inside + 0.5 * (np.equal(x, lo) + np.equal(x, hi))
+    bound = lo if i == 1 else hi
+    beyond = np.greater(bound, x) if i == 1 else np.less(bound, x)
+    return beyond + 0.5 * np.equal(x, bound)
+
+
+_elementwise(
+    "clip",
+    _clip_forward,
+    _f_clip,
+    doc="clip(x, lo, hi) = minimum(maximum(x, lo), hi); ties at a bound split 1/2",
+)
+_elementwise("astype", lambda x, dtype: x.astype(dtype), _f_add, {0: 1}, "x.astype(float dtype)")
+_elementwise("copy", np.copy, _f_add, {0: 1}, "np.copy(x), x.copy()")
+
+
 # ----------------------------------------------------------------------------------------
 # reductions
 
@@ -183,23 +267,6 @@ def _shape_op(name, forward, jvp, vjp, kind, doc, spelling=""):
     return register(
         OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc, spelling=spelling)
     )
-
-
-def _getitem_vjp(i, c, values, out, params):
-    g = np.zeros((c.shape[0], *np.shape(values[0])), dtype=np.result_type(c, values[0]))
-    g[(slice(None), *params["key"])] = c
-    return g
-
-
-_shape_op(
-    "getitem",
-    lambda x, key: x[key],
-    lambda i, t, v, out, p: t[(slice(None), *p["key"])],
-    _getitem_vjp,
-    "select",
-    "x[key] with ints, slices, None and ...",
-    spelling="x[...] (basic indexing)",
-)
 
 
 def _perm(params: dict, ndim: int) -> tuple[int, ...]:

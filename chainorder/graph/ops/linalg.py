@@ -115,7 +115,7 @@ def _contraction(name: str, forward: Callable[..., Any], doc: str) -> OpRule:
     )
 
 
-_contraction("matmul", lambda a, b, spec=None: np.matmul(a, b), "a @ b (1-D/2-D or equal batch)")
+_contraction("matmul", lambda a, b, spec=None: np.matmul(a, b), "a @ b, batch dimensions broadcast")
 _contraction("dot", lambda a, b, spec=None: np.dot(a, b), "np.dot(a, b) for 1-D/2-D operands")
 _contraction(
     "einsum",
@@ -125,25 +125,32 @@ _contraction(
 
 
 def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
-    """Einsum subscripts of ``a @ b``; ``ValueError`` for unsupported ranks.
+    """Einsum subscripts of ``a @ b``, batch dimensions broadcast as NumPy does.
+
+    ``ValueError`` for 0-d operands, incompatible batch shapes, or a batch dimension of
+    size 1 that broadcasts against a larger one (the caller broadcasts that operand first).
 
     Examples
     --------
     >>> matmul_spec((2, 3), (3,))
     ('ij', 'j', 'i')
+    >>> matmul_spec((2, 5, 4), (4, 3))
+    ('nij', 'jk', 'nik')
     """
     na, nb = len(shape_a), len(shape_b)
     if na == 0 or nb == 0:
         raise ValueError("matmul of a 0-d operand")
-    if na <= 2 and nb <= 2:
-        sa = "ij"[2 - na :] if na == 2 else "j"
-        sb = "jk" if nb == 2 else "j"
-        so = ("i" if na == 2 else "") + ("k" if nb == 2 else "")
-        return sa, sb, so
-    if na == nb and shape_a[:-2] == shape_b[:-2]:
-        batch = string.ascii_lowercase[10 : 10 + na - 2]
-        return batch + "ij", batch + "jk", batch + "ik"
-    raise ValueError(f"matmul of shapes {shape_a} and {shape_b} (batch broadcasting)")
+    ba, bb = tuple(shape_a[:-2]), tuple(shape_b[:-2])
+    batch = np.broadcast_shapes(ba, bb)
+    for b in (ba, bb):
+        if b != batch[len(batch) - len(b) :]:
+            raise ValueError(f"matmul batch {b} broadcasts against {batch}")
+    letters = string.ascii_lowercase[13 : 13 + len(batch)]
+    la, lb = letters[len(batch) - len(ba) :], letters[len(batch) - len(bb) :]
+    sa = la + ("ij" if na >= 2 else "j")
+    sb = lb + ("jk" if nb >= 2 else "j")
+    so = letters + ("i" if na >= 2 else "") + ("k" if nb >= 2 else "")
+    return sa, sb, so
 
 
 # ----------------------------------------------------------------------------------------
