@@ -57,6 +57,7 @@ register(
         lambda i, s, o, p: 2 * _n3(s),
         "np.linalg.cholesky(a) (lower triangle of a read, as NumPy does)",
         spelling="np.linalg.cholesky",
+        partial="dense (lower-triangular output)",
     )
 )
 
@@ -94,6 +95,7 @@ register(
     OpRule(
         "det", lambda a: np.linalg.det(a), _det_jvp, _det_vjp, _det_struct, _det_cost,
         _det_cost, "np.linalg.det(a): ∂det = det·A⁻ᵀ", spelling="np.linalg.det",
+        partial="dense row per matrix",
     )
 )  # fmt: skip
 register(
@@ -102,6 +104,7 @@ register(
         _det_cost, _det_cost,
         "np.linalg.slogdet(a): log|det| is traced (∂ = A⁻ᵀ), the sign is a constant",
         spelling="np.linalg.slogdet",
+        partial="dense row per matrix",
     )
 )  # fmt: skip
 

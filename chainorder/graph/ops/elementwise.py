@@ -64,7 +64,14 @@ def _elementwise(
     def cost(i, shapes, out_shape, params):
         return 0 if i in units else size_of(out_shape)
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args))
+    partial = "identity ±1 (broadcast if an operand broadcasts), 0 mults" if units else (
+        "diagonal (broadcast if an operand broadcasts)"
+    )
+    return register(
+        OpRule(
+            name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args, partial=partial
+        )
+    )
 
 
 def _f_add(i, v, out):
@@ -238,7 +245,10 @@ def _reduction(name: str, forward: Callable[..., Any], scaled: bool) -> OpRule:
     def cost(i, shapes, out_shape, params):
         return size_of(out_shape) if scaled else 0
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes"))
+    partial = "reduction (scaled 1/count)" if scaled else "reduction of ones, 0 mults"
+    return register(
+        OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes", partial=partial)
+    )
 
 
 _reduction(
@@ -265,7 +275,10 @@ def _shape_op(name, forward, jvp, vjp, kind, doc, spelling=""):
         return EdgeStructure.sparse(kind, n_out, n_in, n_out, unit=True)
 
     return register(
-        OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc, spelling=spelling)
+        OpRule(
+            name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc,
+            spelling=spelling, partial=f"{kind} (unit), 0 mults",
+        )
     )
 
 

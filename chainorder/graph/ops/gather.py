@@ -127,7 +127,17 @@ def _gather_rule(
     def cost(i, shapes, out_shape, params):
         return 0
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, doc, spelling=spelling))
+    partial = (
+        "permutation (unit), 0 mults"
+        if value_map
+        else "select / broadcast / permutation (unit), 0 mults"
+    )
+    return register(
+        OpRule(
+            name, forward, jvp, vjp, structure, cost, cost, doc, spelling=spelling,
+            partial=partial,
+        )
+    )  # fmt: skip
 
 
 def _getitem_forward(x, key):

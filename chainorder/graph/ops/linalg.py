@@ -111,6 +111,7 @@ def _contraction(name: str, forward: Callable[..., Any], doc: str) -> OpRule:
             _contract_cost,
             _contract_cost,
             doc,
+            partial="kronecker (each operand's partial: the other operand ⊗ identity)",
         )
     )
 
@@ -213,6 +214,7 @@ register(
         _solve_cost("vjp"),
         "np.linalg.solve(a, b), a: n×n, b: n or n×m",
         spelling="np.linalg.solve",
+        partial="dense for a, kronecker (A⁻¹ ⊗ I) for b",
     )
 )
 
@@ -233,5 +235,6 @@ register(
         _inv_cost,
         "np.linalg.inv(a), a: n×n",
         spelling="np.linalg.inv",
+        partial="dense",
     )
 )

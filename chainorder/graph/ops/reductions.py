@@ -50,7 +50,12 @@ def _reduce_rule(name: str, forward, weights, doc: str, spelling: str = "") -> O
     def cost(i, shapes, out_shape, params):
         return size_of(shapes[0])
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, doc, spelling=spelling))
+    return register(
+        OpRule(
+            name, forward, jvp, vjp, structure, cost, cost, doc, spelling=spelling,
+            partial="reduction (dense within each group)",
+        )
+    )  # fmt: skip
 
 
 def _w_extreme(x, out_k, axes, params):
@@ -178,6 +183,7 @@ register(
         lambda i, shapes, o, p: 0,
         lambda i, shapes, o, p: 0,
         "cumsum(x, axis): lower-triangular ones along the axis",
+        partial="lower-triangular ones per line (unit), 0 mults",
     )
 )
 
@@ -224,6 +230,7 @@ register(
         lambda i, shapes, o, p: _tri_nnz(shapes, p),
         lambda i, shapes, o, p: _tri_nnz(shapes, p),
         "cumprod(x, axis): lower-triangular partial (products of the other factors)",
+        partial="lower-triangular per line",
     )
 )
 
@@ -269,5 +276,6 @@ register(
         lambda i, s, o, p: 0,
         lambda i, s, o, p: 0,
         "trace(x, offset, axis1, axis2): sum of a diagonal",
+        partial="reduction of a diagonal (unit), 0 mults",
     )
 )

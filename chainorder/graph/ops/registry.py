@@ -45,6 +45,7 @@ class OpRule:
     doc: str = ""
     nondiff_args: tuple[int, ...] = field(default=())
     spelling: str = ""
+    partial: str = ""
 
     @property
     def api(self) -> str:
