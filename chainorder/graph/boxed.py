@@ -172,6 +172,14 @@ class TracedArray:
     def __le__(self, o):
         return np.less_equal(self, o)
 
+    def __eq__(self, o):  # type: ignore[override]
+        return np.equal(self, o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return np.not_equal(self, o)
+
+    __hash__ = object.__hash__
+
     def __getitem__(self, key):
         return self._tape.apply("getitem", (self,), {"key": _normalise_key(key)})
 
