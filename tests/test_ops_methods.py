@@ -89,3 +89,21 @@ def test_in_place_sort_is_refused_with_the_alternative() -> None:
 def test_alias_map_suggests_ops_that_express_the_missing_one() -> None:
     assert nearest_supported("nanmean")[:2] == ["np.mean", "np.where"]
     assert nearest_supported("tensordot")[0] == "np.einsum"
+
+
+def test_slogdet_result_and_array_constructors() -> None:
+    def f(a):
+        sign, logdet = np.linalg.slogdet(a)
+        r = np.linalg.slogdet(a)
+        return logdet + r.logabsdet * sign + np.array(a, dtype=int).sum() + np.asarray(a).sum()
+
+    check_grads(f, 2 * np.eye(3) + 0.1, modes=("fwd", "rev"))
+
+
+def test_item_assignment_is_refused_with_alternatives() -> None:
+    def f(x):
+        x[0] = 1.0
+        return x
+
+    with pytest.raises(UnsupportedOperationError, match=r"in-place.*nearest supported: np\.where"):
+        trace(f, X)

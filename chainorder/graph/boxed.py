@@ -180,6 +180,9 @@ class TracedArray:
 
     __hash__ = object.__hash__
 
+    def __setitem__(self, key, value):
+        raise unsupported("x[...] = value (in-place assignment; use np.where)", "put")
+
     def __getitem__(self, key):
         return self._tape.apply("getitem", (self,), {"key": _normalise_key(key)})
 
@@ -329,7 +332,10 @@ def traced_constructors() -> Iterator[None]:
     def wrap(orig):
         def constructor(obj, *args, **kwargs):
             if isinstance(obj, TracedArray):
-                return obj
+                dtype = kwargs.get("dtype", args[0] if args else None)
+                if dtype is None or np.issubdtype(np.dtype(dtype), np.floating):
+                    return obj
+                return obj._value.astype(dtype)
             if isinstance(obj, list | tuple) and _holds_traced(obj):
                 return stack_nested(obj)
             return orig(obj, *args, **kwargs)

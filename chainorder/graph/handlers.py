@@ -9,7 +9,7 @@ NumPy value, a constant of the rest of the trace.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from chainorder.graph.boxed import TracedArray, tape_of, value_of
 from chainorder.graph.einsum import traced_einsum
 from chainorder.graph.unsupported import unsupported
 
-__all__ = ["FUNCTIONS", "ZERO_FUNCTIONS", "stack_nested"]
+__all__ = ["FUNCTIONS", "ZERO_FUNCTIONS", "SlogdetResult", "stack_nested"]
 
 
 def _no_extras(name: str, **extras: Any) -> None:
@@ -124,9 +124,16 @@ def _square(name: str) -> Callable[..., Any]:
     return handler
 
 
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)`` as ``np.linalg.slogdet`` returns; ``logabsdet`` is traced."""
+
+    sign: Any
+    logabsdet: Any
+
+
 def _h_slogdet(a):
     sign = np.linalg.slogdet(value_of(a))[0]
-    return sign, _apply("slogdet", (a,), {})
+    return SlogdetResult(sign, _apply("slogdet", (a,), {}))
 
 
 def _h_norm(x, ord=None, axis=None, keepdims=False):

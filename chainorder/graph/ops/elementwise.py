@@ -32,6 +32,7 @@ def _elementwise(
     unit_args: dict[int, float] | None = None,
     doc: str = "",
     nondiff_args: tuple[int, ...] = (),
+    masks: bool = False,
 ) -> OpRule:
     """Build the rule of an elementwise op from ``factor(i, values, out) = ∂out/∂arg_i``.
 
@@ -39,6 +40,7 @@ def _elementwise(
     partials are identity / broadcast matrices and cost no multiplications.
     """
     units = dict(unit_args or {})
+    # masks: every factor is 0 or 1 (where), so the partial is unit and costs no mults
 
     def jvp(i, t, values, out, params):
         tb = bcast_tangent(t, np.shape(out))
@@ -56,17 +58,19 @@ def _elementwise(
 
     def structure(i, shapes, out_shape, params):
         n_out, n_in = size_of(out_shape), size_of(shapes[i])
-        unit = i in units
+        unit = i in units or masks
         if tuple(shapes[i]) == tuple(out_shape):
             return EdgeStructure.diagonal(n_out, unit=unit)
         return EdgeStructure.sparse("broadcast", n_out, n_in, n_out, unit=unit)
 
     def cost(i, shapes, out_shape, params):
-        return 0 if i in units else size_of(out_shape)
+        return 0 if i in units or masks else size_of(out_shape)
 
-    partial = "identity ±1 (broadcast if an operand broadcasts), 0 mults" if units else (
-        "diagonal (broadcast if an operand broadcasts)"
-    )
+    partial = "diagonal (broadcast if an operand broadcasts)"
+    if units:
+        partial = "identity ±1 (broadcast if an operand broadcasts), 0 mults"
+    elif masks:
+        partial = "0/1 diagonal: a selection (unit), 0 mults"
     return register(
         OpRule(
             name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args, partial=partial
@@ -175,6 +179,7 @@ _elementwise(
     _f_where,
     doc="where(cond, x, y); cond is not differentiated",
     nondiff_args=(0,),
+    masks=True,
 )
 
 
