@@ -107,3 +107,22 @@ def test_item_assignment_is_refused_with_alternatives() -> None:
 
     with pytest.raises(UnsupportedOperationError, match=r"in-place.*nearest supported: np\.where"):
         trace(f, X)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: np.fmax(x, 0.0),
+        lambda x: np.remainder(x, 1.0),
+        lambda x: x % 2.0,
+        lambda x: np.heaviside(x, 0.5) * x,
+    ],
+)
+def test_ufuncs_without_a_rule_are_refused_not_silently_constant(fn) -> None:
+    with pytest.raises(UnsupportedOperationError):
+        trace(fn, X)
+
+
+def test_integer_only_ufuncs_and_floor_divide_are_constants() -> None:
+    f = lambda x: x * (x // 1.0) + x * np.floor_divide(2.0, x) + x * np.isnan(x)  # noqa: E731
+    check_grads(f, X + 3.0, modes=("fwd", "rev"))

@@ -29,7 +29,8 @@ TRACED_UFUNCS = frozenset(n for n in REGISTRY if isinstance(getattr(np, n, None)
 #: Ufuncs with zero derivative (piecewise constant): applied to the values, a constant.
 _ZERO_UFUNCS = frozenset(
     "greater greater_equal less less_equal equal not_equal sign floor ceil trunc rint "
-    "isnan isinf isfinite signbit logical_and logical_or logical_not logical_xor".split()
+    "isnan isinf isfinite signbit logical_and logical_or logical_not logical_xor "
+    "floor_divide".split()
 )
 
 
@@ -84,7 +85,7 @@ class TracedArray:
         if name == "true_divide":
             name = "divide"
         if name not in TRACED_UFUNCS:
-            if name in _ZERO_UFUNCS or ufunc.types[0][-1] in "?bBhHiIlLqQ":
+            if name in _ZERO_UFUNCS or all(t[-1] in "?bBhHiIlLqQ" for t in ufunc.types):
                 return ufunc(*(value_of(x) for x in inputs), **kwargs)
             raise unsupported(f"np.{name}", name)
         if name == "matmul":
@@ -150,6 +151,18 @@ class TracedArray:
 
     def __rmatmul__(self, o):
         return self._tape.matmul("matmul", o, self)
+
+    def __floordiv__(self, o):
+        return np.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return np.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return np.remainder(self, o)
+
+    def __rmod__(self, o):
+        return np.remainder(o, self)
 
     def __neg__(self):
         return np.negative(self)
