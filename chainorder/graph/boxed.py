@@ -320,7 +320,19 @@ def _normalise_key(key: Any) -> tuple:
 
 
 def tape_of(*xs: Any) -> Tape:
-    """The tape of the first traced array among ``xs``."""
+    """The tape of the first traced array among ``xs``.
+
+    Examples
+    --------
+    >>> from chainorder.graph.tape import Tape
+    >>> t = Tape()
+    >>> tape_of(1.0, t.add_input("x", np.ones(2), True)) is t
+    True
+
+    Notes
+    -----
+    O(len(xs)).
+    """
     for x in xs:
         if isinstance(x, TracedArray):
             return x._tape

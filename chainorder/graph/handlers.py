@@ -110,8 +110,8 @@ def _h_solve(a, b):
 
 
 def _h_inv(a):
-    if np.ndim(value_of(a)) != 2:
-        raise unsupported("np.linalg.inv of stacked matrices")
+    if np.ndim(value_of(a)) < 2:
+        raise unsupported("np.linalg.inv of a 0-d or 1-d array", "inv")
     return _apply("inv", (a,), {})
 
 

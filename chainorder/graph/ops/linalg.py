@@ -220,8 +220,13 @@ register(
 
 
 def _inv_cost(i, shapes, out_shape, params):
-    n = int(shapes[0][0])
-    return 2 * n**3
+    n = int(shapes[0][-1])
+    return 2 * n**3 * size_of(shapes[0][:-2])
+
+
+def _inv_structure(i, shapes, out_shape, params):
+    n, size = int(shapes[0][-1]), size_of(shapes[0])
+    return EdgeStructure.sparse("sparse", size, size, size * n * n)
 
 
 register(
@@ -229,12 +234,12 @@ register(
         "inv",
         lambda a: np.linalg.inv(a),
         lambda i, t, v, out, p: -(out @ t @ out),
-        lambda i, c, v, out, p: -(out.T @ c @ out.T),
-        lambda i, shapes, out_shape, p: EdgeStructure.dense(size_of(out_shape), size_of(shapes[0])),
+        lambda i, c, v, out, p: -(np.swapaxes(out, -1, -2) @ c @ np.swapaxes(out, -1, -2)),
+        _inv_structure,
         _inv_cost,
         _inv_cost,
-        "np.linalg.inv(a), a: n×n",
+        "np.linalg.inv(a), a: n×n or a stack of them",
         spelling="np.linalg.inv",
-        partial="dense",
+        partial="dense (block-diagonal for a stack)",
     )
 )
