@@ -126,3 +126,16 @@ def test_ufuncs_without_a_rule_are_refused_not_silently_constant(fn) -> None:
 def test_integer_only_ufuncs_and_floor_divide_are_constants() -> None:
     f = lambda x: x * (x // 1.0) + x * np.floor_divide(2.0, x) + x * np.isnan(x)  # noqa: E731
     check_grads(f, X + 3.0, modes=("fwd", "rev"))
+
+
+def test_stacking_helpers() -> None:
+    def f(x):
+        v = np.vstack([x[0], x[1:]])
+        h = np.hstack([x[:, 0], x[0]])
+        s = np.stack([x, x], axis=-1).sum(-1)
+        return v.sum() + h.sum() + s
+
+    check_grads(f, X, modes=("fwd", "rev"))
+    for fn in (lambda x: np.dstack([x, x]), lambda x: np.atleast_2d(x)):
+        with pytest.raises(UnsupportedOperationError, match="nearest supported"):
+            trace(fn, X)
