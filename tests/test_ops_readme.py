@@ -75,3 +75,26 @@ def test_gp_likelihood_plans_and_validates() -> None:
 
     x = np.linspace(0, 2, 6)
     assert validate_graph(trace(gp_nll, x, np.cos(x))).ok
+
+
+def test_gather_partials_have_the_kind_the_table_states() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ops_cases import MORE_CASES
+
+    from chainorder.graph import trace
+
+    seen = set()
+    for fn, args in MORE_CASES.values():
+        g = trace(fn, *args)
+        for _u, v, d in g.nx.edges(data=True):
+            rule = REGISTRY.get(g.nx.nodes[v]["op"])
+            if rule is None or rule.jvp.__module__ != "chainorder.graph.ops.gather":
+                continue
+            if d["structure"] is not None and len(d["argnums"]) == 1:
+                # a permutation is a special selection, a selection a special broadcast
+                rank = ["permutation", "select", "broadcast"]
+                stated = max(rank.index(k) for k in rank if k in rule.partial)
+                assert rank.index(d["structure"].kind) <= stated, (rule.name, d["structure"])
+                assert d["structure"].unit
+                seen.add(rule.name)
+    assert {"getitem", "flip", "tile", "sort", "concatenate", "pad"} <= seen

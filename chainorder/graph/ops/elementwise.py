@@ -139,7 +139,9 @@ _elementwise(
     "arccos", np.arccos, lambda i, v, out: -1.0 / np.sqrt(1.0 - v[0] ** 2), doc="arccos(x)"
 )
 _elementwise("arctan", np.arctan, lambda i, v, out: 1.0 / (1.0 + v[0] ** 2), doc="arctan(x)")
-_elementwise("arcsinh", np.arcsinh, lambda i, v, out: 1.0 / np.sqrt(v[0] ** 2 + 1.0))
+_elementwise(
+    "arcsinh", np.arcsinh, lambda i, v, out: 1.0 / np.sqrt(v[0] ** 2 + 1.0), doc="arcsinh(x)"
+)
 _elementwise("exp2", np.exp2, lambda i, v, out: out * np.log(2.0), doc="2**x")
 _elementwise("log2", np.log2, lambda i, v, out: 1.0 / (v[0] * np.log(2.0)), doc="log2(x)")
 _elementwise("log10", np.log10, lambda i, v, out: 1.0 / (v[0] * np.log(10.0)), doc="log10(x)")
@@ -203,7 +205,13 @@ _elementwise(
     _f_clip,
     doc="clip(x, lo, hi) = minimum(maximum(x, lo), hi); ties at a bound split 1/2",
 )
-_elementwise("astype", lambda x, dtype: x.astype(dtype), _f_add, {0: 1}, "x.astype(float dtype)")
+_elementwise(
+    "astype",
+    lambda x, dtype: x.astype(dtype),
+    _f_add,
+    {0: 1},
+    "x.astype(float dtype); to an int/bool dtype: a constant",
+)
 _elementwise("copy", np.copy, _f_add, {0: 1}, "np.copy(x), x.copy()")
 
 

@@ -68,6 +68,7 @@ def _gather_rule(
     spelling: str = "",
     index_forward: Callable[..., Any] | None = None,
     value_map: Callable[[tuple, dict], Array] | None = None,
+    kinds: str = "select",
 ) -> OpRule:
     """Register a gather op.
 
@@ -127,11 +128,7 @@ def _gather_rule(
     def cost(i, shapes, out_shape, params):
         return 0
 
-    partial = (
-        "permutation (unit), 0 mults"
-        if value_map
-        else "select / broadcast / permutation (unit), 0 mults"
-    )
+    partial = f"{kinds} (unit), 0 mults"
     return register(
         OpRule(
             name, forward, jvp, vjp, structure, cost, cost, doc, spelling=spelling,
@@ -149,22 +146,46 @@ _gather_rule(
     _getitem_forward,
     "x[key]: ints, slices, None, ..., integer arrays and boolean masks",
     spelling="x[...] (indexing)",
-)
-_gather_rule("squeeze", lambda x, axis=None: np.squeeze(x, axis), "squeeze(x, axis)", "np.squeeze")
-_gather_rule("expand_dims", lambda x, axis: np.expand_dims(x, axis), "expand_dims(x, axis)")
-_gather_rule(
-    "broadcast_to", lambda x, shape: np.broadcast_to(x, shape).copy(), "broadcast_to(x, shape)"
+    kinds="select (broadcast if an index repeats)",
 )
 _gather_rule(
-    "swapaxes", lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2), "swapaxes(x, a1, a2)"
+    "squeeze",
+    lambda x, axis=None: np.squeeze(x, axis),
+    "squeeze(x, axis)",
+    "np.squeeze",
+    kinds="permutation",
+)
+_gather_rule(
+    "expand_dims",
+    lambda x, axis: np.expand_dims(x, axis),
+    "expand_dims(x, axis)",
+    kinds="permutation",
+)
+_gather_rule(
+    "broadcast_to",
+    lambda x, shape: np.broadcast_to(x, shape).copy(),
+    "broadcast_to(x, shape)",
+    kinds="broadcast",
+)
+_gather_rule(
+    "swapaxes",
+    lambda x, axis1, axis2: np.swapaxes(x, axis1, axis2),
+    "swapaxes(x, a1, a2)",
+    kinds="permutation",
 )
 _gather_rule(
     "moveaxis",
     lambda x, source, destination: np.moveaxis(x, source, destination),
     "moveaxis(x, source, destination)",
+    kinds="permutation",
 )
-_gather_rule("flip", lambda x, axis=None: np.flip(x, axis), "flip(x, axis)")
-_gather_rule("roll", lambda x, shift, axis=None: np.roll(x, shift, axis), "roll(x, shift, axis)")
+_gather_rule("flip", lambda x, axis=None: np.flip(x, axis), "flip(x, axis)", kinds="permutation")
+_gather_rule(
+    "roll",
+    lambda x, shift, axis=None: np.roll(x, shift, axis),
+    "roll(x, shift, axis)",
+    kinds="permutation",
+)
 
 
 def _pad_forward(x, pad_width, mode="constant", constant_values=0):
@@ -180,22 +201,26 @@ _gather_rule(
     index_forward=lambda x, pad_width, mode="constant", constant_values=0: _pad_forward(
         x, pad_width, mode
     ),
+    kinds="select (broadcast for edge/reflect/wrap)",
 )
-_gather_rule("tile", lambda x, reps: np.tile(x, reps), "tile(x, reps)")
+_gather_rule("tile", lambda x, reps: np.tile(x, reps), "tile(x, reps)", kinds="broadcast")
 _gather_rule(
     "repeat",
     lambda x, repeats, axis=None: np.repeat(x, repeats, axis),
     "repeat(x, repeats, axis)",
+    kinds="broadcast",
 )
 _gather_rule(
     "take",
     lambda x, indices, axis=None, mode="raise": np.take(x, indices, axis, mode=mode),
     "take(x, int indices, axis)",
+    kinds="select (broadcast if an index repeats)",
 )
 _gather_rule(
     "take_along_axis",
     lambda x, indices, axis: np.take_along_axis(x, indices, axis),
     "take_along_axis(x, int indices, axis), e.g. with argmax/argsort",
+    kinds="select (broadcast if an index repeats)",
 )
 _gather_rule("triu", lambda x, k=0: np.triu(x, k), "triu(x, k): upper triangle, 0 below")
 _gather_rule("tril", lambda x, k=0: np.tril(x, k), "tril(x, k): lower triangle, 0 above")
@@ -232,6 +257,7 @@ _gather_rule(
     lambda x, axis=-1: np.sort(x, axis=axis, kind="stable"),
     "sort(x, axis): a permutation (stable: ties keep their order)",
     value_map=_sort_map,
+    kinds="permutation",
 )
 _gather_rule(
     "einsum_diagonal",

@@ -121,7 +121,8 @@ _contraction("dot", lambda a, b, spec=None: np.dot(a, b), "np.dot(a, b) for 1-D/
 _contraction(
     "einsum",
     lambda a, b, spec=None: np.einsum(f"{spec[0]},{spec[1]}->{spec[2]}", a, b),
-    "two-operand einsum without ellipsis",
+    "np.einsum, any number of operands: one op per pairwise contraction, "
+    "in np.einsum_path's greedy order; ellipses allowed",
 )
 
 
