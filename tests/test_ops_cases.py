@@ -152,6 +152,10 @@ MORE_CASES = {
     "power": (lambda x, p: x**p + 2.0**p + np.power(x, 3), (P4, V4)),
     "cholesky": (lambda b: np.linalg.cholesky(b @ b.T + 3 * np.eye(3)), (B,)),
     "stacked_inv": (lambda t: np.linalg.inv(t[:, :, :3] + 3 * np.eye(3)), (T234,)),
+    "stacked_solve": (
+        lambda t, b: np.linalg.solve(t[:, :, :3] + 3 * np.eye(3), b),
+        (T234, R.standard_normal((2, 3, 2))),
+    ),
     "det": (lambda a: np.linalg.det(a) + np.linalg.det(np.stack([a, a.T @ a])).sum(), (A3,)),
     "slogdet": (lambda a: np.linalg.slogdet(a)[1] * np.linalg.slogdet(a)[0], (A3,)),
     "norm": (
@@ -176,6 +180,7 @@ MORE_CASES = {
 }
 #: Composite cases that check op families rather than a single registry name.
 COMPOSITE = {
+    "stacked_solve",
     "stacked_inv",
     "batched_matmul",
     "outer",

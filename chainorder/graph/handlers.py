@@ -104,8 +104,13 @@ def _h_einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
 
 def _h_solve(a, b):
     va, vb = value_of(a), value_of(b)
-    if np.ndim(va) != 2 or np.ndim(vb) not in (1, 2):
-        raise unsupported("np.linalg.solve with stacked matrices (a must be 2-D, b 1-D or 2-D)")
+    stacked = np.ndim(va) > 2 and np.shape(vb)[:-1] == np.shape(va)[:-1]
+    if not ((np.ndim(va) == 2 and np.ndim(vb) in (1, 2)) or stacked):
+        raise unsupported(
+            "np.linalg.solve of these shapes (a: n×n with b: n or n×m, or a: …×n×n with "
+            "b: …×n×m of the same batch)",
+            "solve",
+        )
     return _apply("solve", (a, b), {})
 
 

@@ -169,6 +169,8 @@ def _solve_batch(a: Array, r: Array) -> Array:
 
 def _solve_jvp(i, t, values, out, params):
     a = values[0]
+    if a.ndim > 2:  # a stack of systems with matrix right-hand sides (same batch)
+        return np.linalg.solve(a, t if i == 1 else t @ out) * (1 if i == 1 else -1)
     if i == 1:
         return _solve_batch(a, t)
     return -_solve_batch(a, t @ out)
@@ -176,6 +178,9 @@ def _solve_jvp(i, t, values, out, params):
 
 def _solve_vjp(i, c, values, out, params):
     a = values[0]
+    if a.ndim > 2:
+        gb = np.linalg.solve(np.swapaxes(a, -1, -2), c)
+        return gb if i == 1 else -(gb @ np.swapaxes(out, -1, -2))
     gb = _solve_batch(a.T, c)
     if i == 1:
         return gb
@@ -184,22 +189,25 @@ def _solve_vjp(i, c, values, out, params):
     return -np.einsum("kim,jm->kij", gb, out)
 
 
-def _solve_m(shapes: tuple) -> int:
-    return 1 if len(shapes[1]) == 1 else int(shapes[1][1])
+def _solve_dims(shapes: tuple) -> tuple[int, int, int]:
+    """``(n, m, batch)``: order, right-hand sides and number of stacked systems."""
+    n = int(shapes[0][-1])
+    m = 1 if len(shapes[1]) == 1 else int(shapes[1][-1])
+    return n, m, size_of(shapes[0][:-2])
 
 
 def _solve_structure(i, shapes, out_shape, params):
-    n, m = int(shapes[0][0]), _solve_m(shapes)
+    n, m, batch = _solve_dims(shapes)
     if i == 0:
-        return EdgeStructure.dense(n * m, n * n)
-    return EdgeStructure.sparse("kronecker", n * m, n * m, n * n * m)
+        return EdgeStructure.sparse("sparse", batch * n * m, batch * n * n, batch * n**3 * m)
+    return EdgeStructure.sparse("kronecker", batch * n * m, batch * n * m, batch * n * n * m)
 
 
 def _solve_cost(direction: str):
     def cost(i, shapes, out_shape, params):
-        n, m = int(shapes[0][0]), _solve_m(shapes)
+        n, m, batch = _solve_dims(shapes)
         # triangular solves with the LU factors of the primal pass: n²·m; dA @ x: n²·m
-        return n * n * m * (2 if i == 0 else 1)
+        return batch * n * n * m * (2 if i == 0 else 1)
 
     return cost
 
@@ -213,7 +221,7 @@ register(
         _solve_structure,
         _solve_cost("jvp"),
         _solve_cost("vjp"),
-        "np.linalg.solve(a, b), a: n×n, b: n or n×m",
+        "np.linalg.solve(a, b), a: n×n, b: n or n×m; or stacks a: …×n×n, b: …×n×m",
         spelling="np.linalg.solve",
         partial="dense for a, kronecker (A⁻¹ ⊗ I) for b",
     )
