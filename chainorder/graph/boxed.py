@@ -10,22 +10,28 @@ function, and ``ndarray`` method or attribute raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainorder.graph.ops import REGISTRY, einsum_spec
+from chainorder.graph.ops import REGISTRY
 from chainorder.graph.unsupported import unsupported
 
 if TYPE_CHECKING:  # pragma: no cover
     from chainorder.graph.tape import Tape
 
-__all__ = ["TRACED_UFUNCS", "TracedArray", "value_of"]
+__all__ = ["TRACED_UFUNCS", "TracedArray", "tape_of", "traced_constructors", "value_of"]
 
 #: NumPy ufuncs recorded as ops: the registry's ops that are ufuncs.
 TRACED_UFUNCS = frozenset(n for n in REGISTRY if isinstance(getattr(np, n, None), np.ufunc))
-_COMPARISONS = {"greater", "greater_equal", "less", "less_equal", "equal", "not_equal", "sign"}
+#: Ufuncs with zero derivative (piecewise constant): applied to the values, a constant.
+_ZERO_UFUNCS = frozenset(
+    "greater greater_equal less less_equal equal not_equal sign floor ceil trunc rint "
+    "isnan isinf isfinite signbit logical_and logical_or logical_not logical_xor "
+    "floor_divide".split()
+)
 
 
 class TracedArray:
@@ -76,11 +82,11 @@ class TracedArray:
             raise unsupported(
                 f"np.{name}.{method}" if method != "__call__" else f"np.{name}(out=/where=)"
             )
-        if name in _COMPARISONS:
-            return ufunc(*(value_of(x) for x in inputs))
         if name == "true_divide":
             name = "divide"
         if name not in TRACED_UFUNCS:
+            if name in _ZERO_UFUNCS or all(t[-1] in "?bBhHiIlLqQ" for t in ufunc.types):
+                return ufunc(*(value_of(x) for x in inputs), **kwargs)
             raise unsupported(f"np.{name}", name)
         if name == "matmul":
             return self._tape.matmul("matmul", inputs[0], inputs[1])
@@ -146,6 +152,18 @@ class TracedArray:
     def __rmatmul__(self, o):
         return self._tape.matmul("matmul", o, self)
 
+    def __floordiv__(self, o):
+        return np.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return np.floor_divide(o, self)
+
+    def __mod__(self, o):
+        return np.remainder(self, o)
+
+    def __rmod__(self, o):
+        return np.remainder(o, self)
+
     def __neg__(self):
         return np.negative(self)
 
@@ -167,28 +185,116 @@ class TracedArray:
     def __le__(self, o):
         return np.less_equal(self, o)
 
+    def __eq__(self, o):  # type: ignore[override]
+        return np.equal(self, o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return np.not_equal(self, o)
+
+    __hash__ = object.__hash__
+
+    def __setitem__(self, key, value):
+        raise unsupported("x[...] = value (in-place assignment; use np.where)", "put")
+
     def __getitem__(self, key):
         return self._tape.apply("getitem", (self,), {"key": _normalise_key(key)})
 
-    # --- methods
-    def sum(self, axis=None, keepdims=False):
-        return _h_sum(self, axis=axis, keepdims=keepdims)
+    # --- methods: each the NumPy function of the same name
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.sum(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return _h_mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.mean(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        return np.prod(self, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        return np.max(self, axis=axis, out=out, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        return np.min(self, axis=axis, out=out, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.var(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+        return np.std(self, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
 
     def transpose(self, *axes):
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], tuple | list)):
             axes = axes[0]
-        return _h_transpose(self, axes or None)
+        return np.transpose(self, axes or None)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape, order="C"):
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = shape[0]
-        return _h_reshape(self, tuple(shape))
+        return np.reshape(self, tuple(shape), order=order)
+
+    def ravel(self, order="C"):
+        return np.ravel(self, order)
+
+    flatten = ravel
 
     def dot(self, other):
-        return _h_dot(self, other)
+        return np.dot(self, other)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis)
+
+    def swapaxes(self, axis1, axis2):
+        return np.swapaxes(self, axis1, axis2)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def copy(self, order="C"):
+        return np.copy(self)
+
+    def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
+        return np.astype(self, dtype)
+
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return np.take(self, indices, axis=axis, out=out, mode=mode)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.trace(self, offset, axis1, axis2)
+
+    def round(self, decimals=0, out=None):
+        return np.round(self._value, decimals)
+
+    def argmax(self, axis=None, out=None, keepdims=False):
+        return np.argmax(self._value, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, keepdims=False):
+        return np.argmin(self._value, axis=axis, keepdims=keepdims)
+
+    def argsort(self, axis=-1, kind=None, order=None):
+        return np.argsort(self._value, axis=axis, kind=kind)
+
+    def nonzero(self):
+        return np.nonzero(self._value)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        return np.all(self._value, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        return np.any(self._value, axis=axis, keepdims=keepdims)
+
+    def sort(self, axis=-1, kind=None, order=None):
+        raise unsupported("x.sort() (sorts in place; use y = np.sort(x))", "sort")
 
 
 def value_of(x: Any) -> Any:
@@ -200,117 +306,78 @@ def _normalise_key(key: Any) -> tuple:
     out = []
     for k in key:
         if isinstance(k, TracedArray):
-            raise unsupported("indexing with a traced array")
+            raise unsupported("indexing with a traced array (indices must be constants)")
         if k is None or k is Ellipsis or isinstance(k, slice):
             out.append(k)
         elif isinstance(k, int | np.integer) and not isinstance(k, bool | np.bool_):
             out.append(int(k))
         else:
-            raise unsupported(f"advanced indexing with {type(k).__name__} (use ints, slices, None)")
+            arr = np.asarray(k)
+            if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
+                raise unsupported(f"indexing with {arr.dtype} values (use ints, slices, masks)")
+            out.append(arr)
     return tuple(out)
 
 
-def _tape_of(*xs: Any) -> Tape:
+def tape_of(*xs: Any) -> Tape:
+    """The tape of the first traced array among ``xs``.
+
+    Examples
+    --------
+    >>> from chainorder.graph.tape import Tape
+    >>> t = Tape()
+    >>> tape_of(1.0, t.add_input("x", np.ones(2), True)) is t
+    True
+
+    Notes
+    -----
+    O(len(xs)).
+    """
     for x in xs:
         if isinstance(x, TracedArray):
             return x._tape
     raise AssertionError("no traced argument")  # pragma: no cover
 
 
-def _no_extras(name: str, **extras: Any) -> None:
-    for key, val in extras.items():
-        if val is not None and val is not np._NoValue:
-            raise unsupported(f"np.{name}({key}=...)")
+@contextmanager
+def traced_constructors() -> Iterator[None]:
+    """Within the block, ``np.array`` / ``np.asarray`` of (nested) lists holding traced
+    values record ``stack`` ops instead of failing (NumPy offers no protocol for them).
 
+    Examples
+    --------
+    >>> with traced_constructors():
+    ...     np.array([1.0, 2.0]).shape
+    (2,)
+    """
+    from chainorder.graph.handlers import stack_nested
 
-def _h_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _no_extras("sum", dtype=dtype, out=out, initial=initial, where=where)
-    return _tape_of(a).apply("sum", (a,), {"axis": axis, "keepdims": bool(keepdims)})
+    originals = np.array, np.asarray, np.asanyarray
 
+    def wrap(orig):
+        def constructor(obj, *args, **kwargs):
+            if isinstance(obj, TracedArray):
+                dtype = kwargs.get("dtype", args[0] if args else None)
+                if dtype is None or np.issubdtype(np.dtype(dtype), np.floating):
+                    return obj
+                return obj._value.astype(dtype)
+            if isinstance(obj, list | tuple) and _holds_traced(obj):
+                return stack_nested(obj)
+            return orig(obj, *args, **kwargs)
 
-def _h_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
-    _no_extras("mean", dtype=dtype, out=out, where=where)
-    return _tape_of(a).apply("mean", (a,), {"axis": axis, "keepdims": bool(keepdims)})
+        return constructor
 
-
-def _h_transpose(a, axes=None):
-    return _tape_of(a).apply("transpose", (a,), {"axes": None if axes is None else tuple(axes)})
-
-
-def _h_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
-    if order != "C":
-        raise unsupported(f"np.reshape(order={order!r})")
-    shape = newshape if shape is None else shape
-    shape = (shape,) if isinstance(shape, int | np.integer) else tuple(shape)
-    return _tape_of(a).apply("reshape", (a,), {"shape": shape})
-
-
-def _h_dot(a, b, out=None):
-    _no_extras("dot", out=out)
-    if np.ndim(value_of(a)) > 2 or np.ndim(value_of(b)) > 2:
-        raise unsupported("np.dot of arrays with more than 2 dimensions (use matmul or einsum)")
-    return _tape_of(a, b).matmul("dot", a, b)
-
-
-def _h_matmul(a, b, **kwargs):
-    return _tape_of(a, b).matmul("matmul", a, b)
-
-
-def _h_einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
-    if not isinstance(subscripts, str) or len(operands) != 2 or out is not None or kwargs:
-        raise unsupported("np.einsum (only the two-operand subscripts form is traced)")
-    a, b = operands
+    np.array, np.asarray, np.asanyarray = (wrap(o) for o in originals)
     try:
-        spec = einsum_spec(subscripts, np.shape(value_of(a)), np.shape(value_of(b)))
-    except ValueError as exc:
-        raise unsupported(f"np.einsum({subscripts!r}): {exc}") from None
-    return _tape_of(a, b).apply("einsum", (a, b), {"spec": spec})
+        yield
+    finally:
+        np.array, np.asarray, np.asanyarray = originals
 
 
-def _h_solve(a, b):
-    va, vb = value_of(a), value_of(b)
-    if np.ndim(va) != 2 or np.ndim(vb) not in (1, 2):
-        raise unsupported("np.linalg.solve with stacked matrices (a must be 2-D, b 1-D or 2-D)")
-    return _tape_of(a, b).apply("solve", (a, b), {})
+def _holds_traced(obj: Any) -> bool:
+    if isinstance(obj, TracedArray):
+        return True
+    return isinstance(obj, list | tuple) and any(_holds_traced(o) for o in obj)
 
 
-def _h_inv(a):
-    if np.ndim(value_of(a)) != 2:
-        raise unsupported("np.linalg.inv of stacked matrices")
-    return _tape_of(a).apply("inv", (a,), {})
-
-
-def _h_unary(name: str) -> Callable[..., Any]:
-    def handler(x, *args, **kwargs):
-        if args or kwargs:
-            raise unsupported(f"np.{name} with extra arguments")
-        return _tape_of(x).apply(name, (x,), {})
-
-    return handler
-
-
-def _h_shape(a):
-    return np.shape(value_of(a))
-
-
-def _h_ndim(a):
-    return np.ndim(value_of(a))
-
-
-def _h_size(a, axis=None):
-    return np.size(value_of(a), axis)
-
-
-_FUNCTIONS: dict[Any, Callable[..., Any]] = {
-    np.sum: _h_sum,
-    np.mean: _h_mean,
-    np.transpose: _h_transpose,
-    np.reshape: _h_reshape,
-    np.dot: _h_dot,
-    np.einsum: _h_einsum,
-    np.linalg.solve: _h_solve,
-    np.linalg.inv: _h_inv,
-    np.shape: _h_shape,
-    np.ndim: _h_ndim,
-    np.size: _h_size,
-}
+from chainorder.graph.handlers import FUNCTIONS as _FUNCTIONS  # noqa: E402  (cycle)

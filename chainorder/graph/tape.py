@@ -106,7 +106,15 @@ class Tape:
         return TracedArray(self, name, value)
 
     def matmul(self, op: str, a: Any, b: Any) -> Any:
+        """Record ``a @ b``; an operand whose size-1 batch dimensions broadcast is first
+        broadcast (a ``broadcast_to`` op, no mults)."""
+        sa, sb = np.shape(value_of(a)), np.shape(value_of(b))
         try:
+            batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+            if len(sa) > 2 and sa[:-2] != batch[len(batch) - len(sa) + 2 :]:
+                a = self.apply("broadcast_to", (a,), {"shape": (*batch, *sa[-2:])})
+            if len(sb) > 2 and sb[:-2] != batch[len(batch) - len(sb) + 2 :]:
+                b = self.apply("broadcast_to", (b,), {"shape": (*batch, *sb[-2:])})
             spec = matmul_spec(np.shape(value_of(a)), np.shape(value_of(b)))
         except ValueError as exc:
             raise unsupported(f"np.{op} ({exc})") from None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainorder.errors import TraceError
-from chainorder.graph.boxed import TracedArray
+from chainorder.graph.boxed import TracedArray, traced_constructors
 from chainorder.graph.tape import Tape
 from chainorder.graph.traced_graph import NodeInfo, TracedGraph
 
@@ -153,7 +153,8 @@ def trace(
             call_args[i] = tape.add_input(names[i], value.copy(), True)
         else:
             tape.const_names[id(a)] = names[i]
-    out = fn(*call_args)
+    with traced_constructors():
+        out = fn(*call_args)
     single = not isinstance(out, tuple | list)
     outs = [out] if single else list(out)
     if not outs:

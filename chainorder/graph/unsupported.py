@@ -15,15 +15,47 @@ import sys
 import numpy as np
 
 from chainorder.errors import UnsupportedOperationError
-from chainorder.graph.ops import REGISTRY
+from chainorder.graph.ops import REGISTRY, ZERO_DERIVATIVE
 
-__all__ = ["METHODS", "nearest_supported", "supported_summary", "unsupported", "user_line"]
+__all__ = [
+    "ALIASES",
+    "METHODS",
+    "nearest_supported",
+    "supported_summary",
+    "unsupported",
+    "user_line",
+]
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
 #: Methods and attributes of a traced array (spelt as user code writes them).
-METHODS = ("x.T", "x.sum()", "x.mean()", "x.transpose()", "x.reshape()", "x.dot()")
+METHODS = (
+    "x.T", "x.sum()", "x.mean()", "x.prod()", "x.max()", "x.min()", "x.var()", "x.std()",
+    "x.cumsum()", "x.cumprod()", "x.transpose()", "x.reshape()", "x.ravel()", "x.flatten()",
+    "x.dot()", "x.squeeze()", "x.swapaxes()", "x.clip()", "x.copy()", "x.astype()",
+    "x.take()", "x.repeat()", "x.diagonal()", "x.trace()", "x.round()", "x.argmax()",
+    "x.argmin()", "x.argsort()", "x.nonzero()", "x.all()", "x.any()",
+)  # fmt: skip
+
+#: Unsupported names → the registry ops that express them (beyond spelling similarity).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "nanmax": ("max", "where"), "nanmin": ("min", "where"), "nansum": ("sum", "where"),
+    "nanmean": ("mean", "where"), "ptp": ("max", "min"), "median": ("sort", "take"),
+    "percentile": ("sort", "take"), "quantile": ("sort", "take"), "logsumexp": ("max", "exp"),
+    "fmax": ("maximum",), "fmin": ("minimum",), "fabs": ("absolute",), "average": ("mean",),
+    "inner": ("dot", "einsum"), "vdot": ("dot",), "tensordot": ("einsum",),
+    "kron": ("einsum", "reshape"), "cross": ("getitem", "multiply"),
+    "dstack": ("stack", "concatenate"), "column_stack": ("stack", "concatenate"),
+    "atleast_1d": ("reshape",), "atleast_2d": ("expand_dims",), "atleast_3d": ("expand_dims",),
+    "arctanh": ("log1p",), "arccosh": ("log", "sqrt"), "sinc": ("sin", "divide"),
+    "fill": ("where",), "put": ("where",), "put_along_axis": ("where",), "place": ("where",),
+    "partition": ("sort",), "lstsq": ("solve",), "pinv": ("solve", "inv"), "eigh": ("cholesky",),
+    "matrix_power": ("matmul",), "multi_dot": ("matmul", "einsum"), "logdet": ("slogdet",),
+    "heaviside": ("where",), "interp": ("take", "where"), "diff": ("getitem", "subtract"),
+    "ediff1d": ("getitem", "subtract"), "convolve": ("einsum", "pad"), "rot90": ("flip",),
+    "fliplr": ("flip",), "flipud": ("flip",), "resize": ("tile", "reshape"),
+}  # fmt: skip
 
 
 def user_line() -> str:
@@ -65,10 +97,10 @@ def nearest_supported(name: str, n: int = 3) -> list[str]:
 
     Examples
     --------
-    >>> nearest_supported("max")
-    ['np.maximum', 'np.mean', 'np.matmul']
-    >>> nearest_supported("arctan")[0]
-    'np.tanh'
+    >>> nearest_supported("nanmax")
+    ['np.max / np.amax / x.max()', 'np.where', 'x.argmax()']
+    >>> nearest_supported("arctanh")[0]
+    'np.log1p'
 
     Notes
     -----
@@ -76,12 +108,13 @@ def nearest_supported(name: str, n: int = 3) -> list[str]:
     """
     cands = _candidates()
     bare = name.rsplit(".", 1)[-1].removesuffix("()")
-    close = difflib.get_close_matches(bare, list(cands), n=n, cutoff=0.0)
+    close = [a for a in ALIASES.get(bare, ()) if a in cands]
+    close += difflib.get_close_matches(bare, list(cands), n=n, cutoff=0.0)
     out: list[str] = []
     for c in close:
         if cands[c] not in out:
             out.append(cands[c])
-    return out
+    return out[:n]
 
 
 def supported_summary() -> str:
@@ -97,7 +130,11 @@ def supported_summary() -> str:
     O(R).
     """
     ops = ", ".join(rule.api for rule in REGISTRY.values())
-    return f"+ - * / ** @ and abs(), {ops}; methods {', '.join(METHODS)}"
+    zero = ", ".join(ZERO_DERIVATIVE.values())
+    return (
+        f"+ - * / ** @ and abs(), {ops}; methods {', '.join(METHODS)}; "
+        f"with zero derivative: {zero}"
+    )
 
 
 def unsupported(what: str, name: str | None = None) -> UnsupportedOperationError:
@@ -113,9 +150,9 @@ def unsupported(what: str, name: str | None = None) -> UnsupportedOperationError
 
     Examples
     --------
-    >>> msg = str(unsupported("np.amax", "amax"))
+    >>> msg = str(unsupported("np.ptp", "ptp"))
     >>> msg.split(";")[1]
-    ' nearest supported: np.maximum, np.mean, np.matmul'
+    ' nearest supported: np.max / np.amax / x.max(), np.min / np.amin / x.min(), np.hypot'
 
     Notes
     -----

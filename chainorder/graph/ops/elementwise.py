@@ -32,6 +32,7 @@ def _elementwise(
     unit_args: dict[int, float] | None = None,
     doc: str = "",
     nondiff_args: tuple[int, ...] = (),
+    masks: bool = False,
 ) -> OpRule:
     """Build the rule of an elementwise op from ``factor(i, values, out) = ∂out/∂arg_i``.
 
@@ -39,6 +40,7 @@ def _elementwise(
     partials are identity / broadcast matrices and cost no multiplications.
     """
     units = dict(unit_args or {})
+    # masks: every factor is 0 or 1 (where), so the partial is unit and costs no mults
 
     def jvp(i, t, values, out, params):
         tb = bcast_tangent(t, np.shape(out))
@@ -56,15 +58,24 @@ def _elementwise(
 
     def structure(i, shapes, out_shape, params):
         n_out, n_in = size_of(out_shape), size_of(shapes[i])
-        unit = i in units
+        unit = i in units or masks
         if tuple(shapes[i]) == tuple(out_shape):
             return EdgeStructure.diagonal(n_out, unit=unit)
         return EdgeStructure.sparse("broadcast", n_out, n_in, n_out, unit=unit)
 
     def cost(i, shapes, out_shape, params):
-        return 0 if i in units else size_of(out_shape)
+        return 0 if i in units or masks else size_of(out_shape)
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args))
+    partial = "diagonal (broadcast if an operand broadcasts)"
+    if units:
+        partial = "identity ±1 (broadcast if an operand broadcasts), 0 mults"
+    elif masks:
+        partial = "0/1 diagonal: a selection (unit), 0 mults"
+    return register(
+        OpRule(
+            name, forward, jvp, vjp, structure, cost, cost, doc, nondiff_args, partial=partial
+        )
+    )
 
 
 def _f_add(i, v, out):
@@ -111,6 +122,99 @@ def _f_maximum(i, v, out):
 _elementwise("maximum", np.maximum, _f_maximum, doc="maximum(x, y); ties split 1/2 each")
 
 
+def _f_minimum(i, v, out):
+    x, y = v
+    win = np.less(x, y) if i == 0 else np.less(y, x)
+    return win + 0.5 * np.equal(x, y)
+
+
+_elementwise("minimum", np.minimum, _f_minimum, doc="minimum(x, y); ties split 1/2 each")
+_elementwise("log1p", np.log1p, lambda i, v, out: 1.0 / (1.0 + v[0]), doc="log(1 + x)")
+_elementwise("expm1", np.expm1, lambda i, v, out: out + 1.0, doc="exp(x) - 1")
+_elementwise("sinh", np.sinh, lambda i, v, out: np.cosh(v[0]), doc="sinh(x)")
+_elementwise("cosh", np.cosh, lambda i, v, out: np.sinh(v[0]), doc="cosh(x)")
+_elementwise("tan", np.tan, lambda i, v, out: 1.0 + out * out, doc="tan(x)")
+_elementwise("arcsin", np.arcsin, lambda i, v, out: 1.0 / np.sqrt(1.0 - v[0] ** 2), doc="arcsin(x)")
+_elementwise(
+    "arccos", np.arccos, lambda i, v, out: -1.0 / np.sqrt(1.0 - v[0] ** 2), doc="arccos(x)"
+)
+_elementwise("arctan", np.arctan, lambda i, v, out: 1.0 / (1.0 + v[0] ** 2), doc="arctan(x)")
+_elementwise(
+    "arcsinh", np.arcsinh, lambda i, v, out: 1.0 / np.sqrt(v[0] ** 2 + 1.0), doc="arcsinh(x)"
+)
+_elementwise("exp2", np.exp2, lambda i, v, out: out * np.log(2.0), doc="2**x")
+_elementwise("log2", np.log2, lambda i, v, out: 1.0 / (v[0] * np.log(2.0)), doc="log2(x)")
+_elementwise("log10", np.log10, lambda i, v, out: 1.0 / (v[0] * np.log(10.0)), doc="log10(x)")
+_elementwise("reciprocal", np.reciprocal, lambda i, v, out: -out * out, doc="1 / x")
+_elementwise("cbrt", np.cbrt, lambda i, v, out: 1.0 / (3.0 * out * out), doc="cbrt(x)")
+
+
+def _f_logaddexp(i, v, out):
+    return np.exp(v[i] - out)
+
+
+_elementwise("logaddexp", np.logaddexp, _f_logaddexp, doc="log(exp(x) + exp(y))")
+_elementwise("hypot", np.hypot, lambda i, v, out: v[i] / out, doc="sqrt(x**2 + y**2)")
+
+
+def _f_arctan2(i, v, out):
+    y, x = v
+    r2 = x * x + y * y
+    return x / r2 if i == 0 else -y / r2
+
+
+_elementwise("arctan2", np.arctan2, _f_arctan2, doc="arctan2(y, x)")
+
+
+def _f_where(i, v, out):
+    cond = np.asarray(v[0], dtype=bool)
+    return cond.astype(float) if i == 1 else (~cond).astype(float)
+
+
+def _where_forward(cond, x, y):
+    return np.where(cond, x, y)
+
+
+_elementwise(
+    "where",
+    _where_forward,
+    _f_where,
+    doc="where(cond, x, y); cond is not differentiated",
+    nondiff_args=(0,),
+    masks=True,
+)
+
+
+def _clip_forward(x, lo, hi):
+    return np.clip(x, lo, hi)
+
+
+def _f_clip(i, v, out):
+    x, lo, hi = v
+    if i == 0:
+        inside = np.greater(x, lo) & np.less(x, hi)
+        return inside + 0.5 * (np.equal(x, lo) + np.equal(x, hi))
+    bound = lo if i == 1 else hi
+    beyond = np.greater(bound, x) if i == 1 else np.less(bound, x)
+    return beyond + 0.5 * np.equal(x, bound)
+
+
+_elementwise(
+    "clip",
+    _clip_forward,
+    _f_clip,
+    doc="clip(x, lo, hi) = minimum(maximum(x, lo), hi); ties at a bound split 1/2",
+)
+_elementwise(
+    "astype",
+    lambda x, dtype: x.astype(dtype),
+    _f_add,
+    {0: 1},
+    "x.astype(float dtype); to an int/bool dtype: a constant",
+)
+_elementwise("copy", np.copy, _f_add, {0: 1}, "np.copy(x), x.copy()")
+
+
 # ----------------------------------------------------------------------------------------
 # reductions
 
@@ -154,7 +258,10 @@ def _reduction(name: str, forward: Callable[..., Any], scaled: bool) -> OpRule:
     def cost(i, shapes, out_shape, params):
         return size_of(out_shape) if scaled else 0
 
-    return register(OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes"))
+    partial = "reduction (scaled 1/count)" if scaled else "reduction of ones, 0 mults"
+    return register(
+        OpRule(name, forward, jvp, vjp, structure, cost, cost, f"{name} over axes", partial=partial)
+    )
 
 
 _reduction(
@@ -181,25 +288,11 @@ def _shape_op(name, forward, jvp, vjp, kind, doc, spelling=""):
         return EdgeStructure.sparse(kind, n_out, n_in, n_out, unit=True)
 
     return register(
-        OpRule(name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc, spelling=spelling)
+        OpRule(
+            name, forward, jvp, vjp, structure, _zero_cost, _zero_cost, doc,
+            spelling=spelling, partial=f"{kind} (unit), 0 mults",
+        )
     )
-
-
-def _getitem_vjp(i, c, values, out, params):
-    g = np.zeros((c.shape[0], *np.shape(values[0])), dtype=np.result_type(c, values[0]))
-    g[(slice(None), *params["key"])] = c
-    return g
-
-
-_shape_op(
-    "getitem",
-    lambda x, key: x[key],
-    lambda i, t, v, out, p: t[(slice(None), *p["key"])],
-    _getitem_vjp,
-    "select",
-    "x[key] with ints, slices, None and ...",
-    spelling="x[...] (basic indexing)",
-)
 
 
 def _perm(params: dict, ndim: int) -> tuple[int, ...]:

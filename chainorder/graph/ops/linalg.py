@@ -111,39 +111,48 @@ def _contraction(name: str, forward: Callable[..., Any], doc: str) -> OpRule:
             _contract_cost,
             _contract_cost,
             doc,
+            partial="kronecker (each operand's partial: the other operand ⊗ identity)",
         )
     )
 
 
-_contraction("matmul", lambda a, b, spec=None: np.matmul(a, b), "a @ b (1-D/2-D or equal batch)")
+_contraction("matmul", lambda a, b, spec=None: np.matmul(a, b), "a @ b, batch dimensions broadcast")
 _contraction("dot", lambda a, b, spec=None: np.dot(a, b), "np.dot(a, b) for 1-D/2-D operands")
 _contraction(
     "einsum",
     lambda a, b, spec=None: np.einsum(f"{spec[0]},{spec[1]}->{spec[2]}", a, b),
-    "two-operand einsum without ellipsis",
+    "np.einsum, any number of operands: one op per pairwise contraction, "
+    "in np.einsum_path's greedy order; ellipses allowed",
 )
 
 
 def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
-    """Einsum subscripts of ``a @ b``; ``ValueError`` for unsupported ranks.
+    """Einsum subscripts of ``a @ b``, batch dimensions broadcast as NumPy does.
+
+    ``ValueError`` for 0-d operands, incompatible batch shapes, or a batch dimension of
+    size 1 that broadcasts against a larger one (the caller broadcasts that operand first).
 
     Examples
     --------
     >>> matmul_spec((2, 3), (3,))
     ('ij', 'j', 'i')
+    >>> matmul_spec((2, 5, 4), (4, 3))
+    ('nij', 'jk', 'nik')
     """
     na, nb = len(shape_a), len(shape_b)
     if na == 0 or nb == 0:
         raise ValueError("matmul of a 0-d operand")
-    if na <= 2 and nb <= 2:
-        sa = "ij"[2 - na :] if na == 2 else "j"
-        sb = "jk" if nb == 2 else "j"
-        so = ("i" if na == 2 else "") + ("k" if nb == 2 else "")
-        return sa, sb, so
-    if na == nb and shape_a[:-2] == shape_b[:-2]:
-        batch = string.ascii_lowercase[10 : 10 + na - 2]
-        return batch + "ij", batch + "jk", batch + "ik"
-    raise ValueError(f"matmul of shapes {shape_a} and {shape_b} (batch broadcasting)")
+    ba, bb = tuple(shape_a[:-2]), tuple(shape_b[:-2])
+    batch = np.broadcast_shapes(ba, bb)
+    for b in (ba, bb):
+        if b != batch[len(batch) - len(b) :]:
+            raise ValueError(f"matmul batch {b} broadcasts against {batch}")
+    letters = string.ascii_lowercase[13 : 13 + len(batch)]
+    la, lb = letters[len(batch) - len(ba) :], letters[len(batch) - len(bb) :]
+    sa = la + ("ij" if na >= 2 else "j")
+    sb = lb + ("jk" if nb >= 2 else "j")
+    so = letters + ("i" if na >= 2 else "") + ("k" if nb >= 2 else "")
+    return sa, sb, so
 
 
 # ----------------------------------------------------------------------------------------
@@ -160,6 +169,8 @@ def _solve_batch(a: Array, r: Array) -> Array:
 
 def _solve_jvp(i, t, values, out, params):
     a = values[0]
+    if a.ndim > 2:  # a stack of systems with matrix right-hand sides (same batch)
+        return np.linalg.solve(a, t if i == 1 else t @ out) * (1 if i == 1 else -1)
     if i == 1:
         return _solve_batch(a, t)
     return -_solve_batch(a, t @ out)
@@ -167,6 +178,9 @@ def _solve_jvp(i, t, values, out, params):
 
 def _solve_vjp(i, c, values, out, params):
     a = values[0]
+    if a.ndim > 2:
+        gb = np.linalg.solve(np.swapaxes(a, -1, -2), c)
+        return gb if i == 1 else -(gb @ np.swapaxes(out, -1, -2))
     gb = _solve_batch(a.T, c)
     if i == 1:
         return gb
@@ -175,22 +189,25 @@ def _solve_vjp(i, c, values, out, params):
     return -np.einsum("kim,jm->kij", gb, out)
 
 
-def _solve_m(shapes: tuple) -> int:
-    return 1 if len(shapes[1]) == 1 else int(shapes[1][1])
+def _solve_dims(shapes: tuple) -> tuple[int, int, int]:
+    """``(n, m, batch)``: order, right-hand sides and number of stacked systems."""
+    n = int(shapes[0][-1])
+    m = 1 if len(shapes[1]) == 1 else int(shapes[1][-1])
+    return n, m, size_of(shapes[0][:-2])
 
 
 def _solve_structure(i, shapes, out_shape, params):
-    n, m = int(shapes[0][0]), _solve_m(shapes)
+    n, m, batch = _solve_dims(shapes)
     if i == 0:
-        return EdgeStructure.dense(n * m, n * n)
-    return EdgeStructure.sparse("kronecker", n * m, n * m, n * n * m)
+        return EdgeStructure.sparse("sparse", batch * n * m, batch * n * n, batch * n**3 * m)
+    return EdgeStructure.sparse("kronecker", batch * n * m, batch * n * m, batch * n * n * m)
 
 
 def _solve_cost(direction: str):
     def cost(i, shapes, out_shape, params):
-        n, m = int(shapes[0][0]), _solve_m(shapes)
+        n, m, batch = _solve_dims(shapes)
         # triangular solves with the LU factors of the primal pass: n²·m; dA @ x: n²·m
-        return n * n * m * (2 if i == 0 else 1)
+        return batch * n * n * m * (2 if i == 0 else 1)
 
     return cost
 
@@ -204,15 +221,21 @@ register(
         _solve_structure,
         _solve_cost("jvp"),
         _solve_cost("vjp"),
-        "np.linalg.solve(a, b), a: n×n, b: n or n×m",
+        "np.linalg.solve(a, b), a: n×n, b: n or n×m; or stacks a: …×n×n, b: …×n×m",
         spelling="np.linalg.solve",
+        partial="dense for a, kronecker (A⁻¹ ⊗ I) for b",
     )
 )
 
 
 def _inv_cost(i, shapes, out_shape, params):
-    n = int(shapes[0][0])
-    return 2 * n**3
+    n = int(shapes[0][-1])
+    return 2 * n**3 * size_of(shapes[0][:-2])
+
+
+def _inv_structure(i, shapes, out_shape, params):
+    n, size = int(shapes[0][-1]), size_of(shapes[0])
+    return EdgeStructure.sparse("sparse", size, size, size * n * n)
 
 
 register(
@@ -220,11 +243,12 @@ register(
         "inv",
         lambda a: np.linalg.inv(a),
         lambda i, t, v, out, p: -(out @ t @ out),
-        lambda i, c, v, out, p: -(out.T @ c @ out.T),
-        lambda i, shapes, out_shape, p: EdgeStructure.dense(size_of(out_shape), size_of(shapes[0])),
+        lambda i, c, v, out, p: -(np.swapaxes(out, -1, -2) @ c @ np.swapaxes(out, -1, -2)),
+        _inv_structure,
         _inv_cost,
         _inv_cost,
-        "np.linalg.inv(a), a: n×n",
+        "np.linalg.inv(a), a: n×n or a stack of them",
         spelling="np.linalg.inv",
+        partial="dense (block-diagonal for a stack)",
     )
 )

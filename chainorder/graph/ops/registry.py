@@ -14,7 +14,7 @@ import numpy as np
 
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["REGISTRY", "Array", "OpRule", "Shape", "get_rule", "register"]
+__all__ = ["REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "get_rule", "register"]
 
 Array = np.ndarray
 Shape = tuple[int, ...]
@@ -45,6 +45,7 @@ class OpRule:
     doc: str = ""
     nondiff_args: tuple[int, ...] = field(default=())
     spelling: str = ""
+    partial: str = ""
 
     @property
     def api(self) -> str:
@@ -53,6 +54,22 @@ class OpRule:
 
 
 REGISTRY: dict[str, OpRule] = {}
+
+#: Functions whose derivative is zero wherever it exists (piecewise constant, integer or
+#: boolean results): applied to traced values they return plain NumPy values, which the
+#: rest of the trace uses as constants. Name → what it is.
+ZERO_DERIVATIVE: dict[str, str] = {
+    "sign": "np.sign",
+    "floor": "np.floor",
+    "ceil": "np.ceil",
+    "trunc": "np.trunc",
+    "rint": "np.rint",
+    "round": "np.round / np.around / x.round()",
+    "comparisons": "< <= > >= == != and np.greater, np.less, np.equal, ...",
+    "logical": "np.logical_and/or/not/xor, np.isnan, np.isfinite, np.isinf",
+    "argmax": "np.argmax / np.argmin / np.argsort / np.nonzero / np.where(cond)",
+    "astype_int": "x.astype(int or bool dtype)",
+}
 
 
 def register(rule: OpRule) -> OpRule:
