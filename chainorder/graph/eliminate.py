@@ -12,14 +12,22 @@ original local partial, the op's tangent rule applied to each column of the othe
 
 Orders: ``forward`` (topological), ``reverse`` (reverse topological), ``markowitz`` (greedy:
 the cheapest vertex next) and :func:`search_order` (exact over all orders for small graphs,
-randomised greedy restarts otherwise). Every order gives the same Jacobian.
+randomised greedy restarts otherwise, or simulated annealing from
+:mod:`~chainorder.graph.search`). Every order gives the same Jacobian.
+
+Counting conventions (``convention=``): ``"chainorder"`` (default) prices a product by its
+structures — a factor of ±1 entries (add, subtract, negate, reshape, ...) costs nothing,
+and an original partial may be applied by its op's rule instead of being formed.
+``"graphax"`` is the convention of graphax / AlphaGrad (Lohoff & Neftci): every product of
+partials costs its multiplications even when a factor is ±1, and partials are always
+formed; on a scalar graph, eliminating ``j`` costs ``|pred(j)|·|succ(j)|``.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +42,7 @@ from chainorder.graph.linearize import (
 from chainorder.graph.structure import EdgeStructure, add_structures, multiply_structures
 
 __all__ = [
+    "CONVENTIONS",
     "EliminationResult",
     "EliminationStep",
     "eliminate",
@@ -44,11 +53,26 @@ __all__ = [
 ]
 
 
+#: Counting conventions of elimination costs (see the module docstring).
+CONVENTIONS = ("chainorder", "graphax")
+
+
+def _check_convention(convention: str) -> str:
+    if convention not in CONVENTIONS:
+        raise TraceError(
+            f"unknown counting convention {convention!r}; expected one of {list(CONVENTIONS)}"
+        )
+    return convention
+
+
 class _State:
     """Mutable elimination state: adjacency and edge structures (and numbers if asked)."""
 
-    def __init__(self, lin: LinearizedGraph, numeric: bool = False) -> None:
+    def __init__(
+        self, lin: LinearizedGraph, numeric: bool = False, convention: str = "chainorder"
+    ) -> None:
         self.lin = lin
+        self.graphax = _check_convention(convention) == "graphax"
         self.E: dict[tuple[str, str], EdgeStructure] = dict(lin.edges)
         self.A: dict[tuple[str, str], tuple[int, int]] = dict(lin.apply_cost)
         self.pred: dict[str, set[str]] = {v: set() for v in lin.vertices}
@@ -64,6 +88,7 @@ class _State:
     def copy(self) -> _State:
         new = object.__new__(_State)
         new.lin = self.lin
+        new.graphax = self.graphax
         new.E = dict(self.E)
         new.A = dict(self.A)
         new.pred = {v: set(p) for v, p in self.pred.items()}
@@ -75,6 +100,9 @@ class _State:
     def product(self, i: str, j: str, k: str) -> tuple[int, EdgeStructure]:
         """Mults and structure of ``∂k/∂j · ∂j/∂i`` (matrix-free where cheaper)."""
         jk, ij = (j, k), (i, j)
+        if self.graphax:  # ±1 factors cost, partials are formed
+            m, _ = multiply_structures(replace(self.E[jk], unit=False), replace(self.E[ij], unit=False))
+            return m, multiply_structures(self.E[jk], self.E[ij])[1]
         m, s = multiply_structures(self.E[jk], self.E[ij])
         if jk in self.A:
             m = min(m, self.E[ij].cols * self.A[jk][0])
@@ -197,7 +225,11 @@ def _check_order(lin: LinearizedGraph, order: Sequence[str]) -> tuple[str, ...]:
 
 
 def eliminate(
-    lin: LinearizedGraph, order: Sequence[str], numeric: bool = False
+    lin: LinearizedGraph,
+    order: Sequence[str],
+    numeric: bool = False,
+    *,
+    convention: str = "chainorder",
 ) -> EliminationResult:
     """Eliminate the intermediates of ``lin`` in ``order``; count mults and memory.
 
@@ -208,6 +240,9 @@ def eliminate(
         A permutation of ``lin.intermediates``.
     numeric : bool
         Also multiply the numbers and return the Jacobian.
+    convention : {"chainorder", "graphax"}
+        How products are counted (module docstring); ``"graphax"`` counts every scalar
+        product of partials, ±1 ones included, as graphax / AlphaGrad publish them.
 
     Returns
     -------
@@ -216,7 +251,8 @@ def eliminate(
     Raises
     ------
     TraceError
-        If ``order`` is not a permutation of the intermediates.
+        If ``order`` is not a permutation of the intermediates, or for an unknown
+        convention.
 
     Examples
     --------
@@ -227,13 +263,15 @@ def eliminate(
     >>> r = eliminate(lin, forward_order(lin), numeric=True)
     >>> r.mults, r.jacobian.round(4)
     (2, array([[0.5403, 0.5403]]))
+    >>> eliminate(lin, forward_order(lin), convention="graphax").mults  # + the sum's ±1s
+    4
 
     Notes
     -----
     O(Σ_j |pred(j)|·|succ(j)|) structure products; numeric products as their mults.
     """
     order = _check_order(lin, order)
-    state = _State(lin, numeric)
+    state = _State(lin, numeric, convention)
     base = lin.values_elements()
     total, peak = 0, state.nnz
     steps = []
@@ -295,7 +333,10 @@ def _greedy(
         for v in remaining:
             if v not in cache:
                 cache[v] = state.cost(v)
-        ranked = sorted(remaining, key=lambda v: (*cache[v], rank[v]))
+        if state.graphax:
+            ranked = sorted(remaining, key=lambda v: (cache[v][0], rank[v]))
+        else:
+            ranked = sorted(remaining, key=lambda v: (*cache[v], rank[v]))
         pick = 0
         if rng is not None:
             while pick < len(ranked) - 1 and rng.random() < 0.35:
@@ -312,12 +353,14 @@ def _greedy(
     return tuple(order)
 
 
-def markowitz_order(lin: LinearizedGraph) -> tuple[str, ...]:
+def markowitz_order(lin: LinearizedGraph, *, convention: str = "chainorder") -> tuple[str, ...]:
     """Greedy Markowitz order: always eliminate the vertex whose elimination is cheapest.
 
     For scalar vertices the cost is the classical Markowitz degree ``|pred|·|succ|``; with
     tensor vertices it is the mults of the products the elimination performs. Ties go to
-    the smaller growth of stored nnz, then to the earlier vertex.
+    the smaller growth of stored nnz, then to the earlier vertex. With
+    ``convention="graphax"`` the cost is counted as graphax counts it (±1 partials cost)
+    and ties go to the earlier vertex, as in graphax's Markowitz order.
 
     Examples
     --------
@@ -331,7 +374,7 @@ def markowitz_order(lin: LinearizedGraph) -> tuple[str, ...]:
     -----
     O(I² · d²) for I intermediates of degree ≤ d.
     """
-    return _greedy(lin, lin.intermediates, _State(lin))
+    return _greedy(lin, lin.intermediates, _State(lin, convention=convention))
 
 
 def _exact(
