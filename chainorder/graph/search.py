@@ -85,6 +85,44 @@ class _Scalar:
         return mults
 
 
+class _Bits:
+    """Graphax counting on a scalar graph: adjacency as integer bitsets, cost |P|·|S|."""
+
+    __slots__ = ("pred", "succ")
+
+    def __init__(self, lin: LinearizedGraph) -> None:
+        index = {v: n for n, v in enumerate(lin.vertices)}
+        self.pred = [0] * len(index)
+        self.succ = [0] * len(index)
+        for u, v in lin.edges:
+            self.pred[index[v]] |= 1 << index[u]
+            self.succ[index[u]] |= 1 << index[v]
+
+    def copy(self) -> _Bits:
+        new = object.__new__(_Bits)
+        new.pred = list(self.pred)
+        new.succ = list(self.succ)
+        return new
+
+    def eliminate(self, j: int) -> int:
+        pred, succ = self.pred, self.succ
+        p, s, keep = pred[j], succ[j], ~(1 << j)
+        x = p
+        while x:
+            low = x & -x
+            i = low.bit_length() - 1
+            succ[i] = (succ[i] | s) & keep
+            x ^= low
+        x = s
+        while x:
+            low = x & -x
+            k = low.bit_length() - 1
+            pred[k] = (pred[k] | p) & keep
+            x ^= low
+        pred[j] = succ[j] = 0
+        return p.bit_count() * s.bit_count()
+
+
 def _is_scalar(lin: LinearizedGraph) -> bool:
     return all(n == 1 for n in lin.sizes.values())
 
@@ -119,7 +157,7 @@ def scalar_order_cost(
     if not _is_scalar(lin):
         raise TraceError("scalar_order_cost needs a graph whose vertices are all scalars")
     index = {v: n for n, v in enumerate(lin.vertices)}
-    st = _Scalar(lin, graphax)
+    st = _Bits(lin) if graphax else _Scalar(lin, graphax)
     return sum(st.eliminate(index[v]) for v in order)
 
 
@@ -163,7 +201,8 @@ class _Pricer:
         if self.scalar:
             index = {v: n for n, v in enumerate(lin.vertices)}
             self.ids = [index[v] for v in self.names]
-            self.base = _Scalar(lin, convention == "graphax")
+            graphax = convention == "graphax"
+            self.base = _Bits(lin) if graphax else _Scalar(lin, graphax)
         else:
             self.base_state = _State(lin, convention=convention)
         self.stride = max(1, int(math.sqrt(len(subset))))
