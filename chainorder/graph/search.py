@@ -179,6 +179,10 @@ class AnnealResult:
     seconds : float
         Wall-clock time of the search.
     convention : str
+    best_step : int
+        The step at which the returned order was found (0: a starting order).
+    best_seconds : float
+        Seconds from the start of the search until then (starting orders included).
     """
 
     order: tuple[str, ...]
@@ -188,6 +192,8 @@ class AnnealResult:
     steps: int
     seconds: float
     convention: str
+    best_step: int = 0
+    best_seconds: float = 0.0
 
 
 class _Pricer:
@@ -335,6 +341,7 @@ def anneal_order(
     cur = [pos[v] for v in starts[first]]
     cur_cost = pricer.full(cur)
     best, best_cost = list(cur), cur_cost
+    best_step, best_seconds = 0, time.perf_counter() - t_begin
     n, steps = len(cur), 0
     rng = np.random.default_rng(seed)
     scale = max(1.0, cur_cost / 400)  # mults on larger graphs differ by more
@@ -362,6 +369,7 @@ def anneal_order(
             pricer.accept()
             if cost < best_cost:
                 best, best_cost = list(new), cost
+                best_step, best_seconds = steps, time.perf_counter() - t_begin
     order = tuple(subset[p] for p in best)
     if len(subset) == len(lin.intermediates):
         best_cost = eliminate(lin, order, convention=convention).mults
@@ -373,4 +381,6 @@ def anneal_order(
         steps,
         time.perf_counter() - t_begin,
         convention,
+        best_step,
+        best_seconds,
     )
