@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "examples" / "graphax"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import machine_line, update_section  # noqa: E402
-from tasks import TASKS, linearized, load_task  # noqa: E402
+from graphax_tasks import TASKS, linearized, load_task  # noqa: E402
 
 from chainorder.errors import UnsupportedOperationError  # noqa: E402
 from chainorder.graph import eliminate, forward_order, markowitz_order, reverse_order  # noqa: E402

@@ -16,7 +16,7 @@ from chainorder.graph.eliminate import eliminate, forward_order, markowitz_order
 from chainorder.graph.search import anneal_order
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples" / "graphax"))
-from tasks import TASKS, linearized, load_task  # noqa: E402
+from graphax_tasks import TASKS, linearized, load_task
 
 ALL = list(TASKS)
 #: Tasks whose scalar graph is graphax's (RoeFlux_3d uses scalar components, not 3-vectors).
@@ -56,7 +56,7 @@ def test_jacobian_matches_jax(name: str) -> None:
     jax = pytest.importorskip("jax")
     jnp = pytest.importorskip("jax.numpy")
     jax.config.update("jax_enable_x64", True)
-    task, g = traced(name)
+    task, _ = traced(name)
     lin = lin_or_skip(name)
     ours = eliminate(lin, reverse_order(lin), numeric=True).jacobian
     task.np = jnp  # the same source, run by JAX

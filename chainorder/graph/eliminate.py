@@ -346,9 +346,7 @@ def search_order(
         from chainorder.graph.search import anneal_order  # search imports this module
 
         budget = 10.0 if time_budget is None else time_budget
-        return anneal_order(
-            lin, subset, seed=seed, time_budget=budget, convention=convention
-        ).order
+        return anneal_order(lin, subset, seed=seed, time_budget=budget, convention=convention).order
     if method == "auto" and len(subset) <= exact_limit:
         return _exact(lin, subset, base)[1]
     rank = {v: i for i, v in enumerate(lin.intermediates)}
