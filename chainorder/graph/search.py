@@ -183,6 +183,8 @@ class AnnealResult:
         The step at which the returned order was found (0: a starting order).
     best_seconds : float
         Seconds from the start of the search until then (starting orders included).
+    history : tuple of (int, float, int)
+        ``(step, seconds, mults)`` at the start and at every improvement of the best.
     """
 
     order: tuple[str, ...]
@@ -194,6 +196,11 @@ class AnnealResult:
     convention: str
     best_step: int = 0
     best_seconds: float = 0.0
+    history: tuple[tuple[int, float, int], ...] = ()
+
+    def seconds_to_reach(self, mults: int) -> float | None:
+        """Seconds until an order of at most ``mults`` was found (None: never)."""
+        return next((t for _, t, m in self.history if m <= mults), None)
 
 
 class _Pricer:
@@ -342,6 +349,7 @@ def anneal_order(
     cur_cost = pricer.full(cur)
     best, best_cost = list(cur), cur_cost
     best_step, best_seconds = 0, time.perf_counter() - t_begin
+    history = [(0, best_seconds, best_cost)]
     n, steps = len(cur), 0
     rng = np.random.default_rng(seed)
     scale = max(1.0, cur_cost / 400)  # mults on larger graphs differ by more
@@ -370,6 +378,7 @@ def anneal_order(
             if cost < best_cost:
                 best, best_cost = list(new), cost
                 best_step, best_seconds = steps, time.perf_counter() - t_begin
+                history.append((steps, best_seconds, cost))
     order = tuple(subset[p] for p in best)
     if len(subset) == len(lin.intermediates):
         best_cost = eliminate(lin, order, convention=convention).mults
@@ -383,4 +392,5 @@ def anneal_order(
         convention,
         best_step,
         best_seconds,
+        tuple(history),
     )
