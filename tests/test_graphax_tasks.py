@@ -84,7 +84,9 @@ def test_chainorder_convention_never_counts_more(name: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["HumanHeartDipole", "PropaneCombustion", "RoeFlux_1d"])
+@pytest.mark.parametrize(
+    "name", ["HumanHeartDipole", "PropaneCombustion", "RoeFlux_1d", "RobotArm_6DOF"]
+)
 def test_annealing_reaches_alphagrad(name: str) -> None:
     lin = lin_or_skip(name)
     alphagrad = load_task(name).GRAPHAX[3]
