@@ -10,7 +10,7 @@ temperature falling geometrically over the run. Costs follow a counting conventi
 :mod:`~chainorder.graph.eliminate` (``"chainorder"`` or ``"graphax"``).
 
 On graphs of scalar vertices (every vertex one scalar, as in graphax's benchmark tasks) an
-order is priced by a dedicated integer evaluator (the same counts as
+order is priced by a dedicated bitset evaluator (the same counts as
 :func:`~chainorder.graph.eliminate.eliminate`, a test checks it), re-eliminating only the
 suffix after the first changed position from stored prefix states.
 """
@@ -35,91 +35,68 @@ _T_HI, _T_LO = 0.6, 0.05
 __all__ = ["AnnealResult", "anneal_order", "scalar_order_cost"]
 
 
-class _Scalar:
-    """A scalar graph as integer adjacency sets; ``unit[(i, k)]``: the partial is ±1."""
+class _Bits:
+    """A scalar graph as integer bitsets: ``pred``/``succ`` adjacency and, for the
+    chainorder convention, ``upred``/``usucc``: the neighbours joined by a ±1 partial.
 
-    __slots__ = ("free_units", "pred", "succ", "unit")
+    Graphax convention: eliminating ``j`` costs ``|P|·|S|``; chainorder convention: the
+    pairs with a ±1 factor are free, ``|P|·|S| − |P₁|·|S| − |P|·|S₁| + |P₁|·|S₁|``.
+    """
+
+    __slots__ = ("free", "pred", "succ", "upred", "usucc")
 
     def __init__(self, lin: LinearizedGraph, graphax: bool) -> None:
         index = {v: n for n, v in enumerate(lin.vertices)}
-        self.free_units = not graphax
-        self.pred: list[set[int]] = [set() for _ in index]
-        self.succ: list[set[int]] = [set() for _ in index]
-        self.unit: dict[tuple[int, int], bool] = {}
-        for (u, v), s in lin.edges.items():
-            a, b = index[u], index[v]
-            self.pred[b].add(a)
-            self.succ[a].add(b)
-            self.unit[(a, b)] = s.unit
-
-    def copy(self) -> _Scalar:
-        new = object.__new__(_Scalar)
-        new.free_units = self.free_units
-        new.pred = [set(p) for p in self.pred]
-        new.succ = [set(s) for s in self.succ]
-        new.unit = dict(self.unit)
-        return new
-
-    def eliminate(self, j: int) -> int:
-        pred, succ, unit, free = self.pred, self.succ, self.unit, self.free_units
-        mults = 0
-        for i in pred[j]:
-            u_ij = unit.pop((i, j))
-            for k in succ[j]:
-                u_jk = unit[(j, k)]
-                if not (free and (u_ij or u_jk)):
-                    mults += 1
-                if (i, k) in unit:
-                    unit[(i, k)] = False
-                else:
-                    unit[(i, k)] = u_ij and u_jk
-                    pred[k].add(i)
-                    succ[i].add(k)
-            succ[i].discard(j)
-        for k in succ[j]:
-            del unit[(j, k)]
-            pred[k].discard(j)
-        pred[j] = set()
-        succ[j] = set()
-        return mults
-
-
-class _Bits:
-    """Graphax counting on a scalar graph: adjacency as integer bitsets, cost |P|·|S|."""
-
-    __slots__ = ("pred", "succ")
-
-    def __init__(self, lin: LinearizedGraph) -> None:
-        index = {v: n for n, v in enumerate(lin.vertices)}
+        self.free = not graphax
         self.pred = [0] * len(index)
         self.succ = [0] * len(index)
-        for u, v in lin.edges:
-            self.pred[index[v]] |= 1 << index[u]
-            self.succ[index[u]] |= 1 << index[v]
+        self.upred = [0] * len(index)
+        self.usucc = [0] * len(index)
+        for (u, v), st in lin.edges.items():
+            a, b = index[u], index[v]
+            self.pred[b] |= 1 << a
+            self.succ[a] |= 1 << b
+            if st.unit and self.free:
+                self.upred[b] |= 1 << a
+                self.usucc[a] |= 1 << b
 
     def copy(self) -> _Bits:
         new = object.__new__(_Bits)
-        new.pred = list(self.pred)
-        new.succ = list(self.succ)
+        new.free = self.free
+        new.pred, new.succ = list(self.pred), list(self.succ)
+        new.upred, new.usucc = list(self.upred), list(self.usucc)
         return new
 
     def eliminate(self, j: int) -> int:
-        pred, succ = self.pred, self.succ
-        p, s, keep = pred[j], succ[j], ~(1 << j)
+        pred, succ, upred, usucc = self.pred, self.succ, self.upred, self.usucc
+        bit = 1 << j
+        p, s, keep = pred[j], succ[j], ~bit
+        pu, su = upred[j], usucc[j]
+        np_, ns = p.bit_count(), s.bit_count()
+        mults = np_ * ns
+        if self.free:
+            npu, nsu = pu.bit_count(), su.bit_count()
+            mults -= npu * ns + np_ * nsu - npu * nsu
         x = p
         while x:
             low = x & -x
             i = low.bit_length() - 1
-            succ[i] = (succ[i] | s) & keep
             x ^= low
+            if self.free:  # an existing edge i→k stops being ±1; a new one is if both are
+                fresh = s & ~succ[i]
+                usucc[i] = ((usucc[i] & ~s) | (fresh & su if pu & low else 0)) & keep
+            succ[i] = (succ[i] | s) & keep
         x = s
         while x:
             low = x & -x
             k = low.bit_length() - 1
-            pred[k] = (pred[k] | p) & keep
             x ^= low
-        pred[j] = succ[j] = 0
-        return p.bit_count() * s.bit_count()
+            if self.free:
+                fresh = p & ~pred[k]
+                upred[k] = ((upred[k] & ~p) | (fresh & pu if su & low else 0)) & keep
+            pred[k] = (pred[k] | p) & keep
+        pred[j] = succ[j] = upred[j] = usucc[j] = 0
+        return mults
 
 
 def _is_scalar(lin: LinearizedGraph) -> bool:
@@ -156,7 +133,7 @@ def scalar_order_cost(
     if not _is_scalar(lin):
         raise TraceError("scalar_order_cost needs a graph whose vertices are all scalars")
     index = {v: n for n, v in enumerate(lin.vertices)}
-    st = _Bits(lin) if graphax else _Scalar(lin, graphax)
+    st = _Bits(lin, graphax)
     return sum(st.eliminate(index[v]) for v in order)
 
 
@@ -213,8 +190,7 @@ class _Pricer:
         if self.scalar:
             index = {v: n for n, v in enumerate(lin.vertices)}
             self.ids = [index[v] for v in self.names]
-            graphax = convention == "graphax"
-            self.base = _Bits(lin) if graphax else _Scalar(lin, graphax)
+            self.base = _Bits(lin, convention == "graphax")
         else:
             self.base_state = _State(lin, convention=convention)
         self.stride = max(1, int(math.sqrt(len(subset))))
