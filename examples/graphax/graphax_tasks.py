@@ -1,9 +1,10 @@
 """The graphax benchmark tasks written in NumPy, by name, with graphax's published counts.
 
 Each module of this folder holds one task: ``fn`` (scalar arguments, a tuple of scalar
-outputs), ``ARGS`` (the point graphax evaluates it at) and ``GRAPHAX`` (forward, reverse,
-Markowitz and AlphaGrad mults as published by Lohoff & Neftci). :func:`load_task` imports
-one by name and :func:`linearized` traces and linearises it.
+outputs; vectors for ``RoeFlux_3d (vectors)``), ``ARGS`` (the point graphax evaluates it
+at) and ``GRAPHAX`` (forward, reverse, Markowitz and AlphaGrad mults as published by
+Lohoff & Neftci). :func:`load_task` imports one by name and :func:`linearized` traces and
+linearises it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 TASKS = {
     "RoeFlux_1d": "roeflux_1d",
     "RoeFlux_3d": "roeflux_3d",
+    "RoeFlux_3d (vectors)": "roeflux_3d_vec",
     "RobotArm_6DOF": "robot_arm_6dof",
     "HumanHeartDipole": "human_heart_dipole",
     "PropaneCombustion": "propane_combustion",
@@ -41,4 +43,4 @@ def linearized(name: str):
     from chainorder.graph import linearize, trace
 
     task = load_task(name)
-    return linearize(trace(task.fn, *(np.float64(a) for a in task.ARGS)))
+    return linearize(trace(task.fn, *(np.asarray(a, dtype=float) for a in task.ARGS)))
