@@ -98,7 +98,8 @@ def main() -> None:
             "reverse, Markowitz and the chain-through-cut-vertices plan. RoeFlux_3d is "
             "written with scalar components (graphax uses 3-vectors), so its graph and "
             "counts are not graphax's; 'RoeFlux_3d (vectors)' has graphax's vector graph, "
-            "but graphax prices products of vector-shaped partials by its own sparse rules. '≤ AlphaGrad after s': seconds until an order at "
+            "but graphax prices products of vector-shaped partials by its own sparse rules. "
+            "'≤ AlphaGrad after s': seconds until an order at "
             "most AlphaGrad's count was found; 'found after s': seconds from the start of the "
             "search (starting orders included) until the reported order was found; each "
             f"search ran for its {ns.budget:g} s budget.",
