@@ -12,7 +12,15 @@ original local partial, the op's tangent rule applied to each column of the othe
 
 Orders: ``forward`` (topological), ``reverse`` (reverse topological), ``markowitz`` (greedy:
 the cheapest vertex next) and :func:`search_order` (exact over all orders for small graphs,
-randomised greedy restarts otherwise). Every order gives the same Jacobian.
+randomised greedy restarts otherwise, or simulated annealing from
+:mod:`~chainorder.graph.search`). Every order gives the same Jacobian.
+
+Counting conventions (``convention=``): ``"chainorder"`` (default) prices a product by its
+structures — a factor of ±1 entries (add, subtract, negate, reshape, ...) costs nothing,
+and an original partial may be applied by its op's rule instead of being formed.
+``"graphax"`` is the convention of graphax / AlphaGrad (Lohoff & Neftci): every product of
+partials costs its multiplications even when a factor is ±1, and partials are always
+formed; on a scalar graph, eliminating ``j`` costs ``|pred(j)|·|succ(j)|``.
 """
 
 from __future__ import annotations
@@ -24,16 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainorder.errors import TraceError
-from chainorder.graph.linearize import (
-    LinearizedGraph,
-    LocalJacobian,
-    add_local,
-    multiply_local,
-    to_dense,
-)
-from chainorder.graph.structure import EdgeStructure, add_structures, multiply_structures
+from chainorder.graph.elimstate import CONVENTIONS, _State
+from chainorder.graph.linearize import LinearizedGraph, to_dense
 
 __all__ = [
+    "CONVENTIONS",
     "EliminationResult",
     "EliminationStep",
     "eliminate",
@@ -42,108 +45,6 @@ __all__ = [
     "reverse_order",
     "search_order",
 ]
-
-
-class _State:
-    """Mutable elimination state: adjacency and edge structures (and numbers if asked)."""
-
-    def __init__(self, lin: LinearizedGraph, numeric: bool = False) -> None:
-        self.lin = lin
-        self.E: dict[tuple[str, str], EdgeStructure] = dict(lin.edges)
-        self.A: dict[tuple[str, str], tuple[int, int]] = dict(lin.apply_cost)
-        self.pred: dict[str, set[str]] = {v: set() for v in lin.vertices}
-        self.succ: dict[str, set[str]] = {v: set() for v in lin.vertices}
-        for u, v in self.E:
-            self.pred[v].add(u)
-            self.succ[u].add(v)
-        self.N: dict[tuple[str, str], LocalJacobian] | None = None
-        if numeric:
-            self.N = {e: lin.local_jacobian(*e) for e in self.E}
-        self.nnz = sum(self.stored(e) for e in self.E)
-
-    def copy(self) -> _State:
-        new = object.__new__(_State)
-        new.lin = self.lin
-        new.E = dict(self.E)
-        new.A = dict(self.A)
-        new.pred = {v: set(p) for v, p in self.pred.items()}
-        new.succ = {v: set(s) for v, s in self.succ.items()}
-        new.N = None if self.N is None else dict(self.N)
-        new.nnz = self.nnz
-        return new
-
-    def product(self, i: str, j: str, k: str) -> tuple[int, EdgeStructure]:
-        """Mults and structure of ``∂k/∂j · ∂j/∂i`` (matrix-free where cheaper)."""
-        jk, ij = (j, k), (i, j)
-        m, s = multiply_structures(self.E[jk], self.E[ij])
-        if jk in self.A:
-            m = min(m, self.E[ij].cols * self.A[jk][0])
-        if ij in self.A:
-            m = min(m, self.E[jk].rows * self.A[ij][1])
-        return m, s
-
-    def stored(self, e: tuple[str, str]) -> int:
-        """Scalars held for edge ``e``: none for an original partial (applied from the kept
-        values by its rule), ``nnz`` for an accumulated one."""
-        return 0 if e in self.A else self.E[e].nnz
-
-    def cost(self, j: str) -> tuple[int, int]:
-        """(mults, change of stored scalars) of eliminating ``j``."""
-        mults, dnnz = 0, 0
-        for i in self.pred[j]:
-            for k in self.succ[j]:
-                m, s = self.product(i, j, k)
-                mults += m
-                old = self.E.get((i, k))
-                dnnz += s.nnz if old is None else add_structures(old, s).nnz - self.stored((i, k))
-        dnnz -= sum(self.stored((i, j)) for i in self.pred[j])
-        dnnz -= sum(self.stored((j, k)) for k in self.succ[j])
-        return mults, dnnz
-
-    def eliminate(self, j: str) -> tuple[int, int, int]:
-        """Eliminate ``j``; return (mults, fill edges created, peak nnz during the step)."""
-        mults, fill, peak = 0, 0, self.nnz
-        current = self.nnz
-        for i in sorted(self.pred[j]):
-            for k in sorted(self.succ[j]):
-                m, s = self.product(i, j, k)
-                mults += m
-                if self.N is not None:
-                    prod = multiply_local(self.N[(j, k)], self.N[(i, j)])
-                old = self.E.get((i, k))
-                if old is None:
-                    fill += 1
-                    self.E[(i, k)] = s
-                    self.pred[k].add(i)
-                    self.succ[i].add(k)
-                    current += s.nnz
-                    if self.N is not None:
-                        self.N[(i, k)] = prod
-                else:
-                    new = add_structures(old, s)
-                    before = self.stored((i, k))
-                    self.A.pop((i, k), None)
-                    current += s.nnz  # the product exists before it is added in
-                    peak = max(peak, current)
-                    current += new.nnz - before - s.nnz
-                    self.E[(i, k)] = new
-                    if self.N is not None:
-                        self.N[(i, k)] = add_local(self.N[(i, k)], prod)
-                peak = max(peak, current)
-        edges = [(i, j) for i in self.pred[j]] + [(j, k) for k in self.succ[j]]
-        for e in edges:
-            current -= self.stored(e)
-            self.E.pop(e)
-            self.A.pop(e, None)
-            if self.N is not None:
-                del self.N[e]
-        for i in self.pred[j]:
-            self.succ[i].discard(j)
-        for k in self.succ[j]:
-            self.pred[k].discard(j)
-        del self.pred[j], self.succ[j]
-        self.nnz = current
-        return mults, fill, peak
 
 
 @dataclass(frozen=True)
@@ -197,7 +98,11 @@ def _check_order(lin: LinearizedGraph, order: Sequence[str]) -> tuple[str, ...]:
 
 
 def eliminate(
-    lin: LinearizedGraph, order: Sequence[str], numeric: bool = False
+    lin: LinearizedGraph,
+    order: Sequence[str],
+    numeric: bool = False,
+    *,
+    convention: str = "chainorder",
 ) -> EliminationResult:
     """Eliminate the intermediates of ``lin`` in ``order``; count mults and memory.
 
@@ -208,6 +113,9 @@ def eliminate(
         A permutation of ``lin.intermediates``.
     numeric : bool
         Also multiply the numbers and return the Jacobian.
+    convention : {"chainorder", "graphax"}
+        How products are counted (module docstring); ``"graphax"`` counts every scalar
+        product of partials, ±1 ones included, as graphax / AlphaGrad publish them.
 
     Returns
     -------
@@ -216,7 +124,8 @@ def eliminate(
     Raises
     ------
     TraceError
-        If ``order`` is not a permutation of the intermediates.
+        If ``order`` is not a permutation of the intermediates, or for an unknown
+        convention.
 
     Examples
     --------
@@ -227,13 +136,15 @@ def eliminate(
     >>> r = eliminate(lin, forward_order(lin), numeric=True)
     >>> r.mults, r.jacobian.round(4)
     (2, array([[0.5403, 0.5403]]))
+    >>> eliminate(lin, forward_order(lin), convention="graphax").mults  # + the sum's ±1s
+    4
 
     Notes
     -----
     O(Σ_j |pred(j)|·|succ(j)|) structure products; numeric products as their mults.
     """
     order = _check_order(lin, order)
-    state = _State(lin, numeric)
+    state = _State(lin, numeric, convention)
     base = lin.values_elements()
     total, peak = 0, state.nnz
     steps = []
@@ -295,7 +206,10 @@ def _greedy(
         for v in remaining:
             if v not in cache:
                 cache[v] = state.cost(v)
-        ranked = sorted(remaining, key=lambda v: (*cache[v], rank[v]))
+        if state.graphax:
+            ranked = sorted(remaining, key=lambda v: (cache[v][0], rank[v]))
+        else:
+            ranked = sorted(remaining, key=lambda v: (*cache[v], rank[v]))
         pick = 0
         if rng is not None:
             while pick < len(ranked) - 1 and rng.random() < 0.35:
@@ -312,12 +226,14 @@ def _greedy(
     return tuple(order)
 
 
-def markowitz_order(lin: LinearizedGraph) -> tuple[str, ...]:
+def markowitz_order(lin: LinearizedGraph, *, convention: str = "chainorder") -> tuple[str, ...]:
     """Greedy Markowitz order: always eliminate the vertex whose elimination is cheapest.
 
     For scalar vertices the cost is the classical Markowitz degree ``|pred|·|succ|``; with
     tensor vertices it is the mults of the products the elimination performs. Ties go to
-    the smaller growth of stored nnz, then to the earlier vertex.
+    the smaller growth of stored nnz, then to the earlier vertex. With
+    ``convention="graphax"`` the cost is counted as graphax counts it (±1 partials cost)
+    and ties go to the earlier vertex, as in graphax's Markowitz order.
 
     Examples
     --------
@@ -331,7 +247,7 @@ def markowitz_order(lin: LinearizedGraph) -> tuple[str, ...]:
     -----
     O(I² · d²) for I intermediates of degree ≤ d.
     """
-    return _greedy(lin, lin.intermediates, _State(lin))
+    return _greedy(lin, lin.intermediates, _State(lin, convention=convention))
 
 
 def _exact(
@@ -368,6 +284,9 @@ def search_order(
     seed: int = 0,
     restarts: int = 64,
     exact_limit: int = 9,
+    method: str = "auto",
+    time_budget: float | None = None,
+    convention: str = "chainorder",
 ) -> tuple[str, ...]:
     """The cheapest elimination order found.
 
@@ -387,6 +306,15 @@ def search_order(
         Number of randomised runs.
     exact_limit : int
         Largest number of vertices searched exactly.
+    method : {"auto", "greedy", "anneal"}
+        ``"auto"``: exact up to ``exact_limit``, else randomised greedy; ``"greedy"``:
+        randomised greedy; ``"anneal"``: simulated annealing
+        (:func:`~chainorder.graph.search.anneal_order`) from the best of forward,
+        reverse, Markowitz and the chain-through-cut-vertices plan.
+    time_budget : float, optional
+        Seconds the annealing may take (default 10 s); other methods ignore it.
+    convention : {"chainorder", "graphax"}
+        How orders are priced (module docstring).
 
     Returns
     -------
@@ -409,10 +337,17 @@ def search_order(
     heuristic beyond ``exact_limit``.
     """
     subset = tuple(lin.intermediates if subset is None else subset)
-    base = _State(lin)
+    base = _State(lin, convention=convention)
+    if method not in ("auto", "greedy", "anneal"):
+        raise TraceError(f"unknown search method {method!r}; expected auto, greedy or anneal")
     if not subset:
         return ()
-    if len(subset) <= exact_limit:
+    if method == "anneal":
+        from chainorder.graph.search import anneal_order  # search imports this module
+
+        budget = 10.0 if time_budget is None else time_budget
+        return anneal_order(lin, subset, seed=seed, time_budget=budget, convention=convention).order
+    if method == "auto" and len(subset) <= exact_limit:
         return _exact(lin, subset, base)[1]
     rank = {v: i for i, v in enumerate(lin.intermediates)}
     fwd = tuple(sorted(subset, key=rank.__getitem__))
