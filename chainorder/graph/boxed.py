@@ -93,7 +93,10 @@ class TracedArray:
         return self._tape.apply(name, inputs, {})
 
     def __array_function__(self, func, types, args, kwargs):
-        handler = _FUNCTIONS.get(func)
+        # handlers build on this class, so they are looked up here rather than imported above
+        from chainorder.graph.handlers import FUNCTIONS
+
+        handler = FUNCTIONS.get(func)
         if handler is None:
             module = getattr(func, "__module__", "numpy") or "numpy"
             module = module.replace("numpy.linalg._linalg", "np.linalg").replace("numpy", "np")
@@ -378,6 +381,3 @@ def _holds_traced(obj: Any) -> bool:
     if isinstance(obj, TracedArray):
         return True
     return isinstance(obj, list | tuple) and any(_holds_traced(o) for o in obj)
-
-
-from chainorder.graph.handlers import FUNCTIONS as _FUNCTIONS  # noqa: E402  (cycle)
