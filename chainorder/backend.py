@@ -89,8 +89,7 @@ def _import_dask() -> ModuleType:
         return importlib.import_module("dask.array")
     except ImportError as exc:
         raise ExecutionError(
-            "the dask backend needs dask.array: pip install 'jacobian-chainorder[dask]' "
-            f"({exc})"
+            f"the dask backend needs dask.array: pip install 'jacobian-chainorder[dask]' ({exc})"
         ) from None
 
 

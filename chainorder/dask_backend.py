@@ -316,8 +316,10 @@ def predict_memory(
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecError(f"workers must be a positive integer, got {workers!r}")
-    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or (
-        threads_per_worker < 1
+    if (
+        isinstance(threads_per_worker, bool)
+        or not isinstance(threads_per_worker, int)
+        or (threads_per_worker < 1)
     ):
         raise SpecError(
             f"threads per worker must be a positive integer, got {threads_per_worker!r}"
@@ -351,4 +353,3 @@ def predict_memory(
         workers,
         threads_per_worker,
     )
-
