@@ -213,6 +213,20 @@ def validate_dask(
         workers = check_count("workers", workers, 1, 1024)
         parse_bytes(memory_per_worker)
     plans = [(mode, plan(chain, mode, dt)) for mode in ("forward", "reverse", "optimal")]
+    what = f"the Dask run of {chain.spec()} (working set per worker)"
+
+    def estimates_for(n: int, threads: int) -> list[DaskMemoryEstimate]:
+        return [
+            predict_memory(p, workers=n, threads_per_worker=threads, chunk_bytes=chunk_bytes)
+            for _, p in plans
+        ]
+
+    if scheduler is None:  # the limit is known: check before any cluster or array exists
+        check_memory(
+            max(e.working_bytes for e in estimates_for(workers, threads)),
+            what,
+            memory_per_worker,
+        )
     with dask_client(
         workers,
         memory_per_worker,
@@ -223,17 +237,10 @@ def validate_dask(
         limits = worker_memory_limits(client)
         n = max(1, len(limits))
         threads = max(client.nthreads().values(), default=threads)
-        estimates = [
-            predict_memory(p, workers=n, threads_per_worker=threads, chunk_bytes=chunk_bytes)
-            for _, p in plans
-        ]
+        estimates = estimates_for(n, threads)
         limit = min((x for x in limits.values() if x), default=0)
         if limit:
-            check_memory(
-                max(e.working_bytes for e in estimates),
-                f"the Dask run of {chain.spec()} (working set per worker)",
-                limit,
-            )
+            check_memory(max(e.working_bytes for e in estimates), what, limit)
         rate = worker_flop_rate(client, max(estimates[0].chunk_lengths), dt)
         Js = client.persist(random_dask_jacobians(chain, seed, dt, chunk_bytes))
         rows = []

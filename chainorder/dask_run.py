@@ -153,7 +153,7 @@ def dask_client(
             threads_per_worker=threads_per_worker,
             processes=processes,
             memory_limit=limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never clash
             local_directory=local_directory,
         )
     try:
