@@ -11,12 +11,12 @@ import pytest
 pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from chainorder.chain import Chain  # noqa: E402
-from chainorder.cli import app  # noqa: E402
-from chainorder.dask_report import render_dask_validation, validate_dask  # noqa: E402
-from chainorder.dask_run import (  # noqa: E402
+from chainorder.chain import Chain
+from chainorder.cli import app
+from chainorder.dask_report import render_dask_validation, validate_dask
+from chainorder.dask_run import (
     dask_client,
     evaluate_plan,
     exact_difference,
@@ -24,8 +24,8 @@ from chainorder.dask_run import (  # noqa: E402
     probe_difference,
     random_dask_jacobians,
 )
-from chainorder.errors import MemoryLimitError, SpecError  # noqa: E402
-from chainorder.plan import plan  # noqa: E402
+from chainorder.errors import MemoryLimitError, SpecError
+from chainorder.plan import plan
 
 
 @pytest.fixture(scope="module")
