@@ -387,11 +387,13 @@ def measure_product(
     repeat: int = 1,
     seed: int = 0,
     exact_check_bytes: int = EXACT_CHECK_BYTES,
+    timeout: float | None = None,
 ) -> DaskMeasurement:
     """Persist the lazy product ``build()`` ``repeat`` times: best time, peaks, agreement.
 
     ``jacobians`` must already be persisted on the cluster (their memory is part of each
-    worker's baseline). See the module notes for what is measured.
+    worker's baseline). See the module notes for what is measured. With ``timeout`` (seconds)
+    a run still going is cancelled and :class:`TimeoutError` raised.
 
     Notes
     -----
@@ -413,7 +415,11 @@ def measure_product(
         with sampler.sample(label, client=client, measure="process", interval=0.1):
             t0 = time.perf_counter()
             result = client.persist(build())
-            distributed.wait(result)
+            try:
+                distributed.wait(result, timeout=timeout)
+            except TimeoutError:
+                client.cancel(result)
+                raise
             best = min(best, time.perf_counter() - t0)
         for addr in start:
             value = client.run(_monitor_peak, start[addr], workers=[addr])[addr]
