@@ -124,6 +124,8 @@ def run_chain(spec: str, args: argparse.Namespace) -> list[dict]:
                 m = measure_product(client, label, build, Js, timeout=args.timeout)
             except TimeoutError:
                 row.update(time=f"> {args.timeout:.0f} s (cancelled)", peaks="-", diff="-")
+            except Exception as exc:  # e.g. KilledWorker: a worker ran out of memory
+                row.update(time=f"failed: {type(exc).__name__}", peaks="-", diff="-")
             else:
                 row.update(
                     time=f"{m.seconds:.1f} s",
@@ -152,7 +154,8 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         f"{args.threads_per_worker} thread, {args.memory_per_worker} each, spilling to disk; "
         f"blocks of {args.chunk_size}; float64)\n\n"
         f"Machine: {machine_line()}. Command: `python benchmarks/bench_dask.py "
-        f"--timeout {args.timeout:.0f} --write`.\n\n"
+        f"--timeout {args.timeout:.0f} --write` (one run; cancelled methods ran longer than the "
+        "timeout).\n\n"
         "Time: wall seconds to persist the product on the cluster (inputs persisted before). "
         "Peak: each worker's largest process memory (RSS) sampled by Dask's SystemMonitor "
         "every 100 ms (includes ~100 MiB of interpreter and Dask). Predicted per worker: "

@@ -41,6 +41,7 @@ from chainorder.errors import SpecError
 from chainorder.measure import tolerance
 from chainorder.memory_guard import check_memory
 from chainorder.plan import Plan, plan
+from chainorder.report.validate_tables import wrap_words
 from chainorder.runner import check_count, check_rtol
 from chainorder.units import format_bytes, format_count, parse_bytes
 
@@ -119,13 +120,15 @@ class DaskValidationReport:
         return json.dumps(self.to_dict(), indent=indent)
 
 
-def render_dask_validation(report: DaskValidationReport) -> str:
-    """The text of ``chainorder validate --backend dask``: one block per plan.
+def render_dask_validation(report: DaskValidationReport, width: int | None = 80) -> str:
+    """The text of ``chainorder validate --backend dask``: one block per plan, lines wrapped
+    between words at ``width`` columns (None: no limit).
 
     Examples
     --------
     >>> r = validate_dask("30,20,10", workers=1, memory_per_worker="1GiB", processes=False)
-    >>> "per-worker peak" in render_dask_validation(r)
+    >>> text = render_dask_validation(r, width=80)
+    >>> "per-worker peak" in text and max(map(len, text.splitlines())) <= 80
     True
 
     Notes
@@ -156,7 +159,7 @@ def render_dask_validation(report: DaskValidationReport) -> str:
         f"largest relative difference {report.max_difference:.2e}; tolerance "
         f"{report.tolerance:.0e} for {report.dtype.name}: {'OK' if report.ok else 'FAILED'}",
     ]
-    return "\n".join(out) + "\n"
+    return "\n".join(wrap_words(line, width) for line in out) + "\n"
 
 
 def validate_dask(

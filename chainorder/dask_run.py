@@ -22,11 +22,11 @@ Predicted time
     ``plan.flops / (rate · threads)``, ``rate`` the FLOP/s one worker thread reaches on a
     block product of the plan's block size (:func:`worker_flop_rate`, measured on a worker).
 Checks
-    Small results (at most :data:`EXACT_CHECK_BYTES`): the whole Jacobian against NumPy's
-    forward product of the same Jacobians. Larger: a random probe, ``J·V`` (``V`` seeded,
-    ``d_0 × 4``) from the distributed Jacobian against the chain applied to ``V`` link by link
-    in NumPy, one fetched block at a time (a blockwise NumPy reference that never holds a
-    whole link). Both are normwise relative differences.
+    Small chains (result and links together at most :data:`EXACT_CHECK_BYTES`): the whole
+    Jacobian against NumPy's forward product of the same Jacobians. Larger: a random probe,
+    ``J·V`` (``V`` seeded, ``d_0 × 4``) from the distributed Jacobian against the chain
+    applied to ``V`` link by link in NumPy, one fetched block at a time (a blockwise NumPy
+    reference that never holds a whole link). Both are normwise relative differences.
 
 Examples
 --------
@@ -70,7 +70,7 @@ __all__ = [
     "worker_memory_limits",
 ]
 
-#: Results up to this many bytes are checked entry by entry against NumPy.
+#: Chains whose result and links total at most this are checked entry by entry in NumPy.
 EXACT_CHECK_BYTES = 64 * 2**20
 
 #: Columns of the random probe ``V`` for larger results.
@@ -425,8 +425,8 @@ def measure_product(
             value = client.run(_monitor_peak, start[addr], workers=[addr])[addr]
             peaks[addr] = max(peaks.get(addr, 0.0), value)
     assert result is not None
-    out_bytes = int(np.prod(result.shape)) * result.dtype.itemsize
-    if out_bytes <= exact_check_bytes:
+    fetched = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in (result, *jacobians))
+    if fetched <= exact_check_bytes:  # the result and every link fit this process easily
         diff, check = exact_difference(result, jacobians), "exact (NumPy)"
     else:
         diff = probe_difference(result, jacobians, seed)

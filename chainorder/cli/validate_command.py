@@ -230,7 +230,7 @@ def _validate_dask(
         rtol=rtol,
         chunk_bytes=options["--chunk-size"],
     )
-    text = report.to_json() + "\n" if as_json else render_dask_validation(report)
+    text = report.to_json() + "\n" if as_json else render_dask_validation(report, terminal_width())
     return text, report.ok
 
 
