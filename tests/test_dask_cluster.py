@@ -107,3 +107,19 @@ def test_result_values_match_numpy_exactly(client):
     host = [np.asarray(J.compute()) for J in Js]
     got = evaluate_plan(plan(chain, "reverse"), Js, 8 * 8 * 8).compute()
     np.testing.assert_allclose(got, host[2] @ host[1] @ host[0], rtol=1e-12)
+
+
+def test_validate_on_a_given_scheduler_uses_its_workers_and_limits():
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        memory_limit="768MiB",
+        dashboard_address=":0",
+    ) as cluster:
+        r = validate_dask("20,30,10", scheduler=cluster.scheduler_address)
+    assert r.workers == 1 and r.threads_per_worker == 2 and r.ok
+    assert r.memory_limits == (768 * 2**20,)
+    assert r.rows[0].memory.threads_per_worker == 2
