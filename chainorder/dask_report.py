@@ -201,6 +201,12 @@ def validate_dask(
         A worker's predicted working set (threads × largest task) exceeds its memory limit;
         raised before any array is created.
 
+    Examples
+    --------
+    >>> r = validate_dask("50,10,50", workers=2, memory_per_worker="1GiB", processes=False)
+    >>> [row.plan.mults for row in r.rows], r.ok, len(r.memory_limits)
+    ([25000, 25000, 25000], True, 2)
+
     Notes
     -----
     ``3·repeat`` distributed runs plus a check each.

@@ -395,6 +395,16 @@ def measure_product(
     worker's baseline). See the module notes for what is measured. With ``timeout`` (seconds)
     a run still going is cancelled and :class:`TimeoutError` raised.
 
+    Examples
+    --------
+    >>> from chainorder.plan import plan
+    >>> p = plan("300,20,300")
+    >>> with dask_client(1, "1GiB", processes=False) as client:
+    ...     Js = client.persist(random_dask_jacobians(p.chain, seed=1))
+    ...     m = measure_product(client, "optimal", lambda: evaluate_plan(p, Js), Js)
+    >>> m.check, m.rel_diff < 1e-12, len(m.worker_peak_bytes)
+    ('exact (NumPy)', True, 1)
+
     Notes
     -----
     ``repeat`` runs of the product plus one check (exact or probe).
