@@ -162,8 +162,10 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         "threads × largest task + the plan's peak of live arrays / workers "
         "(chainorder.dask_backend); above 60 % of the limit Dask spills to disk, so measured "
         "peaks stay near that threshold while the time pays for the disk. Predicted time: "
-        "FLOPs / (FLOP/s of one worker thread on a block product × threads). Check: J·V (V seeded, 4 columns) against the chain applied "
-        "to V block by block in NumPy.\n\n" + head + body
+        "FLOPs / (FLOP/s of one worker thread on a block product × threads). Check: J·V "
+        "(V seeded, 4 columns) against the chain applied to V block by block in NumPy.\n\n"
+        + head
+        + body
     )
 
 
