@@ -11,5 +11,10 @@ _HAS_DASK = (
 collect_ignore = (
     []
     if _HAS_DASK
-    else ["chainorder/dask_backend.py", "chainorder/dask_run.py", "chainorder/dask_report.py"]
+    else [
+        "chainorder/dask_backend.py",
+        "chainorder/dask_checks.py",
+        "chainorder/dask_run.py",
+        "chainorder/dask_report.py",
+    ]
 )

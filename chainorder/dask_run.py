@@ -51,6 +51,12 @@ import numpy as np
 
 from chainorder.chain import Chain, Structure
 from chainorder.dask_backend import chunk_lengths, evaluate_dask, import_dask_array, link_chunks
+from chainorder.dask_checks import (
+    EXACT_CHECK_BYTES,
+    PROBE_VECTORS,
+    exact_difference,
+    probe_difference,
+)
 from chainorder.dtypes import as_dtype
 from chainorder.errors import ExecutionError, SpecError
 from chainorder.plan import Plan
@@ -69,12 +75,6 @@ __all__ = [
     "worker_flop_rate",
     "worker_memory_limits",
 ]
-
-#: Chains whose result and links total at most this are checked entry by entry in NumPy.
-EXACT_CHECK_BYTES = 64 * 2**20
-
-#: Columns of the random probe ``V`` for larger results.
-PROBE_VECTORS = 4
 
 
 def _distributed() -> Any:
@@ -261,76 +261,6 @@ def evaluate_plan(plan: Plan, jacobians: Sequence[Any], chunk_bytes: Any = None)
     Lazy, O(L) graph building.
     """
     return evaluate_dask(plan, jacobians, chunk_bytes=chunk_bytes, densify=True)
-
-
-def _to_2d(array: Any) -> Any:
-    return array if array.ndim == 2 else array[:, None]
-
-
-def exact_difference(result: Any, jacobians: Sequence[Any]) -> float:
-    """Normwise relative difference of ``result`` from NumPy's forward product of the links.
-
-    Examples
-    --------
-    >>> Js = random_dask_jacobians(Chain.from_dims([4, 3, 2]))
-    >>> exact_difference(Js[1] @ Js[0], Js) < 1e-15
-    True
-
-    Notes
-    -----
-    Fetches every link and the result: for small chains only.
-    """
-    ref: np.ndarray | None = None
-    for J in jacobians:
-        block = np.asarray(J.compute())
-        if ref is None:
-            ref = np.diag(block) if block.ndim == 1 else block
-        else:
-            ref = block[:, None] * ref if block.ndim == 1 else block @ ref
-    got = np.asarray(result.compute())
-    scale = float(np.abs(ref).max()) if ref is not None and ref.size else 0.0
-    return float(np.abs(got - ref).max()) / scale if scale else float(np.abs(got).max())
-
-
-def _apply_blockwise(J: Any, W: np.ndarray) -> np.ndarray:
-    """``J @ W`` in NumPy, fetching one block of the dask array ``J`` at a time."""
-    if J.ndim == 1:
-        return np.asarray(J.compute())[:, None] * W
-    out = np.zeros((J.shape[0], W.shape[1]), dtype=np.result_type(J.dtype, W.dtype))
-    rows = np.cumsum((0, *J.chunks[0]))
-    cols = np.cumsum((0, *J.chunks[1]))
-    for i in range(len(J.chunks[0])):
-        for j in range(len(J.chunks[1])):
-            block = np.asarray(J.blocks[i, j].compute())
-            out[rows[i] : rows[i + 1]] += block @ W[cols[j] : cols[j + 1]]
-    return out
-
-
-def probe_difference(
-    result: Any, jacobians: Sequence[Any], seed: int = 0, k: int = PROBE_VECTORS
-) -> float:
-    """Normwise relative difference of ``result @ V`` from ``J_L(⋯(J_1 V))`` in NumPy.
-
-    ``V`` is a seeded ``d_0 × k`` standard normal matrix; the reference applies the links one
-    fetched block at a time, so no whole link or product is held in this process.
-
-    Examples
-    --------
-    >>> Js = random_dask_jacobians(Chain.from_dims([40, 30, 20]))
-    >>> probe_difference(Js[1] @ Js[0], Js) < 1e-14
-    True
-
-    Notes
-    -----
-    ``O(Σ d_l·d_{l-1}·k)`` flops here, plus ``d_L·d_0·k`` on the cluster.
-    """
-    V = np.random.default_rng(seed).standard_normal((jacobians[0].shape[-1], k))
-    ref = V
-    for J in jacobians:
-        ref = _apply_blockwise(J, ref)
-    got = np.asarray((_to_2d(result) @ V).compute())
-    scale = float(np.abs(ref).max())
-    return float(np.abs(got - ref).max()) / scale if scale else float(np.abs(got).max())
 
 
 @dataclass(frozen=True)
