@@ -1,10 +1,12 @@
-"""Array namespaces: NumPy always, CuPy imported only when a CuPy array (or backend) is asked for.
+"""Array namespaces: NumPy always; CuPy and Dask imported only when their arrays are asked for.
 
 The executor never names an array library: it asks :func:`namespace_of` for the
 :class:`Backend` of the arrays it was handed and uses only operations that NumPy and CuPy
 share (``@``, ``*``, broadcasting, ``empty_like``, ufuncs with ``out=``). A CuPy array is
 recognised by the top-level module of its type (``cupy``), so CuPy is imported only when
-such an array arrives; NumPy arrays never trigger the import.
+such an array arrives; NumPy arrays never trigger the import. ``dask.array`` arrays are
+recognised the same way (top-level module ``dask``): with them the executor builds a lazy task
+graph instead of computing (see :mod:`chainorder.dask_backend`).
 
 Examples
 --------
@@ -28,7 +30,7 @@ from chainorder.errors import ExecutionError
 __all__ = ["BACKEND_NAMES", "Backend", "get_backend", "namespace_of"]
 
 #: Names accepted by :func:`get_backend` (and the CLI's ``--backend``).
-BACKEND_NAMES: tuple[str, ...] = ("numpy", "cupy")
+BACKEND_NAMES: tuple[str, ...] = ("numpy", "cupy", "dask")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +40,9 @@ class Backend:
     Attributes
     ----------
     name : str
-        ``"numpy"`` or ``"cupy"``.
+        ``"numpy"``, ``"cupy"`` or ``"dask"``.
     xp : module
-        The array module itself (``numpy`` or ``cupy``).
+        The array module itself (``numpy``, ``cupy`` or ``dask.array``).
     """
 
     name: str
@@ -62,6 +64,8 @@ class Backend:
 
     def to_numpy(self, array: Any) -> np.ndarray:
         """A NumPy copy (or view, for NumPy) of ``array``, for comparisons and printing."""
+        if self.name == "dask":
+            return np.asarray(array.compute())
         if self.is_gpu:
             return self.xp.asnumpy(array)
         return np.asarray(array)
@@ -80,13 +84,22 @@ def _import_cupy() -> ModuleType:
         ) from None
 
 
+def _import_dask() -> ModuleType:
+    try:
+        return importlib.import_module("dask.array")
+    except ImportError as exc:
+        raise ExecutionError(
+            f"the dask backend needs dask.array: pip install 'jacobian-chainorder[dask]' ({exc})"
+        ) from None
+
+
 def get_backend(name: str) -> Backend:
-    """The backend called ``name`` (``"numpy"`` or ``"cupy"``).
+    """The backend called ``name`` (``"numpy"``, ``"cupy"`` or ``"dask"``).
 
     Raises
     ------
     ExecutionError
-        Unknown name, or ``"cupy"`` when CuPy cannot be imported.
+        Unknown name, or ``"cupy"``/``"dask"`` when the library cannot be imported.
 
     Examples
     --------
@@ -95,21 +108,25 @@ def get_backend(name: str) -> Backend:
 
     Notes
     -----
-    O(1); imports CuPy on the first ``"cupy"`` request only.
+    O(1); imports CuPy (Dask) on the first ``"cupy"`` (``"dask"``) request only.
     """
     key = str(name).strip().lower()
     if key == "numpy":
         return _NUMPY
     if key == "cupy":
         return Backend("cupy", _import_cupy())
+    if key == "dask":
+        return Backend("dask", _import_dask())
     raise ExecutionError(f"unknown backend {name!r}; expected one of: {', '.join(BACKEND_NAMES)}")
 
 
 def _kind(array: object) -> str | None:
-    """``"cupy"``, ``"numpy"`` or None (not an array we accept), without importing CuPy."""
+    """``"cupy"``, ``"dask"``, ``"numpy"`` or None (not an array we accept), importing nothing."""
     root = type(array).__module__.partition(".")[0]
     if root == "cupy":
         return "cupy"
+    if root == "dask" and type(array).__name__ == "Array":
+        return "dask"
     if isinstance(array, np.ndarray):
         return "numpy"
     return None
@@ -121,7 +138,7 @@ def namespace_of(arrays: Iterable[object], what: str = "J") -> Backend:
     Parameters
     ----------
     arrays : iterable of arrays
-        NumPy or CuPy arrays (all of the same library).
+        NumPy, CuPy or ``dask.array`` arrays (all of the same library).
     what : str
         Prefix for error messages (``"J"`` names the items ``J1, J2, ...``).
 
@@ -132,8 +149,8 @@ def namespace_of(arrays: Iterable[object], what: str = "J") -> Backend:
     Raises
     ------
     ExecutionError
-        An item that is not a NumPy or CuPy array (lists, scalars, other libraries), or a
-        mix of NumPy and CuPy arrays; the message names the offending items.
+        An item that is not a NumPy, CuPy or Dask array (lists, scalars, other libraries),
+        or a mix of libraries; the message names the offending items.
 
     Examples
     --------
@@ -143,11 +160,11 @@ def namespace_of(arrays: Iterable[object], what: str = "J") -> Backend:
     >>> namespace_of([np.ones(3), [1.0, 2.0]])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    chainorder.errors.ExecutionError: J2 is a list, not an array: expected a numpy.ndarray ...
+    chainorder.errors.ExecutionError: J2 is a list, not an array: expected a numpy.ndarray...
 
     Notes
     -----
-    O(n) for n arrays; CuPy is imported only when a CuPy array is among them.
+    O(n) for n arrays; CuPy (Dask) is imported only when such an array is among them.
     """
     first: tuple[str, int] | None = None
     for position, array in enumerate(arrays, start=1):
@@ -155,7 +172,7 @@ def namespace_of(arrays: Iterable[object], what: str = "J") -> Backend:
         if kind is None:
             raise ExecutionError(
                 f"{what}{position} is a {type(array).__name__}, not an array: expected a "
-                "numpy.ndarray or cupy.ndarray"
+                "numpy.ndarray, cupy.ndarray or dask.array.Array"
             )
         if first is None:
             first = (kind, position)
@@ -166,4 +183,4 @@ def namespace_of(arrays: Iterable[object], what: str = "J") -> Backend:
             )
     if first is None or first[0] == "numpy":
         return _NUMPY
-    return Backend("cupy", _import_cupy())
+    return get_backend(first[0])

@@ -15,8 +15,8 @@ moment is exactly what :mod:`chainorder.memory` predicts.
     ``release k`` drops ``x_k``, ``multiply i`` forms product node ``i`` and ``free i`` drops
     node ``i``'s array, in exactly the order of :func:`chainorder.memory.schedule_events`.
 
-Products by structure (never densifying a diagonal): dense·dense ``A @ B``; diagonal·dense
-``d[:, None] * B``; dense·diagonal ``A * d[None, :]``; diagonal·diagonal ``a * b``.
+Products by structure (never densifying a diagonal) are the kernels of
+:mod:`chainorder.execute_links`.
 
 What is returned
     The array of the root product: 2-D ``(d_L, d_0)``, except when *every* link is diagonal,
@@ -24,7 +24,8 @@ What is returned
     (``densify=True`` turns it into a 2-D matrix at the very end). For a one-link chain in the
     ``given`` setting the caller's own ``J_1`` is returned (no copy: nothing is computed).
 
-The same code runs on NumPy and CuPy arrays; see :mod:`chainorder.backend`.
+The same code runs on NumPy and CuPy arrays, and builds a lazy graph from ``dask.array``
+inputs (rechunked first by :mod:`chainorder.dask_backend`); see :mod:`chainorder.backend`.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-import numpy as np
-
 from chainorder.backend import Backend, namespace_of
-from chainorder.chain import Chain, Structure
+from chainorder.chain import Chain
 from chainorder.errors import ExecutionError
+from chainorder.execute_links import check_link as _check_link
+from chainorder.execute_links import multiply as _multiply
+from chainorder.execute_links import product_kind as _kind
 from chainorder.memory import Setting, as_setting
 from chainorder.memory_guard import check_memory, memory_errors
 from chainorder.plan import Plan
@@ -49,8 +51,6 @@ __all__ = [
     "evaluate_streamed",
 ]
 
-# product kinds: (left structure, right structure)
-_DD, _GD, _DG, _GG = 0, 1, 2, 3
 # streamed op codes
 _COMPUTE, _FORM, _RELEASE, _MULTIPLY, _FREE = 0, 1, 2, 3, 4
 
@@ -67,64 +67,6 @@ class JacobianSource(Protocol):
     def activation(self, k: int, x_prev: Any) -> Any: ...
 
     def jacobian(self, l: int, x_prev: Any) -> Any: ...
-
-
-def _kind(left: Structure, right: Structure) -> int:
-    if left is Structure.DIAGONAL:
-        return _GG if right is Structure.DIAGONAL else _GD
-    return _DG if right is Structure.DIAGONAL else _DD
-
-
-def _multiply(kind: int, a: Any, b: Any) -> Any:
-    if kind == _DD:
-        return a @ b
-    if kind == _GD:
-        return a[:, None] * b
-    if kind == _DG:
-        return a * b[None, :]
-    return a * b
-
-
-def _link_label(chain: Chain, l: int) -> str:
-    s = chain.structures[l - 1]
-    name = chain.names[l - 1]
-    if s is Structure.DIAGONAL:
-        return (
-            f"J{l} (link {l}, diagonal {name})"
-            if name != "diagonal"
-            else f"J{l} (link {l}, diagonal)"
-        )
-    return f"J{l} (link {l}, dense)"
-
-
-def _check_link(chain: Chain, dtype: Any, l: int, array: Any, where: str = "") -> None:
-    """Shape and dtype of ``J_l``; raises :class:`ExecutionError` naming the link."""
-    rows, cols = chain.dims[l], chain.dims[l - 1]
-    if isinstance(array, np.matrix):  # its * is a matrix product: diagonal scaling would break
-        raise ExecutionError(
-            f"{where}{_link_label(chain, l)} is a numpy.matrix; pass a plain array "
-            "(numpy.asarray(J))"
-        )
-    shape = tuple(getattr(array, "shape", ()))
-    if chain.structures[l - 1] is Structure.DIAGONAL:
-        if shape != (rows,):
-            hint = (
-                "; pass the diagonal vector, not the dense matrix" if shape == (rows, cols) else ""
-            )
-            raise ExecutionError(
-                f"{where}{_link_label(chain, l)}: expected a 1-D diagonal of shape ({rows},) "
-                f"= (d_{l},), got shape {shape}{hint}"
-            )
-    elif shape != (rows, cols):
-        raise ExecutionError(
-            f"{where}{_link_label(chain, l)}: expected shape ({rows}, {cols}) = "
-            f"(d_{l}, d_{l - 1}), got shape {shape}"
-        )
-    if array.dtype != dtype:
-        raise ExecutionError(
-            f"{where}{_link_label(chain, l)} has dtype {array.dtype} but the plan is for "
-            f"{dtype.name}; cast the arrays or plan with dtype={array.dtype.name!r}"
-        )
 
 
 class CompiledPlan:
@@ -220,14 +162,24 @@ class CompiledPlan:
             _check_link(chain, dtype, l, jacobians[l - 1])
         return backend
 
-    def evaluate(self, jacobians: Sequence[Any], *, densify: bool = False) -> Any:
-        """``J_L ⋯ J_1`` from given Jacobians, in the plan's order (see :func:`evaluate`)."""
+    def evaluate(
+        self, jacobians: Sequence[Any], *, densify: bool = False, chunk_bytes: Any = None
+    ) -> Any:
+        """``J_L ⋯ J_1`` from given Jacobians, in the plan's order (see :func:`evaluate`).
+
+        ``chunk_bytes`` (dask arrays only) sets the block size of the chunking rule of
+        :mod:`chainorder.dask_backend`.
+        """
         if self.setting is not Setting.GIVEN:
             raise ExecutionError(
                 "this plan was compiled for the streamed setting: call it with (source, x), "
                 "or compile it with setting='given' to pass Jacobians"
             )
         backend = self.check(jacobians)
+        if backend.name == "dask":  # lazy graph; links rechunked to the plan's rule first
+            from chainorder.dask_backend import rechunk_links
+
+            jacobians = rechunk_links(self.plan, jacobians, chunk_bytes)
         slots: list[Any] = [None] * self._n_nodes
         for l, leaf in self._leaf_of.items():
             slots[leaf] = jacobians[l - 1]

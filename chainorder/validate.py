@@ -22,6 +22,10 @@ Running
     :class:`chainorder.runner.ValidationRun` does the work (also for ``bench``): arguments
     and the memory the run needs are checked before any array is created
     (:mod:`chainorder.memory_guard`; ``max_memory=``).
+Dask
+    ``chainorder validate --backend dask`` runs on a Dask cluster instead:
+    :func:`chainorder.dask_report.validate_dask` (lazy plan-ordered graphs, memory predicted
+    and measured per worker, the limit per worker).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from chainorder.cli.common import DimsOption, require_dims, user_errors
+from chainorder.errors import SpecError
 from chainorder.memory_guard import DEFAULT_MEMORY_FRACTION
 from chainorder.report.validate_tables import render_validation
 from chainorder.runner import MAX_ALL_TREES_LINKS, MAX_REPEAT
@@ -71,9 +72,15 @@ _HELP = "\n\n".join(
         "  chainorder validate --dims 784,512,tanh,512,tanh,10",
         "  chainorder validate --dims 4096,64,4096,64,4096 --setting streamed",
         "  chainorder validate --dims 30,35,15,5,10,20,25 --all-trees --json",
+        "  chainorder validate --dims 8000,200,8000,200,8000 --backend dask --workers 2 "
+        "--memory-per-worker 2GiB",
         "Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's "
         "tolerance, 1 when one does not, 2 on bad input or when the run would not fit "
         "--max-memory (checked before anything is allocated).",
+        "With --backend dask the plans run on a dask.distributed LocalCluster (or --scheduler): "
+        "the limit is per worker (--memory-per-worker; the working set of each worker is "
+        "checked against it, the rest may spill to disk), and measured time and per-worker peak "
+        "memory (Dask's sampling) are set next to the predictions.",
     ]
 )
 
@@ -91,12 +98,23 @@ def validate_command(
         ),
     ] = "given",
     backend: Annotated[
-        str, typer.Option("--backend", help="Array library: numpy or cupy (NVIDIA GPU).")
+        str,
+        typer.Option(
+            "--backend",
+            help="Array library: numpy, cupy (NVIDIA GPU) or dask (a Dask cluster).",
+        ),
     ] = "numpy",
     dtype: Annotated[
         str, typer.Option("--dtype", help="float64, float32, complex128, ...")
     ] = "float64",
-    repeat: RepeatOption = 5,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            "--repeat",
+            help=f"Timed runs of each plan, 1 to {MAX_REPEAT} (best shown); default 5 after a "
+            "warm-up, 1 without warm-up for dask.",
+        ),
+    ] = None,
     seed: SeedOption = 0,
     all_trees: Annotated[
         bool,
@@ -111,10 +129,57 @@ def validate_command(
     ] = None,
     max_memory: MaxMemoryOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="dask: LocalCluster worker processes (2).")
+    ] = None,
+    threads_per_worker: Annotated[
+        int | None, typer.Option("--threads-per-worker", help="dask: threads per worker (1).")
+    ] = None,
+    memory_per_worker: Annotated[
+        str | None,
+        typer.Option("--memory-per-worker", help="dask: memory limit of each worker (2GiB)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="dask: address of a running scheduler to use instead."),
+    ] = None,
+    chunk_size: Annotated[
+        str | None,
+        typer.Option("--chunk-size", help="dask: bytes of a square block (64MiB)."),
+    ] = None,
 ) -> None:
     """Run plans on real Jacobians; print predicted next to measured figures (see _HELP)."""
     dims = require_dims(dims)
+    dask_options = {
+        "--workers": workers,
+        "--threads-per-worker": threads_per_worker,
+        "--memory-per-worker": memory_per_worker,
+        "--scheduler": scheduler,
+        "--chunk-size": chunk_size,
+    }
+    if backend.strip().lower() == "dask":
+        with user_errors():
+            text, ok = _validate_dask(
+                dims,
+                setting,
+                dtype,
+                repeat,
+                seed,
+                all_trees,
+                rtol,
+                max_memory,
+                as_json,
+                dask_options,
+            )
+        typer.echo(text, nl=False)
+        if not ok:
+            raise typer.Exit(1)
+        return
     with user_errors():
+        given = [name for name, value in dask_options.items() if value is not None]
+        if given:
+            raise SpecError(f"{', '.join(given)} only apply with --backend dask")
+        repeat = 5 if repeat is None else repeat
         report = validate(
             dims,
             setting=setting,
@@ -130,6 +195,43 @@ def validate_command(
     typer.echo(text, nl=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _validate_dask(
+    dims: str,
+    setting: str,
+    dtype: str,
+    repeat: int | None,
+    seed: int,
+    all_trees: bool,
+    rtol: float | None,
+    max_memory: str | None,
+    as_json: bool,
+    options: dict[str, object],
+) -> tuple[str, bool]:
+    """``validate --backend dask``: the report's text and whether the Jacobians agree."""
+    from chainorder.dask_report import render_dask_validation, validate_dask
+
+    if setting.strip().lower() != "given":
+        raise SpecError("--backend dask runs the given setting only (seeded Jacobians)")
+    if all_trees:
+        raise SpecError("--all-trees is not available with --backend dask")
+    if max_memory is not None:
+        raise SpecError("with --backend dask the limit is per worker: use --memory-per-worker")
+    report = validate_dask(
+        dims,
+        workers=2 if options["--workers"] is None else options["--workers"],
+        memory_per_worker=options["--memory-per-worker"] or "2GiB",
+        threads_per_worker=options["--threads-per-worker"] or 1,
+        scheduler=options["--scheduler"],
+        dtype=dtype,
+        repeat=1 if repeat is None else repeat,
+        seed=seed,
+        rtol=rtol,
+        chunk_bytes=options["--chunk-size"],
+    )
+    text = report.to_json() + "\n" if as_json else render_dask_validation(report, terminal_width())
+    return text, report.ok
 
 
 def register(app: typer.Typer) -> None:
