@@ -11,13 +11,16 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
 from chainorder.units import format_bytes, format_count
-from chainorder.validate import PlanMeasurement, ValidationReport
+
+if TYPE_CHECKING:  # rendering only: the report classes arrive as arguments
+    from chainorder.validate import PlanMeasurement, ValidationReport
 
 __all__ = [
     "render_validation",
