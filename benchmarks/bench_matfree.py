@@ -114,17 +114,24 @@ def figure_a(repeat: int, networks: dict[str, str]) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
+#: Figure B's sizes: dense widths log-uniform in WIDTHS, convolutions on C×H×H inputs with H
+#: in CONV_SIZES. Chosen so that the cheapest plan of every chain costs ≥ 3 M mults (≥ ~1 ms),
+#: where timer resolution and the executor's per-event Python overhead are a small share.
+WIDTHS = (32, 640)
+CONV_SIZES = (20, 24, 28)
+
+
 def _width(rng: random.Random) -> int:
-    return round(math.exp(rng.uniform(math.log(16), math.log(640))))
+    return round(math.exp(rng.uniform(math.log(WIDTHS[0]), math.log(WIDTHS[1]))))
 
 
 def random_short_chain(seed: int, n_links: int = 4) -> list:
-    """Seeded dense / elementwise / conv2d links; widths log-uniform in 16..640, so that the
+    """Seeded dense / elementwise / conv2d links; widths log-uniform in ``WIDTHS``, so that the
     plans' predicted costs spread over an order of magnitude or more."""
     rng = random.Random(seed)
     links: list = []
     if rng.random() < 0.4:  # start with a convolution on a C×H×W input
-        c, h = rng.choice([1, 2, 3]), rng.choice([10, 12, 14])
+        c, h = rng.choice([1, 2, 3]), rng.choice(CONV_SIZES)
         links.append(conv2d(c, (h, h), rng.choice([4, 8]), 3, stride=rng.choice([1, 2])))
     while len(links) < n_links:
         width = links[-1].rows if links else _width(rng)
@@ -141,7 +148,10 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         "",
         "Each chain's every matrix-free plan (every tree and every per-node choice of "
         "tangent sweep, adjoint sweep or dense product) run on seeded layers, timed "
-        "round-robin; tapes computed beforehand.",
+        "round-robin; tapes computed beforehand. Sizes: dense widths log-uniform in "
+        f"{WIDTHS[0]}..{WIDTHS[1]}; a convolution (40 % of chains) on a C×H×H input, C in "
+        f"1..3, H in {CONV_SIZES}, 4 or 8 filters 3×3, stride 1 or 2; the cheapest plan of "
+        "each chain costs ≥ 3 M mults (≥ ~1 ms).",
         "",
         "| chain | plans | Spearman(mults, time) | optimum (ms) | fastest (ms) | "
         "optimum / fastest | worst peak measured / predicted |",
