@@ -71,6 +71,7 @@ _HELP = "\n\n".join(
         "  chainorder validate --dims 784,512,tanh,512,tanh,10",
         "  chainorder validate --dims 4096,64,4096,64,4096 --setting streamed",
         "  chainorder validate --dims 30,35,15,5,10,20,25 --all-trees --json",
+        "  chainorder validate --dims 64,relu,32,tanh,10 --matrix-free --all-plans",
         "Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's "
         "tolerance, 1 when one does not, 2 on bad input or when the run would not fit "
         "--max-memory (checked before anything is allocated).",
@@ -111,9 +112,27 @@ def validate_command(
     ] = None,
     max_memory: MaxMemoryOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    matrix_free: Annotated[
+        bool,
+        typer.Option("--matrix-free", help="Run matrix-free plans (JVPs/VJPs) on real layers."),
+    ] = False,
+    all_plans: Annotated[
+        bool,
+        typer.Option("--all-plans", help="With --matrix-free: every plan (short chains)."),
+    ] = False,
 ) -> None:
     """Run plans on real Jacobians; print predicted next to measured figures (see _HELP)."""
     dims = require_dims(dims)
+    if matrix_free:  # issue 10: chainorder.cli.matfree_command
+        from chainorder.cli.matfree_command import matfree_validation_output
+
+        with user_errors():
+            text, ok = matfree_validation_output(
+                dims, setting=setting, repeat=repeat, seed=seed, dtype=dtype,
+                all_plans=all_plans, max_memory=max_memory, as_json=as_json,
+            )  # fmt: skip
+        typer.echo(text, nl=False)
+        raise typer.Exit(0 if ok else 1)
     with user_errors():
         report = validate(
             dims,
