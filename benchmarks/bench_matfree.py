@@ -57,18 +57,31 @@ NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
   model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
-  JVP, the col2im accumulator and the three ufunc buffers of its VJP, and the one ufunc buffer
-  of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Figure B misses its target on chains that start with a convolution.** Two causes, both
-  outside the mult count: (1) the VJP of `Conv2d` scatters its columns back with `kh·kw`
-  strided additions (col2im), memory-bound work of `mults / F` additions that runs 1.3–5× slower
-  per multiplication than the JVP's single BLAS product; (2) those chains' plans take
-  0.05–0.3 ms, where the executor's per-event Python overhead (a few µs per event) is a
-  visible share. Dense/elementwise chains meet the target. A col2im-free VJP (a sub-pixel
-  decomposition into `sh·sw` stride-1 correlations, each one im2col + BLAS product) would
-  remove cause (1); not done.
+  JVP; for its VJP the seeds-last copy of the adjoint block, the per-offset blocks, the
+  padded accumulator and the two ufunc buffers of the strided additions; the one ufunc
+  buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
+- **Convolution VJP (figure B's earlier miss).** The first version computed `Kᵀ·A` seeds-first
+  and scattered the columns back with `kh·kw` strided additions over runs of `Wo` numbers; per
+  multiplication it ran 1.3–5× slower than the JVP's one BLAS product, so plans sweeping a
+  convolution backwards were slower than their mults said (Spearman 0.42–0.77 on chains that
+  start with a convolution). The VJP now turns the block seeds-last, makes every kernel
+  offset's contribution one contiguous block with a single BLAS product (rows ordered by
+  offset), and adds each block with unit stride over the seeds: the same multiplications,
+  measured 1.1–2.5× faster (e.g. 1×12×12 → 4 filters, stride 2, 200 seeds: 1.96 → 0.95 ns per
+  mult; the JVP: 0.39). The cost model is unchanged (tangent = adjoint = the convolution's
+  mults). A gather form was measured and rejected: the correlation of the zero-dilated
+  adjoints with the flipped kernel (one im2col + one BLAS product, as the JVP) multiplies
+  `sh·sw` times more (the inserted zeros) and gathers `mults / C` numbers, 3–20× slower per
+  mult than the JVP for 1–3 input channels. The remaining gap (the VJP's additions are
+  `mults / F` memory-bound operations the JVP does not have) is real work the mult count
+  does not price.
+- **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
+  earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
+  executor's per-event Python overhead (a few µs per event) and timer noise decide the order
+  of near-equal plans.
 - **Load.** The machine has 2 cores shared with other work (load average at start above);
-  round-robin timing spreads slow spells over all plans but cannot remove them.
+  round-robin timing spreads slow spells over all plans but cannot remove them: plans whose
+  costs differ by a few percent swap places from run to run.
 """
 
 NAMES = {"pure tangent": "pure tangent (jacfwd)", "pure adjoint": "pure adjoint (jacrev)"}
@@ -115,10 +128,10 @@ def figure_a(repeat: int, networks: dict[str, str]) -> tuple[str, bool]:
 
 
 #: Figure B's sizes: dense widths log-uniform in WIDTHS, convolutions on C×H×H inputs with H
-#: in CONV_SIZES. Chosen so that the cheapest plan of every chain costs ≥ 3 M mults (≥ ~1 ms),
+#: in CONV_SIZES. Chosen so that the cheapest plan of every chain costs ≥ 12 M mults (≥ ~1 ms),
 #: where timer resolution and the executor's per-event Python overhead are a small share.
-WIDTHS = (32, 640)
-CONV_SIZES = (20, 24, 28)
+WIDTHS = (64, 768)
+CONV_SIZES = (24, 28, 32)
 
 
 def _width(rng: random.Random) -> int:
@@ -151,7 +164,7 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         "round-robin; tapes computed beforehand. Sizes: dense widths log-uniform in "
         f"{WIDTHS[0]}..{WIDTHS[1]}; a convolution (40 % of chains) on a C×H×H input, C in "
         f"1..3, H in {CONV_SIZES}, 4 or 8 filters 3×3, stride 1 or 2; the cheapest plan of "
-        "each chain costs ≥ 3 M mults (≥ ~1 ms).",
+        "each chain costs ≥ 12 M mults (≥ ~1 ms; measured times in the table).",
         "",
         "| chain | plans | Spearman(mults, time) | optimum (ms) | fastest (ms) | "
         "optimum / fastest | worst peak measured / predicted |",

@@ -43,7 +43,9 @@ from chainorder.memory_guard import check_memory, memory_errors
 __all__ = [
     "MatrixFreeMeasurement",
     "MatrixFreeReport",
+    "candidate_plans",
     "measure_matrix_free",
+    "required_bytes",
     "round_robin",
 ]
 
@@ -181,7 +183,20 @@ def round_robin(calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1
     return best
 
 
-def _candidates(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, MatrixFreePlan]]:
+def candidate_plans(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, MatrixFreePlan]]:
+    """``[(name, plan)]``: the optimum, pure tangent, pure adjoint, given-matrix (and with
+    ``every_plan`` every other plan of the DP's family, named ``plan k``).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import custom
+    >>> [n for n, _ in candidate_plans((custom(3, 3, 29), custom(1, 3, 14)), "float64", False)]
+    ['optimum', 'pure tangent', 'pure adjoint', 'given-matrix']
+
+    Notes
+    -----
+    O(L³), or the number of plans with ``every_plan``.
+    """
     out = [
         ("optimum", plan_matrix_free(links, dtype)),
         ("pure tangent", pure_tangent_plan(links, dtype)),
@@ -197,6 +212,29 @@ def _candidates(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, M
                 seen.add(p.nodes)
                 out.append((f"plan {k}", p))
     return out
+
+
+def required_bytes(
+    links: Sequence[Any], plans: Sequence[MatrixFreePlan], setting: Setting, dtype: str
+) -> int:
+    """Bytes a measurement needs: the largest predicted peak plus the reference Jacobian
+    (the largest link formed densely and two ``d_L × d_0`` products).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.planning import as_links, pure_tangent_plan
+    >>> links = as_links("4,3")
+    >>> required_bytes(links, [pure_tangent_plan(links)], Setting.GIVEN, "float64")  # 8·(28 + 36)
+    512
+
+    Notes
+    -----
+    O(number of plans · events).
+    """
+    itemsize = np.dtype(dtype).itemsize
+    d0, dL = links[0].cols, links[-1].rows
+    reference = itemsize * (max(link.rows * link.cols for link in links) + 2 * dL * d0)
+    return max(predict_memory(p, setting).peak_bytes for p in plans) + reference
 
 
 def measure_matrix_free(
@@ -259,14 +297,9 @@ def measure_matrix_free(
     if plans is not None:
         candidates = [(f"plan {k}", p) for k, p in enumerate(plans)]
     else:
-        candidates = _candidates(links, dtype, every_plan)
-    itemsize = np.dtype(dtype).itemsize
-    d0, dL = links[0].cols, links[-1].rows
-    reference_bytes = itemsize * (max(link.rows * link.cols for link in links) + 2 * dL * d0)
-    worst = max(predict_memory(p, st).peak_bytes for _, p in candidates)
-    check_memory(
-        worst + reference_bytes, f"measuring matrix-free plans of {len(links)} links", max_memory
-    )
+        candidates = candidate_plans(links, dtype, every_plan)
+    need = required_bytes(links, [p for _, p in candidates], st, dtype)
+    check_memory(need, f"measuring matrix-free plans of {len(links)} links", max_memory)
     with memory_errors("measuring matrix-free plans"):
         net = ElementalChain(links, seed=seed, dtype=dtype)
         x = net.random_input(seed + 1)
