@@ -187,3 +187,11 @@ def test_validate_exits_1_when_a_jacobian_disagrees(monkeypatch):
     result = run("validate", "--dims", "5,tanh,4,3", "--matrix-free", "--repeat", "1")
     assert result.exit_code == 1
     assert "DISAGREES" in result.output
+
+
+@pytest.mark.parametrize("extra", [["--backend", "cupy"], ["--all-trees"], ["--rtol", "1e-3"]])
+def test_validate_flags_that_do_not_apply_are_one_line_exit_2(extra):
+    result = run("validate", "--dims", "5,4,3", "--matrix-free", *extra)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and extra[0] in lines[0] and "--matrix-free" in lines[0]

@@ -277,10 +277,13 @@ def matfree_validation_output(
     all_plans: bool = False,
     max_memory: str | None = None,
     as_json: bool = False,
+    unsupported: dict[str, bool] | None = None,
 ) -> tuple[str, bool]:
     """Run the matrix-free plans of ``dims`` on real layers: ``(text or JSON, ok)``.
 
-    ``ok`` is False when a Jacobian disagrees with the explicit product beyond the dtype's
+    ``unsupported`` maps the flags of the given-array validation that do not apply here to
+    whether they were used (a :class:`SpecError` names them). ``ok`` is False when a
+    Jacobian disagrees with the explicit product beyond the dtype's
     tolerance (the CLI exits 1); a peak off its prediction by more than 10 % is reported.
 
     Examples
@@ -293,6 +296,12 @@ def matfree_validation_output(
     -----
     Time of running every plan ``repeat + 1`` times (``all_plans``: every plan of the DP's family).
     """
+    used = [flag for flag, on in (unsupported or {}).items() if on]
+    if used:
+        raise SpecError(
+            f"{', '.join(used)} does not apply with --matrix-free (NumPy layers, every plan "
+            "checked against the explicit product within the dtype's tolerance; use --all-plans)"
+        )
     links = load_links(dims, None)
     report = measure_matrix_free(
         links,

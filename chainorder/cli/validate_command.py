@@ -130,6 +130,8 @@ def validate_command(
             text, ok = matfree_validation_output(
                 dims, setting=setting, repeat=repeat, seed=seed, dtype=dtype,
                 all_plans=all_plans, max_memory=max_memory, as_json=as_json,
+                unsupported={"--backend": backend != "numpy", "--all-trees": all_trees,
+                             "--rtol": rtol is not None},
             )  # fmt: skip
         typer.echo(text, nl=False)
         raise typer.Exit(0 if ok else 1)
