@@ -98,8 +98,8 @@ def steps_table(plan: MatrixFreePlan, setting: str) -> Table:
     --------
     >>> from chainorder.matfree import custom, plan_matrix_free
     >>> p = plan_matrix_free([custom(3, 3, 29), custom(1, 3, 14), custom(2, 1, 7)])
-    >>> steps_table(p, "given").row_count
-    7
+    >>> steps_table(p, "given").row_count  # identity, 2 VJPs; identity, 1 JVP; the product
+    6
 
     Notes
     -----
