@@ -18,6 +18,7 @@ Figures
      setting): Spearman(predicted mults, measured time) per chain and pooled, and the worst
      measured/predicted peak.
   C. Planning time of the generalised DP against the plain DP at L = 100, 400, 1000.
+  D. Convolution JVP against VJP (before and after phase 2's VJP), time per multiplication.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import platform
 import random
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import update_section
 
 from chainorder.atomic import write_atomic
+from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
-from chainorder.matfree.measure import measure_matrix_free
+from chainorder.matfree.measure import measure_matrix_free, round_robin
 from chainorder.matfree.planning import links_from_chain
 from chainorder.matfree.solver import solve_matrix_free
 from chainorder.measure import spearman
@@ -67,14 +70,16 @@ NOTES = """### Notes on method
   start with a convolution). The VJP now turns the block seeds-last, makes every kernel
   offset's contribution one contiguous block with a single BLAS product (rows ordered by
   offset), and adds each block with unit stride over the seeds: the same multiplications,
-  measured 1.1–2.5× faster (e.g. 1×12×12 → 4 filters, stride 2, 200 seeds: 1.96 → 0.95 ns per
-  mult; the JVP: 0.39). The cost model is unchanged (tangent = adjoint = the convolution's
-  mults). A gather form was measured and rejected: the correlation of the zero-dilated
-  adjoints with the flipped kernel (one im2col + one BLAS product, as the JVP) multiplies
-  `sh·sw` times more (the inserted zeros) and gathers `mults / C` numbers, 3–20× slower per
-  mult than the JVP for 1–3 input channels. The remaining gap (the VJP's additions are
-  `mults / F` memory-bound operations the JVP does not have) is real work the mult count
-  does not price.
+  faster on the small convolutions of figure B (figure D: before / now per mult). The cost
+  model is unchanged (tangent = adjoint = the convolution's mults). A gather form was
+  measured and rejected: the correlation of the zero-dilated adjoints with the flipped kernel
+  (one im2col + one BLAS product, as the JVP) multiplies `sh·sw` times more (the inserted
+  zeros) and gathers `mults / C` numbers: 3–20× slower per mult than the JVP for 1–3 input
+  channels. Blocking the VJP over seeds (so the per-offset blocks stay in cache) was tried
+  too and gave no consistent gain. What remains (figure D, "now / JVP") is real work the mult
+  count does not price: the VJP's `kh·kw` additions of `mults / F` numbers, a scatter
+  (read-modify-write) where the JVP has a gather (a copy), and the transposition of the
+  block to seeds-last and back.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
@@ -205,6 +210,64 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
+def _vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """The first convolution VJP (before issue 10's phase 2), kept here to measure against:
+    ``Kᵀ·A`` seeds-first, then ``kh·kw`` strided scatter-adds over runs of ``Wo`` numbers."""
+    g = conv.geometry
+    s, ho, wo = A.shape[0], g.out_height, g.out_width
+    kmat_t = conv.kernel.reshape(g.filters, g.patch).T
+    cols = np.matmul(kmat_t, A.reshape(s, g.filters, ho * wo))
+    cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
+    out = np.zeros((s, g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
+    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+    return np.ascontiguousarray(out).reshape(s, g.n)
+
+
+#: Figure D's convolutions: (C, H, filters, stride, seeds).
+CONV_CASES = (
+    (1, 12, 4, 2, 200),
+    (3, 10, 8, 2, 200),
+    (1, 28, 8, 2, 100),
+    (3, 28, 8, 1, 100),
+    (1, 28, 8, 1, 64),
+    (8, 26, 16, 2, 10),
+)
+
+
+def figure_d(repeat: int) -> tuple[str, bool]:
+    lines = [
+        "### D. Convolution JVP against VJP, time per multiplication",
+        "",
+        "One call on a block of seeds (3×3 kernels, no padding); both directions do the same "
+        "mults (`seeds·F·Ho·Wo·C·9`). *before*: the first VJP (seeds-first, `kh·kw` strided "
+        "scatter-adds over runs of `Wo`); *now*: `Conv2d.vjp` (seeds-last blocks, unit-stride "
+        f"additions). Best of {max(repeat, 5)}.",
+        "",
+        "| input | filters | stride | seeds | mults | JVP (ns/mult) | VJP before (ns/mult) | "
+        "VJP now (ns/mult) | now / JVP |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rng = np.random.default_rng(0)
+    for c, h, f, st, seeds in CONV_CASES:
+        g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
+        conv = Conv2d.random(g, rng)
+        T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
+        np.testing.assert_allclose(_vjp_seeds_first(conv, A), conv.vjp(None, A), atol=1e-12)
+        calls = [partial(conv.jvp, None, T), partial(_vjp_seeds_first, conv, A),
+                 partial(conv.vjp, None, A)]  # fmt: skip
+        jvp, before, now = round_robin(calls, max(repeat, 5))
+        mults = g.mults_per_seed * seeds
+        ns = [t / mults * 1e9 for t in (jvp, before, now)]
+        lines.append(
+            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {ns[0]:.2f} | "
+            f"{ns[1]:.2f} | {ns[2]:.2f} | {ns[2] / ns[0]:.2f} |"
+        )
+    return "\n".join(lines), True
+
+
 def figure_c(lengths: tuple[int, ...]) -> tuple[str, bool]:
     lines = [
         "### C. Planning time: generalised DP against the plain DP",
@@ -263,6 +326,7 @@ def main() -> int:
             ("A", lambda: figure_a(args.repeat, networks)),
             ("B", lambda: figure_b(args.repeat, args.chains)),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
+            ("D", lambda: figure_d(args.repeat)),
         ):
             if letter in args.skip:
                 continue
