@@ -63,6 +63,7 @@ class MatrixFreeMeasurement:
     measured_bytes: int
     seconds: float
     difference: float
+    cpu_seconds: float = float("nan")  # best CPU time of the measuring thread
 
     @property
     def memory_ratio(self) -> float:
@@ -86,6 +87,7 @@ class MatrixFreeMeasurement:
             "measured_bytes": self.measured_bytes,
             "memory_ratio": self.memory_ratio,
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
             "difference": self.difference,
         }
 
@@ -105,6 +107,11 @@ class MatrixFreeReport:
     def spearman(self) -> float:
         """Spearman(predicted mults, measured time) over the rows (``nan`` below 2 rows)."""
         return spearman([r.mults for r in self.rows], [r.seconds for r in self.rows])
+
+    @property
+    def spearman_cpu(self) -> float:
+        """Spearman(predicted mults, measured CPU time of the measuring thread)."""
+        return spearman([r.mults for r in self.rows], [r.cpu_seconds for r in self.rows])
 
     @property
     def worst_memory_ratio(self) -> float:
@@ -141,6 +148,7 @@ class MatrixFreeReport:
             "reference": self.reference,
             "tolerance": self.tolerance,
             "spearman": self.spearman,
+            "spearman_cpu": self.spearman_cpu,
             "worst_memory_ratio": self.worst_memory_ratio,
             "max_difference": self.max_difference,
             "ok": self.ok,
@@ -157,14 +165,21 @@ class MatrixFreeReport:
             )
 
 
-def round_robin(calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1) -> list[float]:
+def round_robin(
+    calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1, cpu: list | None = None
+) -> list[float]:
     """Best wall time of each call over ``repeat`` rounds, one call of each per round.
+
+    With a list ``cpu``, the best CPU time of the calling thread (``time.thread_time``) of
+    each call is appended to it too: on a machine shared with other work, the time the
+    thread was not running (descheduled) is left out. Meaningful with one BLAS thread.
 
     Examples
     --------
-    >>> ts = round_robin([lambda: sum(range(10)), lambda: sum(range(10_000))], 3)
-    >>> len(ts), ts[0] < ts[1]
-    (2, True)
+    >>> cpu = []
+    >>> ts = round_robin([lambda: sum(range(10)), lambda: sum(range(10_000))], 3, cpu=cpu)
+    >>> len(ts), ts[0] < ts[1], len(cpu)
+    (2, True, 2)
 
     Notes
     -----
@@ -174,12 +189,17 @@ def round_robin(calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1
         for call in calls:
             call()
     best = [float("inf")] * len(calls)
+    best_cpu = [float("inf")] * len(calls)
     for _ in range(repeat):
         for i, call in enumerate(calls):
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             result = call()
             best[i] = min(best[i], time.perf_counter() - t0)
+            best_cpu[i] = min(best_cpu[i], time.thread_time() - c0)
             del result
+    if cpu is not None:
+        cpu.extend(best_cpu)
     return best
 
 
@@ -320,9 +340,12 @@ def measure_matrix_free(
             ]
         diffs = [max_relative_difference(call(), reference) for call in calls]
         measured = [peak_memory(call).peak_bytes if measure_memory else 0 for call in calls]
-        times = round_robin(calls, repeat, warmup)
+        cpu_times: list[float] = []
+        times = round_robin(calls, repeat, warmup, cpu=cpu_times)
     rows = []
-    for (name, p), diff, mem, t in zip(candidates, diffs, measured, times, strict=True):
+    for (name, p), diff, mem, t, cpu in zip(
+        candidates, diffs, measured, times, cpu_times, strict=True
+    ):
         rows.append(
             MatrixFreeMeasurement(
                 name,
@@ -334,6 +357,7 @@ def measure_matrix_free(
                 mem,
                 t,
                 diff,
+                cpu,
             )
         )
     return MatrixFreeReport(
