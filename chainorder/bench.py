@@ -357,9 +357,6 @@ def iter_suite(
     tol = tolerance(dt)
     cases = suite_cases(name)
     # every case plans and checks its memory before the suite creates its first array
-    for case in cases:
-        if case.matrix_free:
-            mf.check_case(case.spec, case.setting, dt.name, max_memory)
     runs = [
         None
         if case.matrix_free
@@ -375,6 +372,9 @@ def iter_suite(
         )
         for case in cases
     ]
+    for case in cases:
+        if case.matrix_free:
+            mf.check_case(case.spec, case.setting, dt.name, max_memory)
     for case, run in zip(cases, runs, strict=True):
         if run is None:  # matrix-free: chainorder.matfree.bench_suite
             yield from mf.matfree_rows(

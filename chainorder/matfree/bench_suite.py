@@ -35,10 +35,10 @@ HOURGLASS = "4096,64,tanh,4096,tanh,64,tanh,4096"
 
 #: Plan name in the report → method name in the bench tables.
 METHODS = {
-    "optimum": "chainorder matrix-free optimum",
-    "pure tangent": "chainorder matrix-free pure tangent (jacfwd)",
-    "pure adjoint": "chainorder matrix-free pure adjoint (jacrev)",
-    "given-matrix": "chainorder matrix-free given-matrix",
+    "optimum": "matrix-free optimum",
+    "pure tangent": "matrix-free pure tangent (jacfwd)",
+    "pure adjoint": "matrix-free pure adjoint (jacrev)",
+    "given-matrix": "matrix-free given-matrix",
 }
 #: Rows of one matrix-free case.
 MATFREE_ROWS = len(METHODS)
@@ -87,7 +87,7 @@ def matfree_rows(
     >>> rows = list(matfree_rows(BenchRow, "s", "c", "6,tanh,4,3", "given", repeat=1, seed=0,
     ...                          dtype="float64", measure_memory=False, max_memory=None))
     >>> [r.method for r in rows][0], {r.status for r in rows}
-    ('chainorder matrix-free optimum', {'ok'})
+    ('matrix-free optimum', {'ok'})
 
     Notes
     -----
