@@ -14,8 +14,11 @@ matrix, and the result is already laid out as ``(m, s)``.
 convolution with the same multiplications: the block is turned seeds-last, one BLAS product
 with ``Kᵀ`` (rows ordered by kernel offset) gives ``k_h·k_w`` contiguous blocks of
 ``C × Ho × Wo × s`` numbers, which are added into a zero-padded ``C × (H+2p_h) × (W+2p_w) ×
-s`` block (col2im, unit stride over the seeds: 2–4× faster per multiplication than the
-seeds-first layout on small convolutions), the padding cropped and the result turned back.
+s`` block (col2im, unit stride over the seeds: 2–5× faster per multiplication than the
+seeds-first layout on 10–12 pixel images with many seeds, about the same on 26–28 pixel
+images; benchmarks/bench_matfree.py figure D), the padding cropped and the result turned
+back. It stays about 2× slower per multiplication than the JVP: its additions and
+transpositions are work the mult count does not price.
 A gather form (a correlation of the zero-dilated adjoints with the flipped kernel, one
 im2col + one BLAS product) was measured too and rejected: it multiplies ``sh·sw`` times more
 (the inserted zeros) and gathers ``mults / C`` numbers, 3–20× slower for ``C ≤ 3``.
