@@ -18,6 +18,7 @@ Figures
      setting): Spearman(predicted mults, measured time) per chain and pooled, and the worst
      measured/predicted peak.
   C. Planning time of the generalised DP against the plain DP at L = 100, 400, 1000.
+  D. Convolution JVP against VJP (before and after phase 2's VJP), time per multiplication.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import platform
 import random
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +41,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _results import update_section
 
 from chainorder.atomic import write_atomic
+from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
-from chainorder.matfree.measure import measure_matrix_free
+from chainorder.matfree.measure import measure_matrix_free, round_robin
 from chainorder.matfree.planning import links_from_chain
 from chainorder.matfree.solver import solve_matrix_free
 from chainorder.measure import spearman
@@ -57,18 +60,38 @@ NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
   model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
-  JVP, the col2im accumulator and the three ufunc buffers of its VJP, and the one ufunc buffer
-  of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Figure B misses its target on chains that start with a convolution.** Two causes, both
-  outside the mult count: (1) the VJP of `Conv2d` scatters its columns back with `kh·kw`
-  strided additions (col2im), memory-bound work of `mults / F` additions that runs 1.3–5× slower
-  per multiplication than the JVP's single BLAS product; (2) those chains' plans take
-  0.05–0.3 ms, where the executor's per-event Python overhead (a few µs per event) is a
-  visible share. Dense/elementwise chains meet the target. A col2im-free VJP (a sub-pixel
-  decomposition into `sh·sw` stride-1 correlations, each one im2col + BLAS product) would
-  remove cause (1); not done.
+  JVP; for its VJP the seeds-last copy of the adjoint block, the per-offset blocks, the
+  padded accumulator and the two ufunc buffers of the strided additions; the one ufunc
+  buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
+- **Convolution VJP (figure B's earlier miss).** The first version computed `Kᵀ·A` seeds-first
+  and scattered the columns back with `kh·kw` strided additions over runs of `Wo` numbers; per
+  multiplication it ran 1.3–5× slower than the JVP's one BLAS product, so plans sweeping a
+  convolution backwards were slower than their mults said (Spearman 0.42–0.77 on chains that
+  start with a convolution). The VJP now turns the block seeds-last, makes every kernel
+  offset's contribution one contiguous block with a single BLAS product (rows ordered by
+  offset), and adds each block with unit stride over the seeds: the same multiplications.
+  Figure D: 2–5× faster per mult than before on small images with many seeds (10–12 pixels,
+  200 seeds), about the same (±15 %) on 26–28 pixel images; the VJP stays 1.7–2.3× slower
+  per mult than the JVP. The cost model is unchanged (tangent = adjoint = the convolution's
+  mults). A gather form was measured and rejected: the correlation of the zero-dilated
+  adjoints with the flipped kernel (one im2col + one BLAS product, as the JVP) multiplies
+  `sh·sw` times more (the inserted zeros) and gathers `mults / C` numbers: 3–20× slower per
+  mult than the JVP for 1–3 input channels. Blocking the VJP over seeds (so the per-offset
+  blocks stay in cache) was tried too and gave no consistent gain. What remains is real
+  work the mult count does not price: the VJP's `kh·kw` additions of `mults / F` numbers, a
+  scatter (read-modify-write) where the JVP has a gather (a copy), and the transposition
+  of the block to seeds-last and back. It is why the chains that start with a convolution
+  stay below 0.9 on CPU time: plans that sweep the convolution backwards take about twice
+  the time of plans with the same mults that sweep it forwards.
+- **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
+  earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
+  executor's per-event Python overhead (a few µs per event) and timer noise decide the order
+  of near-equal plans.
 - **Load.** The machine has 2 cores shared with other work (load average at start above);
-  round-robin timing spreads slow spells over all plans but cannot remove them.
+  round-robin timing spreads slow spells over all plans but cannot remove them: plans whose
+  costs differ by a few percent swap places from run to run. The CPU-time column of figure B
+  leaves out the time the measuring thread waited for a core; where it and the wall-clock
+  column differ (a dense chain at 0.79 wall, 0.985 CPU), the difference is the load.
 """
 
 NAMES = {"pure tangent": "pure tangent (jacfwd)", "pure adjoint": "pure adjoint (jacrev)"}
@@ -114,17 +137,24 @@ def figure_a(repeat: int, networks: dict[str, str]) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
+#: Figure B's sizes: dense widths log-uniform in WIDTHS, convolutions on C×H×H inputs with H
+#: in CONV_SIZES. Chosen so that the cheapest plan of every chain costs ≥ 12 M mults (≥ ~1 ms),
+#: where timer resolution and the executor's per-event Python overhead are a small share.
+WIDTHS = (64, 768)
+CONV_SIZES = (24, 28, 32)
+
+
 def _width(rng: random.Random) -> int:
-    return round(math.exp(rng.uniform(math.log(16), math.log(640))))
+    return round(math.exp(rng.uniform(math.log(WIDTHS[0]), math.log(WIDTHS[1]))))
 
 
 def random_short_chain(seed: int, n_links: int = 4) -> list:
-    """Seeded dense / elementwise / conv2d links; widths log-uniform in 16..640, so that the
+    """Seeded dense / elementwise / conv2d links; widths log-uniform in ``WIDTHS``, so that the
     plans' predicted costs spread over an order of magnitude or more."""
     rng = random.Random(seed)
     links: list = []
     if rng.random() < 0.4:  # start with a convolution on a C×H×W input
-        c, h = rng.choice([1, 2, 3]), rng.choice([10, 12, 14])
+        c, h = rng.choice([1, 2, 3]), rng.choice(CONV_SIZES)
         links.append(conv2d(c, (h, h), rng.choice([4, 8]), 3, stride=rng.choice([1, 2])))
     while len(links) < n_links:
         width = links[-1].rows if links else _width(rng)
@@ -141,14 +171,22 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         "",
         "Each chain's every matrix-free plan (every tree and every per-node choice of "
         "tangent sweep, adjoint sweep or dense product) run on seeded layers, timed "
-        "round-robin; tapes computed beforehand.",
+        "round-robin; tapes computed beforehand. Sizes: dense widths log-uniform in "
+        f"{WIDTHS[0]}..{WIDTHS[1]}; a convolution (40 % of chains) on a C×H×H input, C in "
+        f"1..3, H in {CONV_SIZES}, 4 or 8 filters 3×3, stride 1 or 2; the cheapest plan of "
+        "each chain costs ≥ 12 M mults (≥ ~0.5 ms; measured times in the table). Time is "
+        "wall-clock (`perf_counter`); *CPU* is the measuring thread's CPU time "
+        "(`thread_time`, one BLAS thread) of the same runs, which leaves out the time the "
+        "thread waited for a core on this shared machine. *spread*: the costliest plan's "
+        "mults over the cheapest's.",
         "",
-        "| chain | plans | Spearman(mults, time) | optimum (ms) | fastest (ms) | "
-        "optimum / fastest | worst peak measured / predicted |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| chain | plans | spread | Spearman(mults, time) | Spearman(mults, CPU) | "
+        "optimum (ms) | fastest (ms) | optimum / fastest | worst peak measured / predicted |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    ok = True
+    ok = ok_cpu = True
     rhos, pooled_m, pooled_t, conv_rhos, plain_rhos = [], [], [], [], []
+    cpu_rhos, pooled_c = [], []
     for seed in range(chains):
         links = random_short_chain(seed)
         r = measure_matrix_free(links, setting="given", every_plan=True, repeat=repeat)
@@ -160,12 +198,18 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         fastest = min(row.seconds for row in r.rows)
         pooled_m += [row.mults / opt.mults for row in r.rows]
         pooled_t += [row.seconds / fastest for row in r.rows]
+        fastest_cpu = min(row.cpu_seconds for row in r.rows)
+        pooled_c += [row.cpu_seconds / fastest_cpu for row in r.rows]
+        cpu_rhos.append(r.spearman_cpu)
+        spread = max(row.mults for row in r.rows) / min(row.mults for row in r.rows)
         ok &= rho >= 0.9 and r.memory_ok
+        ok_cpu &= r.spearman_cpu >= 0.9 and r.memory_ok
         desc = " → ".join(
             f"{link.label}{'' if link.diagonal else f' {link.rows}×{link.cols}'}" for link in links
         )
         lines.append(
-            f"| {desc} | {len(r.rows)} | {rho:.3f} | {opt.seconds * 1e3:.2f} | "
+            f"| {desc} | {len(r.rows)} | {spread:.1f} | {rho:.3f} | {r.spearman_cpu:.3f} | "
+            f"{opt.seconds * 1e3:.2f} | "
             f"{fastest * 1e3:.2f} | {opt.seconds / fastest:.3f} | {r.worst_memory_ratio:.4f} |"
         )
     pooled = spearman(pooled_m, pooled_t)
@@ -174,12 +218,72 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         f"Spearman per chain: min {min(rhos):.3f}, mean {np.mean(rhos):.3f}; pooled over all "
         f"{len(pooled_m)} plans (mults / optimum vs time / fastest): {pooled:.3f}. "
         f"Dense/elementwise chains: min {min(plain_rhos, default=float('nan')):.3f}; chains "
-        f"starting with a convolution: min {min(conv_rhos, default=float('nan')):.3f}.",
+        f"starting with a convolution: min {min(conv_rhos, default=float('nan')):.3f}. "
+        f"With CPU time: per chain min {min(cpu_rhos):.3f}, mean {np.mean(cpu_rhos):.3f}; "
+        f"pooled {spearman(pooled_m, pooled_c):.3f}.",
         "",
-        f"**Target** (Spearman ≥ 0.9 on every chain, every peak within 10 %): "
-        f"**{'met' if ok else 'NOT met'}**.",
+        f"**Target** (Spearman ≥ 0.9 on every chain, every peak within 10 %): wall-clock "
+        f"**{'met' if ok else 'NOT met'}**; CPU time **{'met' if ok_cpu else 'NOT met'}**.",
     ]
     return "\n".join(lines), ok
+
+
+def _vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """The first convolution VJP (before issue 10's phase 2), kept here to measure against:
+    ``Kᵀ·A`` seeds-first, then ``kh·kw`` strided scatter-adds over runs of ``Wo`` numbers."""
+    g = conv.geometry
+    s, ho, wo = A.shape[0], g.out_height, g.out_width
+    kmat_t = conv.kernel.reshape(g.filters, g.patch).T
+    cols = np.matmul(kmat_t, A.reshape(s, g.filters, ho * wo))
+    cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
+    out = np.zeros((s, g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
+    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+    return np.ascontiguousarray(out).reshape(s, g.n)
+
+
+#: Figure D's convolutions: (C, H, filters, stride, seeds).
+CONV_CASES = (
+    (1, 12, 4, 2, 200),
+    (3, 10, 8, 2, 200),
+    (1, 28, 8, 2, 100),
+    (3, 28, 8, 1, 100),
+    (1, 28, 8, 1, 64),
+    (8, 26, 16, 2, 10),
+)
+
+
+def figure_d(repeat: int) -> tuple[str, None]:
+    lines = [
+        "### D. Convolution JVP against VJP, time per multiplication",
+        "",
+        "One call on a block of seeds (3×3 kernels, no padding); both directions do the same "
+        "mults (`seeds·F·Ho·Wo·C·9`). *before*: the first VJP (seeds-first, `kh·kw` strided "
+        "scatter-adds over runs of `Wo`); *now*: `Conv2d.vjp` (seeds-last blocks, unit-stride "
+        f"additions). Best of {max(repeat, 5)}.",
+        "",
+        "| input | filters | stride | seeds | mults | JVP (ns/mult) | VJP before (ns/mult) | "
+        "VJP now (ns/mult) | now / JVP |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rng = np.random.default_rng(0)
+    for c, h, f, st, seeds in CONV_CASES:
+        g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
+        conv = Conv2d.random(g, rng)
+        T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
+        np.testing.assert_allclose(_vjp_seeds_first(conv, A), conv.vjp(None, A), atol=1e-12)
+        calls = [partial(conv.jvp, None, T), partial(_vjp_seeds_first, conv, A),
+                 partial(conv.vjp, None, A)]  # fmt: skip
+        jvp, before, now = round_robin(calls, max(repeat, 5))
+        mults = g.mults_per_seed * seeds
+        ns = [t / mults * 1e9 for t in (jvp, before, now)]
+        lines.append(
+            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {ns[0]:.2f} | "
+            f"{ns[1]:.2f} | {ns[2]:.2f} | {ns[2] / ns[0]:.2f} |"
+        )
+    return "\n".join(lines), None  # no target: a measurement
 
 
 def figure_c(lengths: tuple[int, ...]) -> tuple[str, bool]:
@@ -234,19 +338,22 @@ def main() -> int:
         limit = threadpool_limits(limits=args.threads, user_api="blas")
     started = time.time()
     load = os.getloadavg()
-    sections, verdicts = [], {}
+    sections: list[str] = []
+    verdicts: dict[str, bool] = {}
     with limit:
         for letter, fn in (
             ("A", lambda: figure_a(args.repeat, networks)),
             ("B", lambda: figure_b(args.repeat, args.chains)),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
+            ("D", lambda: figure_d(args.repeat)),
         ):
             if letter in args.skip:
                 continue
             print(f"figure {letter} ...", file=sys.stderr, flush=True)
             text, ok = fn()
             sections.append(text)
-            verdicts[letter] = ok
+            if ok is not None:
+                verdicts[letter] = ok
     command = " ".join(["python", *sys.argv])
     head = [
         "## Matrix-free Jacobian chains: predictions against measurements (issue 10)",

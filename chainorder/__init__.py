@@ -30,6 +30,7 @@ from chainorder.errors import (
 from chainorder.execute import CompiledPlan, compile_plan, evaluate, evaluate_streamed
 from chainorder.gradcheck import check_grads
 from chainorder.graph import GraphPlan, TracedGraph, plan_graph, trace, validate_graph
+from chainorder.matfree import plan_matrix_free
 from chainorder.memory import Setting, memory_profile
 from chainorder.nets import MLP
 from chainorder.plan import Plan, Step, compare_modes, plan
@@ -74,6 +75,7 @@ __all__ = [
     "memory_profile",
     "plan",
     "plan_graph",
+    "plan_matrix_free",
     "register_solver",
     "reverse_mults_closed_form",
     "reverse_tree",

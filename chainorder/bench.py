@@ -7,7 +7,10 @@ Suites (:data:`SUITES`)
     ``hourglass``  4096,64,4096,64,4096 in both settings.
     ``widening``   32,128,512,1024,2048;  ``narrowing``: 2048,1024,512,128,32.
     ``random``     5 seeded random dense chains, L = 6, widths 64–1024, every bracketing.
-    ``smoke``      tiny chains for tests (seconds).
+    ``matfree``    matrix-free chains on real layers (issue 10): the small CNN, the MLP and the
+                   hourglass; optimum, pure tangent (jacfwd), pure adjoint (jacrev) and the
+                   given-matrix plan (:mod:`chainorder.matfree.bench_suite`).
+    ``smoke``      tiny chains for tests (seconds), a small matrix-free CNN included.
     ``all``        every suite but ``smoke``.
 
 Every dense chain in the given setting is also multiplied by ``numpy.linalg.multi_dot``
@@ -43,6 +46,7 @@ from chainorder.baselines import (
 from chainorder.chain import as_chain
 from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
+from chainorder.matfree import bench_suite as mf
 from chainorder.measure import environment, tolerance
 from chainorder.memory import Setting
 from chainorder.memory_guard import resolve_limit
@@ -74,6 +78,7 @@ class BenchCase:
     setting: Setting
     all_trees: bool = False
     frameworks: bool = False  # JAX / PyTorch jacfwd & jacrev (streamed MLPs)
+    matrix_free: bool = False  # matrix-free plans on real layers (chainorder.matfree)
 
 
 def random_dense_specs(
@@ -113,10 +118,18 @@ SUITES: dict[str, tuple[BenchCase, ...]] = {
         BenchCase(f"random-{i}", spec, _G, all_trees=True)
         for i, spec in enumerate(random_dense_specs(5, 6, 64, 1024, seed=2024), start=1)
     ),
+    "matfree": tuple(
+        BenchCase(name, spec, setting, matrix_free=True)
+        for name, spec in (("cnn", mf.CNN), ("mlp", mf.MLP), ("hourglass", mf.HOURGLASS))
+        for setting in (_G, _S)
+    ),
     "smoke": (
         BenchCase("smoke-mlp", "12,16,tanh,8,sigmoid,4", _S, frameworks=True),
         BenchCase("smoke-mlp", "12,16,tanh,8,sigmoid,4", _G),
         BenchCase("smoke-dense", "8,16,4,12", _G, all_trees=True),
+        BenchCase(
+            "smoke-cnn", "1x8x8,conv2d(2,k=3),relu,conv2d(3,k=3,stride=2),4", _G, matrix_free=True
+        ),
     ),
 }
 
@@ -127,7 +140,7 @@ def suite_names() -> tuple[str, ...]:
     Examples
     --------
     >>> suite_names()
-    ('all', 'hourglass', 'mlp', 'narrowing', 'random', 'smoke', 'widening')
+    ('all', 'hourglass', 'matfree', 'mlp', 'narrowing', 'random', 'smoke', 'widening')
     """
     return tuple(sorted([*SUITES, "all"]))
 
@@ -141,7 +154,7 @@ def suite_cases(name: str) -> tuple[BenchCase, ...]:
     ['given', 'streamed']
     """
     if name == "all":
-        keys = ("mlp", "hourglass", "widening", "narrowing", "random")
+        keys = ("mlp", "hourglass", "widening", "narrowing", "random", "matfree")
         return tuple(c for key in keys for c in SUITES[key])
     if name not in SUITES:
         raise SpecError(f"unknown suite {name!r}; expected one of: {', '.join(suite_names())}")
@@ -263,6 +276,9 @@ def count_rows(name: str) -> int:
     """
     total = 0
     for case in suite_cases(name):
+        if case.matrix_free:
+            total += mf.MATFREE_ROWS
+            continue
         chain = as_chain(case.spec)
         if case.all_trees:
             total += len(all_trees(chain.n_links))
@@ -342,7 +358,9 @@ def iter_suite(
     cases = suite_cases(name)
     # every case plans and checks its memory before the suite creates its first array
     runs = [
-        ValidationRun(
+        None
+        if case.matrix_free
+        else ValidationRun(
             case.spec,
             setting=case.setting,
             dtype=dt,
@@ -354,7 +372,16 @@ def iter_suite(
         )
         for case in cases
     ]
+    for case in cases:
+        if case.matrix_free:
+            mf.check_case(case.spec, case.setting, dt.name, max_memory)
     for case, run in zip(cases, runs, strict=True):
+        if run is None:  # matrix-free: chainorder.matfree.bench_suite
+            yield from mf.matfree_rows(
+                BenchRow, name, case.name, case.spec, case.setting, repeat=repeat, seed=seed,
+                dtype=dt.name, measure_memory=measure_memory, max_memory=max_memory,
+            )  # fmt: skip
+            continue
         for m in run.measurements():
             yield BenchRow.of_plan(name, case.name, m, tol)
         baselines: list[Iterator[Baseline]] = []
@@ -388,7 +415,7 @@ def run_suite(
     --------
     >>> r = run_suite("smoke", repeat=1, frameworks=False)
     >>> sorted({row.case for row in r.rows})
-    ['smoke-dense', 'smoke-mlp']
+    ['smoke-cnn', 'smoke-dense', 'smoke-mlp']
 
     Notes
     -----

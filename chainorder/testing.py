@@ -2,8 +2,14 @@
 
 Like opt_einsum's ``testing`` module: a brute-force enumeration of every bracketing (the
 Catalan number ``C_{L-1}`` of them) to check any solver against, reproducible random
-chains and trees, and autograd-style ``check_grads`` (JVP and VJP of a traced NumPy function
-against central finite differences, from :mod:`chainorder.gradcheck`).
+chains and trees, the matrix-free brute force over every tree and every per-node choice
+(``brute_force_matrix_free``, ``all_plans``; GDJCPB's example gives 56), and autograd-style
+``check_grads`` (JVP and VJP of a traced NumPy function against central finite
+differences, from :mod:`chainorder.gradcheck`).
+
+>>> from chainorder.matfree import custom
+>>> brute_force_matrix_free([custom(3, 3, 29), custom(1, 3, 14), custom(2, 1, 7)])[0]
+56
 """
 
 from __future__ import annotations
@@ -13,11 +19,15 @@ import random
 from chainorder.chain import Chain, Structure
 from chainorder.cost import tree_cost
 from chainorder.gradcheck import central_difference, check_grads
+from chainorder.matfree.reference import all_plans
+from chainorder.matfree.reference import brute_force as brute_force_matrix_free
 from chainorder.memory import given_memory
 from chainorder.tree import Tree, all_trees, flatten
 
 __all__ = [
+    "all_plans",
     "all_trees",
+    "brute_force_matrix_free",
     "brute_force_optimum",
     "catalan",
     "central_difference",

@@ -86,3 +86,14 @@ def test_bad_input_is_one_line_exit_2(args: tuple[str, ...], message: str, tmp_p
 def test_out_is_a_directory(tmp_path) -> None:
     r = run("--out", str(tmp_path))
     assert r.exit_code == 2 and "is a directory" in r.output
+
+
+def test_smoke_suite_has_matrix_free_rows_in_the_bench_tables() -> None:
+    r = run("--format", "json")
+    assert r.exit_code == 0, r.output
+    rows = [row for row in json.loads(r.output)["rows"] if row["case"] == "smoke-cnn"]
+    assert len(rows) == 4 and {row["status"] for row in rows} == {"ok"}
+    assert any("jacrev" in row["method"] for row in rows)
+    assert all("matrix-free" in row["mode"] for row in rows)
+    md = run("--format", "md")
+    assert md.exit_code == 0 and "matrix-free optimum" in md.output

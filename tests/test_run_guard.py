@@ -18,7 +18,7 @@ from chainorder.runner import ValidationRun
 from chainorder.units import format_bytes
 
 runner = CliRunner()
-TINY = 512 * 1024  # bytes a refused call may allocate: messages, plans, no arrays
+TINY = 1024 * 1024  # bytes a refused call may allocate: messages, plans, typer objects; no arrays
 
 
 def _peak(fn: Callable[[], Any]) -> int:

@@ -50,6 +50,10 @@ Examples:
   chainorder plan --dims 4096,64,4096,64,4096 --json
 
   chainorder plan --dims 30,35,15,5,10,20,25 --mode reverse --dtype float32 --save plan.json
+
+  chainorder plan --dims "1x28x28,conv2d(8,k=3),relu,conv2d(16,k=3,stride=2),relu,10" --matrix-free
+
+  chainorder plan --chain gdjcpb.txt --steps
 """
 
 
@@ -131,8 +135,32 @@ def plan_command(
         Path | None,
         typer.Option("--save", help="Write the selected plan as JSON to this file (atomic)."),
     ] = None,
+    matrix_free: Annotated[
+        bool,
+        typer.Option(
+            "--matrix-free",
+            help="Links known by JVP/VJP costs (conv2d(8,k=3), dense, relu, ...): the cheapest "
+            "mix of tangent sweeps, adjoint sweeps and dense products.",
+        ),
+    ] = False,
+    chain_file: Annotated[
+        Path | None,
+        typer.Option("--chain", help="Matrix-free chain file: JSON or a GDJCPB instance."),
+    ] = None,
 ) -> None:
     """Find the optimal bracketing of J_L···J_1 and compare it with forward and reverse mode."""
+    if matrix_free or chain_file is not None:  # issue 10: chainorder.cli.matfree_command
+        from chainorder.cli.matfree_command import matfree_plan_output
+
+        if save is not None:
+            check_output_path("--save", save)
+        with user_errors():
+            text = matfree_plan_output(
+                dims, chain_file, mode=mode, dtype=dtype, setting=setting, steps=steps,
+                as_json=as_json, save=save,
+            )  # fmt: skip
+        typer.echo(text, nl=False)
+        return
     spec = require_dims(dims)
     if save is not None:
         check_output_path("--save", save)

@@ -74,6 +74,7 @@ _HELP = "\n\n".join(
         "  chainorder validate --dims 30,35,15,5,10,20,25 --all-trees --json",
         "  chainorder validate --dims 8000,200,8000,200,8000 --backend dask --workers 2 "
         "--memory-per-worker 2GiB",
+        "  chainorder validate --dims 64,relu,32,tanh,10 --matrix-free --all-plans",
         "Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's "
         "tolerance, 1 when one does not, 2 on bad input or when the run would not fit "
         "--max-memory (checked before anything is allocated).",
@@ -147,6 +148,14 @@ def validate_command(
         str | None,
         typer.Option("--chunk-size", help="dask: bytes of a square block (64MiB)."),
     ] = None,
+    matrix_free: Annotated[
+        bool,
+        typer.Option("--matrix-free", help="Run matrix-free plans (JVPs/VJPs) on real layers."),
+    ] = False,
+    all_plans: Annotated[
+        bool,
+        typer.Option("--all-plans", help="With --matrix-free: every plan (short chains)."),
+    ] = False,
 ) -> None:
     """Run plans on real Jacobians; print predicted next to measured figures (see _HELP)."""
     dims = require_dims(dims)
@@ -157,6 +166,20 @@ def validate_command(
         "--scheduler": scheduler,
         "--chunk-size": chunk_size,
     }
+    if matrix_free:  # issue 10: chainorder.cli.matfree_command
+        from chainorder.cli.matfree_command import matfree_validation_output
+
+        with user_errors():
+            unsupported = {"--backend": backend != "numpy", "--all-trees": all_trees,
+                           "--rtol": rtol is not None}
+            unsupported.update({k: v is not None for k, v in dask_options.items()})
+            text, ok = matfree_validation_output(
+                dims, setting=setting, repeat=5 if repeat is None else repeat, seed=seed,
+                dtype=dtype, all_plans=all_plans, max_memory=max_memory, as_json=as_json,
+                unsupported=unsupported,
+            )  # fmt: skip
+        typer.echo(text, nl=False)
+        raise typer.Exit(0 if ok else 1)
     if backend.strip().lower() == "dask":
         with user_errors():
             text, ok = _validate_dask(

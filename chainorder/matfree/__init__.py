@@ -9,6 +9,12 @@
 - :mod:`~chainorder.matfree.reference`: brute force over every plan (tests).
 - :mod:`~chainorder.matfree.chainfile`: JSON chain files and GDJCPB instances.
 - :mod:`~chainorder.matfree.plan_io`: expression, description and JSON of plans.
+- :mod:`~chainorder.matfree.elementals` / :mod:`~chainorder.matfree.conv`: real layers with
+  forward, batched JVP and batched VJP (:class:`ElementalChain`).
+- :mod:`~chainorder.matfree.schedule` / :mod:`~chainorder.matfree.memory`: the event schedule
+  of a plan and its predicted peak memory.
+- :mod:`~chainorder.matfree.execute` / :mod:`~chainorder.matfree.measure`: run a plan on real
+  layers; predicted against measured time and peak (:func:`measure_matrix_free`).
 """
 
 from chainorder.matfree.chainfile import (
@@ -17,6 +23,8 @@ from chainorder.matfree.chainfile import (
     read_chain_file,
     write_chain_file,
 )
+from chainorder.matfree.elementals import ElementalChain
+from chainorder.matfree.execute import execute
 from chainorder.matfree.links import (
     KINDS,
     LinkCost,
@@ -27,6 +35,8 @@ from chainorder.matfree.links import (
     dense,
     elementwise,
 )
+from chainorder.matfree.measure import MatrixFreeReport, measure_matrix_free
+from chainorder.matfree.memory import predict_memory
 from chainorder.matfree.plan import ACTIONS, Comparison, MatrixFreePlan, PlanNode, make_node
 from chainorder.matfree.planning import (
     as_links,
@@ -39,6 +49,7 @@ from chainorder.matfree.planning import (
     pure_tangent_plan,
 )
 from chainorder.matfree.reference import all_costs, all_plans, brute_force
+from chainorder.matfree.schedule import schedule
 from chainorder.matfree.solver import MAX_MATFREE_LINKS, check_links, solve_matrix_free
 from chainorder.matfree.spec import parse_matrix_free
 
@@ -47,8 +58,10 @@ __all__ = [
     "KINDS",
     "MAX_MATFREE_LINKS",
     "Comparison",
+    "ElementalChain",
     "LinkCost",
     "MatrixFreePlan",
+    "MatrixFreeReport",
     "PlanNode",
     "all_costs",
     "all_plans",
@@ -62,17 +75,21 @@ __all__ = [
     "custom",
     "dense",
     "elementwise",
+    "execute",
     "given_matrix_plan",
     "links_from_chain",
     "make_node",
     "matrix_free_tree",
+    "measure_matrix_free",
     "parse_chain_json",
     "parse_gdjcpb",
     "parse_matrix_free",
     "plan_matrix_free",
+    "predict_memory",
     "pure_adjoint_plan",
     "pure_tangent_plan",
     "read_chain_file",
+    "schedule",
     "solve_matrix_free",
     "write_chain_file",
 ]

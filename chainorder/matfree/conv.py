@@ -11,9 +11,17 @@ the ``s`` tangents: the windows of the padded block are gathered into an im2col 
 matrix, and the result is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
-convolution: ``Kᵀ`` applied to every row (``s × C·k_h·k_w × Ho·Wo`` numbers), then the
-kernel offsets are scatter-added into a zero-padded ``s × C × (H+2p_h) × (W+2p_w)`` block
-(col2im) and the padding cropped.
+convolution with the same multiplications: the block is turned seeds-last, one BLAS product
+with ``Kᵀ`` (rows ordered by kernel offset) gives ``k_h·k_w`` contiguous blocks of
+``C × Ho × Wo × s`` numbers, which are added into a zero-padded ``C × (H+2p_h) × (W+2p_w) ×
+s`` block (col2im, unit stride over the seeds: 2–5× faster per multiplication than the
+seeds-first layout on 10–12 pixel images with many seeds, about the same on 26–28 pixel
+images; benchmarks/bench_matfree.py figure D), the padding cropped and the result turned
+back. It stays about 2× slower per multiplication than the JVP: its additions and
+transpositions are work the mult count does not price.
+A gather form (a correlation of the zero-dilated adjoints with the flipped kernel, one
+im2col + one BLAS product) was measured too and rejected: it multiplies ``sh·sw`` times more
+(the inserted zeros) and gathers ``mults / C`` numbers, 3–20× slower for ``C ≤ 3``.
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the
@@ -184,7 +192,10 @@ class Conv2d:
         self.kernel = kernel
         self.bias = bias
         self._kmat = np.ascontiguousarray(kernel.reshape(g.filters, g.patch))
-        self._kmat_t = np.ascontiguousarray(self._kmat.T)
+        # rows ordered (kh, kw, C): each kernel offset's VJP contribution is one contiguous block
+        self._kmat_offsets = np.ascontiguousarray(
+            kernel.transpose(2, 3, 1, 0).reshape(g.kh * g.kw * g.channels, g.filters)
+        )
 
     @classmethod
     def random(cls, geometry: ConvGeometry, rng: np.random.Generator, dtype: Any = "float64"):
@@ -210,20 +221,20 @@ class Conv2d:
 
         ``"forward"``/``"tangent"``: the im2col matrix ``c = C·kh·kw·Ho·Wo·s`` lives first
         next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding > 0), then
-        next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: ``c`` lives
-        next to the padded accumulator ``p``; with padding the cropped result ``n·s`` is then
-        copied out of ``p``: ``max(c + p, p + r) - r``; without padding ``p`` is the result.
-        The strided scatter-add of col2im makes NumPy's ufunc machinery allocate three
-        buffers of ``min(UFUNC_BUFFER, s·C·Ho·Wo)`` elements (one per operand), counted too
-        (measured: 196 KiB for float64 once ``s·C·Ho·Wo >= 8192``).
+        next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: the
+        seeds-last copy of the block ``a = m·s`` next to the offsets' blocks ``c``, then ``c``
+        next to the padded accumulator ``p`` and the ufunc buffers of the strided additions,
+        then ``p`` next to the result: ``max(a + c, c + p + b, p + r) - r``. NumPy buffers
+        the strided ``+=`` in two buffers of at most ``min(UFUNC_BUFFER, C·Ho·Wo·s)`` elements
+        each (measured with tracemalloc), ``b`` = both.
 
         Examples
         --------
         >>> g = ConvGeometry(1, 4, 4, 2, 3, 3)
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
-        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5) - 3 * 20
-        180
+        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)  # 180+16·5+2·20-16·5
+        220
 
         Notes
         -----
@@ -257,21 +268,28 @@ class Conv2d:
         return (self._kmat @ self._im2col(T)).reshape(g.m, s)
 
     def vjp(self, tape: Any, A: Any) -> Any:
-        """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution."""
+        """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
+
+        The block is turned seeds-last (``(F, Ho·Wo·s)``, one copy of ``m·s`` numbers), one
+        BLAS product with the ``(kh·kw·C) × F`` kernel matrix gives every kernel offset's
+        contribution as a contiguous ``C × Ho × Wo × s`` block, and each block is added into
+        the (padded) ``C × H × W × s`` result with unit stride over the seeds; the result is
+        turned back to ``(s, n)``. Same multiplications as the JVP (``s·F·Ho·Wo·C·kh·kw``).
+        """
         g = self.geometry
         s = A.shape[0]
         ho, wo = g.out_height, g.out_width
-        cols = np.matmul(self._kmat_t, A.reshape(s, g.filters, ho * wo))  # (s, C·kh·kw, Ho·Wo)
-        cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
+        at = np.ascontiguousarray(np.asarray(A).T).reshape(g.filters, ho * wo * s)
+        cols = (self._kmat_offsets @ at).reshape(g.kh, g.kw, g.channels, ho, wo, s)
+        del at
         hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
-        out = np.zeros((s, g.channels, hp, wp), dtype=np.result_type(A, self._kmat))
+        out = np.zeros((g.channels, hp, wp, s), dtype=cols.dtype)
         for i in range(g.kh):
             for j in range(g.kw):
-                out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
+                out[:, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[i, j]
         del cols
-        if g.ph or g.pw:
-            out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width].copy()
-        return out.reshape(s, g.n)
+        crop = out[:, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+        return np.ascontiguousarray(crop.reshape(g.n, s).T)
 
     def jacobian(self, tape: Any) -> Any:
         """The dense ``(m, n)`` Jacobian (the tangent sweep of the identity)."""
@@ -350,9 +368,7 @@ def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
         p, r = (g.padded * seeds if padded else 0), g.m * seeds
         return max(c + p, c + r) - r
     if direction == "adjoint":
-        buffers = 3 * min(UFUNC_BUFFER, seeds * g.channels * g.out_height * g.out_width)
-        if not padded:
-            return c + buffers
-        p, r = g.padded * seeds, g.n * seeds
-        return max(c + p + buffers, p + r) - r
+        a, p, r = g.m * seeds, g.padded * seeds, g.n * seeds
+        b = 2 * min(UFUNC_BUFFER, seeds * g.channels * g.out_height * g.out_width)
+        return max(a + c, c + p + b, p + r) - r
     raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")

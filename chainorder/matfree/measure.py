@@ -43,7 +43,9 @@ from chainorder.memory_guard import check_memory, memory_errors
 __all__ = [
     "MatrixFreeMeasurement",
     "MatrixFreeReport",
+    "candidate_plans",
     "measure_matrix_free",
+    "required_bytes",
     "round_robin",
 ]
 
@@ -61,6 +63,7 @@ class MatrixFreeMeasurement:
     measured_bytes: int
     seconds: float
     difference: float
+    cpu_seconds: float = float("nan")  # best CPU time of the measuring thread
 
     @property
     def memory_ratio(self) -> float:
@@ -84,6 +87,7 @@ class MatrixFreeMeasurement:
             "measured_bytes": self.measured_bytes,
             "memory_ratio": self.memory_ratio,
             "seconds": self.seconds,
+            "cpu_seconds": self.cpu_seconds,
             "difference": self.difference,
         }
 
@@ -103,6 +107,11 @@ class MatrixFreeReport:
     def spearman(self) -> float:
         """Spearman(predicted mults, measured time) over the rows (``nan`` below 2 rows)."""
         return spearman([r.mults for r in self.rows], [r.seconds for r in self.rows])
+
+    @property
+    def spearman_cpu(self) -> float:
+        """Spearman(predicted mults, measured CPU time of the measuring thread)."""
+        return spearman([r.mults for r in self.rows], [r.cpu_seconds for r in self.rows])
 
     @property
     def worst_memory_ratio(self) -> float:
@@ -139,6 +148,7 @@ class MatrixFreeReport:
             "reference": self.reference,
             "tolerance": self.tolerance,
             "spearman": self.spearman,
+            "spearman_cpu": self.spearman_cpu,
             "worst_memory_ratio": self.worst_memory_ratio,
             "max_difference": self.max_difference,
             "ok": self.ok,
@@ -155,14 +165,21 @@ class MatrixFreeReport:
             )
 
 
-def round_robin(calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1) -> list[float]:
+def round_robin(
+    calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1, cpu: list | None = None
+) -> list[float]:
     """Best wall time of each call over ``repeat`` rounds, one call of each per round.
+
+    With a list ``cpu``, the best CPU time of the calling thread (``time.thread_time``) of
+    each call is appended to it too: on a machine shared with other work, the time the
+    thread was not running (descheduled) is left out. Meaningful with one BLAS thread.
 
     Examples
     --------
-    >>> ts = round_robin([lambda: sum(range(10)), lambda: sum(range(10_000))], 3)
-    >>> len(ts), ts[0] < ts[1]
-    (2, True)
+    >>> cpu = []
+    >>> ts = round_robin([lambda: sum(range(10)), lambda: sum(range(10_000))], 3, cpu=cpu)
+    >>> len(ts), ts[0] < ts[1], len(cpu)
+    (2, True, 2)
 
     Notes
     -----
@@ -172,16 +189,34 @@ def round_robin(calls: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1
         for call in calls:
             call()
     best = [float("inf")] * len(calls)
+    best_cpu = [float("inf")] * len(calls)
     for _ in range(repeat):
         for i, call in enumerate(calls):
+            c0 = time.thread_time()
             t0 = time.perf_counter()
             result = call()
             best[i] = min(best[i], time.perf_counter() - t0)
+            best_cpu[i] = min(best_cpu[i], time.thread_time() - c0)
             del result
+    if cpu is not None:
+        cpu.extend(best_cpu)
     return best
 
 
-def _candidates(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, MatrixFreePlan]]:
+def candidate_plans(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, MatrixFreePlan]]:
+    """``[(name, plan)]``: the optimum, pure tangent, pure adjoint, given-matrix (and with
+    ``every_plan`` every other plan of the DP's family, named ``plan k``).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.links import custom
+    >>> [n for n, _ in candidate_plans((custom(3, 3, 29), custom(1, 3, 14)), "float64", False)]
+    ['optimum', 'pure tangent', 'pure adjoint', 'given-matrix']
+
+    Notes
+    -----
+    O(L³), or the number of plans with ``every_plan``.
+    """
     out = [
         ("optimum", plan_matrix_free(links, dtype)),
         ("pure tangent", pure_tangent_plan(links, dtype)),
@@ -197,6 +232,29 @@ def _candidates(links: tuple, dtype: str, every_plan: bool) -> list[tuple[str, M
                 seen.add(p.nodes)
                 out.append((f"plan {k}", p))
     return out
+
+
+def required_bytes(
+    links: Sequence[Any], plans: Sequence[MatrixFreePlan], setting: Setting, dtype: str
+) -> int:
+    """Bytes a measurement needs: the largest predicted peak plus the reference Jacobian
+    (the largest link formed densely and two ``d_L × d_0`` products).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.planning import as_links, pure_tangent_plan
+    >>> links = as_links("4,3")
+    >>> required_bytes(links, [pure_tangent_plan(links)], Setting.GIVEN, "float64")  # 8·(28 + 36)
+    512
+
+    Notes
+    -----
+    O(number of plans · events).
+    """
+    itemsize = np.dtype(dtype).itemsize
+    d0, dL = links[0].cols, links[-1].rows
+    reference = itemsize * (max(link.rows * link.cols for link in links) + 2 * dL * d0)
+    return max(predict_memory(p, setting).peak_bytes for p in plans) + reference
 
 
 def measure_matrix_free(
@@ -259,14 +317,9 @@ def measure_matrix_free(
     if plans is not None:
         candidates = [(f"plan {k}", p) for k, p in enumerate(plans)]
     else:
-        candidates = _candidates(links, dtype, every_plan)
-    itemsize = np.dtype(dtype).itemsize
-    d0, dL = links[0].cols, links[-1].rows
-    reference_bytes = itemsize * (max(link.rows * link.cols for link in links) + 2 * dL * d0)
-    worst = max(predict_memory(p, st).peak_bytes for _, p in candidates)
-    check_memory(
-        worst + reference_bytes, f"measuring matrix-free plans of {len(links)} links", max_memory
-    )
+        candidates = candidate_plans(links, dtype, every_plan)
+    need = required_bytes(links, [p for _, p in candidates], st, dtype)
+    check_memory(need, f"measuring matrix-free plans of {len(links)} links", max_memory)
     with memory_errors("measuring matrix-free plans"):
         net = ElementalChain(links, seed=seed, dtype=dtype)
         x = net.random_input(seed + 1)
@@ -287,9 +340,12 @@ def measure_matrix_free(
             ]
         diffs = [max_relative_difference(call(), reference) for call in calls]
         measured = [peak_memory(call).peak_bytes if measure_memory else 0 for call in calls]
-        times = round_robin(calls, repeat, warmup)
+        cpu_times: list[float] = []
+        times = round_robin(calls, repeat, warmup, cpu=cpu_times)
     rows = []
-    for (name, p), diff, mem, t in zip(candidates, diffs, measured, times, strict=True):
+    for (name, p), diff, mem, t, cpu in zip(
+        candidates, diffs, measured, times, cpu_times, strict=True
+    ):
         rows.append(
             MatrixFreeMeasurement(
                 name,
@@ -301,6 +357,7 @@ def measure_matrix_free(
                 mem,
                 t,
                 diff,
+                cpu,
             )
         )
     return MatrixFreeReport(

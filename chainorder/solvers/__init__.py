@@ -4,6 +4,7 @@ Later solvers (matrix-free, memory-limited, very long chains) register themselve
 :func:`register_solver` and become available to :func:`chainorder.plan` and the CLI.
 """
 
+from chainorder.matfree.planning import matrix_free_tree
 from chainorder.solvers.dp import MAX_EXACT_LINKS, optimal_tree, solve_dp
 from chainorder.solvers.fixed import solve_forward, solve_reverse
 from chainorder.solvers.registry import (
@@ -35,3 +36,4 @@ register_solver(
 )
 register_solver("forward", solve_forward, "forward mode (tangent / JVP), from the input")
 register_solver("reverse", solve_reverse, "reverse mode (adjoint / VJP, backprop), from the output")
+register_solver("matrix-free", matrix_free_tree, "generalised DP, links given (plan_matrix_free)")
