@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,7 @@ from chainorder.baselines import (
     framework_baselines,
     multi_dot_baselines,
 )
+from chainorder.bench_rows import BenchResult, BenchRow
 from chainorder.chain import as_chain
 from chainorder.dtypes import as_dtype
 from chainorder.errors import SpecError
@@ -51,7 +52,7 @@ from chainorder.measure import environment, tolerance
 from chainorder.memory import Setting
 from chainorder.memory_guard import resolve_limit
 from chainorder.nets import as_seed
-from chainorder.runner import PlanMeasurement, ValidationRun, check_count, finite_or_none
+from chainorder.runner import ValidationRun, check_count
 from chainorder.tree import all_trees
 
 __all__ = [
@@ -159,111 +160,6 @@ def suite_cases(name: str) -> tuple[BenchCase, ...]:
     if name not in SUITES:
         raise SpecError(f"unknown suite {name!r}; expected one of: {', '.join(suite_names())}")
     return SUITES[name]
-
-
-@dataclass(frozen=True, slots=True)
-class BenchRow:
-    """One measured method on one case. ``None`` where a figure does not apply.
-
-    Units: mults (scalar multiplications), FLOPs (2 per multiply-add), bytes of the dtype,
-    seconds (best of repeat), GFLOP/s (predicted FLOPs / best time).
-    """
-
-    suite: str
-    case: str
-    chain: str
-    setting: str
-    method: str
-    expression: str
-    mode: str
-    predicted_mults: int | None
-    predicted_flops: int | None
-    predicted_peak_bytes: int | None
-    measured_peak_bytes: int | None
-    time_s: float | None
-    gflop_per_s: float | None
-    rel_diff: float | None
-    status: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (for JSON/CSV)."""
-        return asdict(self)
-
-    @classmethod
-    def of_plan(cls, suite: str, case: str, m: PlanMeasurement, tol: float) -> BenchRow:
-        """The row of one plan measured by the runner."""
-        p = m.plan
-        return cls(
-            suite,
-            case,
-            p.chain.spec(),
-            m.setting.value,
-            f"chainorder {m.label}",
-            p.expression(),
-            p.mode.value,
-            p.mults,
-            p.flops,
-            m.predicted_peak_bytes,
-            m.measured_peak_bytes if m.measured_peak_bytes >= 0 else None,
-            m.time.best,
-            finite_or_none(m.gflops),
-            m.rel_diff,
-            "non-finite (overflow)" if not m.finite else "ok" if m.rel_diff <= tol else "mismatch",
-        )
-
-    @classmethod
-    def of_baseline(cls, suite: str, case: str, run: ValidationRun, b: Baseline) -> BenchRow:
-        """The row of one baseline run on the runner's data."""
-        p = b.plan
-        rate = p.flops / b.time_s / 1e9 if p is not None and b.time_s else None
-        return cls(
-            suite,
-            case,
-            run.chain.spec(),
-            run.setting.value,
-            b.method,
-            p.expression() if p is not None else "",
-            b.mode,
-            p.mults if p is not None else None,
-            p.flops if p is not None else None,
-            b.predicted_peak_bytes,
-            None,
-            b.time_s,
-            rate,
-            b.rel_diff,
-            b.status,
-        )
-
-
-@dataclass(frozen=True)
-class BenchResult:
-    """All rows of one suite run and the conditions they were measured under."""
-
-    suite: str
-    rows: tuple[BenchRow, ...]
-    repeat: int
-    seed: int
-    dtype: str
-    environment: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with units."""
-        return {
-            "suite": self.suite,
-            "repeat": self.repeat,
-            "seed": self.seed,
-            "dtype": self.dtype,
-            "environment": dict(self.environment),
-            "units": {
-                "predicted_mults": "scalar multiplications",
-                "predicted_flops": "floating-point operations, 2 per multiply-add",
-                "bytes": f"{self.dtype} bytes",
-                "time_s": f"seconds, best of {self.repeat} after one warm-up run",
-                "gflop_per_s": "predicted FLOPs / best time / 1e9",
-                "rel_diff": "normwise max|J - J_forward| / max|J_forward|",
-            },
-            "rows": [r.to_dict() for r in self.rows],
-        }
 
 
 def count_rows(name: str) -> int:

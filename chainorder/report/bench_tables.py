@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.table import Table
 
-from chainorder.bench import BenchResult, BenchRow
+from chainorder.bench_rows import BenchResult, BenchRow
 from chainorder.errors import ChainorderError
 from chainorder.report.validate_tables import table_text, table_width, wrap_words
 from chainorder.units import format_bytes, format_count
@@ -104,7 +104,7 @@ def rich_lines(result: BenchResult, width: int | None = None) -> str:
 
     Examples
     --------
-    >>> from chainorder.bench import BenchResult, BenchRow
+    >>> from chainorder.bench_rows import BenchResult, BenchRow
     >>> row = BenchRow("s", "c", "3,4", "given", "chainorder forward", "J1", "forward",
     ...                12, 24, 96, None, 0.001, 0.024, 0.0, "ok")
     >>> print(rich_lines(BenchResult("s", (row,), 1, 0, "float64"), 80))
@@ -167,7 +167,7 @@ def to_markdown(result: BenchResult) -> str:
 
     Examples
     --------
-    >>> from chainorder.bench import BenchResult
+    >>> from chainorder.bench_rows import BenchResult
     >>> print(to_markdown(BenchResult("demo", (), 3, 0, "float64")).splitlines()[2][:30])
     | case | setting | method | ex
     """
@@ -231,7 +231,7 @@ def to_latex(result: BenchResult) -> str:
 
     Examples
     --------
-    >>> from chainorder.bench import BenchResult
+    >>> from chainorder.bench_rows import BenchResult
     >>> to_latex(BenchResult("demo", (), 3, 0, "float64")).splitlines()[0]
     '% suite demo · float64 · best of 3 after 1 warm-up · seed 0 · BLAS ?'
     """
@@ -271,7 +271,7 @@ def render(result: BenchResult, fmt: str = "table", width: int | None = None) ->
 
     Examples
     --------
-    >>> from chainorder.bench import BenchResult
+    >>> from chainorder.bench_rows import BenchResult
     >>> render(BenchResult("demo", (), 3, 0, "float64"), "csv").split(",")[:3]
     ['suite', 'case', 'chain']
 
