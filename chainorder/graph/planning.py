@@ -177,7 +177,13 @@ def _counted(n: int, word: str) -> str:
 
 
 def plan_graph(
-    graph: TracedGraph, *, seed: int = 0, restarts: int = 64, exact_limit: int = 9
+    graph: TracedGraph,
+    *,
+    seed: int = 0,
+    restarts: int = 64,
+    exact_limit: int = 9,
+    search: str = "auto",
+    time_budget: float | None = None,
 ) -> GraphPlan:
     """Cost forward mode, reverse mode and elimination orders of ``graph``; pick the best.
 
@@ -186,6 +192,12 @@ def plan_graph(
     graph : TracedGraph
     seed, restarts, exact_limit : int
         Non-negative; passed to :func:`~chainorder.graph.eliminate.search_order`.
+    search : {"auto", "greedy", "anneal"}
+        The search for the "best found" row: exact up to ``exact_limit`` vertices, else
+        randomised greedy (``"auto"``); randomised greedy; or simulated annealing from the
+        best structured order (``"anneal"``, see :func:`~chainorder.graph.search.anneal_order`).
+    time_budget : float, optional
+        Seconds the annealing may take (default 10 s).
 
     Raises
     ------
@@ -259,8 +271,15 @@ def plan_graph(
                 GraphMethod.CHAIN,
             )
         )
-    exact = len(lin.intermediates) <= exact_limit
-    found = search_order(lin, seed=seed, restarts=restarts, exact_limit=exact_limit)
+    exact = len(lin.intermediates) <= exact_limit and search == "auto"
+    found = search_order(
+        lin,
+        seed=seed,
+        restarts=restarts,
+        exact_limit=exact_limit,
+        method=search,
+        time_budget=time_budget,
+    )
     results = []
     for name, order, note, method in candidates:
         r = eliminate(lin, order)
@@ -271,11 +290,12 @@ def plan_graph(
             )
         )
     r = eliminate(lin, found)
-    best_note = (
-        "exact search"
-        if exact
-        else f"randomised search ({_counted(restarts, 'restart')}, seed {seed})"
-    )
+    if search == "anneal":
+        best_note = f"simulated annealing (seed {seed}, {time_budget or 10:g} s budget)"
+    elif exact:
+        best_note = "exact search"
+    else:
+        best_note = f"randomised search ({_counted(restarts, 'restart')}, seed {seed})"
     for (name, order, _, _), other in zip(candidates, results, strict=True):
         if other.mults < r.mults:  # the search may miss what a structured order finds
             r, found, best_note = other, order, f"{best_note}; from {name}"
