@@ -32,3 +32,16 @@ def test_annealing_row_is_never_worse_than_any_structured_order_nor_the_exact_op
 def test_unknown_search_method_is_one_clear_error() -> None:
     with pytest.raises(TraceError, match="expected auto, greedy or anneal"):
         plan_graph(_graph(), search="bogus")
+
+
+def test_trace_cli_search_option() -> None:
+    from typer.testing import CliRunner
+
+    from chainorder.cli import app
+
+    base = ["trace", "examples/kernel_exercise.py:f", "--arg", "ell=[0.1,0.12]", "--arg", "X=6x2"]
+    ok = CliRunner().invoke(app, [*base, "--search", "anneal", "--time-budget", "0.3", "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert "simulated annealing" in ok.output
+    bad = CliRunner().invoke(app, [*base, "--search", "nope"])
+    assert bad.exit_code == 2

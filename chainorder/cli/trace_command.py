@@ -233,6 +233,18 @@ def register(app: typer.Typer) -> None:
                 "default: half of the available memory.",
             ),
         ] = None,
+        search: Annotated[
+            str,
+            typer.Option(
+                "--search",
+                help="Elimination-order search: auto (exact when small), greedy, or anneal "
+                "(simulated annealing within --time-budget).",
+            ),
+        ] = "auto",
+        time_budget: Annotated[
+            float | None,
+            typer.Option("--time-budget", help="Seconds the anneal search may take (10)."),
+        ] = None,
     ) -> None:
         """Trace a NumPy function: its value and gradient or Jacobian, the cost of forward /
         reverse / elimination orders, a numerical check, a drawing.
@@ -265,7 +277,7 @@ def register(app: typer.Typer) -> None:
             call, wrt = call_args(fn, arg or [], seed, max_memory)
             with memory_errors(f"tracing and planning {target}"):
                 graph = _trace(target, fn, call, wrt)
-                p = plan_graph(graph, seed=seed)
+                p = plan_graph(graph, seed=seed, search=search, time_budget=time_budget)
             jac_bytes = graph.n_out * graph.n_in * np.dtype(np.float64).itemsize
             peak = max(p.chosen.peak_bytes, p.forward.peak_bytes, p.reverse.peak_bytes)
             check_memory(
