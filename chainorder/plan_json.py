@@ -1,6 +1,8 @@
 """The plan's JSON document: what it holds, how it is written, and how it is read back.
 
-Format ``chainorder-plan``, version 2. Beside the figures (``mults``, ``flops``, peaks in
+Format ``chainorder-plan``, version 2. ``"method"`` names the algorithm that ran and
+``"lower_bound"`` is a proven lower bound on the optimum (``null``: none; ``"gap"`` =
+``mults / lower_bound − 1``); documents without them still read. Beside the figures (``mults``, ``flops``, peaks in
 elements and bytes, ...) the bracketing travels in two forms that any JSON reader parses at any
 length (see :mod:`chainorder.treeforms`):
 
@@ -56,6 +58,9 @@ def plan_to_dict(p: Plan) -> dict[str, Any]:
         "chain": p.chain.to_dict(),
         "dtype": p.dtype.name,
         "solver": p.solver,
+        "method": p.method,
+        "lower_bound": p.lower_bound,
+        "gap": _json_float(p.gap) if p.gap is not None else None,
         "tree": tree_text(p.flat),
         "postfix": to_postfix(p.flat),
         "expression": p.expression(),
@@ -130,13 +135,21 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
     try:
         chain = Chain.from_dict(data["chain"])
         tree = _tree_of(data, chain.n_links)
-        result = cls.from_tree(chain, tree, str(data["solver"]), data["dtype"])
+        solver = str(data["solver"])
+        method = data.get("method", solver)
+        if not isinstance(method, str):
+            raise PlanFormatError(f'plan field "method" must be a string, got {method!r}')
+        result = cls.from_tree(
+            chain, tree, solver, data["dtype"], method, data.get("lower_bound")
+        )
     except KeyError as exc:
         raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
     except TreeError as exc:
         raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
     except (SpecError, SpecTypeError) as exc:
         raise PlanFormatError(f"plan has an invalid chain: {exc}") from None
+    except PlanFormatError:
+        raise
     except ChainorderError as exc:  # e.g. an unknown dtype
         raise PlanFormatError(f"plan has an invalid field: {exc}") from None
     fresh = result.to_dict()
