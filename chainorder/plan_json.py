@@ -3,8 +3,8 @@
 Format ``chainorder-plan``, version 2. ``"method"`` names the algorithm that ran and
 ``"lower_bound"`` is a proven lower bound on the optimum (``null``: none; ``"gap"`` =
 ``mults / lower_bound − 1``); documents without them still read. Beside the figures
-(``mults``, ``flops``, peaks in elements and bytes, ...) the bracketing travels in two forms that any JSON reader parses at any
-length (see :mod:`chainorder.treeforms`):
+(``mults``, ``flops``, peaks in elements and bytes, ...) the bracketing travels in two
+forms that any JSON reader parses at any length (see :mod:`chainorder.treeforms`):
 
 ``"tree"``
     compact text of the nested pairs, a JSON string such as ``"[[6,[5,4]],[[3,2],1]]"``;
