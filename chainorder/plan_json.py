@@ -135,12 +135,13 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
     try:
         chain = Chain.from_dict(data["chain"])
         tree = _tree_of(data, chain.n_links)
-        solver = str(data["solver"])
+        solver, dtype = data["solver"], data["dtype"]
         method = data.get("method", solver)
-        if not isinstance(method, str):
-            raise PlanFormatError(f'plan field "method" must be a string, got {method!r}')
+        for key, value in (("solver", solver), ("method", method), ("dtype", dtype)):
+            if not isinstance(value, str):
+                raise PlanFormatError(f'plan field "{key}" must be a string, got {value!r}')
         result = cls.from_tree(
-            chain, tree, solver, data["dtype"], method, data.get("lower_bound")
+            chain, tree, solver, dtype, method, data.get("lower_bound")
         )
     except KeyError as exc:
         raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
