@@ -46,7 +46,7 @@ from chainorder.plan_json import (
 from chainorder.plan_steps import Step, schedule_steps
 from chainorder.solvers import Solution, get_solver
 from chainorder.solvers.interval import ProgressFn
-from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode
+from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode, unflatten
 
 __all__ = [
     "PLAN_FORMAT",
@@ -117,7 +117,7 @@ class Plan:
     def from_tree(
         cls,
         chain: Chain,
-        tree: Tree,
+        tree: Tree | FlatTree,
         solver: str = "custom",
         dtype: object = "float64",
         method: str | None = None,
@@ -138,7 +138,13 @@ class Plan:
         -----
         O(L) time and memory.
         """
-        flat = flatten(tree, chain.n_links)
+        if isinstance(tree, FlatTree):  # e.g. read from a plan file: no nested tree to walk
+            flat = tree
+            if flat.lo[-1] != 1 or flat.hi[-1] != chain.n_links:
+                flatten(unflatten(flat), chain.n_links)  # raises TreeError with the cover
+            tree = unflatten(flat)
+        else:
+            flat = flatten(tree, chain.n_links)
         shapes = node_shapes(chain, flat)
         mults = flops = 0
         for i in flat.internal():

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from chainorder.chain import Chain
 from chainorder.errors import ChainorderError, PlanFormatError, SpecError, SpecTypeError, TreeError
 from chainorder.memory import Setting
-from chainorder.tree import Tree, from_lists
-from chainorder.treeforms import from_postfix, parse_tree_text, to_postfix, tree_text
+from chainorder.tree import FlatTree, from_lists
+from chainorder.treeforms import flat_from_postfix, postfix_from_text, to_postfix, tree_text
 
 if TYPE_CHECKING:
     from chainorder.plan import Plan
@@ -93,22 +93,22 @@ def plan_to_dict(p: Plan) -> dict[str, Any]:
 _CHECKED = ("mode", "mults", "flops", "peak_memory_elements", "largest_intermediate_elements")
 
 
-def _tree_of(data: dict[str, Any], n_links: int) -> Tree:
-    forms = []
-    if "postfix" in data:
-        forms.append(from_postfix(data["postfix"], n_links))
-    if "tree" in data:
-        stored = data["tree"]
-        forms.append(
-            parse_tree_text(stored, n_links)
-            if isinstance(stored, str)
-            else from_lists(stored, n_links)
-        )
-    if not forms:
+def _tree_of(data: dict[str, Any], n_links: int) -> FlatTree:
+    """The stored bracketing as a flat tree; both forms, when present, must agree. O(L)."""
+    postfix = data.get("postfix")
+    stored = data.get("tree")
+    if stored is not None and not isinstance(stored, str):  # version 1: nested lists
+        from_text = to_postfix(from_lists(stored, n_links))
+    elif "tree" in data:
+        from_text = postfix_from_text(stored)  # type: ignore[arg-type]
+    elif "postfix" not in data:
         raise KeyError("postfix")
-    if len(forms) == 2 and to_postfix(forms[0]) != to_postfix(forms[1]):  # no deep ==
+    if "postfix" not in data:
+        postfix = from_text
+    flat = flat_from_postfix(postfix, n_links)  # type: ignore[arg-type]
+    if "tree" in data and from_text != list(postfix):  # type: ignore[arg-type]
         raise TreeError('"tree" and "postfix" describe different bracketings')
-    return forms[0]
+    return flat
 
 
 def plan_from_dict(cls: type[Plan], data: object) -> Plan:
@@ -153,7 +153,16 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
         raise
     except ChainorderError as exc:  # e.g. an unknown dtype
         raise PlanFormatError(f"plan has an invalid field: {exc}") from None
-    fresh = result.to_dict()
+    fresh = {  # the checked figures only: no text forms of a long tree are rebuilt
+        "mode": result.mode.value,
+        "mults": result.mults,
+        "flops": result.flops,
+        "peak_memory_elements": {
+            "given": result.given.peak_elements,
+            "streamed": result.streamed.peak_elements,
+        },
+        "largest_intermediate_elements": result.largest_intermediate,
+    }
     for key in _CHECKED:
         if key in data and data[key] != fresh[key]:
             raise PlanFormatError(
