@@ -340,7 +340,10 @@ def plan(
         A :class:`~chainorder.chain.Chain`, a spec such as ``"784,512,tanh,512,tanh,10"``,
         or a sequence of widths and elementwise words.
     mode : str
-        A registered solver: ``"optimal"`` (exact DP), ``"forward"``, ``"reverse"``.
+        A registered solver: ``"optimal"`` (exact: the DP, or Hu–Shing for dense chains over
+        500 links), ``"forward"``, ``"reverse"``, ``"hu-shing"``, ``"bounded"`` (any chain,
+        fast, with a proven lower bound: :attr:`Plan.gap`). :attr:`Plan.method` says which
+        algorithm ran.
     dtype : str or numpy.dtype
         Element type for the byte figures (default float64).
     progress : callable, optional
@@ -360,7 +363,8 @@ def plan(
     DtypeError
         Unknown or non-floating ``dtype``.
     ChainTooLongError
-        ``mode="optimal"`` on a chain longer than the exact solver's limit.
+        ``mode="optimal"`` on a chain with elementwise links longer than the DP's limit
+        (``MAX_EXACT_LINKS``) whose bounded order is not proven optimal.
 
     Examples
     --------
@@ -374,8 +378,9 @@ def plan(
 
     Notes
     -----
-    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L), no search (the
-    other pure mode's cost comes from its closed form).
+    ``optimal``: O(L³) time and O(L²) memory by the DP, O(L log L) by Hu–Shing (dense chains
+    over 500 links: 10⁶ links in seconds); ``bounded`` O(L log L); ``forward``/``reverse``:
+    O(L), no search. Building the Plan's figures is O(L).
     """
     solver = get_solver(mode)
     dt = as_dtype(dtype)
