@@ -108,3 +108,25 @@ def test_hu_shing_mode_refuses_diagonal_links():
     with pytest.raises(SpecError, match="dense chains only"):
         plan("4,tanh,4,3", mode="hu-shing")
     assert plan([30, 35, 15, 5], mode="hu-shing").mults == plan([30, 35, 15, 5]).mults
+
+
+def test_dp_narrow_peak_tables_give_the_same_tie_breaks_at_every_width():
+    """Peak tables are int32, uint32 or int64 by the widths: scaling a dense chain's widths by
+    k keeps every comparison (mults scale by k³, peaks by k²), so the trees must not change."""
+    from math import isqrt
+
+    from chainorder.solvers import optimal_tree
+
+    rng = random.Random(8)
+    paths = set()
+    for _ in range(25):
+        chain = _random_chain(rng, rng.randint(3, 14), 0.0, top=4)  # small widths: many ties
+        base = optimal_tree(chain)
+        n, top = chain.n_links, max(chain.dims)
+        k_uint32 = isqrt(2**31 // (n + 3)) // top + 1  # (n+3)·(k·top)² just over 2^31
+        for k in (k_uint32, 2 * k_uint32, 10**6):  # uint32 peaks, int64, object costs
+            bound = (n + 3) * (k * top) ** 2
+            paths.add("uint32" if 2**31 <= bound < 2**32 else "wider")
+            scaled = Chain.from_dims([d * k for d in chain.dims])
+            assert optimal_tree(scaled) == base, (chain.spec(), k)
+    assert paths == {"uint32", "wider"}

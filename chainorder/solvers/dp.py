@@ -118,9 +118,13 @@ def solve_dp(chain: Chain, progress: ProgressFn | None = None) -> DPResult:
     windows = sliding(d)
     prefix_windows = sliding(dense_prefix)
     # the two peak tables are allocated at the first tie in mults (never, for most chains),
-    # int32 when every peak fits
-    # (at most one live intermediate per level of the tree: (L + 3)·max(d)² elements)
-    peak_dtype = np.int32 if (L + 3) * big**2 < 2**31 and dtype is not object else dtype
+    # int32 or uint32 when every peak fits
+    # (at most one live intermediate per level of the tree: (L + 3)·max(d)² elements);
+    # peaks are never negative, so uint32 holds them up to 2^32
+    peak_bound = (L + 3) * big**2
+    peak_dtype: Any = dtype
+    if dtype is not object and peak_bound < 2**32:
+        peak_dtype = np.int32 if peak_bound < 2**31 else np.uint32
     state: dict[str, Any] = {"upto": 1, "tables": None}  # peaks valid for lengths 1..upto
 
     def tables_now() -> _Tables:
