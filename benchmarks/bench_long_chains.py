@@ -25,6 +25,7 @@ benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
@@ -173,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
             "figure of the Plan: both memory settings, the pure modes' costs; `from_json` "
             "rechecks them all):\n\n"
             + "\n".join(plan_md)
-            + f"\n\nPeak resident memory of the benchmark process: {peak / 1024:.0f} MiB.\n"
+            + f"\n\nPeak resident memory of the benchmark process: {peak / 1024:.0f} MiB. "
+            f"Load average at the end: {os.getloadavg()[0]:.1f} (other processes share "
+            "the cores: times are upper bounds).\n"
         )
         print(f"wrote {update_section('long-chains', body)}")
     return 0 if ok else 1
