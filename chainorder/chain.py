@@ -11,11 +11,11 @@ No numerics live here: parsing and validation only.
 from __future__ import annotations
 
 import enum
-import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from chainorder.chain_checks import MAX_WIDTH_DIGITS, as_width, check_dims
 from chainorder.errors import SpecError, SpecTypeError
 
 __all__ = ["ELEMENTWISE_WORDS", "MAX_WIDTH_DIGITS", "Chain", "Link", "Structure", "as_chain"]
@@ -74,10 +74,6 @@ class Link:
         return self.structure.elements(self.rows, self.cols)
 
 
-#: Widths have at most this many decimal digits, so every cost (a sum of products of three
-#: widths) stays printable as an exact decimal integer (Python's limit is 4300 digits).
-MAX_WIDTH_DIGITS = 1000
-_WIDTH_LIMIT = 10**MAX_WIDTH_DIGITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +106,14 @@ class Chain:
     names: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        _check_dims(self.dims)
+        check_dims(self.dims)
         if len(self.structures) != len(self.dims) - 1 or len(self.names) != len(self.structures):
             raise SpecError(
                 f"a chain with {len(self.dims)} widths has {len(self.dims) - 1} links, "
                 f"got {len(self.structures)} structures and {len(self.names)} names"
             )
+        if all(s is Structure.DENSE for s in self.structures):
+            return
         for l, s in enumerate(self.structures, start=1):
             if not isinstance(s, Structure):
                 raise SpecTypeError(f"structure of link {l} must be a Structure, got {s!r}")
@@ -167,9 +165,13 @@ class Chain:
         -----
         O(L) time and memory.
         """
-        widths = tuple(_as_width(v, i) for i, v in enumerate(_materialise(dims)))
+        values = _materialise(dims)
+        if all(type(v) is int for v in values):  # checked by _check_dims in one pass
+            widths = tuple(values)
+        else:
+            widths = tuple(as_width(v, i) for i, v in enumerate(values))
         if structures is None:
-            structs = tuple(Structure.DENSE for _ in range(max(len(widths) - 1, 0)))
+            structs = (Structure.DENSE,) * max(len(widths) - 1, 0)
         else:
             structs = tuple(_as_structure(s, l) for l, s in enumerate(structures, start=1))
         labels = tuple(names) if names is not None else tuple(s.value for s in structs)
@@ -218,7 +220,12 @@ class Chain:
         structs: list[Structure] = []
         names: list[str] = []
         for pos, item in enumerate(items, start=1):
-            if isinstance(item, str) and _is_word(item):
+            fast = type(item) is str and item.isdigit() and item.isascii() and len(item) < 99
+            if fast and int(item) >= 1:  # the common case, plain digits: no regex
+                structs.extend((Structure.DENSE,) if dims else ())
+                names.extend(("dense",) if dims else ())
+                dims.append(int(item))
+            elif isinstance(item, str) and _is_word(item):
                 word = item.lower()
                 if word not in ELEMENTWISE_WORDS:
                     raise SpecError(
@@ -234,7 +241,7 @@ class Chain:
                 structs.append(Structure.DIAGONAL)
                 names.append(word)
             else:
-                width = _as_width(item, pos - 1, position=pos)
+                width = as_width(item, pos - 1, position=pos)
                 if dims:
                     structs.append(Structure.DENSE)
                     names.append("dense")
@@ -335,15 +342,12 @@ def _is_array_like(value: object) -> bool:
 
 def _materialise(dims: Iterable[int]) -> list[object]:
     if isinstance(dims, str):
-        raise SpecTypeError(
-            "dims must be a sequence of integers; use Chain.parse for a spec string"
-        )
+        raise SpecTypeError("dims must be a sequence of integers; use Chain.parse for a string")
     try:
         return list(dims)
     except TypeError:
-        raise SpecTypeError(
-            f"dims must be a sequence of integers, got {type(dims).__name__}"
-        ) from None
+        kind = type(dims).__name__
+        raise SpecTypeError(f"dims must be a sequence of integers, got {kind}") from None
 
 
 def _string_tokens(text: str, before: int = 0) -> list[object]:
@@ -386,42 +390,6 @@ def _show(spec: object) -> str:
     return spec if isinstance(spec, str) else ",".join(map(str, spec))  # type: ignore[call-overload]
 
 
-def _as_width(value: object, index: int, position: int | None = None) -> int:
-    where = f"width at position {position}" if position is not None else f"d_{index}"
-    if isinstance(value, bool):
-        raise SpecTypeError(f"{where} is a bool ({value!r}); expected a positive integer")
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise SpecError(f"{where} is {value!r}; expected a positive integer width")
-        if len(text.lstrip("+-0")) > MAX_WIDTH_DIGITS:
-            _check_size(_WIDTH_LIMIT, where)
-        number = int(text)
-    else:
-        try:
-            number = operator.index(value)  # Python and NumPy integers, never floats
-        except TypeError:
-            if isinstance(value, float) and value.is_integer():
-                raise SpecTypeError(
-                    f"{where} is the float {value!r}; expected an integer width"
-                ) from None
-            raise SpecTypeError(
-                f"{where} is {value!r} ({type(value).__name__}); expected a positive integer"
-            ) from None
-    if number < 1:
-        raise SpecError(f"{where} is {number}; widths must be positive integers (>= 1)")
-    _check_size(number, where)
-    return int(number)
-
-
-def _check_size(number: int, where: str) -> None:
-    if number >= _WIDTH_LIMIT:
-        raise SpecError(
-            f"{where} has more than {MAX_WIDTH_DIGITS} digits; widths of at most "
-            f"{MAX_WIDTH_DIGITS} digits are supported"
-        )
-
-
 def _as_structure(value: Structure | str, l: int) -> Structure:
     if isinstance(value, Structure):
         return value
@@ -432,14 +400,3 @@ def _as_structure(value: Structure | str, l: int) -> Structure:
         if key in ("diagonal", "diag", "elementwise") or key in ELEMENTWISE_WORDS:
             return Structure.DIAGONAL
     raise SpecError(f"structure of link {l} is {value!r}; expected 'dense' or 'diagonal'")
-
-
-def _check_dims(dims: tuple[int, ...]) -> None:
-    if len(dims) < 2:
-        raise SpecError(f"a chain needs at least two widths d_0, d_1 (one link); got {len(dims)}")
-    for i, d in enumerate(dims):
-        if not isinstance(d, int) or isinstance(d, bool):
-            raise SpecTypeError(f"d_{i} is {d!r}; expected a positive integer")
-        if d < 1:
-            raise SpecError(f"d_{i} is {d}; widths must be positive integers (>= 1)")
-        _check_size(d, f"d_{i}")

@@ -24,6 +24,7 @@ from chainorder.cost import (
     pure_mode_mults,
 )
 from chainorder.dtypes import as_dtype
+from chainorder.errors import PlanFormatError
 from chainorder.memory import (
     Event,
     MemoryProfile,
@@ -42,9 +43,10 @@ from chainorder.plan_json import (
     plan_from_json,
     plan_to_dict,
 )
-from chainorder.solvers import get_solver
+from chainorder.plan_steps import Step, schedule_steps
+from chainorder.solvers import Solution, get_solver
 from chainorder.solvers.interval import ProgressFn
-from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode
+from chainorder.tree import FlatTree, Mode, Tree, flatten, tree_expression, tree_mode, unflatten
 
 __all__ = [
     "PLAN_FORMAT",
@@ -55,41 +57,6 @@ __all__ = [
     "json_text",
     "plan",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One product of a schedule: ``out = left @ right``.
-
-    ``left_links``/``right_links`` are ``(first, last)`` link ranges (``left`` covers the
-    later links); shapes are ``(rows, cols)``; ``mults`` and ``flops`` in their units.
-    """
-
-    number: int
-    node: int
-    left_links: tuple[int, int]
-    right_links: tuple[int, int]
-    left_shape: tuple[int, int]
-    right_shape: tuple[int, int]
-    out_shape: tuple[int, int]
-    left_structure: Structure
-    right_structure: Structure
-    out_structure: Structure
-    mults: int
-    flops: int
-
-    @staticmethod
-    def label(links: tuple[int, int]) -> str:
-        """``"J3"`` for one link, ``"J5..J2"`` for a product of several."""
-        first, last = links
-        return f"J{first}" if first == last else f"J{last}..J{first}"
-
-    def describe(self) -> str:
-        """``"J3 · J2..J1 -> (d3×d0)"``-style one-liner."""
-        return (
-            f"{self.label(self.left_links)} · {self.label(self.right_links)} -> "
-            f"{self.out_shape[0]}×{self.out_shape[1]}"
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +87,12 @@ class Plan:
     shapes : NodeShapes
         Shape and structure of every node of :attr:`flat`, computed once; the schedule, the
         memory figures, the report and the executor all read them from here.
+    method : str
+        The algorithm that ran (``dp``, ``hu-shing``, ``bounded``, ...; else the solver name).
+    lower_bound : int or None
+        A proven lower bound on the optimal multiplications of the chain, when the solver
+        gave one: equal to :attr:`mults` for an exact solver, below it for ``bounded``
+        (:attr:`gap`). ``None`` when nothing is proven (``forward``, ``reverse``, custom).
     """
 
     chain: Chain
@@ -136,13 +109,24 @@ class Plan:
     forward_mults: int
     reverse_mults: int
     shapes: NodeShapes = field(repr=False)
+    method: str = ""
+    lower_bound: int | None = None
 
     # construction -------------------------------------------------------------------------
     @classmethod
     def from_tree(
-        cls, chain: Chain, tree: Tree, solver: str = "custom", dtype: object = "float64"
+        cls,
+        chain: Chain,
+        tree: Tree | FlatTree,
+        solver: str = "custom",
+        dtype: object = "float64",
+        method: str | None = None,
+        lower_bound: int | None = None,
     ) -> Plan:
         """Evaluate a given tree on ``chain`` (validates the tree).
+
+        ``method`` defaults to ``solver``; ``lower_bound`` (a proven lower bound on the
+        optimum, see :attr:`lower_bound`) must not exceed the tree's cost.
 
         Examples
         --------
@@ -154,15 +138,27 @@ class Plan:
         -----
         O(L) time and memory.
         """
-        flat = flatten(tree, chain.n_links)
+        if isinstance(tree, FlatTree):  # e.g. read from a plan file: no nested tree to walk
+            flat = tree
+            if flat.lo[-1] != 1 or flat.hi[-1] != chain.n_links:
+                flatten(unflatten(flat), chain.n_links)  # raises TreeError with the cover
+            tree = unflatten(flat)
+        else:
+            flat = flatten(tree, chain.n_links)
         shapes = node_shapes(chain, flat)
         mults = flops = 0
+        rows, cols, kinds, dense = shapes.rows, shapes.cols, shapes.structure, Structure.DENSE
         for i in flat.internal():
             a, b = flat.left[i], flat.right[i]
-            p, q, r = shapes.rows[a], shapes.rows[b], shapes.cols[b]
-            sa, sb = shapes.structure[a], shapes.structure[b]
-            mults += product_mults(p, q, r, sa, sb)
-            flops += product_flops(p, q, r, sa, sb)
+            p, q, r = rows[a], rows[b], cols[b]
+            sa, sb = kinds[a], kinds[b]
+            if sa is dense and sb is dense:  # the common case inline: p·q·r, 2 FLOPs each
+                m = p * q * r
+                mults += m
+                flops += 2 * m
+            else:
+                mults += product_mults(p, q, r, sa, sb)
+                flops += product_flops(p, q, r, sa, sb)
         return cls(
             chain=chain,
             tree=tree,
@@ -178,6 +174,8 @@ class Plan:
             forward_mults=pure_mode_mults(chain),
             reverse_mults=pure_mode_mults(chain, reverse=True),
             shapes=shapes,
+            method=solver if method is None else method,
+            lower_bound=_check_bound(lower_bound, mults),
         )
 
     # derived figures ----------------------------------------------------------------------
@@ -207,6 +205,25 @@ class Plan:
     def largest_intermediate_bytes(self) -> int:
         """Bytes of the largest product formed."""
         return self.largest_intermediate * self.itemsize
+
+    @property
+    def gap(self) -> float | None:
+        """How far above optimal this plan can be, at most: ``mults / lower_bound − 1``.
+
+        ``0.0`` for a proven optimum, ``None`` when no lower bound is known.
+
+        Examples
+        --------
+        >>> plan("30,35,15,5,10,20,25").gap
+        0.0
+        >>> plan("30,35,15,5,10,20,25", mode="forward").gap is None
+        True
+        """
+        if self.lower_bound is None:
+            return None
+        if self.lower_bound == self.mults:
+            return 0.0
+        return _ratio(self.mults, self.lower_bound) - 1.0
 
     @property
     def speedup_vs_forward(self) -> float:
@@ -246,31 +263,7 @@ class Plan:
         -----
         O(L).
         """
-        flat, shapes = self.flat, self.shapes
-        steps: list[Step] = []
-        for i in self.memory(setting).order:
-            if flat.is_leaf(i):
-                continue
-            a, b = flat.left[i], flat.right[i]
-            p, q, r = shapes.rows[a], shapes.rows[b], shapes.cols[b]
-            sa, sb = shapes.structure[a], shapes.structure[b]
-            steps.append(
-                Step(
-                    number=len(steps) + 1,
-                    node=i,
-                    left_links=(flat.lo[a], flat.hi[a]),
-                    right_links=(flat.lo[b], flat.hi[b]),
-                    left_shape=(p, q),
-                    right_shape=(q, r),
-                    out_shape=(p, r),
-                    left_structure=sa,
-                    right_structure=sb,
-                    out_structure=shapes.structure[i],
-                    mults=product_mults(p, q, r, sa, sb),
-                    flops=product_flops(p, q, r, sa, sb),
-                )
-            )
-        return steps
+        return schedule_steps(self.flat, self.shapes, self.memory(setting).order)
 
     def events(self, setting: Setting | str = Setting.GIVEN) -> list[Event]:
         """Explicit event list (compute/form/multiply/free) of the schedule for ``setting``."""
@@ -353,7 +346,10 @@ def plan(
         A :class:`~chainorder.chain.Chain`, a spec such as ``"784,512,tanh,512,tanh,10"``,
         or a sequence of widths and elementwise words.
     mode : str
-        A registered solver: ``"optimal"`` (exact DP), ``"forward"``, ``"reverse"``.
+        A registered solver: ``"optimal"`` (exact: the DP, or Hu–Shing for dense chains over
+        500 links), ``"forward"``, ``"reverse"``, ``"hu-shing"``, ``"bounded"`` (any chain,
+        fast, with a proven lower bound: :attr:`Plan.gap`). :attr:`Plan.method` says which
+        algorithm ran.
     dtype : str or numpy.dtype
         Element type for the byte figures (default float64).
     progress : callable, optional
@@ -373,7 +369,8 @@ def plan(
     DtypeError
         Unknown or non-floating ``dtype``.
     ChainTooLongError
-        ``mode="optimal"`` on a chain longer than the exact solver's limit.
+        ``mode="optimal"`` on a chain with elementwise links longer than the DP's limit
+        (``MAX_EXACT_LINKS``) whose bounded order is not proven optimal.
 
     Examples
     --------
@@ -387,17 +384,22 @@ def plan(
 
     Notes
     -----
-    ``optimal``: O(L³) time and O(L²) memory; ``forward``/``reverse``: O(L), no search (the
-    other pure mode's cost comes from its closed form).
+    ``optimal``: O(L³) time and O(L²) memory by the DP, O(L log L) by Hu–Shing (dense chains
+    over 500 links: 10⁶ links in seconds); ``bounded`` O(L log L); ``forward``/``reverse``:
+    O(L), no search. Building the Plan's figures is O(L).
     """
     solver = get_solver(mode)
     dt = as_dtype(dtype)
     resolved = as_chain(chain)
     if progress is not None and solver.reports_progress:
-        tree = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
+        result = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
     else:
-        tree = solver.solve(resolved)
-    return Plan.from_tree(resolved, tree, solver.name, dt)
+        result = solver.solve(resolved)
+    if isinstance(result, Solution):
+        return Plan.from_tree(
+            resolved, result.tree, solver.name, dt, result.method, result.lower_bound
+        )
+    return Plan.from_tree(resolved, result, solver.name, dt)
 
 
 def compare_modes(
@@ -420,6 +422,16 @@ def compare_modes(
     resolved = as_chain(chain)
     dt = as_dtype(dtype)
     return {name: plan(resolved, name, dt) for name in modes}
+
+
+def _check_bound(bound: int | None, mults: int) -> int | None:
+    if bound is None:
+        return None
+    if isinstance(bound, bool) or not isinstance(bound, int) or not 0 <= bound <= mults:
+        raise PlanFormatError(
+            f"lower bound {bound!r} must be an int between 0 and the plan's {mults} mults"
+        )
+    return bound
 
 
 def _ratio(num: int, den: int) -> float:

@@ -1,8 +1,10 @@
 """The plan's JSON document: what it holds, how it is written, and how it is read back.
 
-Format ``chainorder-plan``, version 2. Beside the figures (``mults``, ``flops``, peaks in
-elements and bytes, ...) the bracketing travels in two forms that any JSON reader parses at any
-length (see :mod:`chainorder.treeforms`):
+Format ``chainorder-plan``, version 2. ``"method"`` names the algorithm that ran and
+``"lower_bound"`` is a proven lower bound on the optimum (``null``: none; ``"gap"`` =
+``mults / lower_bound − 1``); documents without them still read. Beside the figures
+(``mults``, ``flops``, peaks in elements and bytes, ...) the bracketing travels in two
+forms that any JSON reader parses at any length (see :mod:`chainorder.treeforms`):
 
 ``"tree"``
     compact text of the nested pairs, a JSON string such as ``"[[6,[5,4]],[[3,2],1]]"``;
@@ -23,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 from chainorder.chain import Chain
 from chainorder.errors import ChainorderError, PlanFormatError, SpecError, SpecTypeError, TreeError
 from chainorder.memory import Setting
-from chainorder.tree import Tree, from_lists
-from chainorder.treeforms import from_postfix, parse_tree_text, to_postfix, tree_text
+from chainorder.tree import FlatTree, from_lists
+from chainorder.treeforms import flat_from_postfix, postfix_from_text, to_postfix, tree_text
 
 if TYPE_CHECKING:
     from chainorder.plan import Plan
@@ -56,6 +58,9 @@ def plan_to_dict(p: Plan) -> dict[str, Any]:
         "chain": p.chain.to_dict(),
         "dtype": p.dtype.name,
         "solver": p.solver,
+        "method": p.method,
+        "lower_bound": p.lower_bound,
+        "gap": _json_float(p.gap) if p.gap is not None else None,
         "tree": tree_text(p.flat),
         "postfix": to_postfix(p.flat),
         "expression": p.expression(),
@@ -88,22 +93,22 @@ def plan_to_dict(p: Plan) -> dict[str, Any]:
 _CHECKED = ("mode", "mults", "flops", "peak_memory_elements", "largest_intermediate_elements")
 
 
-def _tree_of(data: dict[str, Any], n_links: int) -> Tree:
-    forms = []
-    if "postfix" in data:
-        forms.append(from_postfix(data["postfix"], n_links))
-    if "tree" in data:
-        stored = data["tree"]
-        forms.append(
-            parse_tree_text(stored, n_links)
-            if isinstance(stored, str)
-            else from_lists(stored, n_links)
-        )
-    if not forms:
+def _tree_of(data: dict[str, Any], n_links: int) -> FlatTree:
+    """The stored bracketing as a flat tree; both forms, when present, must agree. O(L)."""
+    postfix = data.get("postfix")
+    stored = data.get("tree")
+    if stored is not None and not isinstance(stored, str):  # version 1: nested lists
+        from_text = to_postfix(from_lists(stored, n_links))
+    elif "tree" in data:
+        from_text = postfix_from_text(stored)  # type: ignore[arg-type]
+    elif "postfix" not in data:
         raise KeyError("postfix")
-    if len(forms) == 2 and to_postfix(forms[0]) != to_postfix(forms[1]):  # no deep ==
+    if "postfix" not in data:
+        postfix = from_text
+    flat = flat_from_postfix(postfix, n_links)  # type: ignore[arg-type]
+    if "tree" in data and from_text != list(postfix):  # type: ignore[arg-type]
         raise TreeError('"tree" and "postfix" describe different bracketings')
-    return forms[0]
+    return flat
 
 
 def _text(data: dict[str, Any], key: str) -> str:
@@ -139,7 +144,9 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
     try:
         chain = Chain.from_dict(data["chain"])
         tree = _tree_of(data, chain.n_links)
-        result = cls.from_tree(chain, tree, _text(data, "solver"), _text(data, "dtype"))
+        solver, dtype = _text(data, "solver"), _text(data, "dtype")
+        method = _text(data, "method") if "method" in data else solver
+        result = cls.from_tree(chain, tree, solver, dtype, method, data.get("lower_bound"))
     except KeyError as exc:
         raise PlanFormatError(f"plan is missing the field {exc.args[0]!r}") from None
     except PlanFormatError:
@@ -148,9 +155,20 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
         raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
     except (SpecError, SpecTypeError) as exc:
         raise PlanFormatError(f"plan has an invalid chain: {exc}") from None
+    except PlanFormatError:
+        raise
     except ChainorderError as exc:  # e.g. an unknown dtype
         raise PlanFormatError(f"plan has an invalid field: {exc}") from None
-    fresh = result.to_dict()
+    fresh = {  # the checked figures only: no text forms of a long tree are rebuilt
+        "mode": result.mode.value,
+        "mults": result.mults,
+        "flops": result.flops,
+        "peak_memory_elements": {
+            "given": result.given.peak_elements,
+            "streamed": result.streamed.peak_elements,
+        },
+        "largest_intermediate_elements": result.largest_intermediate,
+    }
     for key in _CHECKED:
         if key in data and data[key] != fresh[key]:
             raise PlanFormatError(

@@ -32,6 +32,7 @@ __all__ = [
     "tree_expression",
     "tree_from_splits",
     "tree_mode",
+    "unflatten",
 ]
 
 Tree: TypeAlias = int | tuple["Tree", "Tree"]
@@ -176,6 +177,21 @@ def _build(flat: FlatTree, leaf: object, pair: object) -> object:
     return built[-1]
 
 
+def unflatten(flat: FlatTree) -> Tree:
+    """The nested-tuple tree of a :class:`FlatTree` (inverse of :func:`flatten`).
+
+    Examples
+    --------
+    >>> unflatten(flatten(((3, 2), 1)))
+    ((3, 2), 1)
+
+    Notes
+    -----
+    O(L) time, iterative.
+    """
+    return _build(flat, int, lambda a, b: (a, b))  # type: ignore[return-value]
+
+
 def to_lists(tree: Tree) -> int | list[object]:
     """Nested lists (for JSON) of a tree.
 
@@ -313,20 +329,24 @@ def tree_expression(tree: Tree | FlatTree, symbol: str = "J", dot: str = "·") -
 
     Notes
     -----
-    O(L^2) characters copied in the worst case (deep trees), iterative.
+    O(L) time and memory (each node written once), iterative.
     """
     flat = tree if isinstance(tree, FlatTree) else flatten(tree)
-    text: list[str | None] = [None] * len(flat.lo)
-    for i in range(len(flat.lo)):
-        if flat.is_leaf(i):
-            text[i] = f"{symbol}{flat.lo[i]}"
-            continue
-        a, b = flat.left[i], flat.right[i]
-        sa = text[a] if flat.is_leaf(a) else f"({text[a]})"
-        sb = text[b] if flat.is_leaf(b) else f"({text[b]})"
-        text[i] = f"{sa}{dot}{sb}"
-        text[a] = text[b] = None
-    return text[-1]  # type: ignore[return-value]
+    parts: list[str] = []
+    left, right, lo = flat.left, flat.right, flat.lo
+    stack: list[int | str] = [flat.root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif left[item] < 0:
+            parts.append(f"{symbol}{lo[item]}")
+        else:
+            a, b = left[item], right[item]
+            stack.extend((")", b, "(") if left[b] >= 0 else (b,))  # pushed in reverse order
+            stack.append(dot)
+            stack.extend((")", a, "(") if left[a] >= 0 else (a,))
+    return "".join(parts)
 
 
 def _check_n(n_links: int) -> None:

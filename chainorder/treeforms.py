@@ -23,9 +23,16 @@ import re
 from collections.abc import Sequence
 
 from chainorder.errors import TreeError
-from chainorder.tree import FlatTree, Tree, flatten
+from chainorder.tree import FlatTree, Tree, flatten, unflatten
 
-__all__ = ["from_postfix", "parse_tree_text", "to_postfix", "tree_text"]
+__all__ = [
+    "flat_from_postfix",
+    "from_postfix",
+    "parse_tree_text",
+    "postfix_from_text",
+    "to_postfix",
+    "tree_text",
+]
 
 
 def to_postfix(tree: Tree | FlatTree) -> list[int]:
@@ -45,7 +52,7 @@ def to_postfix(tree: Tree | FlatTree) -> list[int]:
 
 
 def from_postfix(seq: Sequence[int], n_links: int | None = None) -> Tree:
-    """The tree of a postfix sequence, validated.
+    """The tree of a postfix sequence, validated (see :func:`flat_from_postfix`).
 
     Raises
     ------
@@ -62,32 +69,75 @@ def from_postfix(seq: Sequence[int], n_links: int | None = None) -> Tree:
     -----
     O(L) time and memory.
     """
+    return unflatten(flat_from_postfix(seq, n_links))
+
+
+def flat_from_postfix(seq: Sequence[int], n_links: int | None = None) -> FlatTree:
+    """The :class:`~chainorder.tree.FlatTree` of a postfix sequence, validated, in one pass.
+
+    The postfix order is the flat tree's node order, so no nested tree is built.
+
+    Raises
+    ------
+    TreeError
+        As :func:`from_postfix`.
+
+    Examples
+    --------
+    >>> flat_from_postfix([3, 2, 0, 1, 0], 3).lo
+    (3, 2, 2, 1, 1)
+
+    Notes
+    -----
+    O(L) time and memory.
+    """
     if isinstance(seq, str | bytes) or not isinstance(seq, Sequence):
         raise TreeError(f"a postfix tree must be a list of ints, got {type(seq).__name__}")
-    stack: list[Tree] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    left: list[int] = []
+    right: list[int] = []
+    stack: list[int] = []
     for pos, item in enumerate(seq, start=1):
-        if isinstance(item, bool):
-            raise TreeError(f"postfix item {pos} is {item!r}; expected an int")
-        try:
-            value = operator.index(item)
-        except TypeError:
-            raise TreeError(f"postfix item {pos} is {item!r}; expected an int") from None
-        if value < 0:
-            raise TreeError(f"postfix item {pos} is {value}; expected a link number or 0")
-        if value == 0:
+        if type(item) is not int:
+            if isinstance(item, bool):
+                raise TreeError(f"postfix item {pos} is {item!r}; expected an int")
+            try:
+                item = operator.index(item)
+            except TypeError:
+                raise TreeError(f"postfix item {pos} is {item!r}; expected an int") from None
+        if item > 0:
+            stack.append(len(lo))
+            lo.append(item)
+            hi.append(item)
+            left.append(-1)
+            right.append(-1)
+        elif item == 0:
             if len(stack) < 2:
                 raise TreeError(f"postfix item {pos} (0, a product) has fewer than two operands")
-            right = stack.pop()
-            stack.append((stack.pop(), right))
+            r = stack.pop()
+            l = stack.pop()
+            if hi[r] + 1 != lo[l]:
+                raise TreeError(
+                    f"node (J{hi[l]}..J{lo[l]}, J{hi[r]}..J{lo[r]}) is not a product of "
+                    "adjacent links: the left factor must cover the links right after the "
+                    "right factor's"
+                )
+            stack.append(len(lo))
+            lo.append(lo[r])
+            hi.append(hi[l])
+            left.append(l)
+            right.append(r)
         else:
-            stack.append(value)
+            raise TreeError(f"postfix item {pos} is {item}; expected a link number or 0")
     if len(stack) != 1:
         raise TreeError(
             f"a postfix tree must reduce to one product; {len(stack)} operands are left"
         )
-    tree = stack[0]
-    flatten(tree, n_links)  # validates the cover and the order of the links
-    return tree
+    if lo[-1] != 1 or (n_links is not None and hi[-1] != n_links):
+        expected = f"1..{n_links}" if n_links is not None else "links from 1"
+        raise TreeError(f"the tree covers links {lo[-1]}..{hi[-1]}; expected {expected}")
+    return FlatTree(tuple(lo), tuple(hi), tuple(left), tuple(right))
 
 
 def tree_text(tree: Tree | FlatTree) -> str:
@@ -137,28 +187,70 @@ def parse_tree_text(text: str, n_links: int | None = None) -> Tree:
     -----
     O(len(text)), iterative.
     """
+    return from_postfix(postfix_from_text(text), n_links)
+
+
+def postfix_from_text(text: str) -> list[int]:
+    """The postfix sequence of tree text such as ``"[[3,2],1]"``; checks the pair syntax.
+
+    Raises
+    ------
+    TreeError
+        Anything but nested pairs ``[later, earlier]`` of numbers (e.g. ``"[3,2,1]"``).
+
+    Examples
+    --------
+    >>> postfix_from_text("[[3, 2], 1]")
+    [3, 2, 0, 1, 0]
+
+    Notes
+    -----
+    O(len(text)), iterative; whether the links form a bracketing is checked by
+    :func:`flat_from_postfix`.
+    """
     if not isinstance(text, str):
         raise TreeError(f"tree text must be a string, got {type(text).__name__}")
     postfix: list[int] = []
-    opened = 0
+    seen: list[int] = []  # per open "[": 0 wants the first item, 1 ",", 2 the second, 3 "]"
+    done = False  # a whole top-level item has been read
     pos = 0
+    bad = "tree text must nest pairs [later, earlier] of link numbers"
     for match in _TOKEN.finditer(text):
         if match.start() != pos:
             break
         pos = match.end()
         token = match.group(1)
+        if done:
+            raise TreeError(f"{bad}: text after the tree at character {match.start() + 1}")
         if token == "[":
-            opened += 1
+            if seen and seen[-1] not in (0, 2):
+                raise TreeError(f"{bad}: expected ',' at character {match.start() + 1}")
+            seen.append(0)
+        elif token == ",":
+            if not seen or seen[-1] != 1:
+                raise TreeError(f"{bad}: unexpected ',' at character {match.start() + 1}")
+            seen[-1] = 2
         elif token == "]":
-            opened -= 1
+            if not seen or seen[-1] != 3:
+                raise TreeError(f"{bad}: unexpected ']' at character {match.start() + 1}")
+            seen.pop()
             postfix.append(0)
-        elif token != ",":
+            done = _completed(seen)
+        else:
+            if seen and seen[-1] not in (0, 2):
+                raise TreeError(f"{bad}: expected ',' at character {match.start() + 1}")
             if len(token) > 9:
                 raise TreeError(f"link number {token[:12]}... in the tree text is too large")
             postfix.append(int(token))
-    if text[pos:].strip() or opened != 0:
+            done = _completed(seen)
+    if text[pos:].strip() or seen or not postfix:
         raise TreeError(f"cannot read tree text at character {pos + 1}: expected nested pairs")
-    tree = from_postfix(postfix, n_links)
-    if tree_text(tree) != re.sub(r"\s+", "", text):  # e.g. "[3,2,1]" or "[[3],2]"
-        raise TreeError("tree text must nest pairs [later, earlier] of link numbers")
-    return tree
+    return postfix
+
+
+def _completed(seen: list[int]) -> bool:
+    """Count one finished item in the innermost open pair; True at the top level."""
+    if not seen:
+        return True
+    seen[-1] += 1  # 0 -> 1 (first item read), 2 -> 3 (second item read)
+    return False

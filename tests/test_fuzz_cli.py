@@ -140,7 +140,7 @@ BAD_SPECS = [
     "3,\u2028,4",
     "′3,4",
     "3,4,-1,5",
-    ",".join(["2"] * 4002),  # longer than any planner takes
+    ",".join(["20,28,48,diag,25"] * 3000),  # beyond the DP, elementwise links, no proof
 ]
 
 

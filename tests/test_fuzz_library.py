@@ -67,7 +67,6 @@ LIBRARY_PLAN = [
     _bad("3,4", dtype="float99"),
     _bad("3,4", dtype=12),
     _bad("3,4", dtype=object),
-    _bad([2] * 4002),
 ]
 
 

@@ -194,7 +194,7 @@ def plan_command(
     if "optimal" not in plans:
         out.print(
             f"optimal: not searched with --mode {mode} (use --mode optimal for the exact "
-            f"search, up to {MAX_EXACT_LINKS} links)",
+            f"search: any dense chain, up to {MAX_EXACT_LINKS} links with elementwise ones)",
             markup=False,
         )
     out.print(
@@ -202,12 +202,25 @@ def plan_command(
         f"{format_count(selected.flops)} FLOPs",
         markup=False,
     )
+    out.print(_how_found(selected), markup=False)
     out.print(f"J = {short_expression(selected, width=max(width - 4, 20))}", markup=False)
     out.print(tree_renderable(selected, width=width))
     if steps:
         out.print(schedule_table(selected, chosen, width=width))
     if save is not None:
         out.print(f"saved plan to {save}", markup=False)
+
+
+def _how_found(p: Plan) -> str:
+    """Which algorithm ran and what is proven about the plan's cost."""
+    if p.lower_bound is None:
+        return f"found by: {p.method} (no search; nothing proven about the optimum)"
+    if p.lower_bound == p.mults:
+        return f"found by: {p.method}; proven optimal"
+    return (
+        f"found by: {p.method}; proven lower bound on the optimum "
+        f"{format_count(p.lower_bound)} mults: this plan is at most {p.gap:.2%} above optimal"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -27,6 +28,7 @@ from chainorder.units import format_bytes, format_count
 
 __all__ = [
     "MAX_DRAWN_LINKS",
+    "MAX_LISTED_STEPS",
     "chain_summary",
     "comparison_table",
     "format_ratio",
@@ -37,6 +39,9 @@ __all__ = [
 
 #: Trees with more links than this are not drawn (the expression and JSON still are).
 MAX_DRAWN_LINKS = 64
+#: Schedules with more products list the first and last :data:`_STEPS_SHOWN` only.
+MAX_LISTED_STEPS = 300
+_STEPS_SHOWN = 100
 _MAX_EXPRESSION = 400
 
 
@@ -271,14 +276,12 @@ def tree_renderable(plan: Plan, width: int | None = None) -> RichTree | Text:
 
     Notes
     -----
-    O(L); not drawn beyond 64 links, nor when ``width`` is too narrow for its depth.
+    O(L); beyond 64 links, or when ``width`` is too narrow for its depth, a one-paragraph
+    summary (depth, the top split, the largest product) instead of the drawing.
     """
-    if plan.n_links > MAX_DRAWN_LINKS:
-        return Text(
-            f"(tree of {plan.n_links} links not drawn; more than {MAX_DRAWN_LINKS}: "
-            "see the expression or --json)"
-        )
     flat, shapes = plan.flat, plan.shapes
+    if plan.n_links > MAX_DRAWN_LINKS:
+        return Text(_tree_summary(plan))
     d = plan.chain.dims
 
     def label(i: int) -> str:
@@ -321,6 +324,34 @@ def tree_renderable(plan: Plan, width: int | None = None) -> RichTree | Text:
     return root
 
 
+def _tree_summary(plan: Plan) -> str:
+    """Depth, top split and costliest product of a tree too long to draw; O(L)."""
+    flat, d = plan.flat, plan.chain.dims
+    depth = [0] * len(flat.lo)
+    costliest, most = flat.root, -1
+    for i in range(flat.root, -1, -1):  # parents after children: walk from the root
+        if not flat.is_leaf(i):
+            a, b = flat.left[i], flat.right[i]
+            depth[a] = depth[b] = depth[i] + 1
+            kinds = plan.shapes.structure
+            m = product_mults(d[flat.hi[a]], d[flat.hi[b]], d[flat.lo[b] - 1], kinds[a], kinds[b])
+            if m > most:
+                costliest, most = i, m
+    top = flat.root
+    left, right = flat.left[top], flat.right[top]
+    split = (
+        f"top product J{flat.hi[left]}..J{flat.lo[left]} · J{flat.hi[right]}..J{flat.lo[right]}"
+        if left >= 0
+        else "one link"
+    )
+    c = costliest
+    return (
+        f"(tree of {plan.n_links} links summarised, not drawn: more than {MAX_DRAWN_LINKS}; "
+        f"depth {max(depth)}; {split}; costliest product J{flat.hi[c]}..J{flat.lo[c]} "
+        f"= {format_count(max(most, 0))} mults; full tree: --json or --save)"
+    )
+
+
 _SCHEDULE_DROPS = ("FLOPs", "left", "right", "product")
 
 
@@ -339,9 +370,11 @@ def schedule_table(
 
     Notes
     -----
-    O(L).
+    O(L); over :data:`MAX_LISTED_STEPS` products only the first and last 100 are listed,
+    with a row saying how many are not.
     """
     setting = as_setting(setting)
+    steps = plan.schedule(setting)
     justify = {"step": "right", "mults": "right", "FLOPs": "right"}
     rows = [
         (
@@ -353,8 +386,16 @@ def schedule_table(
             format_count(s.mults),
             format_count(s.flops),
         )
-        for s in plan.schedule(setting)
+        for s in _listed(steps)
     ]
+    hidden = len(steps) - len(rows)
+    note = ""
+    if hidden > 0:
+        rows.insert(_STEPS_SHOWN, ("…", "…", "…", "…", "…", "…", "…"))
+        note = (
+            f"; {hidden} of {len(steps)} steps not listed (the first and last {_STEPS_SHOWN} "
+            "are): the full schedule is in --json or --save"
+        )
     headers = ["step", "product", "left", "right", "result", "mults", "FLOPs"]
 
     def build(keep: Sequence[str], dropped: Sequence[str]) -> Table:
@@ -364,13 +405,21 @@ def schedule_table(
         index = [headers.index(h) for h in keep]
         for cells in rows:
             table.add_row(*(cells[k] for k in index))
-        table.caption = "shapes rows×cols; 'diag' = stored as its diagonal" + (
-            f" ({', '.join(dropped)} left out to fit {width} columns)" if dropped else ""
+        table.caption = (
+            "shapes rows×cols; 'diag' = stored as its diagonal"
+            + (f" ({', '.join(dropped)} left out to fit {width} columns)" if dropped else "")
+            + note
         )
         table.caption_justify = "left"
         return table
 
     return _fit(build, headers, _SCHEDULE_DROPS, width)
+
+
+def _listed(steps: list[Any]) -> list[Any]:
+    if len(steps) <= MAX_LISTED_STEPS:
+        return steps
+    return steps[:_STEPS_SHOWN] + steps[-_STEPS_SHOWN:]
 
 
 def _shape(shape: tuple[int, int], structure: Structure) -> str:

@@ -17,7 +17,7 @@ otherwise.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,9 +31,11 @@ from chainorder.units import format_bytes
 
 __all__ = ["MAX_EXACT_LINKS", "DPResult", "optimal_tree", "solve_dp"]
 
-#: The exact solver keeps five (L+1)×(L+1) tables; beyond this many links they would need
-#: more than about 0.6 GB (and minutes of time), so longer chains are refused.
-MAX_EXACT_LINKS = 4000
+#: The exact solver's (L+2)×(L+2) tables: two of int64 costs, an int16 split table and an
+#: L²/4 scratch block (20 bytes per entry), plus two peak tables (int32 or int64) only once
+#: a tie in mults needs them: at most 36 bytes per entry, about 0.9 GB at 5000 links (and
+#: minutes of time). Longer chains are refused (dense ones go to Hu–Shing before that).
+MAX_EXACT_LINKS = 5000
 
 _INT64_SAFE = 2**62
 
@@ -63,7 +65,7 @@ class DPResult:
 
 
 def _table_bytes(n_links: int) -> int:
-    return 5 * 8 * (n_links + 2) ** 2
+    return 36 * (n_links + 2) ** 2  # the worst case: peak tables of int64
 
 
 def solve_dp(chain: Chain, progress: ProgressFn | None = None) -> DPResult:
@@ -112,14 +114,27 @@ def solve_dp(chain: Chain, progress: ProgressFn | None = None) -> DPResult:
     all_dense = chain.is_dense
 
     engine = IntervalDP(L, dtype)
-    peak_a = np.zeros((L + 2, L + 2), dtype=dtype)
-    peak_b = np.zeros((L + 2, L + 2), dtype=dtype)
     # windows[t, :w] = d[t : t + w] for every t and w, as one strided view (no copies)
     windows = sliding(d)
     prefix_windows = sliding(dense_prefix)
-    tables = _Tables(d, dense_prefix, windows, prefix_windows, peak_a, peak_b, all_dense, L)
-    # peak tables are valid for lengths 1..upto; "active" once a tie needed them
-    peaks = {"upto": 1, "active": False}
+    # the two peak tables are allocated at the first tie in mults (never, for most chains),
+    # int32 or uint32 when every peak fits
+    # (at most one live intermediate per level of the tree: (L + 3)·max(d)² elements);
+    # peaks are never negative, so uint32 holds them up to 2^32
+    peak_bound = (L + 3) * big**2
+    peak_dtype: Any = dtype
+    if dtype is not object and peak_bound < 2**32:
+        peak_dtype = np.int32 if peak_bound < 2**31 else np.uint32
+    state: dict[str, Any] = {"upto": 1, "tables": None}  # peaks valid for lengths 1..upto
+
+    def tables_now() -> _Tables:
+        if state["tables"] is None:
+            peak_a = np.zeros((L + 2, L + 2), dtype=peak_dtype)
+            peak_b = np.zeros((L + 2, L + 2), dtype=peak_dtype)
+            state["tables"] = _Tables(
+                d, dense_prefix, windows, prefix_windows, peak_a, peak_b, all_dense, L
+            )
+        return state["tables"]  # type: ignore[no-any-return]
 
     def price(b: Block) -> np.ndarray:
         """right + left + the product (i..k) by (k+1..j): d_j · d_k · d_{i-1} when dense."""
@@ -146,16 +161,16 @@ def solve_dp(chain: Chain, progress: ProgressFn | None = None) -> DPResult:
     def tie_break(b: Block, total: np.ndarray, best: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Among splits tied in mults, the lowest given-setting peak (first on a tie)."""
         # peak tables are filled lazily: only a tie in mults ever reads them
-        peaks["upto"] = _fill_peaks(tables, engine.split, peaks["upto"], b.length - 1)
-        peaks["active"] = True
+        tables = tables_now()
+        state["upto"] = _fill_peaks(tables, engine.split, state["upto"], b.length - 1)
         sel: np.ndarray | slice = slice(None) if rows.size == b.count else rows  # views
         pk_t = _split_peaks(tables, b.length, sel, None)
         pk_t[total[sel] != best[sel, None]] = pk_t.max() + 1  # untied splits
         return pk_t.argmin(axis=1)
 
     def on_length(length: int, cols: np.ndarray) -> None:
-        if peaks["active"]:
-            peaks["upto"] = _fill_peaks(tables, engine.split, peaks["upto"], length)
+        if state["tables"] is not None:
+            state["upto"] = _fill_peaks(state["tables"], engine.split, state["upto"], length)
 
     engine.run(price, tie_break=tie_break, on_length=on_length, progress=progress)
     return DPResult(chain, engine.cost(), engine.split)

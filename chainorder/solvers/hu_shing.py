@@ -123,8 +123,8 @@ def _check_dense(chain: Chain) -> None:
         bad = next(l for l, s in enumerate(chain.structures, start=1) if s.value != "dense")
         raise SpecError(
             f"the hu-shing solver handles dense chains only, but link {bad} is "
-            f"{chain.structures[bad - 1].value}; use the exact DP ('optimal') for chains "
-            "with elementwise links"
+            f"{chain.structures[bad - 1].value}; use 'optimal' (exact) or 'bounded' "
+            "(fast, with a proven gap) for chains with elementwise links"
         )
 
 

@@ -94,7 +94,8 @@ class IntervalDP:
     cost_b : ndarray
         ``cost_b[j, N+1−length] = C(j−length+1 .. j)`` (end-major, so left parts are views).
     split : ndarray
-        ``split[i, length]`` = the chosen right-part length ``s``.
+        ``split[i, length]`` = the chosen right-part length ``s`` (int16 below 32767 items,
+        else int32).
     """
 
     def __init__(self, n_items: int, dtype: Any = np.int64) -> None:
@@ -102,7 +103,8 @@ class IntervalDP:
         self.dtype = np.dtype(dtype)
         self.cost_a = np.zeros((n + 2, n + 2), dtype=self.dtype)
         self.cost_b = np.zeros((n + 2, n + 2), dtype=self.dtype)
-        self.split = np.zeros((n + 2, n + 2), dtype=np.int32)
+        # a split is at most n: 2 bytes per entry up to 32766 items
+        self.split = np.zeros((n + 2, n + 2), dtype=np.int16 if n < 2**15 - 1 else np.int32)
 
     def run(
         self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from chainorder.chain import Chain
 from chainorder.errors import UnknownSolverError
 from chainorder.tree import Tree
 
 __all__ = [
+    "Solution",
     "SolverFn",
     "SolverInfo",
     "available_solvers",
@@ -18,7 +20,21 @@ __all__ = [
     "unregister_solver",
 ]
 
-SolverFn = Callable[[Chain], Tree]
+
+class Solution(NamedTuple):
+    """What a solver may return instead of a bare tree: the tree and how it was found.
+
+    ``method`` names the algorithm that ran (``"dp"``, ``"hu-shing"``, ...); ``lower_bound``
+    is a proven lower bound on the optimal number of multiplications (``None``: not known;
+    equal to the tree's cost: the tree is optimal).
+    """
+
+    tree: Tree
+    method: str
+    lower_bound: int | None = None
+
+
+SolverFn = Callable[[Chain], "Tree | Solution"]
 
 
 @dataclass(frozen=True, slots=True)
