@@ -155,8 +155,6 @@ def plan_from_dict(cls: type[Plan], data: object) -> Plan:
         raise PlanFormatError(f"plan has an invalid tree: {exc}") from None
     except (SpecError, SpecTypeError) as exc:
         raise PlanFormatError(f"plan has an invalid chain: {exc}") from None
-    except PlanFormatError:
-        raise
     except ChainorderError as exc:  # e.g. an unknown dtype
         raise PlanFormatError(f"plan has an invalid field: {exc}") from None
     fresh = {  # the checked figures only: no text forms of a long tree are rebuilt
