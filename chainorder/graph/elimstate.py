@@ -29,6 +29,31 @@ def _check_convention(convention: str) -> str:
     return convention
 
 
+def _graphax_product(
+    a: EdgeStructure, b: EdgeStructure, lazy: bool = False
+) -> tuple[int, EdgeStructure]:
+    """Mults and structure of ``a @ b`` as graphax prices them.
+
+    Every scalar product counts, ±1 ones included, except that a ``select`` factor
+    (slice, concatenate) is an index transform and costs nothing. Where it sits between
+    two stored partials, graphax materialises the transformed partial, so the block is
+    held dense and later products pay for its zeros; where it touches a graph input or
+    output (``lazy``) it stays a pending transform and the other factor keeps its sparsity.
+    Graphax's one remaining rule, a scalar multiple of the identity stored as one value
+    (two such multiply in 1 mult), is not modelled (see examples/graphax/README.md).
+    """
+    if a.kind == "select" and b.kind == "select":
+        return 0, multiply_structures(a, b)[1]
+    if a.kind == "select" or b.kind == "select":
+        if lazy:
+            s = multiply_structures(a, b)[1]
+            kind = "sparse" if s.kind == "select" else s.kind
+            return 0, replace(s, kind=kind, unit=False)
+        return 0, EdgeStructure.dense(a.rows, b.cols)
+    m, _ = multiply_structures(replace(a, unit=False), replace(b, unit=False))
+    return m, multiply_structures(a, b)[1]
+
+
 class _State:
     """Mutable elimination state: adjacency and edge structures (and numbers if asked)."""
 
@@ -37,6 +62,7 @@ class _State:
     ) -> None:
         self.lin = lin
         self.graphax = _check_convention(convention) == "graphax"
+        self._ins, self._outs = frozenset(lin.inputs), frozenset(lin.outputs)
         self.E: dict[tuple[str, str], EdgeStructure] = dict(lin.edges)
         self.A: dict[tuple[str, str], tuple[int, int]] = dict(lin.apply_cost)
         self.pred: dict[str, set[str]] = {v: set() for v in lin.vertices}
@@ -53,6 +79,7 @@ class _State:
         new = object.__new__(_State)
         new.lin = self.lin
         new.graphax = self.graphax
+        new._ins, new._outs = self._ins, self._outs
         new.E = dict(self.E)
         new.A = dict(self.A)
         new.pred = {v: set(p) for v, p in self.pred.items()}
@@ -65,9 +92,10 @@ class _State:
         """Mults and structure of ``∂k/∂j · ∂j/∂i`` (matrix-free where cheaper)."""
         jk, ij = (j, k), (i, j)
         if self.graphax:  # ±1 factors cost, partials are formed
-            a, b = replace(self.E[jk], unit=False), replace(self.E[ij], unit=False)
-            m, _ = multiply_structures(a, b)
-            return m, multiply_structures(self.E[jk], self.E[ij])[1]
+            lazy = (self.E[jk].kind == "select" and k in self._outs) or (
+                self.E[ij].kind == "select" and i in self._ins
+            )
+            return _graphax_product(self.E[jk], self.E[ij], lazy)
         m, s = multiply_structures(self.E[jk], self.E[ij])
         if jk in self.A:
             m = min(m, self.E[ij].cols * self.A[jk][0])

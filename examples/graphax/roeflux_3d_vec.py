@@ -3,10 +3,11 @@
 Source: github.com/jamielohoff/graphax, ``src/graphax/examples/roe.py`` (``RoeFlux_3d``,
 gamma = 0.5), at the state of graphax's ``tests/examples/example_test.py``: the momentum is
 one 3-vector, with ``concatenate``, slices, ``sum`` and ``dot`` as there. Its traced graph
-has the vertices of JAX's jaxpr of the same function (133 intermediates); the counts still
-differ from graphax's because graphax prices products of vector-shaped partials with its own
-sparse-tensor rules. Needs ``np.concatenate`` in the op registry (the tests and benchmark
-skip it otherwise). Published counts (Lohoff & Neftci, AlphaGrad): forward 1556, reverse
+has the vertices of JAX's jaxpr of the same function (133 intermediates). Under
+``convention="graphax"`` (slices / concatenates priced as graphax's index transforms) its
+forward and reverse counts are graphax's published ones (see README.md). Needs
+``np.concatenate`` in the op registry (the tests and benchmark skip it otherwise).
+Published counts (Lohoff & Neftci, AlphaGrad): forward 1556, reverse
 979, Markowitz 938, AlphaGrad 811.
 """
 
