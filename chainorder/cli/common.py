@@ -3,8 +3,9 @@
 Every way a run can go wrong for the user ends here as ONE line ``error: ...`` on stderr and
 exit status 2, for every command, with no code in the commands: :class:`ChainorderGroup`
 renders typer/click's own usage errors with :func:`usage_line` (never click's boxed panel) and
-turns a :class:`~chainorder.errors.ChainorderError`, an unusable file path, a ``MemoryError``
-or a ``SystemExit`` from user code that escape a command into the same one line. Help pages
+turns a :class:`~chainorder.errors.ChainorderError`, an unusable file path or a
+``MemoryError`` that escape a command into the same one line (``trace`` catches user code's
+``SystemExit`` where it runs that code; any other ``SystemExit`` passes through). Help pages
 are tidied once too (:func:`tidy_help`): paragraphs re-wrap at any width, examples stay one
 per line, flags show no ``<bool>`` placeholder.
 """
@@ -200,11 +201,6 @@ class ChainorderGroup(_OneLineParsing, TyperGroup):
         except (PermissionError, FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             where = f" {exc.filename!r}" if exc.filename else ""
             fail(f"cannot use{where}: {exc.strerror or exc}")
-        except SystemExit as exc:  # user code (a traced module) calling sys.exit / exit()
-            fail(
-                f"the code run by '{_running(ctx)}' called sys.exit({exc.code!r}); "
-                "expected it to return (or to raise an error)"
-            )
         except MemoryError as exc:
             fail(
                 f"out of memory while running '{_running(ctx)}'"
