@@ -60,14 +60,12 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def _check_target(target: Path) -> Path:
-    """Everything about ``target`` that can be checked without writing; the folder it is in."""
-    folder = target.parent
-    where = f"cannot write {str(target)!r}"
+def _stat_mode(path: Path, where: str, folder: Path) -> int | None:
+    """``st_mode`` of ``path``; None when it does not exist; OutputPathError when unusable."""
     try:
-        mode = os.stat(folder).st_mode
+        return os.stat(path).st_mode
     except FileNotFoundError:
-        raise OutputPathError(f"{where}: folder {str(folder)!r} does not exist") from None
+        return None
     except NotADirectoryError:
         blocker = _blocking_file(folder)
         what = repr(str(blocker)) if blocker is not None else "a part of the path"
@@ -78,19 +76,19 @@ def _check_target(target: Path) -> Path:
         ) from None
     except OSError as exc:
         raise OutputPathError(f"{where}: {_reason(exc)}") from None
+
+
+def _check_target(target: Path) -> Path:
+    """Everything about ``target`` that can be checked without writing; the folder it is in."""
+    folder = target.parent
+    where = f"cannot write {str(target)!r}"
+    mode = _stat_mode(folder, where, folder)
+    if mode is None:
+        raise OutputPathError(f"{where}: folder {str(folder)!r} does not exist")
     if not stat.S_ISDIR(mode):
         raise OutputPathError(f"{where}: {str(folder)!r} is a file, not a folder")
-    try:
-        mode = os.stat(target).st_mode
-    except FileNotFoundError:
-        return folder
-    except PermissionError:
-        raise OutputPathError(
-            f"{where}: folder {str(folder)!r} cannot be entered (permission denied)"
-        ) from None
-    except OSError as exc:
-        raise OutputPathError(f"{where}: {_reason(exc)}") from None
-    if stat.S_ISDIR(mode):
+    mode = _stat_mode(target, where, folder)
+    if mode is not None and stat.S_ISDIR(mode):
         raise OutputPathError(f"{where}: it is a directory; expected a file path")
     return folder
 
