@@ -147,7 +147,19 @@ def dask_client(
     limit = parse_bytes(memory_per_worker)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecError(f"workers must be a positive integer, got {workers!r}")
-    with dask.config.set({"distributed.admin.system-monitor.interval": "100ms"}):
+    config: dict[str, Any] = {"distributed.admin.system-monitor.interval": "100ms"}
+    if not processes:
+        # Thread workers share this process, whose memory (a test session, a notebook) is
+        # not theirs: a limit there would pause them on memory they never allocated and the
+        # run would wait forever. The limit stays recorded; pausing, spilling and
+        # terminating act only on worker processes.
+        config.update(
+            {
+                f"distributed.worker.memory.{key}": False
+                for key in ("target", "spill", "pause", "terminate")
+            }
+        )
+    with dask.config.set(config):
         cluster = distributed.LocalCluster(
             n_workers=workers,
             threads_per_worker=threads_per_worker,
