@@ -8,6 +8,7 @@ in the middle (an hourglass) are where a mixed bracketing beats both.
 """
 
 from chainorder import compare_modes, forward_mults_closed_form, reverse_mults_closed_form
+from chainorder.units import format_bytes
 
 CHAINS = {
     "lecture chain": "30,35,15,5,10,20,25",
@@ -18,6 +19,11 @@ CHAINS = {
 }
 
 
+def _versus(speedup: float) -> str:
+    """'3.14× fewer mults', or 'same mults' when the plans cost the same."""
+    return "same mults" if speedup == 1 else f"{speedup:.3g}× fewer mults"
+
+
 def main() -> None:
     for title, spec in CHAINS.items():
         plans = compare_modes(spec)
@@ -25,12 +31,13 @@ def main() -> None:
         print(f"{title}: {spec}")
         for name, p in plans.items():
             print(
-                f"  {name:8s} {p.mults:>15,d} mults  {p.peak_bytes('streamed'):>13,d} B streamed"
+                f"  {name:8s} {p.mults:>15,d} mults  "
+                f"{format_bytes(p.peak_bytes('streamed')):>10} streamed"
                 f"  ({p.mode.value}) {p.expression() if p.n_links <= 6 else ''}"
             )
         print(
-            f"  optimal is {best.speedup_vs_forward:.3g}× cheaper than forward and "
-            f"{best.speedup_vs_reverse:.3g}× cheaper than reverse\n"
+            f"  optimal vs forward: {_versus(best.speedup_vs_forward)}; "
+            f"vs reverse: {_versus(best.speedup_vs_reverse)}\n"
         )
     dims = [30, 35, 15, 5, 10, 20, 25]
     print(
