@@ -275,7 +275,8 @@ class DaskMemoryEstimate:
             f"largest block product: {format_bytes(self.largest_block_bytes)}",
             f"largest task (inputs + output blocks): {format_bytes(self.largest_task_bytes)}",
             f"per worker: {format_bytes(self.per_worker_bytes)} = working "
-            f"{format_bytes(self.working_bytes)} ({self.threads_per_worker} thread(s)) + "
+            f"{format_bytes(self.working_bytes)} ({self.threads_per_worker} "
+            f"thread{'s' if self.threads_per_worker != 1 else ''}) + "
             f"resident {format_bytes(self.resident_bytes)} (plan peak "
             f"{format_bytes(self.plan_peak_bytes)} / {self.workers} workers)",
         ]

@@ -135,10 +135,18 @@ def render_dask_validation(report: DaskValidationReport, width: int | None = 80)
     -----
     O(plans · L).
     """
-    limits = ", ".join(format_bytes(x) for x in report.memory_limits) or "none"
+    limits = sorted(set(report.memory_limits))
+    limit_text = (
+        "no memory limit"
+        if not limits
+        else f"memory limit {format_bytes(limits[0])} per worker"
+        if len(limits) == 1
+        else f"memory limits {', '.join(format_bytes(x) for x in limits)}"
+    )
+    workers = f"{report.workers} worker{'s' if report.workers != 1 else ''}"
+    threads = f"{report.threads_per_worker} thread{'s' if report.threads_per_worker != 1 else ''}"
     out = [
-        f"{report.chain.spec()} on Dask: {report.workers} worker(s) × "
-        f"{report.threads_per_worker} thread(s), memory limit per worker {limits}; "
+        f"{report.chain.spec()} on Dask: {workers} × {threads}, {limit_text}; "
         f"{report.flop_rate / 1e9:.1f} GFLOP/s per thread measured on a worker",
     ]
     for row in report.rows:

@@ -84,7 +84,7 @@ class ChainReduction:
     chain_mults : int
         Mults of the chain product in that bracketing.
     solver : str
-        ``"chainorder.plan"`` or ``"interval DP (graph structures)"``.
+        ``"chainorder.plan"`` or ``"interval DP on graph structures, matrix-free partials"``.
     expression : str
         E.g. ``"B3·(B2·B1)"``.
     order : tuple of str
@@ -230,7 +230,7 @@ def chain_reduction(lin: LinearizedGraph, seed: int = 0) -> ChainReduction | Non
         ok = all(c is not None for c in costs)
         apply.append((sum(c[0] for c in costs), sum(c[1] for c in costs)) if ok else None)
     chain_mults, tree = _interval_dp(links, apply)
-    solver = "interval DP (graph structures, matrix-free partials)"
+    solver = "interval DP on graph structures, matrix-free partials"
     if all(s.kind == "dense" or (s.kind == "diagonal" and not s.unit) for s in links):
         try:
             from chainorder.chain import Chain, Structure
