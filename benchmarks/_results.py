@@ -1,4 +1,5 @@
-"""Write one section of benchmarks/RESULTS.md in place, atomically (shared by the scripts)."""
+"""Shared by the benchmark scripts: write their section of RESULTS.md in place (atomically),
+print or save their report, and NumPy's chain-order cost as a baseline."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from chainorder.atomic import write_atomic
 
-__all__ = ["RESULTS", "machine_line", "update_section"]
+__all__ = ["RESULTS", "emit", "machine_line", "numpy_order_cost", "update_section"]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -33,3 +34,29 @@ def update_section(name: str, body: str) -> Path:
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else f"{text}\n{block}\n"
     return write_atomic(RESULTS, text)
+
+
+def emit(name: str, body: str, out: Path | None, write: bool) -> None:
+    """Save ``body`` to ``out`` (atomic), replace section ``name`` of RESULTS.md when
+    ``write``, and print it when neither was asked for."""
+    import sys
+
+    if out is not None:
+        write_atomic(out, body)
+        print(f"wrote {out}", file=sys.stderr)
+    if write:
+        print(f"updated {update_section(name, body)}", file=sys.stderr)
+    if out is None and not write:
+        print(body)
+
+
+def numpy_order_cost(dims: list[int]) -> int:
+    """Optimal mults by NumPy's own chain-order routine (the DP behind ``multi_dot``)."""
+    from types import SimpleNamespace
+
+    from numpy.linalg._linalg import _multi_dot_matrix_chain_order
+
+    # the routine reads only .shape; NumPy's chain is A_1..A_L with A_i of shape (p_i, p_{i+1})
+    arrays = [SimpleNamespace(shape=(dims[i], dims[i + 1])) for i in range(len(dims) - 1)]
+    _, costs = _multi_dot_matrix_chain_order(arrays, return_costs=True)
+    return int(costs[0, -1])

@@ -37,9 +37,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import update_section
+from _results import emit
 
-from chainorder.atomic import write_atomic
 from chainorder.bench import SUITES, run_suite
 from chainorder.execute import compile_plan
 from chainorder.measure import environment, peak_memory, spearman
@@ -306,13 +305,7 @@ def main() -> int:
         "",
     ]
     body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES
-    if args.out is not None:
-        write_atomic(args.out, body)
-        print(f"wrote {args.out}", file=sys.stderr)
-    if args.write:
-        print(f"updated {update_section('execution', body)}", file=sys.stderr)
-    if args.out is None and not args.write:
-        print(body)
+    emit("execution", body, args.out, args.write)
     return 0
 
 

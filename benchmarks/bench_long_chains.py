@@ -30,7 +30,6 @@ import random
 import resource
 import sys
 import time
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -42,7 +41,7 @@ from chainorder.solvers.hu_shing import hu_shing
 from chainorder.units import format_bytes, format_count
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
-from _results import machine_line, update_section
+from _results import machine_line, numpy_order_cost, update_section
 
 __all__ = ["main"]
 
@@ -54,15 +53,6 @@ def best_time(fn, repeat: int, *args: object) -> tuple[float, object]:
         result = fn(*args)
         best = min(best, time.perf_counter() - t0)
     return best, result
-
-
-def numpy_order_cost(dims: list[int]) -> int:
-    from numpy.linalg._linalg import _multi_dot_matrix_chain_order
-
-    # the routine reads only .shape; NumPy's chain is A_1..A_L with A_i of shape (p_i, p_{i+1})
-    arrays = [SimpleNamespace(shape=(dims[i], dims[i + 1])) for i in range(len(dims) - 1)]
-    _, costs = _multi_dot_matrix_chain_order(arrays, return_costs=True)
-    return int(costs[0, -1])
 
 
 def _fmt(seconds: float | None) -> str:

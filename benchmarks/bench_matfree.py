@@ -38,9 +38,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import update_section
+from _results import emit
 
-from chainorder.atomic import write_atomic
 from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
 from chainorder.matfree.measure import measure_matrix_free, round_robin
@@ -371,13 +370,7 @@ def main() -> int:
         "",
     ]
     body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES
-    if args.out is not None:
-        write_atomic(args.out, body)
-        print(f"wrote {args.out}", file=sys.stderr)
-    if args.write:
-        print(f"updated {update_section('matfree', body)}", file=sys.stderr)
-    if args.out is None and not args.write:
-        print(body)
+    emit("matfree", body, args.out, args.write)
     return 0
 
 

@@ -16,12 +16,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import machine_line, update_section
+from _results import machine_line, numpy_order_cost, update_section
 
 from chainorder import Chain, plan, tree_cost
 from chainorder.solvers import solve_dp
@@ -40,15 +39,6 @@ def best_time(fn, repeat: int) -> tuple[float, object]:
         result = fn()
         best = min(best, time.perf_counter() - t0)
     return best, result
-
-
-def numpy_order_cost(dims: list[int]) -> int:
-    from numpy.linalg._linalg import _multi_dot_matrix_chain_order
-
-    # the routine reads only .shape; NumPy's chain is A_1..A_L with A_i of shape (p_i, p_{i+1})
-    arrays = [SimpleNamespace(shape=(dims[i], dims[i + 1])) for i in range(len(dims) - 1)]
-    _, costs = _multi_dot_matrix_chain_order(arrays, return_costs=True)
-    return int(costs[0, -1])
 
 
 def opt_einsum_tree(dims: list[int]) -> Tree:
