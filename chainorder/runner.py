@@ -314,7 +314,12 @@ class ValidationRun:
         self.max_memory = max_memory
         self.candidates = list(candidate_plans(self.chain, self.dtype, all_trees))
         self.what = f"{self.chain.spec()} in the {self.setting.value} setting ({self.dtype.name})"
-        check_memory(self.required_bytes, self.what, max_memory)
+        check_memory(
+            self.required_bytes,
+            f"{self.what} (its data, the largest plan's predicted peak, the reference Jacobian "
+            "and the comparison's temporaries)",
+            max_memory,
+        )
         self.data: Any = None
         self.reference: Any = None
 
