@@ -25,6 +25,7 @@ from chainorder.cost import (
 )
 from chainorder.dtypes import as_dtype
 from chainorder.errors import PlanFormatError
+from chainorder.gcpause import gc_paused
 from chainorder.memory import (
     Event,
     MemoryProfile,
@@ -296,7 +297,8 @@ class Plan:
             Wrong format name or version, missing fields, or stored figures that disagree
             with the recomputation (a corrupted or hand-edited file).
         """
-        return plan_from_dict(cls, data)
+        with gc_paused():
+            return plan_from_dict(cls, data)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -313,7 +315,8 @@ class Plan:
         >>> Plan.from_json(p.to_json()) == p
         True
         """
-        return plan_from_json(cls, text)
+        with gc_paused():
+            return plan_from_json(cls, text)
 
     # identity -----------------------------------------------------------------------------
     def _key(self) -> tuple[object, ...]:
@@ -390,16 +393,17 @@ def plan(
     """
     solver = get_solver(mode)
     dt = as_dtype(dtype)
-    resolved = as_chain(chain)
-    if progress is not None and solver.reports_progress:
-        result = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
-    else:
-        result = solver.solve(resolved)
-    if isinstance(result, Solution):
-        return Plan.from_tree(
-            resolved, result.tree, solver.name, dt, result.method, result.lower_bound
-        )
-    return Plan.from_tree(resolved, result, solver.name, dt)
+    with gc_paused():  # millions of small acyclic objects on long chains
+        resolved = as_chain(chain)
+        if progress is not None and solver.reports_progress:
+            result = solver.solve(resolved, progress=progress)  # type: ignore[call-arg]
+        else:
+            result = solver.solve(resolved)
+        if isinstance(result, Solution):
+            return Plan.from_tree(
+                resolved, result.tree, solver.name, dt, result.method, result.lower_bound
+            )
+        return Plan.from_tree(resolved, result, solver.name, dt)
 
 
 def compare_modes(

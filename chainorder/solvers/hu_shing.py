@@ -38,7 +38,6 @@ links in about 6 s of CPU time. Among tied optima the tree may differ from the D
 
 from __future__ import annotations
 
-import gc
 import heapq
 from collections.abc import Sequence
 
@@ -46,6 +45,7 @@ import numpy as np
 
 from chainorder.chain import Chain
 from chainorder.errors import SpecError
+from chainorder.gcpause import gc_paused
 from chainorder.tree import Tree
 
 __all__ = ["hu_shing", "hu_shing_tree"]
@@ -134,13 +134,8 @@ def _solve(dims: Sequence[int]) -> tuple[int, Tree]:
     The cyclic garbage collector is paused meanwhile: the run allocates millions of
     acyclic lists and tuples, and its repeated generational scans would double the time.
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _solve_polygon(dims)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _solve_polygon(dims: Sequence[int]) -> tuple[int, Tree]:
