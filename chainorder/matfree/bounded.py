@@ -23,18 +23,20 @@ the disjoint per-link charges::
 
 Solution
 --------
-Cut the chain into segments of at most ``width`` links; solve each exactly with the DP; make
-each segment a *super-link* (rows/cols its end widths, tangent/adjoint per seed the sums over
-its links, preaccumulation its exact optimum, with its plan kept) and solve the chain of
-super-links exactly with the DP (recursively when there are more super-links than the DP's
-limit). The super-plan is then *expanded* over the original links: a preaccumulated
-super-link becomes its segment's nodes, a sweep or dense product over super-links ``I..J``
-(split ``K``) the same action over their original links (split = first link of ``K``; an
-adjoint from the identity keeps ``hi + 1``). A sweep through a super-link costs, per seed,
-exactly the sum over its links, so the expanded plan is a valid plan of the family; its
-mults are re-priced from its own nodes by :meth:`MatrixFreePlan.from_nodes`, never taken
-from the super-chain. Only plans that do not cross segment boundaries in a finer way are
-missed, so ``LB <= OPT <= plan.mults``; ``plan.gap`` is ``mults / lower_bound - 1``.
+Cut the chain into segments of at most ``width`` links (each cut at the narrowest width in the
+last half of its window, so that sweeps with few seeds can start at a cut); solve each exactly
+with the DP; make each segment a *super-link* (rows/cols its end widths, tangent/adjoint per
+seed the sums over its links, preaccumulation its exact optimum, with its plan kept) and solve
+the chain of super-links exactly with the DP (recursively, by the same construction, when there
+are more than ``width`` super-links). The super-plan is then *expanded* over the original
+links: a preaccumulated super-link becomes its segment's nodes, a sweep or dense product over
+super-links ``I..J`` (split ``K``) the same action over their original links (split = first
+link of ``K``; an adjoint from the identity keeps ``hi + 1``). A sweep through a super-link
+costs, per seed, exactly the sum over its links, so the expanded plan is a valid plan of the
+family; its mults are re-priced from its own nodes by :meth:`MatrixFreePlan.from_nodes`, never
+taken from the super-chain. The plan is one plan of the family, so ``LB <= OPT <= plan.mults``;
+``plan.gap`` is ``mults / lower_bound - 1``. (What it may miss: nodes that start or end inside
+a segment and reach beyond it.)
 """
 
 from __future__ import annotations
@@ -123,14 +125,30 @@ def _expand(parts: Sequence[_Segment], nodes: Sequence[Node]) -> list[Node]:
     return out
 
 
+def _cuts(links: Sequence[LinkCost], width: int) -> list[tuple[int, int]]:
+    """Segments ``[start, stop)`` of at most ``width`` links, each cut at the narrowest width
+    among the last half of its window (ties: the latest), so sweeps of few seeds can start
+    at segment boundaries."""
+    L, out, start = len(links), [], 0
+    while start < L:
+        if L - start <= width:
+            out.append((start, L))
+            break
+        lo = start + max(1, width // 2)
+        stop = min(range(lo, start + width + 1), key=lambda c: (links[c - 1].rows, -c))
+        out.append((start, stop))
+        start = stop
+    return out
+
+
 def _segmented(links: Sequence[LinkCost], width: int, sweeps: bool) -> list[Node]:
     """Nodes over ``links`` (1-based) by the segmented construction."""
     L = len(links)
     if L <= width:
         return _exact(links, sweeps)[1]
     parts: list[_Segment] = []
-    for start in range(0, L, width):
-        seg = links[start : start + width]
+    for start, stop in _cuts(links, width):
+        seg = links[start:stop]
         cost, nodes = _exact(seg, sweeps)
         parts.append(
             _Segment(
