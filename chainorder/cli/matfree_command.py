@@ -29,7 +29,7 @@ from chainorder.matfree.links import LinkCost
 from chainorder.matfree.measure import MatrixFreeReport, measure_matrix_free
 from chainorder.matfree.memory import predict_memory
 from chainorder.matfree.plan import MatrixFreePlan
-from chainorder.matfree.plan_io import plan_expression, plan_to_dict
+from chainorder.matfree.plan_io import lower_bound_line, plan_expression, plan_to_dict
 from chainorder.matfree.planning import plan_matrix_free
 from chainorder.matfree.schedule import schedule
 from chainorder.matfree.spec import parse_matrix_free
@@ -88,6 +88,10 @@ def load_links(dims: str | None, chain: Path | None) -> tuple[LinkCost, ...]:
         return read_chain_file(chain)
     if dims is None or not dims.strip():
         raise SpecError("missing --dims SPEC or --chain FILE (e.g. --dims 784,512,tanh,10)")
+    if dims.startswith("@"):  # --dims @FILE: the spec read from a file
+        from chainorder.cli.dims_file import read_dims_file
+
+        dims = read_dims_file(dims[1:])
     return parse_matrix_free(dims)
 
 
@@ -214,6 +218,7 @@ def matfree_plan_output(
         f"{format_count(plan.flops)} FLOPs; peak memory {format_bytes(peaks['given'])} given, "
         f"{format_bytes(peaks['streamed'])} streamed ({plan.dtype}, tapes included)\n",
         f"J = {plan_expression(plan)}\n",
+        "" if plan.lower_bound is None else lower_bound_line(plan) + "\n",
         "\n" + render_text(matfree_comparison_table(plans)),
         "optimum against: "
         + ", ".join(

@@ -252,6 +252,17 @@ class MatrixFreePlan:
     nodes: tuple[PlanNode, ...]
     dtype: str = "float64"
     comparison: Comparison | None = field(default=None, compare=False)
+    #: A proven lower bound on the optimum when the plan may not be optimal (long chains).
+    lower_bound: int | None = field(default=None, compare=False)
+
+    @property
+    def gap(self) -> float | None:
+        """``mults / lower_bound - 1`` (0 = proven optimal); None without a bound."""
+        if self.lower_bound is None:
+            return None
+        if self.lower_bound == 0:
+            return 0.0 if self.mults == 0 else float("inf")
+        return self.mults / self.lower_bound - 1
 
     # construction ---------------------------------------------------------------------------
     @classmethod

@@ -29,6 +29,7 @@ __all__ = [
     "MATFREE_PLAN_FORMAT_VERSION",
     "describe_node",
     "describe_plan",
+    "lower_bound_line",
     "plan_expression",
     "plan_from_dict",
     "plan_from_json",
@@ -133,6 +134,8 @@ def describe_plan(plan: MatrixFreePlan) -> list[str]:
         f"  {plan_expression(plan)}",
     ]
     lines += [f"  {describe_node(plan, node)}" for node in plan.nodes]
+    if plan.lower_bound is not None:
+        lines.append(lower_bound_line(plan))
     c = plan.comparison
     if c is not None:
         lines.append(
@@ -141,6 +144,29 @@ def describe_plan(plan: MatrixFreePlan) -> list[str]:
             f"given-matrix {format_count(c.given_matrix)} ({c.speedup_vs_given_matrix:.3g}×)"
         )
     return lines
+
+
+def lower_bound_line(plan: MatrixFreePlan) -> str:
+    """``"lower bound on the optimum N mults: at most G % above optimal"`` (plan with a bound).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.bounded import solve_matrix_free_bounded
+    >>> from chainorder.matfree import custom
+    >>> p = solve_matrix_free_bounded([custom(3, 3, 29), custom(1, 3, 14), custom(2, 1, 7)])
+    >>> lower_bound_line(p)
+    'proven lower bound on the optimum 50 mults: this plan is at most 12% above optimal'
+
+    Notes
+    -----
+    O(1).
+    """
+    gap = plan.gap
+    pct = "inf" if gap is None or gap == float("inf") else f"{100 * gap:.3g}"
+    return (
+        f"proven lower bound on the optimum {format_count(plan.lower_bound or 0)} mults: "
+        f"this plan is at most {pct}% above optimal"
+    )
 
 
 def plan_to_dict(plan: MatrixFreePlan) -> dict[str, Any]:
@@ -172,6 +198,7 @@ def plan_to_dict(plan: MatrixFreePlan) -> dict[str, Any]:
             }
             for n in plan.nodes
         ],
+        "lower_bound": plan.lower_bound,
         "comparison": None
         if c is None
         else {
@@ -234,6 +261,16 @@ def plan_from_dict(data: Any) -> MatrixFreePlan:
                     f"the plan states {data[key]!r} {key} but its nodes give {getattr(plan, key)}"
                 )
         stored = data.get("comparison")
+        bound = data.get("lower_bound")
+        if bound is not None:
+            from chainorder.matfree.bounded import matfree_lower_bound
+
+            if bound not in (matfree_lower_bound(links), sum(x.preaccumulation for x in links)):
+                raise PlanFormatError(
+                    f"the stored lower bound {bound!r} is not the proven bound of the links "
+                    f"({matfree_lower_bound(links)})"
+                )
+            plan = MatrixFreePlan(plan.links, plan.nodes, plan.dtype, None, int(bound))
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, PlanFormatError):
             raise
@@ -251,7 +288,7 @@ def plan_from_dict(data: Any) -> MatrixFreePlan:
         )
     return MatrixFreePlan(plan.links, plan.nodes, plan.dtype, Comparison(*(
         fresh.optimum, fresh.pure_tangent, fresh.pure_adjoint, fresh.given_matrix
-    )))
+    )), plan.lower_bound)
 
 
 def plan_json(plan: MatrixFreePlan, indent: int | None = 2) -> str:

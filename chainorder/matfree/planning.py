@@ -14,7 +14,7 @@ from chainorder.chain import Chain
 from chainorder.errors import SpecTypeError
 from chainorder.matfree.links import LinkCost, dense, elementwise
 from chainorder.matfree.plan import Comparison, MatrixFreePlan
-from chainorder.matfree.solver import check_links, solve_matrix_free
+from chainorder.matfree.solver import MAX_MATFREE_LINKS, check_links, solve_matrix_free
 from chainorder.tree import Tree
 
 __all__ = [
@@ -133,8 +133,15 @@ def given_matrix_plan(links: Sequence[LinkCost], dtype: str = "float64") -> Matr
 
     Notes
     -----
-    O(L³) time, O(L²) memory (the DP without sweeps).
+    O(L³) time, O(L²) memory (the DP without sweeps); beyond
+    :data:`~chainorder.matfree.solver.MAX_MATFREE_LINKS` links the segmented solver of
+    :mod:`chainorder.matfree.bounded` (not proven optimal; O(L·width²)).
     """
+    links = check_links(links)
+    if len(links) > MAX_MATFREE_LINKS:
+        from chainorder.matfree.bounded import solve_matrix_free_bounded
+
+        return solve_matrix_free_bounded(links, dtype, sweeps=False)
     return solve_matrix_free(links, dtype, sweeps=False)
 
 
@@ -181,12 +188,15 @@ def plan_matrix_free(
     Returns
     -------
     MatrixFreePlan
-        ``plan.comparison`` holds the baselines.
+        ``plan.comparison`` holds the baselines. Up to
+        :data:`~chainorder.matfree.solver.MAX_MATFREE_LINKS` links the plan is the exact
+        optimum (``lower_bound`` None); beyond, the segmented plan of
+        :mod:`chainorder.matfree.bounded` with its proven ``lower_bound`` and ``gap``.
 
     Raises
     ------
-    SpecError, SpecTypeError, ChainTooLongError
-        Bad input or a chain beyond the DP's limit.
+    SpecError, SpecTypeError
+        Bad input.
 
     Examples
     --------
@@ -200,14 +210,19 @@ def plan_matrix_free(
 
     Notes
     -----
-    O(L³) time, O(L²) memory.
+    O(L³) time, O(L²) memory up to the DP's limit; O(L·width²) time beyond.
     """
     from chainorder.dtypes import as_dtype
 
     name = as_dtype(dtype).name
     links = as_links(spec_or_links, given=given)
-    plan = solve_matrix_free(links, name)
-    return MatrixFreePlan(plan.links, plan.nodes, name, comparison(plan))
+    if len(links) > MAX_MATFREE_LINKS:
+        from chainorder.matfree.bounded import solve_matrix_free_bounded
+
+        plan = solve_matrix_free_bounded(links, name)
+    else:
+        plan = solve_matrix_free(links, name)
+    return MatrixFreePlan(plan.links, plan.nodes, name, comparison(plan), plan.lower_bound)
 
 
 def matrix_free_tree(chain: Chain) -> Tree:
