@@ -17,6 +17,7 @@
   layers; predicted against measured time and peak (:func:`measure_matrix_free`).
 """
 
+from chainorder.matfree.bounded import matfree_lower_bound, solve_matrix_free_bounded
 from chainorder.matfree.chainfile import (
     parse_chain_json,
     parse_gdjcpb,
@@ -79,6 +80,7 @@ __all__ = [
     "given_matrix_plan",
     "links_from_chain",
     "make_node",
+    "matfree_lower_bound",
     "matrix_free_tree",
     "measure_matrix_free",
     "parse_chain_json",
@@ -91,5 +93,6 @@ __all__ = [
     "read_chain_file",
     "schedule",
     "solve_matrix_free",
+    "solve_matrix_free_bounded",
     "write_chain_file",
 ]
