@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chainorder.atomic import write_atomic
 
-__all__ = ["RESULTS", "emit", "machine_line", "numpy_order_cost", "update_section"]
+__all__ = ["RESULTS", "emit", "machine_line", "numpy_order_cost", "summary_line", "update_section"]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -60,3 +60,12 @@ def numpy_order_cost(dims: list[int]) -> int:
     arrays = [SimpleNamespace(shape=(dims[i], dims[i + 1])) for i in range(len(dims) - 1)]
     _, costs = _multi_dot_matrix_chain_order(arrays, return_costs=True)
     return int(costs[0, -1])
+
+
+def summary_line(verdicts: dict[str, bool]) -> str:
+    """``Summary: A met, B NOT met.`` for the acceptance targets of a run."""
+    return (
+        "Summary: "
+        + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items())
+        + "."
+    )

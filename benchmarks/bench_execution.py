@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import emit
+from _results import emit, summary_line
 
 from chainorder.bench import SUITES, run_suite
 from chainorder.execute import compile_plan
@@ -299,9 +299,7 @@ def main() -> int:
         f"at start {load[0]:.2f}; float64; times are best of {args.repeat} after one warm-up; "
         f"run took {time.time() - started:.0f} s.",
         "",
-        "Summary: "
-        + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items())
-        + ".",
+        summary_line(verdicts),
         "",
     ]
     body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import emit
+from _results import emit, summary_line
 
 from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
@@ -364,9 +364,7 @@ def main() -> int:
         f"{args.threads or 'none'}; load average at start {load[0]:.2f}; float64; times are "
         f"best of {args.repeat} after one warm-up; run took {time.time() - started:.0f} s.",
         "",
-        "Summary: "
-        + ", ".join(f"{k} {'met' if v else 'NOT met'}" for k, v in verdicts.items())
-        + ".",
+        summary_line(verdicts),
         "",
     ]
     body = "\n".join(head) + "\n" + "\n\n".join(sections) + "\n\n" + NOTES

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from chainorder.chain import Structure
 from chainorder.cost import product_flops, product_mults
 from chainorder.errors import PlanFormatError
+from chainorder.matfree.comparison import Comparison
 from chainorder.matfree.links import LinkCost
 from chainorder.tree import Tree, tree_mode
 
@@ -198,43 +199,6 @@ def _sweep(links: Sequence[LinkCost], swept: range, seeds: int, adjoint: bool) -
         mults += seeds * per
         flops += seeds * per * (1 if link.diagonal else 2)
     return mults, flops
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """The optimum against the homogeneous plans, in mults (see :mod:`chainorder.matfree.plan`).
-
-    ``given_matrix``: every link preaccumulated (or given), then the cheapest dense products.
-    """
-
-    optimum: int
-    pure_tangent: int
-    pure_adjoint: int
-    given_matrix: int
-
-    @staticmethod
-    def _ratio(a: int, b: int) -> float:
-        return a / b if b else (1.0 if a == 0 else float("inf"))
-
-    @property
-    def speedup_vs_tangent(self) -> float:
-        """``pure_tangent / optimum``."""
-        return self._ratio(self.pure_tangent, self.optimum)
-
-    @property
-    def speedup_vs_adjoint(self) -> float:
-        """``pure_adjoint / optimum``."""
-        return self._ratio(self.pure_adjoint, self.optimum)
-
-    @property
-    def speedup_vs_given_matrix(self) -> float:
-        """``given_matrix / optimum``."""
-        return self._ratio(self.given_matrix, self.optimum)
-
-    @property
-    def speedup_vs_best_homogeneous(self) -> float:
-        """``min(pure_tangent, pure_adjoint) / optimum``."""
-        return self._ratio(min(self.pure_tangent, self.pure_adjoint), self.optimum)
 
 
 @dataclass(frozen=True)
