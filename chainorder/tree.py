@@ -24,6 +24,7 @@ __all__ = [
     "Mode",
     "Tree",
     "all_trees",
+    "append_product",
     "flatten",
     "forward_tree",
     "from_lists",
@@ -83,6 +84,42 @@ class FlatTree:
         return [i for i in range(len(self.lo)) if self.left[i] >= 0]
 
 
+
+def append_product(
+    lo: list[int], hi: list[int], left: list[int], right: list[int], l: int, r: int
+) -> int:
+    """Append the product ``node l @ node r`` to flat-tree lists; its index.
+
+    The one place that checks a product joins adjacent links (``l`` must cover the links
+    right after ``r``'s); nested and postfix readers both build through it.
+
+    Raises
+    ------
+    TreeError
+        The two nodes are not adjacent.
+
+    Examples
+    --------
+    >>> lo, hi, left, right = [1, 2], [1, 2], [-1, -1], [-1, -1]
+    >>> append_product(lo, hi, left, right, 1, 0), lo, hi
+    (2, [1, 2, 1], [1, 2, 2])
+
+    Notes
+    -----
+    O(1).
+    """
+    if hi[r] + 1 != lo[l]:
+        raise TreeError(
+            f"node (J{hi[l]}..J{lo[l]}, J{hi[r]}..J{lo[r]}) is not a product of "
+            "adjacent links: the left factor must cover the links right after the "
+            "right factor's"
+        )
+    lo.append(lo[r])
+    hi.append(hi[l])
+    left.append(l)
+    right.append(r)
+    return len(lo) - 1
+
 def flatten(tree: Tree, n_links: int | None = None) -> FlatTree:
     """Validate ``tree`` and return its :class:`FlatTree`.
 
@@ -129,17 +166,7 @@ def flatten(tree: Tree, n_links: int | None = None) -> FlatTree:
             if expanded:
                 r = done.pop()
                 l = done.pop()
-                if hi[r] + 1 != lo[l]:
-                    raise TreeError(
-                        f"node (J{hi[l]}..J{lo[l]}, J{hi[r]}..J{lo[r]}) is not a product of "
-                        "adjacent links: the left factor must cover the links right after the "
-                        "right factor's"
-                    )
-                lo.append(lo[r])
-                hi.append(hi[l])
-                left.append(l)
-                right.append(r)
-                done.append(len(lo) - 1)
+                done.append(append_product(lo, hi, left, right, l, r))
             else:
                 stack.append((node, True))
                 stack.append((node[1], False))

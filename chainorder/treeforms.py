@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 
 from chainorder.errors import TreeError
-from chainorder.tree import FlatTree, Tree, flatten, unflatten
+from chainorder.tree import FlatTree, Tree, append_product, flatten, unflatten
 
 __all__ = [
     "flat_from_postfix",
@@ -117,17 +117,7 @@ def flat_from_postfix(seq: Sequence[int], n_links: int | None = None) -> FlatTre
                 raise TreeError(f"postfix item {pos} (0, a product) has fewer than two operands")
             r = stack.pop()
             l = stack.pop()
-            if hi[r] + 1 != lo[l]:
-                raise TreeError(
-                    f"node (J{hi[l]}..J{lo[l]}, J{hi[r]}..J{lo[r]}) is not a product of "
-                    "adjacent links: the left factor must cover the links right after the "
-                    "right factor's"
-                )
-            stack.append(len(lo))
-            lo.append(lo[r])
-            hi.append(hi[l])
-            left.append(l)
-            right.append(r)
+            stack.append(append_product(lo, hi, left, right, l, r))
         else:
             raise TreeError(f"postfix item {pos} is {item}; expected a link number or 0")
     if len(stack) != 1:
