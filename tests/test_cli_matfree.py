@@ -195,3 +195,17 @@ def test_validate_flags_that_do_not_apply_are_one_line_exit_2(extra):
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and extra[0] in lines[0] and "--matrix-free" in lines[0]
+
+
+def test_long_chains_print_a_bounded_summary_and_json_keeps_every_link():
+    dims = ",".join(str(2 + (7 * l) % 9) for l in range(301))  # 300 links
+    result = CliRunner().invoke(app, ["plan", "--dims", dims, "--matrix-free"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) < 140, len(lines)
+    assert "260 links not shown; --json holds all" in " ".join(lines)
+    assert re.search(r"^\s*300\s+dense", result.output, re.M)  # the last link is shown
+    data = json.loads(
+        CliRunner().invoke(app, ["plan", "--dims", dims, "--matrix-free", "--json"]).output
+    )
+    assert len(data["links"]) == 300

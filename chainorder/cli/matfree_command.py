@@ -37,6 +37,7 @@ from chainorder.memory import as_setting
 from chainorder.report.matfree_tables import (
     _table,
     baseline_plans,
+    elide_text,
     links_table,
     matfree_comparison_table,
     matfree_nodes_table,
@@ -217,7 +218,7 @@ def matfree_plan_output(
         f"{selected} plan ({plan.mode_label}): {format_count(plan.mults)} mults, "
         f"{format_count(plan.flops)} FLOPs; peak memory {format_bytes(peaks['given'])} given, "
         f"{format_bytes(peaks['streamed'])} streamed ({plan.dtype}, tapes included)\n",
-        f"J = {plan_expression(plan)}\n",
+        f"J = {elide_text(plan_expression(plan))}\n",
         "" if plan.lower_bound is None else lower_bound_line(plan) + "\n",
         "\n" + render_text(matfree_comparison_table(plans)),
         "optimum against: "

@@ -69,9 +69,7 @@ def parse_arg(
             raise SpecError(f"bad --arg {text!r}: empty list")
         for pos, field in enumerate(fields, 1):
             if not field.strip():
-                raise SpecError(
-                    f"bad --arg {text!r}: list entry {pos} is empty; expected a number"
-                )
+                raise SpecError(f"bad --arg {text!r}: list entry {pos} is empty; expected a number")
         try:
             values = [float(p) for p in fields]
         except ValueError:

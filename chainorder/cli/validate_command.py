@@ -170,8 +170,11 @@ def validate_command(
         from chainorder.cli.matfree_command import matfree_validation_output
 
         with user_errors():
-            unsupported = {"--backend": backend != "numpy", "--all-trees": all_trees,
-                           "--rtol": rtol is not None}
+            unsupported = {
+                "--backend": backend != "numpy",
+                "--all-trees": all_trees,
+                "--rtol": rtol is not None,
+            }
             unsupported.update({k: v is not None for k, v in dask_options.items()})
             text, ok = matfree_validation_output(
                 dims, setting=setting, repeat=5 if repeat is None else repeat, seed=seed,

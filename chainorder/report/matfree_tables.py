@@ -17,9 +17,11 @@ from rich.table import Table
 
 from chainorder.matfree.links import LinkCost
 from chainorder.matfree.plan import MatrixFreePlan
+from chainorder.report.plan_tables import elide_text
 from chainorder.units import format_bytes, format_count
 
 __all__ = [
+    "MAX_ROWS",
     "baseline_plans",
     "links_table",
     "matfree_comparison_table",
@@ -49,6 +51,24 @@ def speedup(a: int, b: int) -> str:
     return f"{x:.3g}×" if x >= 10 else f"{x:.2f}×"
 
 
+#: Tables longer than this show their first and last ``MAX_ROWS // 2`` rows (the JSON holds all).
+MAX_ROWS = 40
+
+
+def _shown(n: int, max_rows: int | None) -> tuple[range, range]:
+    """The row indices shown: all of them, or the first and last ``max_rows // 2``."""
+    if max_rows is None or n <= max_rows:
+        return range(n), range(n, n)
+    half = max(max_rows // 2, 1)
+    return range(half), range(n - half, n)
+
+
+def _elision_row(table: Table, hidden: int, what: str) -> str:
+    """Add a row of ``…`` and return the caption note naming what is not shown."""
+    table.add_row(*(["…"] * len(table.columns)), style="dim")
+    return f" ({format_count(hidden)} {what} not shown; --json holds all)"
+
+
 def _table(title: str) -> Table:
     table = Table(
         title=title,
@@ -75,14 +95,24 @@ def _shape(link: LinkCost) -> str:
     return f"{link.rows}×{link.cols}{extra}"
 
 
-def links_table(links: tuple[LinkCost, ...] | list[LinkCost], title: str | None = None) -> Table:
+def links_table(
+    links: tuple[LinkCost, ...] | list[LinkCost],
+    title: str | None = None,
+    *,
+    max_rows: int | None = MAX_ROWS,
+) -> Table:
     """One row per link: kind, shape, tangent/adjoint mults per seed, tape, preaccumulation.
+
+    More than ``max_rows`` links show the first and last ``max_rows // 2`` and one row
+    saying how many are not shown (``max_rows=None``: every link).
 
     Examples
     --------
     >>> from chainorder.matfree import parse_matrix_free
     >>> links_table(parse_matrix_free("1x28x28,conv2d(8,k=3),relu,10")).row_count
     3
+    >>> links_table(parse_matrix_free(",".join(["4"] * 101))).row_count  # 20 + … + 20
+    41
 
     Notes
     -----
@@ -95,9 +125,15 @@ def links_table(links: tuple[LinkCost, ...] | list[LinkCost], title: str | None 
     for header in ("tangent/seed", "adjoint/seed", "tape", "preacc."):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("given", no_wrap=True)
-    for l, link in enumerate(links, start=1):
+    links = list(links)
+    head, tail = _shown(len(links), max_rows)
+    note = ""
+    for index in (*head, *tail):
+        if tail and index == tail[0]:
+            note = _elision_row(table, tail[0] - len(head), "links")
+        link = links[index]
         table.add_row(
-            str(l),
+            str(index + 1),
             link.label,
             _shape(link),
             format_count(link.tangent),
@@ -108,13 +144,18 @@ def links_table(links: tuple[LinkCost, ...] | list[LinkCost], title: str | None 
         )
     table.caption = (
         "tangent/seed, adjoint/seed = mults of one JVP (per seed column) / one VJP (per seed "
-        "row); tape = elements kept for the adjoint; preacc. = mults to form J_l as an array"
+        "row); tape = elements kept for the adjoint; preacc. = mults to form J_l as an array" + note
     )
     return table
 
 
-def matfree_nodes_table(plan: MatrixFreePlan, title: str | None = None) -> Table:
+def matfree_nodes_table(
+    plan: MatrixFreePlan, title: str | None = None, *, max_rows: int | None = MAX_ROWS
+) -> Table:
     """One row per node, children first: links, action, swept links, seeds, result, mults.
+
+    More than ``max_rows`` nodes show the first and last ``max_rows // 2`` (the root is
+    always shown, last) and one row saying how many are not shown.
 
     Examples
     --------
@@ -136,7 +177,12 @@ def matfree_nodes_table(plan: MatrixFreePlan, title: str | None = None) -> Table
     table.add_column("result", no_wrap=True)
     table.add_column("mults", justify="right", no_wrap=True)
     table.add_column("FLOPs", justify="right", no_wrap=True)
-    for index, node in enumerate(plan.nodes):
+    head, tail = _shown(len(plan.nodes), max_rows)
+    note = ""
+    for index in (*head, *tail):
+        if tail and index == tail[0]:
+            note = _elision_row(table, tail[0] - len(head), "nodes")
+        node = plan.nodes[index]
         rows = plan.links[node.hi - 1].rows
         cols = plan.links[node.lo - 1].cols
         result = f"diag({rows})" if node.diagonal else f"{rows}×{cols}"
@@ -166,9 +212,9 @@ def matfree_nodes_table(plan: MatrixFreePlan, title: str | None = None) -> Table
             style="bold" if index == len(plan.nodes) - 1 else None,
         )
     table.caption = (
-        f"expression: {plan.expression()}  —  tangent: JVPs on seed columns from the right "
-        "child (or I); adjoint: VJPs on seed rows from the left child (or I); dense: "
-        "#left · #right"
+        f"expression: {elide_text(plan.expression())}  —  tangent: JVPs on seed columns from "
+        "the right child (or I); adjoint: VJPs on seed rows from the left child (or I); dense: "
+        "#left · #right" + note
     )
     return table
 

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_LISTED_STEPS",
     "chain_summary",
     "comparison_table",
+    "elide_text",
     "format_ratio",
     "schedule_table",
     "short_expression",
@@ -99,6 +100,28 @@ def _width(d: int) -> str:
     return str(d) if d < 10**18 else format_count(d)
 
 
+def elide_text(text: str, limit: int = _MAX_EXPRESSION) -> str:
+    """``text`` cut in the middle at a ``·`` when longer than ``limit`` characters.
+
+    Examples
+    --------
+    >>> elide_text("A·B·C·D·E·F", limit=6)
+    'A· … ·F  (11 characters; full text in --json)'
+    >>> elide_text("A·B")
+    'A·B'
+
+    Notes
+    -----
+    O(len(text)).
+    """
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    head = text[:half].rpartition("·")[0] + "·"
+    tail = text[-half:].partition("·")[2]
+    return f"{head} … ·{tail}  ({len(text):,} characters; full text in --json)"
+
+
 def short_expression(plan: Plan, width: int | None = None) -> str:
     """The bracketing, elided in the middle when longer than 400 characters.
 
@@ -119,12 +142,7 @@ def short_expression(plan: Plan, width: int | None = None) -> str:
     -----
     O(L).
     """
-    text = plan.expression()
-    if len(text) > _MAX_EXPRESSION:
-        half = _MAX_EXPRESSION // 2
-        head = text[:half].rpartition("·")[0] + "·"
-        tail = text[-half:].partition("·")[2]
-        text = f"{head} … ·{tail}  ({len(text):,} characters; full text in --json)"
+    text = elide_text(plan.expression())
     if width is None or len(text) <= width:
         return text
     lines, line = [], ""
