@@ -1,7 +1,8 @@
 """Local partials formed from the op's values without multiplying: structured formers.
 
-For a product ``x * y`` (same shapes) the partial with respect to ``x`` is the diagonal
-``y``; for ``W @ x`` with a vector ``x`` it is ``W`` itself; for ``A @ B`` of matrices it is
+For an elementwise op on same-shape operands the partial is the diagonal of its factor
+(``y`` for ``x * y``, ``1 - tanh²`` for ``tanh``: what the tangent rule multiplies a
+tangent by, evaluated without a seed, as the sweeps' prices leave it uncounted); for ``W @ x`` with a vector ``x`` it is ``W`` itself; for ``A @ B`` of matrices it is
 ``A ⊗ I`` (with respect to ``B``) or ``I ⊗ Bᵀ`` (with respect to ``A``). Forming these
 partials costs no mults — the entries are the other operand's, placed — whereas forming
 them by the tangent rule on identity seeds multiplies every seed entry. The elimination
@@ -14,6 +15,8 @@ partial is an operand itself, held by the graph); :func:`form` computes it.
 from __future__ import annotations
 
 import numpy as np
+
+from chainorder.graph.ops.elementwise import DIAGONAL_FACTORS
 
 __all__ = ["form", "former"]
 
@@ -45,10 +48,9 @@ def former(graph, u: str, v: str) -> tuple[str, int] | None:
     found = _operands(graph, u, v)
     if found is None:
         return None
-    op, i, shapes, _ = found
-    if op == "multiply" and len(shapes) == 2 and shapes[0] == shapes[1]:
-        n = int(np.prod(shapes[0]))
-        return "diag", n
+    op, i, shapes, d = found
+    if op in DIAGONAL_FACTORS and tuple(shapes[i]) == tuple(np.shape(d["value"])):
+        return "diag", int(np.prod(shapes[i]))
     if op in ("matmul", "dot") and len(shapes) == 2:
         sa, sb = shapes
         if len(sa) == 2 and len(sb) == 1:
@@ -79,9 +81,15 @@ def form(graph, u: str, v: str) -> np.ndarray:
     No mults; the size of the partial in copies (none when it is an operand).
     """
     op, i, shapes, d = _operands(graph, u, v)
+    if op in DIAGONAL_FACTORS:
+        factor, units, masks = DIAGONAL_FACTORS[op]
+        out = d["value"]
+        if i in units:
+            f = units[i]
+        else:
+            f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
+        return np.array(np.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
     other = graph.value(d["args"][1 - i])
-    if op == "multiply":
-        return np.array(other, dtype=float).reshape(-1)
     sa, sb = shapes
     if len(sa) == 2 and len(sb) == 1:
         if i == 1:

@@ -143,7 +143,7 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
     >>> lin = linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2)))
     >>> prog, n_slots, mults = elimination_program(lin, ("v1", "v2"))
     >>> [i.op for i in prog], mults
-    (['form', 'apply_jvp', 'apply_jvp', 'zeros', 'place'], 4)
+    (['form', 'form', 'mm', 'apply_jvp', 'zeros', 'place'], 2)
     >>> execute(lin.graph, prog, n_slots, 0)[0].round(4)
     array([[0.5403, 0.5403]])
 
