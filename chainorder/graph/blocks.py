@@ -2,11 +2,13 @@
 
 For an elementwise op on same-shape operands the partial is the diagonal of its factor
 (``y`` for ``x * y``, ``1 - tanh²`` for ``tanh``: what the tangent rule multiplies a
-tangent by, evaluated without a seed, as the sweeps' prices leave it uncounted); for ``W @ x`` with a vector ``x`` it is ``W`` itself; for ``A @ B`` of matrices it is
-``A ⊗ I`` (with respect to ``B``) or ``I ⊗ Bᵀ`` (with respect to ``A``). Forming these
-partials costs no mults — the entries are the other operand's, placed — whereas forming
-them by the tangent rule on identity seeds multiplies every seed entry. The elimination
-state prices such an edge's forming at 0 mults and the executor calls the former.
+tangent by, evaluated without a seed, which the sweeps' prices leave uncounted too); for
+``W @ x`` with a vector ``x`` it is ``W`` itself; for ``A @ B`` of matrices it is ``A ⊗ I``
+(with respect to ``B``) or ``I ⊗ Bᵀ`` (with respect to ``A``). Forming these partials
+costs no mults — the entries are the factor's or the other operand's, placed — whereas
+forming them by the tangent rule on identity seeds multiplies every seed entry. The
+elimination state prices such an edge's forming at 0 mults and the executor calls the
+former.
 
 :func:`former` says whether an edge has one (and how many scalars it allocates: 0 when the
 partial is an operand itself, held by the graph); :func:`form` computes it.
@@ -82,7 +84,7 @@ def form(graph, u: str, v: str) -> np.ndarray:
     """
     op, i, shapes, d = _operands(graph, u, v)
     if op in DIAGONAL_FACTORS:
-        factor, units, masks = DIAGONAL_FACTORS[op]
+        factor, units, _ = DIAGONAL_FACTORS[op]
         out = d["value"]
         if i in units:
             f = units[i]

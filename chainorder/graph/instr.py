@@ -32,7 +32,9 @@ class Instr:
 
     ``node`` is the graph node whose op rule is applied (``None`` for array products),
     ``terms`` the ``(input slot, argnum)`` pairs whose rule applications are summed, and
-    ``info`` the static shapes and flags the op needs.
+    ``info`` the static shapes and flags the op needs. ``alias`` is a slot whose buffer the
+    result shares (a view, or the Jacobian written in place): the instruction then
+    allocates nothing and the buffer lives while either slot does.
     """
 
     op: str
@@ -44,10 +46,44 @@ class Instr:
     temp: int = 0
     free: tuple[int, ...] = ()
     mults: int = 0
+    alias: int = -1
+
+
+def _profile(instrs: Sequence[Instr]):
+    """Yield (live scalars before the step + its alloc + temp, live scalars after)."""
+    buf_of: dict[int, int] = {}
+    size: dict[int, int] = {}
+    refs: dict[int, int] = {}
+    total = 0
+
+    def release(b: int | None) -> int:
+        if b is None:
+            return 0
+        refs[b] -= 1
+        if refs[b] == 0:
+            del refs[b]
+            return size.pop(b)
+        return 0
+
+    for n, ins in enumerate(instrs):
+        during = total + ins.alloc + ins.temp
+        old = buf_of.get(ins.out)
+        if ins.alias >= 0:
+            b = buf_of[ins.alias]
+            refs[b] += 1
+        else:
+            b = -1 - n
+            size[b], refs[b] = ins.alloc, 1
+            total += ins.alloc
+        buf_of[ins.out] = b
+        total -= release(old)
+        for s in ins.free:
+            total -= release(buf_of.pop(s, None))
+        yield during, total
 
 
 def live_after(instrs: Sequence[Instr]) -> list[int]:
-    """Live scalars after each instruction (its slots, once its dead slots are dropped).
+    """Live scalars after each instruction (its buffers, once its dead slots are dropped).
 
     Examples
     --------
@@ -58,19 +94,11 @@ def live_after(instrs: Sequence[Instr]) -> list[int]:
     -----
     O(len(instrs)).
     """
-    live: dict[int, int] = {}
-    total, out = 0, []
-    for ins in instrs:
-        total += ins.alloc - live.get(ins.out, 0)
-        live[ins.out] = ins.alloc
-        for s in ins.free:
-            total -= live.pop(s, 0)
-        out.append(total)
-    return out
+    return [after for _, after in _profile(instrs)]
 
 
 def simulate_peak(instrs: Sequence[Instr]) -> int:
-    """Peak live scalars of running ``instrs`` (slots plus each step's temporaries).
+    """Peak live scalars of running ``instrs`` (buffers plus each step's temporaries).
 
     Examples
     --------
@@ -81,15 +109,7 @@ def simulate_peak(instrs: Sequence[Instr]) -> int:
     -----
     O(len(instrs)).
     """
-    live: dict[int, int] = {}
-    total = peak = 0
-    for ins in instrs:
-        peak = max(peak, total + ins.alloc + ins.temp)
-        total += ins.alloc - live.get(ins.out, 0)
-        live[ins.out] = ins.alloc
-        for s in ins.free:
-            total -= live.pop(s, 0)
-    return peak
+    return max((during for during, _ in _profile(instrs)), default=0)
 
 
 def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str) -> tuple[np.ndarray, int]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from chainorder.graph.instr import Instr
 from chainorder.graph.ops import get_rule
+from chainorder.graph.probe import Footprints, summed
 from chainorder.graph.trace import TracedGraph
 
 __all__ = ["sweep_program"]
@@ -69,6 +70,7 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
     """
     active = graph.active()
     act = set(active)
+    fp = Footprints(graph)
     m, n = graph.n_out, graph.n_in
     prog: list[Instr] = [Instr("zeros", 0, info={"shape": (m, n)}, alloc=m * n)]
     slot: dict[str, int] = {}
@@ -97,16 +99,18 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
                 mults = n * sum(_price(graph, v, i, "jvp") for _, i in edges)
                 dead = tuple(slot[u] for u in dict.fromkeys(u for u, _ in edges)
                              if last[u] == t and u not in rows)  # fmt: skip
+                fps = [fp(v, i, "jvp", graph.shape(u), n) for u, i in edges]
+                alloc, temp, alias = summed(fps, n, size, terms[0][0])
                 prog.append(
-                    Instr("jvp", slot[v], terms, v, alloc=size,
-                          temp=2 * size if len(terms) > 1 else 0, free=dead, mults=mults)
+                    Instr("jvp", slot[v], terms, v, alloc=alloc, temp=temp, free=dead,
+                          mults=mults, alias=alias)
                 )  # fmt: skip
             if v in rows:
                 r0, r1 = rows[v]
                 dead = (slot[v],) if last[v] <= t else ()
                 prog.append(
                     Instr("place", 0, ((slot[v], 0),), info={"box": (r0, r1, 0, n),
-                          "layout": "forward"}, alloc=m * n, free=dead)
+                          "layout": "forward"}, free=dead, alias=0)
                 )  # fmt: skip
         return prog, nxt
     cols = {x: (a, b) for x, a, b in _boxes(graph, graph.inputs)}
@@ -123,21 +127,24 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
         edges = list(_in_edges(graph, v, act))
         for e, (u, i) in enumerate(edges):
             size = m * graph.size(u)
-            fresh = u not in slot
-            if fresh:
+            g = fp(v, i, "vjp", graph.shape(v), m)
+            if u not in slot:
                 slot[u] = nxt
                 nxt += 1
+                alloc, temp, alias = summed([g], m, size, slot[v])
+            else:  # old + g: a new array
+                alloc, alias = size, -1
+                temp = max(g.held(m) + g.temp(m) - size, g.held(m))
             prog.append(
-                Instr("vjp_add", slot[u], ((slot[v], i),), v, alloc=size,
-                      temp=0 if fresh else size,
+                Instr("vjp_add", slot[u], ((slot[v], i),), v, alloc=alloc, temp=temp,
                       free=(slot[v],) if e == len(edges) - 1 else (),
-                      mults=m * _price(graph, v, i, "vjp"))
+                      mults=m * _price(graph, v, i, "vjp"), alias=alias)
             )  # fmt: skip
     for x in graph.inputs:
         if x in slot:
             c0, c1 = cols[x]
             prog.append(
                 Instr("place", 0, ((slot[x], 0),), info={"box": (0, m, c0, c1),
-                      "layout": "reverse"}, alloc=m * n, free=(slot[x],))
+                      "layout": "reverse"}, free=(slot[x],), alias=0)
             )  # fmt: skip
     return prog, nxt
