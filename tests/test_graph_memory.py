@@ -2,9 +2,10 @@
 
 For every benchmark function of examples/graph_cases.py at the issue's sizes (attention
 32×16, GP data fit N = 100, MLP 256-128-128-10, ...), every row of the plan (both sweeps,
-each elimination order, the chosen plan) is run under :func:`chainorder.measure.peak_memory`; the measured peak must lie within 10 % +
-64 KiB of ``JacobianProgram.predicted_peak_bytes`` (what ``run`` allocates beyond the
-graph's values, which the plan rows add on top).
+each elimination order, the chosen plan) is run under
+:func:`chainorder.measure.peak_memory`; the measured peak must lie within 10 % + 64 KiB of
+``JacobianProgram.predicted_peak_bytes`` (what ``run`` allocates beyond the graph's values,
+which the plan rows add on top).
 """
 
 from __future__ import annotations

@@ -166,3 +166,22 @@ def test_counted_mults_come_from_the_blocks_met() -> None:
     rev = compile_jacobian_program(linearize(g), "reverse")
     rev.run(g)
     assert rev.last_mults == 4 * (4 + 4 + 4)  # m adjoints × the same three partials
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse", "elimination:search"])
+def test_run_reads_primal_values_only_through_graph_value(method) -> None:
+    """The contract with chainorder.jacobian: values come from ``graph.value(name)`` only,
+    so a graph whose ``value`` answers with another point's values gives that point's
+    Jacobian even though its node attributes still hold the old ones."""
+    rng = np.random.default_rng(7)
+    W = rng.standard_normal((5, 4))
+
+    def f(x, b):
+        return (np.exp(np.tanh(W @ x) * b) * x.sum()).sum(), W.T @ (b * b)
+
+    g0 = trace(f, rng.standard_normal(4), rng.standard_normal(5))
+    g1 = trace(f, rng.standard_normal(4), rng.standard_normal(5))
+    prog = compile_jacobian_program(linearize(g0), method)
+    g0.value = lambda name: g1.nx.nodes[name]["value"]  # new values, stale node attributes
+    expected = compile_jacobian_program(linearize(g1), "reverse").run(g1)
+    assert np.allclose(prog.run(g0), expected, rtol=1e-12, atol=1e-13)
