@@ -165,7 +165,7 @@ def execution(ns) -> str:
         "*peak*: predicted bytes `run` allocates beyond the graph's values, against "
         "tracemalloc. ρ: Spearman(predicted mults, time) across the modes (functions whose "
         "plans cost ≥ 10⁶ mults); *chosen/fastest*: the chosen plan's best time over the "
-        "fastest mode's.",
+        f"fastest mode's. Modes predicted above {ns.max_bytes / 2**30:g} GiB are not run.",
         "",
     ]
     summary = ["| function | max mults | ρ(mults, time) | chosen | chosen/fastest |",
@@ -176,8 +176,11 @@ def execution(ns) -> str:
         p = plan_graph(g, seed=ns.seed)
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
         best = [float("inf")] * len(progs)
+        big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
         for _ in range(ns.repeat):
             for i, prog in enumerate(progs):
+                if big[i]:
+                    continue
                 t0 = time.perf_counter()
                 prog.run(g)
                 best[i] = min(best[i], time.perf_counter() - t0)
@@ -185,6 +188,12 @@ def execution(ns) -> str:
                   "| mode | mults | predicted peak | measured peak | measured/predicted | "
                   "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
         for row, prog, t in zip(p.rows, progs, best, strict=True):
+            if prog.predicted_peak_bytes > ns.max_bytes:
+                lines.append(
+                    f"| {row.name} | {row.mults:,} | {format_bytes(prog.predicted_peak_bytes)}"
+                    " | not run (over --max-bytes) | | |"
+                )
+                continue
             meas = peak_memory(lambda prog=prog, g=g: prog.run(g)).peak_bytes
             assert prog.last_mults == prog.predicted_mults == row.mults
             mark = " (chosen)" if row is p.chosen else ""
@@ -194,9 +203,11 @@ def execution(ns) -> str:
                 f"{t * 1e3:.2f} ms |"
             )
         lines.append("")
-        mults = [r.mults for r in p.rows]
-        rho = spearman(mults, best) if max(mults) >= 10**6 else float("nan")
-        ratio = best[p.rows.index(p.chosen)] / min(best)
+        ran = [i for i in range(len(progs)) if not big[i]]
+        mults = [p.rows[i].mults for i in ran]
+        times = [best[i] for i in ran]
+        rho = spearman(mults, times) if max(mults) >= 10**6 else float("nan")
+        ratio = best[p.rows.index(p.chosen)] / min(times)
         summary.append(
             f"| {name} | {max(mults):,} | {'—' if rho != rho else f'{rho:.2f}'} | "
             f"{p.chosen.name} | {ratio:.2f} |"
@@ -212,6 +223,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exec", action="store_true", help="compiled programs (graph-exec)")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per mode (--exec)")
+    parser.add_argument(
+        "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"
+    )
     ns = parser.parse_args()
     if ns.exec:
         emit("graph-exec", execution(ns), ns.out, ns.write)
