@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import platform
 import sys
 import time
@@ -152,13 +153,17 @@ def execution(ns) -> str:
     from chainorder.measure import peak_memory, spearman
     from chainorder.units import format_bytes
 
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "(default)")
+
     lines = [
         "## Traced graphs: compiled Jacobian programs, predicted against measured",
         "",
-        f"Command: `python benchmarks/bench_graph.py --exec --write` (best of {ns.repeat} "
-        f"interleaved runs; Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"{platform.machine()}). **Machine shared** with other jobs while measured: times are "
-        "noisy, ratios within one run are what to read.",
+        f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
+        f"--write` (best of {ns.repeat} interleaved runs; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
+        "shared** with other jobs while measured (load ≈ 5× the cores): times are noisy, "
+        "ratios within one run are what to read. One BLAS thread: with OpenBLAS's threads on "
+        "an oversubscribed machine a 1 ms run took 100–250 ms after a large one.",
         "",
         "Each mode runs as a compiled program (a flat list of batched rule applications and "
         "array products over buffer slots). *mults*: predicted = counted at run time. "
