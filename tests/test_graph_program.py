@@ -197,3 +197,13 @@ def test_run_reads_primal_values_only_through_graph_value(method) -> None:
     g0.value = lambda name: g1.nx.nodes[name]["value"]  # new values, stale node attributes
     expected = compile_jacobian_program(linearize(g1), "reverse").run(g1)
     assert np.allclose(prog.run(g0), expected, rtol=1e-12, atol=1e-13)
+
+
+def test_float32_graphs_count_values_in_their_dtype_and_blocks_in_float64() -> None:
+    g = trace(lambda x: np.tanh(x @ x.T).sum(axis=0), np.ones((6, 3), dtype=np.float32))
+    p = plan_graph(g)
+    assert g.itemsize == 4
+    for row in p.rows:
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        assert row.peak_bytes == p.lin.values_elements() * 4 + prog.predicted_peak_bytes
+        assert prog.run(g).dtype == np.float64

@@ -77,6 +77,7 @@ class EliminationResult:
         scalars the elimination program holds at once (its formed partials, seeds and
         temporaries, and the Jacobian; :func:`~chainorder.graph.instr.simulate_peak`).
         Under the ``"graphax"`` convention: the peak nnz of the accumulated partials.
+        Bytes: the values in the graph's dtype, the program's blocks in float64.
     steps : tuple of EliminationStep
     jacobian : ndarray or None
         The ``m × n`` Jacobian (rows: outputs, columns: inputs) when ``numeric=True``.
@@ -170,8 +171,10 @@ def eliminate(
             peak = simulate_peak(prog)
         if numeric:
             jac = execute(lin.graph, prog, n_slots, 0)[0]
-    itemsize = lin.graph.itemsize
-    return EliminationResult(order, total, base + peak, (base + peak) * itemsize, tuple(steps), jac)
+    # values in the graph's dtype; the program's blocks in float64 (graphax: the dtype)
+    work = 8 if convention == "chainorder" else lin.graph.itemsize
+    nbytes = base * lin.graph.itemsize + peak * work
+    return EliminationResult(order, total, base + peak, nbytes, tuple(steps), jac)
 
 
 def forward_order(lin: LinearizedGraph) -> tuple[str, ...]:
