@@ -27,6 +27,7 @@ from chainorder.errors import (
     UnknownSettingError,
     UnknownSolverError,
 )
+from chainorder.engine import JacobianFunction, grad, jacobian
 from chainorder.execute import CompiledPlan, compile_plan, evaluate, evaluate_streamed
 from chainorder.gradcheck import check_grads
 from chainorder.graph import GraphPlan, TracedGraph, plan_graph, trace, validate_graph
@@ -47,6 +48,7 @@ __all__ = [
     "DtypeError",
     "ExecutionError",
     "GraphPlan",
+    "JacobianFunction",
     "JacobianMismatchError",
     "Link",
     "Mode",
@@ -72,6 +74,8 @@ __all__ = [
     "forward_mults_closed_form",
     "forward_tree",
     "get_solver",
+    "grad",
+    "jacobian",
     "memory_profile",
     "plan",
     "plan_graph",

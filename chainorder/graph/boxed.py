@@ -22,7 +22,9 @@ from chainorder.graph.unsupported import unsupported
 if TYPE_CHECKING:  # pragma: no cover
     from chainorder.graph.tape import Tape
 
-__all__ = ["TRACED_UFUNCS", "TracedArray", "tape_of", "traced_constructors", "value_of"]
+__all__ = [
+    "TRACED_UFUNCS", "TracedArray", "as_dtype", "tape_of", "traced_constructors", "value_of",
+]
 
 #: NumPy ufuncs recorded as ops: the registry's ops that are ufuncs.
 TRACED_UFUNCS = frozenset(n for n in REGISTRY if isinstance(getattr(np, n, None), np.ufunc))
@@ -86,7 +88,7 @@ class TracedArray:
             name = "divide"
         if name not in TRACED_UFUNCS:
             if name in _ZERO_UFUNCS or all(t[-1] in "?bBhHiIlLqQ" for t in ufunc.types):
-                return ufunc(*(value_of(x) for x in inputs), **kwargs)
+                return self._tape.derived(ufunc, inputs, kwargs)
             raise unsupported(f"np.{name}", name)
         if name == "matmul":
             return self._tape.matmul("matmul", inputs[0], inputs[1])
@@ -276,28 +278,39 @@ class TracedArray:
         return np.trace(self, offset, axis1, axis2)
 
     def round(self, decimals=0, out=None):
-        return np.round(self._value, decimals)
+        return self._tape.derived(np.round, (self, decimals))
 
     def argmax(self, axis=None, out=None, keepdims=False):
-        return np.argmax(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.argmax, (self,), {"axis": axis, "keepdims": keepdims})
 
     def argmin(self, axis=None, out=None, keepdims=False):
-        return np.argmin(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.argmin, (self,), {"axis": axis, "keepdims": keepdims})
 
     def argsort(self, axis=-1, kind=None, order=None):
-        return np.argsort(self._value, axis=axis, kind=kind)
+        return self._tape.derived(np.argsort, (self,), {"axis": axis, "kind": kind})
 
     def nonzero(self):
-        return np.nonzero(self._value)
+        return self._tape.derived(np.nonzero, (self,))
 
     def all(self, axis=None, out=None, keepdims=False):
-        return np.all(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.all, (self,), {"axis": axis, "keepdims": keepdims})
 
     def any(self, axis=None, out=None, keepdims=False):
-        return np.any(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.any, (self,), {"axis": axis, "keepdims": keepdims})
 
     def sort(self, axis=-1, kind=None, order=None):
         raise unsupported("x.sort() (sorts in place; use y = np.sort(x))", "sort")
+
+
+def as_dtype(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``: the recomputable form of an integer or boolean cast (a guard).
+
+    Examples
+    --------
+    >>> as_dtype(np.array([1.7, -0.2]), np.dtype(int))
+    array([1, 0])
+    """
+    return np.asarray(x).astype(dtype)
 
 
 def value_of(x: Any) -> Any:
@@ -363,7 +376,7 @@ def traced_constructors() -> Iterator[None]:
                 dtype = kwargs.get("dtype", args[0] if args else None)
                 if dtype is None or np.issubdtype(np.dtype(dtype), np.floating):
                     return obj
-                return obj._value.astype(dtype)
+                return obj._tape.derived(as_dtype, (obj, np.dtype(dtype)))
             if isinstance(obj, list | tuple) and _holds_traced(obj):
                 return stack_nested(obj)
             return orig(obj, *args, **kwargs)

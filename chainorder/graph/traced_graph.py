@@ -76,6 +76,8 @@ class TracedGraph:
         self.args = tuple(args)
         self.wrt = tuple(wrt)
         self.single_output = single_output
+        #: Zero-derivative values the trace decided (:class:`~chainorder.graph.tape.Guard`).
+        self.guards: tuple = ()
 
     def __repr__(self) -> str:
         return (
@@ -187,6 +189,38 @@ class TracedGraph:
                 get_rule(d["op"]).forward(*(vals[a] for a in d["args"]), **d["params"])
             )
         return [vals[y] for y in self.outputs]
+
+    def with_values(self, values: dict[str, Any], args: tuple | None = None) -> TracedGraph:
+        """The same graph with node ``values`` replaced (a replay at new arguments).
+
+        Structure, topological order and active set are shared, not recomputed; ``args``
+        replaces the example arguments (for :meth:`call`).
+
+        Examples
+        --------
+        >>> from chainorder.graph.trace import trace
+        >>> g = trace(lambda x: 2.0 * x, np.ones(2))
+        >>> h = g.with_values({"x": np.full(2, 3.0), "v1": np.full(2, 6.0)})
+        >>> h.value("v1"), g.value("v1")
+        (array([6., 6.]), array([2., 2.]))
+
+        Notes
+        -----
+        O(V + E) dictionary copies (no array is copied).
+        """
+        g = self.nx.copy()
+        nodes = g.nodes
+        for name, value in values.items():
+            nodes[name]["value"] = value
+        new = TracedGraph(
+            g, self.inputs, self.outputs, self.fn, self.args if args is None else args,
+            self.wrt, self.single_output,
+        )  # fmt: skip
+        new.guards = self.guards
+        for key in ("_order", "_active"):
+            if key in self.__dict__:
+                new.__dict__[key] = self.__dict__[key]
+        return new
 
     def _new_inputs(
         self, where: str, inputs: tuple[Any, ...], dtype: Any = None
