@@ -14,6 +14,7 @@ from chainorder.cost import (
     reverse_mults_closed_form,
     tree_cost,
 )
+from chainorder.engine import JacobianFunction, grad, jacobian
 from chainorder.errors import (
     ChainorderError,
     ChainTooLongError,
@@ -27,7 +28,6 @@ from chainorder.errors import (
     UnknownSettingError,
     UnknownSolverError,
 )
-from chainorder.engine import JacobianFunction, grad, jacobian
 from chainorder.execute import CompiledPlan, compile_plan, evaluate, evaluate_streamed
 from chainorder.gradcheck import check_grads
 from chainorder.graph import GraphPlan, TracedGraph, plan_graph, trace, validate_graph

@@ -36,6 +36,15 @@ _ZERO_UFUNCS = frozenset(
 )
 
 
+def _binary(ufunc: np.ufunc, reflected: bool = False) -> Any:
+    """The operator method ``x OP o`` (or ``o OP x`` when ``reflected``) as ``ufunc``."""
+
+    def method(self, o):
+        return ufunc(o, self) if reflected else ufunc(self, o)
+
+    return method
+
+
 class TracedArray:
     """A NumPy-like value that records every op applied to it on its tape.
 
@@ -120,6 +129,24 @@ class TracedArray:
     def __iter__(self):
         raise unsupported("iteration over a traced array")
 
+    def __complex__(self) -> complex:
+        raise unsupported("complex() of a traced array")
+
+    def __index__(self) -> int:
+        raise unsupported("a traced array as an index or size (operator.index)")
+
+    def __contains__(self, item) -> bool:
+        raise unsupported("`in` on a traced array (use np.any(x == item))", "any")
+
+    def __delitem__(self, key):
+        raise unsupported("del x[...] on a traced array", "delete")
+
+    def __copy__(self):
+        return np.copy(self)
+
+    def __deepcopy__(self, memo):
+        return np.copy(self)
+
     # --- operators
     def __add__(self, o):
         return np.add(self, o)
@@ -168,6 +195,17 @@ class TracedArray:
 
     def __rmod__(self, o):
         return np.remainder(o, self)
+
+    # divmod and the bitwise operators: NumPy's ufuncs (integer/boolean: zero derivative)
+    __divmod__, __rdivmod__ = _binary(np.divmod), _binary(np.divmod, True)
+    __and__, __rand__ = _binary(np.bitwise_and), _binary(np.bitwise_and, True)
+    __or__, __ror__ = _binary(np.bitwise_or), _binary(np.bitwise_or, True)
+    __xor__, __rxor__ = _binary(np.bitwise_xor), _binary(np.bitwise_xor, True)
+    __lshift__, __rlshift__ = _binary(np.left_shift), _binary(np.left_shift, True)
+    __rshift__, __rrshift__ = _binary(np.right_shift), _binary(np.right_shift, True)
+
+    def __invert__(self):
+        return np.invert(self)
 
     def __neg__(self):
         return np.negative(self)
@@ -321,7 +359,10 @@ def _normalise_key(key: Any) -> tuple:
     key = key if isinstance(key, tuple) else (key,)
     out = []
     for k in key:
-        if isinstance(k, TracedArray):
+        if isinstance(k, TracedArray) or (
+            isinstance(k, slice)
+            and any(isinstance(e, TracedArray) for e in (k.start, k.stop, k.step))
+        ):
             raise unsupported("indexing with a traced array (indices must be constants)")
         if k is None or k is Ellipsis or isinstance(k, slice):
             out.append(k)

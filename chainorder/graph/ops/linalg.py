@@ -126,6 +126,10 @@ _contraction(
 )
 
 
+#: Letters of matmul's batch axes: never i, j, k (the matrix axes and the contracted one).
+_BATCH_LETTERS = "nopqrstuvwxyzabcdefghlm" + string.ascii_uppercase
+
+
 def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
     """Einsum subscripts of ``a @ b``, batch dimensions broadcast as NumPy does.
 
@@ -138,6 +142,8 @@ def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
     ('ij', 'j', 'i')
     >>> matmul_spec((2, 5, 4), (4, 3))
     ('nij', 'jk', 'nik')
+    >>> matmul_spec((2, 3, 4), (2, 4, 5))  # batch letters never collide with i, j, k
+    ('nij', 'njk', 'nik')
     """
     na, nb = len(shape_a), len(shape_b)
     if na == 0 or nb == 0:
@@ -147,7 +153,10 @@ def matmul_spec(shape_a: Shape, shape_b: Shape) -> tuple[str, str, str]:
     for b in (ba, bb):
         if b != batch[len(batch) - len(b) :]:
             raise ValueError(f"matmul batch {b} broadcasts against {batch}")
-    letters = string.ascii_lowercase[13 : 13 + len(batch)]
+    if len(batch) > len(_BATCH_LETTERS):
+        n = len(_BATCH_LETTERS)
+        raise ValueError(f"matmul with {len(batch)} batch dimensions (at most {n})")
+    letters = _BATCH_LETTERS[: len(batch)]
     la, lb = letters[len(batch) - len(ba) :], letters[len(batch) - len(bb) :]
     sa = la + ("ij" if na >= 2 else "j")
     sb = lb + ("jk" if nb >= 2 else "j")
