@@ -1,0 +1,186 @@
+"""Benchmark: ``chainorder.jacobian(f)`` against JAX (jit and not) and torch.func (issue 8).
+
+For each function of :mod:`engine_functions` it measures, in seconds:
+
+* chainorder **first call**: a new ``jacobian(f)`` object called once (trace + plan +
+  compile + run);
+* chainorder **re-run**: the same object called at new argument values (replay of the
+  compiled program, best of k);
+* JAX ``jax.jit(jax.jacfwd)`` and ``jax.jit(jax.jacrev)``, the faster of the two: compile
+  plus first call, and a re-run (best of k); JAX without jit (best of k, faster mode);
+* ``torch.func.jacfwd`` / ``jacrev`` (faster, best of k), when PyTorch is installed.
+
+Ratios are chainorder / JAX jit (re-run against re-run, first call against compile + first
+call). Every Jacobian is checked against JAX's (x64). One run on a shared machine: the figures
+are noisy; repeats are interleaved and the best is kept.
+
+Run::
+
+    python benchmarks/bench_engine.py [--write] [--repeat K] [--only NAME]
+
+``--write`` replaces the "engine" section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _results import emit, machine_line  # noqa: E402
+from engine_functions import CASES, Case, NumpyNS, TorchNS  # noqa: E402
+
+import chainorder  # noqa: E402
+
+
+def _best(fn, k: int) -> float:
+    best = float("inf")
+    for _ in range(k):
+        t = time.perf_counter()
+        out = fn()
+        _block(out)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _block(out) -> None:
+    leaves = out if isinstance(out, tuple | list) else [out]
+    for leaf in leaves:
+        if isinstance(leaf, tuple | list):
+            _block(leaf)
+        elif hasattr(leaf, "block_until_ready"):
+            leaf.block_until_ready()
+
+
+def _flat(out) -> np.ndarray:
+    leaves = out if isinstance(out, tuple | list) else [out]
+    parts = []
+    for leaf in leaves:
+        parts.append(_flat(leaf) if isinstance(leaf, tuple | list) else np.asarray(leaf).ravel())
+    return np.concatenate(parts)
+
+
+def _moved(args: tuple, rng: np.random.Generator, argnums) -> tuple:
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    return tuple(
+        a + 0.01 * rng.standard_normal(np.shape(a)) if i in nums else a for i, a in enumerate(args)
+    )
+
+
+def run_case(case: Case, k: int, rng: np.random.Generator) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    args = case.args(rng)
+    new = _moved(args, rng, case.argnums)
+    f_np = case.make(NumpyNS(np))
+    row: dict = {"case": case}
+    t = time.perf_counter()
+    jf = chainorder.jacobian(f_np, argnums=case.argnums)
+    ours = jf(*args)
+    row["first"] = time.perf_counter() - t
+    entry = jf.last
+    row["method"] = entry.row.name
+    row["mults"] = entry.row.mults
+    row["rerun"] = _best(lambda: jf(*new), k)
+    assert jf.last.traces == 1, "the re-run traced again"
+    f_jax = case.make(NumpyNS(jnp))
+    jargs = tuple(jnp.asarray(a) for a in args)
+    jnew = tuple(jnp.asarray(a) for a in new)
+    jit_first, jit_rerun, nojit = {}, {}, {}
+    for mode, transform in (("jacfwd", jax.jacfwd), ("jacrev", jax.jacrev)):
+        jitted = jax.jit(transform(f_jax, argnums=case.argnums))
+        t = time.perf_counter()
+        theirs = jitted(*jargs)
+        _block(theirs)
+        jit_first[mode] = time.perf_counter() - t
+        jit_rerun[mode] = _best(lambda jitted=jitted: jitted(*jnew), k)
+        plain = transform(f_jax, argnums=case.argnums)
+        nojit[mode] = _best(lambda plain=plain: plain(*jnew), max(1, k // 3))
+    ref = _flat(theirs)
+    err = float(np.abs(_flat(ours) - ref).max() / max(1.0, np.abs(ref).max()))
+    row["error"] = err
+    best = min(jit_rerun, key=jit_rerun.get)
+    row["jax_mode"] = best
+    row["jit_first"] = jit_first[best]
+    row["jit_rerun"] = jit_rerun[best]
+    row["nojit"] = min(nojit.values())
+    row["torch"] = _torch(case, new, k)
+    return row
+
+
+def _torch(case: Case, args: tuple, k: int) -> float | None:
+    try:
+        import torch
+        from torch.func import jacfwd, jacrev
+    except ImportError:
+        return None
+    torch.set_default_dtype(torch.float64)
+    f = case.make(TorchNS())
+    targs = tuple(torch.as_tensor(a) for a in args)
+    times = []
+    for transform in (jacfwd, jacrev):
+        jf = transform(f, argnums=case.argnums)
+        try:
+            jf(*targs)
+        except Exception:  # noqa: BLE001 - an op torch.func cannot transform: no figure
+            continue
+        times.append(_best(lambda jf=jf: jf(*targs), k))
+    return min(times) if times else None
+
+
+def _ms(t: float | None) -> str:
+    return "—" if t is None else f"{t * 1e3:,.2f}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| function | chosen plan (mults) | chainorder first call ms | JAX jit compile+first ms "
+        "| first-call ratio | chainorder re-run ms | JAX jit re-run ms (mode) | re-run ratio "
+        "| JAX no-jit ms | torch.func ms | max rel. error vs JAX |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        c = r["case"]
+        lines.append(
+            f"| {c.name} ({c.what}) | {r['method']} ({r['mults']:,}) | {_ms(r['first'])} "
+            f"| {_ms(r['jit_first'])} | {r['first'] / r['jit_first']:.2f}× "
+            f"| {_ms(r['rerun'])} | {_ms(r['jit_rerun'])} ({r['jax_mode']}) "
+            f"| {r['rerun'] / r['jit_rerun']:.2f}× | {_ms(r['nojit'])} | {_ms(r['torch'])} "
+            f"| {r['error']:.1e} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    ap.add_argument("--out", type=Path, default=None, help="write the Markdown to this file")
+    ap.add_argument("--repeat", type=int, default=7, help="best of K re-runs (7)")
+    ap.add_argument("--only", default=None, help="run the functions whose name contains this")
+    ns = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    rows = []
+    for case in CASES:
+        if ns.only and ns.only.lower() not in case.name.lower():
+            continue
+        rows.append(run_case(case, ns.repeat, rng))
+        print(table(rows[-1:]).splitlines()[-1], file=sys.stderr)
+    body = (
+        "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)\n\n"
+        f"{machine_line()}; JAX x64 on CPU. One run on a machine shared with other jobs: "
+        "figures are noisy (best of "
+        f"{ns.repeat} interleaved re-runs). Ratios are chainorder / jitted JAX (the faster of "
+        "jacfwd and jacrev); < 1 means chainorder is faster.\n\n" + table(rows)
+    )
+    emit("engine", body, ns.out, ns.write)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
