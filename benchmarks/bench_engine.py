@@ -24,11 +24,20 @@ Run::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# one thread for every framework: on a shared 2-core machine, multi-threaded BLAS contends
+# (a 100 × 100 solve took 54 ms with OpenBLAS threads and 0.12 ms with one)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _results import emit, machine_line  # noqa: E402
@@ -121,6 +130,7 @@ def _torch(case: Case, args: tuple, k: int) -> float | None:
     except ImportError:
         return None
     torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
     f = case.make(TorchNS())
     targs = tuple(torch.as_tensor(a) for a in args)
     times = []
@@ -128,7 +138,7 @@ def _torch(case: Case, args: tuple, k: int) -> float | None:
         jf = transform(f, argnums=case.argnums)
         try:
             jf(*targs)
-        except Exception:  # noqa: BLE001 - an op torch.func cannot transform: no figure
+        except Exception:  # an op torch.func cannot transform: no figure
             continue
         times.append(_best(lambda jf=jf: jf(*targs), k))
     return min(times) if times else None
@@ -173,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table(rows[-1:]).splitlines()[-1], file=sys.stderr)
     body = (
         "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)\n\n"
-        f"{machine_line()}; JAX x64 on CPU. One run on a machine shared with other jobs: "
+        f"{machine_line()}; JAX x64 on CPU; every framework single-threaded (OpenBLAS, XLA "
+        "Eigen, torch: threads contend on this shared machine). One run on a machine shared "
+        "with other jobs: "
         "figures are noisy (best of "
         f"{ns.repeat} interleaved re-runs). Ratios are chainorder / jitted JAX (the faster of "
         "jacfwd and jacrev); < 1 means chainorder is faster.\n\n" + table(rows)

@@ -7,6 +7,7 @@ Each case: ``name``, ``make(ns)`` → the function, ``args(rng)`` → its NumPy 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,7 @@ def _mlp(ns):
 def _mlp_args(rng):
     sizes = [256, 128, 128, 10]
     out: list[np.ndarray] = [rng.standard_normal(256)]
-    for a, b in zip(sizes, sizes[1:], strict=False):
+    for a, b in itertools.pairwise(sizes):
         out += [rng.standard_normal((b, a)) / np.sqrt(a), rng.standard_normal(b)]
     return tuple(out)
 

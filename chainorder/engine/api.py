@@ -19,13 +19,18 @@ from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
 from chainorder.graph.trace import trace
 from chainorder.graph.traced_graph import TracedGraph
 
-__all__ = ["METHODS", "CacheEntry", "JacobianFunction", "grad", "jacobian"]
+__all__ = ["METHODS", "PLAN_OPTIONS", "CacheEntry", "JacobianFunction", "grad", "jacobian"]
 
 #: Accepted ``method`` names: ``auto`` picks the cheapest row of the plan.
 METHODS = (
     "auto", "forward", "reverse", "markowitz", "chain", "search", "elimination:forward",
     "elimination:reverse", "elimination:markowitz", "elimination:chain", "elimination:search",
 )  # fmt: skip
+
+
+#: Options of :func:`~chainorder.graph.planning.plan_graph` for the first call: fewer random
+#: restarts than its default (the first call is timed against JIT compilation).
+PLAN_OPTIONS = {"restarts": 8}
 
 
 @dataclass
@@ -140,7 +145,7 @@ class JacobianFunction:
             raise SpecError(f"grad needs one scalar output, {getattr(self.fn, '__name__', 'f')} "
                             f"returns shape{'s' if len(shapes) > 1 else ''} "
                             f"{', '.join(map(str, shapes))}; use jacobian")  # fmt: skip
-        plan = plan_graph(graph)
+        plan = plan_graph(graph, **PLAN_OPTIONS)
         if self._key == "auto":
             row = plan.chosen
         else:
