@@ -111,7 +111,9 @@ def test_cut_vertices_and_blocks() -> None:
     assert red.block_mults + red.chain_mults == eliminate(lin, red.order).mults
 
 
-def test_markowitz_on_scalar_vertices_uses_the_classical_degree() -> None:
+def test_markowitz_on_scalar_vertices_takes_the_cheapest_vertex() -> None:
+    """Each step costs at least the classical degree (one mult per product of non-unit
+    partials; forming an original partial may cost more) and Markowitz takes the cheapest."""
     def f(x, y):
         a = x * y
         b = np.sin(a)
@@ -131,7 +133,7 @@ def test_markowitz_on_scalar_vertices_uses_the_classical_degree() -> None:
             for k in state.succ[v]
             if state.E[(i, v)].unit or state.E[(v, k)].unit
         )
-        assert state.cost(v)[0] == degree - unit
+        assert state.cost(v)[0] >= degree - unit
         assert (
             min(state.cost(w)[0] for w in state.pred if w in lin.intermediates) == state.cost(v)[0]
         )

@@ -32,8 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from chainorder.errors import TraceError
+from chainorder.graph.elimprog import elimination_program
 from chainorder.graph.elimstate import CONVENTIONS, _State
-from chainorder.graph.linearize import LinearizedGraph, to_dense
+from chainorder.graph.instr import execute, simulate_peak
+from chainorder.graph.linearize import LinearizedGraph
 
 __all__ = [
     "CONVENTIONS",
@@ -68,7 +70,9 @@ class EliminationResult:
         Scalar multiplications of all the products (local partials given).
     peak_elements, peak_bytes : int
         Values (and constants) kept to apply or form the local partials, plus the peak
-        number of scalars of the accumulated partial products alive at once.
+        scalars the elimination program holds at once (its formed partials, seeds and
+        temporaries, and the Jacobian; :func:`~chainorder.graph.instr.simulate_peak`).
+        Under the ``"graphax"`` convention: the peak nnz of the accumulated partials.
     steps : tuple of EliminationStep
     jacobian : ndarray or None
         The ``m × n`` Jacobian (rows: outputs, columns: inputs) when ``numeric=True``.
@@ -144,7 +148,7 @@ def eliminate(
     O(Σ_j |pred(j)|·|succ(j)|) structure products; numeric products as their mults.
     """
     order = _check_order(lin, order)
-    state = _State(lin, numeric, convention)
+    state = _State(lin, convention)
     base = lin.values_elements()
     total, peak = 0, state.nnz
     steps = []
@@ -153,26 +157,16 @@ def eliminate(
         total += mults
         peak = max(peak, step_peak)
         steps.append(EliminationStep(j, mults, fill, state.nnz))
+    total += state.finish_cost()
     jac = None
-    if numeric:
-        jac = _assemble(lin, state)
+    if convention == "chainorder" or numeric:
+        prog, n_slots, _ = elimination_program(lin, order)
+        if convention == "chainorder":
+            peak = simulate_peak(prog)
+        if numeric:
+            jac = execute(lin.graph, prog, n_slots, 0)[0]
     itemsize = lin.graph.itemsize
     return EliminationResult(order, total, base + peak, (base + peak) * itemsize, tuple(steps), jac)
-
-
-def _assemble(lin: LinearizedGraph, state: _State) -> np.ndarray:
-    m = sum(lin.sizes[y] for y in lin.outputs)
-    n = sum(lin.sizes[x] for x in lin.inputs)
-    jac = np.zeros((m, n))
-    r0 = 0
-    for y in lin.outputs:
-        c0 = 0
-        for x in lin.inputs:
-            if (x, y) in state.N:
-                jac[r0 : r0 + lin.sizes[y], c0 : c0 + lin.sizes[x]] = to_dense(state.N[(x, y)])
-            c0 += lin.sizes[x]
-        r0 += lin.sizes[y]
-    return jac
 
 
 def forward_order(lin: LinearizedGraph) -> tuple[str, ...]:
@@ -359,7 +353,7 @@ def search_order(
 
 def _order_cost(state: _State, order: Sequence[str]) -> int:
     st = state.copy()
-    return sum(st.eliminate(v)[0] for v in order)
+    return sum(st.eliminate(v)[0] for v in order) + st.finish_cost()
 
 
 def brute_force_orders(lin: LinearizedGraph) -> Iterable[tuple[str, ...]]:

@@ -1,17 +1,27 @@
 """The mutable state of a vertex elimination (adjacency, edge structures, numbers) and
-the counting conventions; :mod:`~chainorder.graph.eliminate` drives it."""
+the counting conventions; :mod:`~chainorder.graph.eliminate` drives it.
+
+Under the ``"chainorder"`` convention the state prices exactly what the executor
+(:mod:`~chainorder.graph.elimprog`) runs. An edge is either *original* (its local partial
+is not held; the op's rule applies it to a block of tangents or cotangents) or *formed*
+(held as a diagonal vector or as a dense matrix). The product ``∂k/∂j · ∂j/∂i`` is the
+cheapest of: forming both factors and multiplying them (diagonal · diagonal: ``n``;
+diagonal · dense: the dense size; dense · dense: ``p·q·r``), applying ``∂k/∂j`` by its
+tangent rule to the columns of the formed ``∂j/∂i``, or applying ``∂j/∂i`` by its adjoint
+rule to the rows of the formed ``∂k/∂j`` (one column / row when both are diagonal).
+Forming an original partial costs nothing when its entries are an operand's
+(:mod:`~chainorder.graph.blocks`: products, matrix products), else its rule: one tangent
+for a diagonal partial, else the cheaper of ``size(u)`` tangents and ``size(v)`` adjoints
+of the identity. A factor formed
+once serves every product of the same elimination step.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from chainorder.errors import TraceError
-from chainorder.graph.linearize import (
-    LinearizedGraph,
-    LocalJacobian,
-    add_local,
-    multiply_local,
-)
+from chainorder.graph.linearize import LinearizedGraph
 from chainorder.graph.structure import EdgeStructure, add_structures, multiply_structures
 
 __all__ = ["CONVENTIONS"]
@@ -55,11 +65,9 @@ def _graphax_product(
 
 
 class _State:
-    """Mutable elimination state: adjacency and edge structures (and numbers if asked)."""
+    """Mutable elimination state: adjacency and edge structures."""
 
-    def __init__(
-        self, lin: LinearizedGraph, numeric: bool = False, convention: str = "chainorder"
-    ) -> None:
+    def __init__(self, lin: LinearizedGraph, convention: str = "chainorder") -> None:
         self.lin = lin
         self.graphax = _check_convention(convention) == "graphax"
         self._ins, self._outs = frozenset(lin.inputs), frozenset(lin.outputs)
@@ -70,9 +78,6 @@ class _State:
         for u, v in self.E:
             self.pred[v].add(u)
             self.succ[u].add(v)
-        self.N: dict[tuple[str, str], LocalJacobian] | None = None
-        if numeric:
-            self.N = {e: lin.local_jacobian(*e) for e in self.E}
         self.nnz = sum(self.stored(e) for e in self.E)
 
     def copy(self) -> _State:
@@ -84,80 +89,138 @@ class _State:
         new.A = dict(self.A)
         new.pred = {v: set(p) for v, p in self.pred.items()}
         new.succ = {v: set(s) for v, s in self.succ.items()}
-        new.N = None if self.N is None else dict(self.N)
         new.nnz = self.nnz
         return new
 
-    def product(self, i: str, j: str, k: str) -> tuple[int, EdgeStructure]:
-        """Mults and structure of ``∂k/∂j · ∂j/∂i`` (matrix-free where cheaper)."""
+    def form_cost(self, e: tuple[str, str]) -> tuple[int, str | None]:
+        """Mults and way (``hook``, ``ones``, ``jvp``, ``vjp``; ``None`` if held) of forming
+        ``e`` (``hook``: :func:`chainorder.graph.blocks.form`, no mults)."""
+        if e not in self.A:
+            return 0, None
+        if e in self.lin.formers:
+            return 0, "hook"
+        jv, vj = self.A[e]
+        if self.E[e].is_diagonal:
+            return jv, "ones"
+        a, b = self.lin.sizes[e[0]] * jv, self.lin.sizes[e[1]] * vj
+        return (a, "jvp") if a <= b else (b, "vjp")
+
+    def product(
+        self, i: str, j: str, k: str, formed: frozenset | set = frozenset()
+    ) -> tuple[int, EdgeStructure, str]:
+        """Mults, structure and way (``mm``, ``jvp``, ``vjp``) of ``∂k/∂j · ∂j/∂i``.
+
+        ``formed``: original edges already formed in this step (no forming cost).
+        """
         jk, ij = (j, k), (i, j)
+        a, b = self.E[ij], self.E[jk]
         if self.graphax:  # ±1 factors cost, partials are formed
-            lazy = (self.E[jk].kind == "select" and k in self._outs) or (
-                self.E[ij].kind == "select" and i in self._ins
+            lazy = (b.kind == "select" and k in self._outs) or (
+                a.kind == "select" and i in self._ins
             )
-            return _graphax_product(self.E[jk], self.E[ij], lazy)
-        m, s = multiply_structures(self.E[jk], self.E[ij])
+            return (*_graphax_product(b, a, lazy), "mm")
+        diag = a.is_diagonal and b.is_diagonal
+        out = EdgeStructure.diagonal(a.rows) if diag else EdgeStructure.dense(b.rows, a.cols)
+        fa = 0 if ij in formed else self.form_cost(ij)[0]
+        fb = 0 if jk in formed else self.form_cost(jk)[0]
+        if diag:
+            mm = a.rows
+        elif a.is_diagonal:
+            mm = b.rows * b.cols
+        elif b.is_diagonal:
+            mm = a.rows * a.cols
+        else:
+            mm = b.rows * b.cols * a.cols
+        best = (fa + fb + mm, out, "mm")
         if jk in self.A:
-            m = min(m, self.E[ij].cols * self.A[jk][0])
+            m = fa + (1 if diag else a.cols) * self.A[jk][0]
+            if m < best[0]:
+                best = (m, out, "jvp")
         if ij in self.A:
-            m = min(m, self.E[jk].rows * self.A[ij][1])
-        return m, s
+            m = fb + (1 if diag else b.rows) * self.A[ij][1]
+            if m < best[0]:
+                best = (m, out, "vjp")
+        return best
+
+    @staticmethod
+    def newly_formed(way: str, ij: tuple[str, str], jk: tuple[str, str]) -> tuple:
+        """The factors a product made in ``way`` forms."""
+        return {"mm": (ij, jk), "jvp": (ij,), "vjp": (jk,)}[way]
 
     def stored(self, e: tuple[str, str]) -> int:
         """Scalars held for edge ``e``: none for an original partial (applied from the kept
         values by its rule), ``nnz`` for an accumulated one."""
         return 0 if e in self.A else self.E[e].nnz
 
-    def cost(self, j: str) -> tuple[int, int]:
-        """(mults, change of stored scalars) of eliminating ``j``."""
+    def added(self, old: EdgeStructure, s: EdgeStructure) -> EdgeStructure:
+        """Structure of an accumulated edge plus a product (formed: diagonal or dense)."""
+        if self.graphax:
+            return add_structures(old, s)
+        if old.is_diagonal and s.is_diagonal:
+            return EdgeStructure.diagonal(old.rows)
+        return EdgeStructure.dense(old.rows, old.cols)
+
+    def _step(self, j: str, record: list | None = None) -> tuple[int, int]:
+        """Mults and change of stored scalars of eliminating ``j`` (``record``: the
+        products, in execution order, as ``(i, k, mults, structure, way)``)."""
         mults, dnnz = 0, 0
-        for i in self.pred[j]:
-            for k in self.succ[j]:
-                m, s = self.product(i, j, k)
-                mults += m
+        formed: set = set()
+        for i in sorted(self.pred[j]):
+            for k in sorted(self.succ[j]):
+                m, s, way = self.product(i, j, k, formed)
+                if not self.graphax:
+                    formed.update(self.newly_formed(way, (i, j), (j, k)))
                 old = self.E.get((i, k))
-                dnnz += s.nnz if old is None else add_structures(old, s).nnz - self.stored((i, k))
+                if old is None:
+                    dnnz += s.nnz
+                else:
+                    if not self.graphax:
+                        m += self.form_cost((i, k))[0]
+                    dnnz += self.added(old, s).nnz - self.stored((i, k))
+                mults += m
+                if record is not None:
+                    record.append((i, k, m, s, way))
         dnnz -= sum(self.stored((i, j)) for i in self.pred[j])
         dnnz -= sum(self.stored((j, k)) for k in self.succ[j])
         return mults, dnnz
 
-    def eliminate(self, j: str) -> tuple[int, int, int]:
-        """Eliminate ``j``; return (mults, fill edges created, peak nnz during the step)."""
-        mults, fill, peak = 0, 0, self.nnz
+    def cost(self, j: str) -> tuple[int, int]:
+        """(mults, change of stored scalars) of eliminating ``j``."""
+        return self._step(j)
+
+    def eliminate(self, j: str, record: list | None = None) -> tuple[int, int, int]:
+        """Eliminate ``j``; return (mults, fill edges created, peak nnz during the step).
+
+        ``record`` receives the products as :meth:`_step` describes them.
+        """
+        products: list = []
+        mults, _ = self._step(j, products)
+        if record is not None:
+            record.extend(products)
+        fill, peak = 0, self.nnz
         current = self.nnz
-        for i in sorted(self.pred[j]):
-            for k in sorted(self.succ[j]):
-                m, s = self.product(i, j, k)
-                mults += m
-                if self.N is not None:
-                    prod = multiply_local(self.N[(j, k)], self.N[(i, j)])
-                old = self.E.get((i, k))
-                if old is None:
-                    fill += 1
-                    self.E[(i, k)] = s
-                    self.pred[k].add(i)
-                    self.succ[i].add(k)
-                    current += s.nnz
-                    if self.N is not None:
-                        self.N[(i, k)] = prod
-                else:
-                    new = add_structures(old, s)
-                    before = self.stored((i, k))
-                    self.A.pop((i, k), None)
-                    current += s.nnz  # the product exists before it is added in
-                    peak = max(peak, current)
-                    current += new.nnz - before - s.nnz
-                    self.E[(i, k)] = new
-                    if self.N is not None:
-                        self.N[(i, k)] = add_local(self.N[(i, k)], prod)
+        for i, k, _, s, _ in products:
+            old = self.E.get((i, k))
+            if old is None:
+                fill += 1
+                self.E[(i, k)] = s
+                self.pred[k].add(i)
+                self.succ[i].add(k)
+                current += s.nnz
+            else:
+                new = self.added(old, s)
+                before = self.stored((i, k))
+                self.A.pop((i, k), None)
+                current += s.nnz  # the product exists before it is added in
                 peak = max(peak, current)
+                current += new.nnz - before - s.nnz
+                self.E[(i, k)] = new
+            peak = max(peak, current)
         edges = [(i, j) for i in self.pred[j]] + [(j, k) for k in self.succ[j]]
         for e in edges:
             current -= self.stored(e)
             self.E.pop(e)
             self.A.pop(e, None)
-            if self.N is not None:
-                del self.N[e]
         for i in self.pred[j]:
             self.succ[i].discard(j)
         for k in self.succ[j]:
@@ -165,3 +228,9 @@ class _State:
         del self.pred[j], self.succ[j]
         self.nnz = current
         return mults, fill, peak
+
+    def finish_cost(self) -> int:
+        """Mults of forming the input → output partials still original at the end."""
+        if self.graphax:
+            return 0
+        return sum(self.form_cost(e)[0] for e in self.E if e in self.A)

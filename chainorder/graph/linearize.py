@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chainorder.graph.blocks import former
 from chainorder.graph.ops import get_rule
 from chainorder.graph.structure import EdgeStructure
 from chainorder.graph.trace import TracedGraph
@@ -73,6 +74,9 @@ class LinearizedGraph:
     apply_cost : dict
         ``(u, v) → (jvp, vjp)``: mults of applying the local partial to one column
         (the op's tangent rule) or one row (its adjoint rule) without forming it.
+    formers : dict
+        ``(u, v) → scalars allocated`` for the partials that
+        :func:`chainorder.graph.blocks.form` builds from the op's values without mults.
     """
 
     graph: TracedGraph
@@ -82,6 +86,7 @@ class LinearizedGraph:
     sizes: dict[str, int]
     edges: dict[tuple[str, str], EdgeStructure]
     apply_cost: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    formers: dict[tuple[str, str], int] = field(default_factory=dict)
     _numeric: dict[tuple[str, str], LocalJacobian] = field(default_factory=dict, repr=False)
 
     @property
@@ -173,6 +178,12 @@ def linearize(graph: TracedGraph) -> LinearizedGraph:
             outputs.append(y)
     sinks = set(outputs)
     inter = tuple(v for v in active if v not in graph.inputs and v not in sinks)
+    formers = {}
+    for (u, v), st in edges.items():
+        if v in graph.nx and (u, v) in apply_cost:
+            found = former(graph, u, v)
+            if found is not None and (found[0] == "diag") == st.is_diagonal:
+                formers[(u, v)] = found[1]
     return LinearizedGraph(
-        graph, tuple(graph.inputs), tuple(outputs), inter, sizes, edges, apply_cost
+        graph, tuple(graph.inputs), tuple(outputs), inter, sizes, edges, apply_cost, formers
     )

@@ -4,18 +4,19 @@ Numerics: :func:`jvp`, :func:`vjp` push a *batch* of tangents / cotangents throu
 with the op rules; :func:`jacobian_forward` seeds the identity (input dimension ``n``
 directions), :func:`jacobian_reverse` seeds the identity on the outputs (``m`` directions).
 
+Both Jacobians run as compiled instruction lists (:mod:`~chainorder.graph.sweepprog`).
+
 Costs: :func:`sweep_cost` counts scalar multiplications exactly as the op rules define them
 (``n ×`` the tangent sweep, ``m ×`` the adjoint sweep) and the peak memory of each mode:
-
-* forward: constants plus, for every live node, its value and its ``n`` tangents; a node is
-  live from its op until its last consumer has run;
-* reverse: constants plus the tape (every active value, kept for the backward sweep) plus
-  the live adjoints (``m`` per scalar) of the backward sweep.
+the values the graph holds (constants and every active value: the tape) plus the peak of
+what the compiled sweep allocates — the Jacobian, the identity seeds, the live blocks of
+``n`` tangents (forward; a block dies after its last consumer) or ``m`` adjoints (reverse;
+a block dies once pulled back) and each step's summands
+(:func:`~chainorder.graph.instr.simulate_peak`).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from chainorder.errors import TraceError, UnknownSolverError
+from chainorder.graph.instr import execute, live_after, simulate_peak
 from chainorder.graph.ops import get_rule
+from chainorder.graph.sweepprog import sweep_program
 from chainorder.graph.trace import TracedGraph
 from chainorder.graph.traced_graph import require_graph
 
@@ -174,16 +177,6 @@ def vjp(graph: TracedGraph, cotangents: Sequence[np.ndarray]) -> list[np.ndarray
     return [cot.get(x, np.zeros((k, *graph.shape(x)))) for x in graph.inputs]
 
 
-def _flat_identity_batches(shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    sizes = [math.prod(s) for s in shapes]
-    eye = np.eye(sum(sizes))
-    out, offset = [], 0
-    for s, n in zip(shapes, sizes, strict=True):
-        out.append(eye[:, offset : offset + n].reshape((sum(sizes), *s)))
-        offset += n
-    return out
-
-
 def jacobian_forward(graph: TracedGraph) -> np.ndarray:
     """The full ``m × n`` Jacobian by one forward sweep with ``n`` tangents.
 
@@ -201,9 +194,9 @@ def jacobian_forward(graph: TracedGraph) -> np.ndarray:
     -----
     ``n`` × tangent-sweep mults; memory ``n`` × the live node sizes.
     """
-    seeds = _flat_identity_batches([graph.shape(x) for x in graph.inputs])
-    outs = jvp(graph, seeds)
-    return np.concatenate([o.reshape(graph.n_in, -1) for o in outs], axis=1).T
+    require_graph(graph, "jacobian_forward")
+    prog, n_slots = sweep_program(graph, "forward")
+    return execute(graph, prog, n_slots, 0)[0]
 
 
 def jacobian_reverse(graph: TracedGraph) -> np.ndarray:
@@ -220,9 +213,9 @@ def jacobian_reverse(graph: TracedGraph) -> np.ndarray:
     -----
     ``m`` × adjoint-sweep mults; memory: the tape plus ``m`` × the live adjoints.
     """
-    seeds = _flat_identity_batches([graph.shape(y) for y in graph.outputs])
-    grads = vjp(graph, seeds)
-    return np.concatenate([g.reshape(graph.n_out, -1) for g in grads], axis=1)
+    require_graph(graph, "jacobian_reverse")
+    prog, n_slots = sweep_program(graph, "reverse")
+    return execute(graph, prog, n_slots, 0)[0]
 
 
 @dataclass(frozen=True)
@@ -317,55 +310,22 @@ def sweep_cost(graph: TracedGraph, mode: str) -> SweepCost:
         )
     per_dir = sum(edge_cost.values())
     n, m = graph.n_in, graph.n_out
+    k = n if mode == "forward" else m
+    # The values the graph holds, plus what the compiled sweep allocates at its peak.
+    base = const + sum(graph.size(v) for v in active)
+    prog, _ = sweep_program(graph, mode)
     steps: list[SweepStep] = []
-    if mode == "forward":
-        last_use = {
-            v: max((active.index(s) for s in g.successors(v) if s in act), default=-1)
-            for v in active
-        }
-        live: dict[str, int] = {}
-        peak = 0
-        for t, v in enumerate(active):
-            live[v] = graph.size(v) * (1 + n)
-            if v in graph.outputs:
-                last_use[v] = len(active)
-            peak = max(peak, sum(live.values()))
-            steps.append(
-                SweepStep(
-                    v,
-                    g.nodes[v]["op"],
-                    (graph.size(v), n),
-                    n * edge_cost.get(v, 0),
-                    const + sum(live.values()),
-                )
-            )
-            for u in list(live):
-                if last_use[u] <= t and u not in graph.outputs:
-                    del live[u]
-        peak_el = const + peak
-    else:
-        tape = sum(graph.size(v) for v in active)
-        live = {}
-        peak = 0
-        first_pred_done: set[str] = set()
-        for v in reversed(active):
-            live.setdefault(v, graph.size(v) * m)
-            for u, _ in _in_edges(graph, v, act):
-                live.setdefault(u, graph.size(u) * m)
-                first_pred_done.add(u)
-            peak = max(peak, sum(live.values()))
-            if g.nodes[v]["kind"] != "input":
-                steps.append(
-                    SweepStep(
-                        v,
-                        g.nodes[v]["op"],
-                        (m, graph.size(v)),
-                        m * edge_cost.get(v, 0),
-                        const + tape + sum(live.values()),
-                    )
-                )
-                del live[v]
-        peak_el = const + tape + peak
+    for ins, live in zip(prog, live_after(prog), strict=True):
+        v = ins.node
+        if v is None:
+            continue
+        if steps and steps[-1].node == v:  # reverse: one step per node, live after its last
+            steps.pop()
+        carried = (graph.size(v), n) if mode == "forward" else (m, graph.size(v))
+        steps.append(
+            SweepStep(v, g.nodes[v]["op"], carried, k * edge_cost.get(v, 0), base + live)
+        )
+    peak_el = base + simulate_peak(prog)
     return SweepCost(
         mode,
         n if mode == "forward" else m,

@@ -16,17 +16,10 @@ import numpy as np
 from chainorder.checks import as_nonnegative_int, as_positive_float
 from chainorder.errors import JacobianMismatchError, TraceError, UnknownSolverError
 from chainorder.gradcheck import central_difference
-from chainorder.graph.chaincut import chain_reduction
-from chainorder.graph.eliminate import (
-    eliminate,
-    forward_order,
-    markowitz_order,
-    reverse_order,
-    search_order,
-)
 from chainorder.graph.linearize import LinearizedGraph, linearize
+from chainorder.graph.orders import ORDERS, named_order
 from chainorder.graph.planning import GraphPlan, plan_graph
-from chainorder.graph.sweep import jacobian_forward, jacobian_reverse
+from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import TracedGraph
 from chainorder.graph.traced_graph import require_graph
 
@@ -39,49 +32,6 @@ __all__ = [
     "named_order",
     "validate_graph",
 ]
-
-
-#: Named elimination orders (``method="elimination:NAME"`` of :func:`graph_jacobian`).
-ORDERS = ("forward", "reverse", "markowitz", "chain", "search")
-
-
-def named_order(lin: LinearizedGraph, name: str, seed: int = 0) -> tuple[str, ...]:
-    """The elimination order called ``name`` (one of :data:`ORDERS`).
-
-    ``chain`` is the order of the chain through cut vertices
-    (:func:`~chainorder.graph.chaincut.chain_reduction`).
-
-    Raises
-    ------
-    UnknownSolverError
-        For other names, or ``chain`` on a graph without cut vertices.
-
-    Examples
-    --------
-    >>> from chainorder.graph import linearize, trace
-    >>> named_order(linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2))), "reverse")
-    ('v2', 'v1')
-
-    Notes
-    -----
-    As the order's own function; O(1) dispatch.
-    """
-    simple = {"forward": forward_order, "reverse": reverse_order, "markowitz": markowitz_order}
-    if name in simple:
-        return simple[name](lin)
-    if name == "search":
-        return search_order(lin, seed=seed)
-    if name == "chain":
-        reduction = chain_reduction(lin, seed=seed)
-        if reduction is None:
-            raise UnknownSolverError(
-                "elimination order 'chain' needs a cut vertex, and this graph has none; "
-                f"expected one of {', '.join(o for o in ORDERS if o != 'chain')}"
-            )
-        return reduction.order
-    raise UnknownSolverError(
-        f"unknown elimination order {name!r}; expected one of {', '.join(ORDERS)}"
-    )
 
 
 def graph_fd_jacobian(graph: TracedGraph, eps: float = 1e-6) -> np.ndarray:
@@ -150,23 +100,23 @@ def graph_jacobian(
 
     Notes
     -----
-    Costs as the method: see :func:`~chainorder.graph.sweep.sweep_cost` and
-    :func:`~chainorder.graph.eliminate.eliminate`.
+    Runs the method's compiled program
+    (:func:`~chainorder.graph.program.compile_jacobian_program`); costs as
+    :func:`~chainorder.graph.sweep.sweep_cost` and
+    :func:`~chainorder.graph.eliminate.eliminate` predict them.
     """
     require_graph(graph, "graph_jacobian")
     seed = as_nonnegative_int(seed, "seed")
     if isinstance(method, str):
-        if method == "forward":
-            return jacobian_forward(graph)
-        if method == "reverse":
-            return jacobian_reverse(graph)
         if method == "fd":
             return graph_fd_jacobian(graph)
+        if method in ("forward", "reverse"):
+            prog = compile_jacobian_program(lin if lin is not None else linearize(graph), method)
+            return prog.run(graph)
         if method.startswith("elimination:"):
             lin = lin if lin is not None else linearize(graph)
-            return eliminate(
-                lin, named_order(lin, method.split(":", 1)[1], seed), numeric=True
-            ).jacobian
+            order = named_order(lin, method.split(":", 1)[1], seed)
+            return compile_jacobian_program(lin, method, order).run(graph)
         raise UnknownSolverError(
             f"unknown method {method!r}; expected forward, reverse, fd, "
             + ", ".join(f"elimination:{o}" for o in ORDERS)
@@ -183,7 +133,7 @@ def graph_jacobian(
             f"an elimination order lists vertex names (str), got a {type(odd[0]).__name__}"
         )
     lin = lin if lin is not None else linearize(graph)
-    return eliminate(lin, method, numeric=True).jacobian
+    return compile_jacobian_program(lin, "elimination:search", method).run(graph)
 
 
 @dataclass(frozen=True)
@@ -281,7 +231,7 @@ def validate_graph(
     if plan is None and order is None:
         plan = plan_graph(graph)
     traced = plan.graph if plan is not None else graph
-    lin = plan.lin if plan is not None else None
+    lin = plan.lin if plan is not None else linearize(traced)
     if order is None:
         chosen = plan.chosen
         order = str(chosen.method) if chosen.method.is_sweep else chosen.order
@@ -290,7 +240,9 @@ def validate_graph(
     scale = max(1.0, float(np.abs(jac).max(initial=0.0)))
     comps = []
     for ref, tol in (("forward", rtol), ("reverse", rtol), ("fd", fd_rtol)):
-        other = graph_jacobian(traced, ref) if ref != "fd" else graph_fd_jacobian(traced, eps)
+        other = (
+            graph_jacobian(traced, ref, lin=lin) if ref != "fd" else graph_fd_jacobian(traced, eps)
+        )
         diff = float(np.abs(jac - other).max(initial=0.0))
         rel = diff / scale
         name = {"fd": "finite differences"}.get(ref, f"{ref} mode")

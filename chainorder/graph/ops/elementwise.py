@@ -18,7 +18,12 @@ from chainorder.graph.ops.registry import (
 )
 from chainorder.graph.structure import EdgeStructure
 
-__all__: list[str] = []
+__all__ = ["DIAGONAL_FACTORS"]
+
+#: Structured-partial hook: op name → ``(factor, unit_args, masks)`` of each elementwise op,
+#: so that a same-shape (diagonal) partial can be formed as its factor vector without
+#: multiplying a seed (:mod:`chainorder.graph.blocks`).
+DIAGONAL_FACTORS: dict[str, tuple[Callable, dict[int, float], bool]] = {}
 
 
 # ----------------------------------------------------------------------------------------
@@ -40,6 +45,7 @@ def _elementwise(
     partials are identity / broadcast matrices and cost no multiplications.
     """
     units = dict(unit_args or {})
+    DIAGONAL_FACTORS[name] = (factors, units, masks)
     # masks: every factor is 0 or 1 (where), so the partial is unit and costs no mults
 
     def jvp(i, t, values, out, params):

@@ -1,0 +1,121 @@
+"""Local partials formed from the op's values without multiplying: structured formers.
+
+For an elementwise op on same-shape operands the partial is the diagonal of its factor
+(``y`` for ``x * y``, ``1 - tanh²`` for ``tanh``: what the tangent rule multiplies a
+tangent by, evaluated without a seed, which the sweeps' prices leave uncounted too); for
+``W @ x`` with a vector ``x`` it is ``W`` itself; for ``A @ B`` of matrices it is ``A ⊗ I``
+(with respect to ``B``) or ``I ⊗ Bᵀ`` (with respect to ``A``). Forming these partials
+costs no mults — the entries are the factor's or the other operand's, placed — whereas
+forming them by the tangent rule on identity seeds multiplies every seed entry. The
+elimination state prices such an edge's forming at 0 mults and the executor calls the
+former.
+
+:func:`former` says whether an edge has one (and how many scalars it allocates: 0 when the
+partial is an operand itself, held by the graph); :func:`form` computes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chainorder.graph.ops.elementwise import DIAGONAL_FACTORS
+
+__all__ = ["form", "former"]
+
+
+def _operands(graph, u: str, v: str):
+    d = graph.nx.nodes[v]
+    argnums = graph.nx.edges[u, v]["argnums"]
+    if len(argnums) != 1:
+        return None
+    return d["op"], argnums[0], [np.shape(graph.value(a)) for a in d["args"]], d
+
+
+def former(graph, u: str, v: str) -> tuple[str, int] | None:
+    """``(kind, scalars allocated)`` of the structured former of ``∂v/∂u``, or ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.graph import trace
+    >>> W = np.ones((2, 3))
+    >>> g = trace(lambda x: W @ (x * x[::-1]), np.ones(3))
+    >>> former(g, "v2", "v3"), former(g, "x", "v2")
+    (('dense', 0), ('diag', 3))
+
+    Notes
+    -----
+    O(1).
+    """
+    found = _operands(graph, u, v)
+    if found is None:
+        return None
+    op, i, shapes, d = found
+    if op in DIAGONAL_FACTORS and tuple(shapes[i]) == tuple(np.shape(d["value"])):
+        return "diag", int(np.prod(shapes[i]))
+    if op in ("matmul", "dot") and len(shapes) == 2:
+        sa, sb = shapes
+        if len(sa) == 2 and len(sb) == 1:
+            return ("dense", 0) if i == 1 else ("dense", sa[0] * sa[0] * sa[1])
+        if len(sa) == 1 and len(sb) == 2:
+            return ("dense", 0) if i == 0 else ("dense", sb[1] * sb[0] * sb[1])
+        if len(sa) == 2 and len(sb) == 2:
+            m, n, p = sa[0], sa[1], sb[1]
+            return "dense", (m * p) * (n * p if i == 1 else m * n)
+    return None
+
+
+def form(graph, u: str, v: str) -> np.ndarray:
+    """The partial ``∂v/∂u`` by its structured former (a vector if diagonal, else a matrix).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.graph import trace
+    >>> A = np.arange(6.0).reshape(2, 3)
+    >>> g = trace(lambda B: A @ B, np.ones((3, 2)))
+    >>> J = form(g, "B", "v1")
+    >>> bool(np.allclose(J @ np.ones(6), (A @ np.ones((3, 2))).ravel()))
+    True
+
+    Notes
+    -----
+    No mults; the size of the partial in copies (none when it is an operand).
+    """
+    op, i, shapes, d = _operands(graph, u, v)
+    if op in DIAGONAL_FACTORS:
+        factor, units, _ = DIAGONAL_FACTORS[op]
+        out = d["value"]
+        if i in units:
+            f = units[i]
+        else:
+            f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
+        return np.array(np.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
+    other = graph.value(d["args"][1 - i])
+    sa, sb = shapes
+    if len(sa) == 2 and len(sb) == 1:
+        if i == 1:
+            return np.asarray(other, dtype=float)
+        m, n = sa
+        j = np.zeros((m, m, n))
+        idx = np.arange(m)
+        j[idx, idx, :] = other
+        return j.reshape(m, m * n)
+    if len(sa) == 1 and len(sb) == 2:
+        n, p = sb
+        if i == 0:
+            return np.asarray(other, dtype=float).T
+        j = np.zeros((p, n, p))
+        idx = np.arange(p)
+        j[idx, :, idx] = other
+        return j.reshape(p, n * p)
+    m, n, p = sa[0], sa[1], sb[1]
+    if i == 1:  # ∂(A B)/∂B = A ⊗ I_p
+        j = np.zeros((m, p, n, p))
+        idx = np.arange(p)
+        j[:, idx, :, idx] = other
+        return j.reshape(m * p, n * p)
+    j = np.zeros((m, p, m, n))  # ∂(A B)/∂A = I_m ⊗ Bᵀ
+    idx = np.arange(m)
+    j[idx, :, idx, :] = np.asarray(other).T
+    return j.reshape(m * p, m * n)

@@ -1,0 +1,283 @@
+"""Flat instructions over buffer slots: what a compiled Jacobian program runs.
+
+An :class:`Instr` computes one array into a slot from other slots and the graph's values,
+through an op's batched tangent / adjoint rule or a plain array product. Each instruction
+states what it allocates (``alloc``: the array it leaves in its slot), what it holds only
+while it runs (``temp``: seeds, summands, expanded diagonals), which slots die after it
+(``free``) and the mults it performs (``mults``). :func:`simulate_peak` turns that into the
+predicted peak of live scalars; :func:`execute` runs the list and counts the mults from the
+block sizes it actually meets, so a test can hold the counted figure against the predicted.
+
+Numbers: a batch of ``k`` tangents of a node of shape ``s`` is an array ``(k, *s)``; a
+formed partial ``∂v/∂u`` is a vector (diagonal) or a ``size(v) × size(u)`` matrix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chainorder.graph.blocks import form
+from chainorder.graph.ops import get_rule
+
+__all__ = ["Instr", "execute", "live_after", "simulate_peak"]
+
+
+
+@dataclass(frozen=True)
+class Instr:
+    """One instruction of a compiled program (see the module docstring).
+
+    ``node`` is the graph node whose op rule is applied (``None`` for array products),
+    ``terms`` the ``(input slot, argnum)`` pairs whose rule applications are summed, and
+    ``info`` the static shapes and flags the op needs. ``alias`` is a slot whose buffer the
+    result shares (a view, or the Jacobian written in place): the instruction then
+    allocates nothing and the buffer lives while either slot does.
+    """
+
+    op: str
+    out: int
+    terms: tuple[tuple[int, int], ...] = ()
+    node: str | None = None
+    info: dict = field(default_factory=dict)
+    alloc: int = 0
+    temp: int = 0
+    free: tuple[int, ...] = ()
+    mults: int = 0
+    alias: int = -1
+
+
+def _profile(instrs: Sequence[Instr]):
+    """Yield (live scalars before the step + its alloc + temp, live scalars after)."""
+    buf_of: dict[int, int] = {}
+    size: dict[int, int] = {}
+    refs: dict[int, int] = {}
+    total = 0
+
+    def release(b: int | None) -> int:
+        if b is None:
+            return 0
+        refs[b] -= 1
+        if refs[b] == 0:
+            del refs[b]
+            return size.pop(b)
+        return 0
+
+    for n, ins in enumerate(instrs):
+        during = total + ins.alloc + ins.temp
+        old = buf_of.get(ins.out)
+        if ins.alias >= 0:
+            b = buf_of[ins.alias]
+            refs[b] += 1
+        else:
+            b = -1 - n
+            size[b], refs[b] = ins.alloc, 1
+            total += ins.alloc
+        buf_of[ins.out] = b
+        total -= release(old)
+        for s in ins.free:
+            total -= release(buf_of.pop(s, None))
+        yield during, total
+
+
+def live_after(instrs: Sequence[Instr]) -> list[int]:
+    """Live scalars after each instruction (its buffers, once its dead slots are dropped).
+
+    Examples
+    --------
+    >>> live_after([Instr("seed", 0, alloc=4), Instr("mm", 1, alloc=2, temp=1, free=(0,))])
+    [4, 2]
+
+    Notes
+    -----
+    O(len(instrs)).
+    """
+    return [after for _, after in _profile(instrs)]
+
+
+def simulate_peak(instrs: Sequence[Instr]) -> int:
+    """Peak live scalars of running ``instrs`` (buffers plus each step's temporaries).
+
+    Examples
+    --------
+    >>> simulate_peak([Instr("seed", 0, alloc=4), Instr("mm", 1, alloc=2, temp=1, free=(0,))])
+    7
+
+    Notes
+    -----
+    O(len(instrs)).
+    """
+    return max((during for during, _ in _profile(instrs)), default=0)
+
+
+def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str) -> tuple[np.ndarray, int]:
+    """Sum of the rule applications of ``ins.terms``; mults counted per block row."""
+    v = ins.node
+    d = graph.nx.nodes[v]
+    values = tuple(graph.value(a) for a in d["args"])
+    rule = get_rule(d["op"])
+    shapes = tuple(np.shape(x) for x in values)
+    out_shape = np.shape(d["value"])
+    apply = rule.jvp if kind == "jvp" else rule.vjp
+    price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
+    acc, mults, owned = None, 0, False
+    for slot, argnum in ins.terms:
+        block = block_of(slots[slot])
+        mults += block.shape[0] * price(argnum, shapes, out_shape, d["params"])
+        t = apply(argnum, block, values, d["value"], d["params"])
+        if acc is None:
+            acc = t
+        elif owned:
+            np.add(acc, t, out=acc)
+        else:  # the first term may be a view of a block or of a value: never written to
+            acc, owned = acc + t, True
+        del t
+    return acc, mults
+
+
+def _as_tangents(a: np.ndarray, diag: bool, shape: tuple) -> np.ndarray:
+    """A formed ``∂j/∂i`` (vector or ``size(j) × c`` matrix) as ``c`` tangents of ``j``."""
+    if diag:
+        a = np.diag(a)
+    t = a.T.view()
+    t.shape = (t.shape[0], *shape)
+    return t
+
+
+def _as_adjoints(b: np.ndarray, diag: bool, shape: tuple) -> np.ndarray:
+    """A formed ``∂k/∂j`` (vector or ``r × size(j)`` matrix) as ``r`` adjoints of ``j``."""
+    if diag:
+        b = np.diag(b)
+    t = b.view()
+    t.shape = (t.shape[0], *shape)
+    return t
+
+
+def _run_one(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
+    info, op = ins.info, ins.op
+    if op == "seed":  # an identity block of k rows: rows offset.. of an input / output
+        k, size, off = info["k"], info["size"], info["offset"]
+        a = np.zeros((k, size))
+        a[np.arange(off, off + size), np.arange(size)] = 1.0
+        return a.reshape((k, *info["shape"])), 0
+    if op in ("jvp", "vjp"):  # sweeps: a node's batch from its argument batches
+        return _rule_sum(graph, ins, slots, lambda a: a, op)
+    if op == "vjp_add":  # reverse sweep: add one adjoint contribution into u's batch
+        g, mults = _rule_sum(graph, ins, slots, lambda a: a, "vjp")
+        old = slots[ins.out]
+        return (g if old is None else old + g), mults
+    if op == "place":  # write a block of the Jacobian
+        jac = slots[ins.out]
+        r0, r1, c0, c1 = info["box"]
+        a = slots[ins.terms[0][0]]
+        if info["layout"] == "forward":  # (n, *shape_y) → rows r0:r1
+            w = jac[r0:r1, c0:c1].T.view()
+        elif info["layout"] == "reverse":  # (m, *shape_x) → columns c0:c1
+            w = jac[r0:r1, c0:c1].view()
+        else:  # a formed partial
+            w = jac[r0:r1, c0:c1]
+            a = np.diag(a) if info["diag"] else a
+            w[...] = a
+            return jac, 0
+        w.shape = a.shape
+        w[...] = a
+        return jac, 0
+    if op == "zeros":
+        return np.zeros(info["shape"]), 0
+    return _run_elim(graph, ins, slots)
+
+
+def _run_elim(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
+    info, op = ins.info, ins.op
+    if op == "form":  # an original partial ∂v/∂u from an identity (or ones) seed
+        if info["way"] == "hook":
+            return form(graph, info["u"], info["v"]), 0
+        su, sv = info["shape_u"], info["shape_v"]
+        nu, nv = int(np.prod(su)), int(np.prod(sv))
+        if info["copy"]:
+            return (np.ones(nu) if info["way"] == "ones" else np.eye(nu)), 0
+        if info["way"] == "ones":
+            seed = np.ones((1, *su))
+            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp")
+            return np.asarray(out).reshape(nv), mults
+        if info["way"] == "jvp":
+            seed = np.eye(nu).reshape((nu, *su))
+            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp")
+            return np.asarray(out).reshape(nu, nv).T, mults
+        seed = np.eye(nv).reshape((nv, *sv))
+        out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "vjp")
+        return np.asarray(out).reshape(nv, nu), mults
+    if op in ("apply_jvp", "apply_vjp"):
+        diag_in, diag_out = info["diag_in"], info["both_diag"]
+        shape = info["shape_j"]
+        if diag_out:
+            def block(a):
+                return a.reshape((1, *shape))
+        elif op == "apply_jvp":
+            def block(a):
+                return _as_tangents(a, diag_in, shape)
+        else:
+            def block(a):
+                return _as_adjoints(a, diag_in, shape)
+        if info["copy"]:
+            a = block(slots[ins.terms[0][0]])
+            out, mults = a.copy(), 0
+        else:
+            out, mults = _rule_sum(graph, ins, slots, block, op[6:])
+        out = np.asarray(out)
+        if diag_out:
+            return out.reshape(-1), mults
+        r = out.shape[0]
+        flat = out.reshape(r, -1)
+        return (flat.T if op == "apply_jvp" else flat), mults
+    if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
+        (sb, _), (sa, _) = ins.terms
+        b, a = slots[sb], slots[sa]
+        db, da = info["diag_b"], info["diag_a"]
+        if db and da:
+            return b * a, a.size
+        if db:
+            return b[:, None] * a, a.size
+        if da:
+            return b * a[None, :], b.size
+        return b @ a, b.shape[0] * b.shape[1] * a.shape[1]
+    if op == "add":  # an accumulated edge plus a product
+        (s1, _), (s2, _) = ins.terms
+        x, y = slots[s1], slots[s2]
+        if info["diag_x"] and info["diag_y"]:
+            return x + y, 0
+        x = np.diag(x) if info["diag_x"] else x
+        y = np.diag(y) if info["diag_y"] else y
+        return x + y, 0
+    raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def execute(graph, instrs: Sequence[Instr], n_slots: int, result: int) -> tuple[np.ndarray, int]:
+    """Run ``instrs`` on ``graph``'s values; return the result slot and the mults counted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.graph import trace
+    >>> g = trace(lambda x: 2.0 * x, np.ones(2))
+    >>> prog = [Instr("seed", 0, info={"k": 2, "size": 2, "offset": 0, "shape": (2,)})]
+    >>> execute(g, prog, 1, 0)[0]
+    array([[1., 0.],
+           [0., 1.]])
+
+    Notes
+    -----
+    One pass over the list; slots are dropped right after their last use.
+    """
+    slots: list = [None] * n_slots
+    mults = 0
+    for ins in instrs:
+        value, m = _run_one(graph, ins, slots)
+        slots[ins.out] = value
+        del value
+        mults += m
+        for s in ins.free:
+            slots[s] = None
+    return slots[result], mults
