@@ -46,9 +46,10 @@ def test_json_holds_measured_rows_that_match_the_plan() -> None:
     assert rows[0]["chosen"] and rows[0]["method"] == doc["plan"]["chosen_method"]
     plan_mults = {m["method"]: m["mults"] for m in doc["plan"]["modes"]}
     for r in rows:
-        assert r["predicted_mults"] == plan_mults[r["method"]]
-        assert r["seconds"] > 0 and r["allocated_peak_bytes"] > 0
-        assert r["measured_peak_bytes"] == r["held_bytes"] + r["allocated_peak_bytes"]
+        assert r["plan_mults"] == plan_mults[r["method"]]
+        assert r["counted_mults"] == r["predicted_mults"]
+        assert r["seconds"] > 0 and r["measured_peak_bytes"] > 0
+        assert r["measured_peak_bytes"] <= 1.1 * r["predicted_peak_bytes"] + 65536
         assert r["units"]["memory"] == "bytes"
     assert doc["gradient"]["X"]["values"]  # small: in full
 
@@ -65,7 +66,8 @@ def test_measured_peak_of_a_sweep_is_its_derivative_arrays() -> None:
     rows = {r.method: r for r in measure_modes(plan_graph(g), repeat=1)}
     fwd = rows["forward"]
     tangents = 200 * 200 * 8  # one n × size(x) tangent block of float64
-    assert fwd.allocated_peak_bytes >= tangents
+    assert fwd.measured_peak_bytes >= tangents
+    assert fwd.measured_peak_bytes <= 1.1 * fwd.predicted_peak_bytes + 65536
     assert np.allclose(graph_jacobian(g, "forward"), W * (1 - np.tanh(1.0) ** 2))
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from chainorder.engine.layout import split_jacobian
-from chainorder.engine.program import compile_program
 from chainorder.engine.replay import Replay
 from chainorder.errors import SpecError, SpecTypeError, UnknownSolverError
 from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
+from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import trace
 from chainorder.graph.traced_graph import TracedGraph
 
@@ -156,7 +156,7 @@ class JacobianFunction:
                     f"vertex); use one of {', '.join(m for m in METHODS if 'chain' not in m)}"
                 )
             row = rows[0]
-        program = compile_program(plan.lin, row.method, row.order)
+        program = compile_jacobian_program(plan.lin, row.method, row.order)
         return CacheEntry(graph, plan, row, Replay(graph), program)
 
     def compiled(self, *args: Any) -> CacheEntry:

@@ -151,8 +151,7 @@ def measured_table(rows: list) -> Table:
     --------
     >>> from types import SimpleNamespace as NS
     >>> t = measured_table([NS(name="reverse mode", chosen=True, predicted_mults=8,
-    ...     predicted_peak_bytes=2048, seconds=1e-4, measured_peak_bytes=3072,
-    ...     held_bytes=1024, allocated_peak_bytes=2048)])
+    ...     predicted_peak_bytes=2048, seconds=1e-4, measured_peak_bytes=2100)])
     >>> t.row_count, [c.header for c in t.columns][:3]
     (1, ['mode', 'mults (pred.)', 'time'])
 
@@ -161,8 +160,8 @@ def measured_table(rows: list) -> Table:
     O(rows).
     """
     t = Table(
-        title="Predicted and measured (time: best of runs; peak: values held + tracemalloc "
-        "peak of a run)",
+        title="Predicted and measured (time: best of runs; peak: tracemalloc, beyond the "
+        "traced values)",
         caption="* chosen",
     )
     cells = [
