@@ -206,12 +206,10 @@ class TracedGraph:
 
         Notes
         -----
-        O(V + E) dictionary copies (no array is copied).
+        O(V) small dictionary copies: the edges are shared (a traced graph is never changed
+        after tracing), no array is copied.
         """
-        g = self.nx.copy()
-        nodes = g.nodes
-        for name, value in values.items():
-            nodes[name]["value"] = value
+        g = _with_node_values(self.nx, values)
         new = TracedGraph(
             g, self.inputs, self.outputs, self.fn, self.args if args is None else args,
             self.wrt, self.single_output,
@@ -258,6 +256,23 @@ class TracedGraph:
         out = self.fn(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
         return [np.asarray(o, dtype=float) for o in outs]
+
+
+def _with_node_values(g: nx.DiGraph, values: dict[str, Any]) -> nx.DiGraph:
+    """A DiGraph sharing ``g``'s (read-only) adjacency, with fresh node dictionaries whose
+    ``value`` is replaced where ``values`` has one."""
+    h = g.__class__()
+    needed = ("_node", "_adj", "_succ", "_pred")
+    if not all(hasattr(g, a) for a in needed):  # pragma: no cover - another networkx layout
+        h = g.copy()
+        for name, value in values.items():
+            h.nodes[name]["value"] = value
+        return h
+    h.graph = g.graph
+    h._node = {n: ({**d, "value": values[n]} if n in values else d) for n, d in g._node.items()}
+    h._adj = h._succ = g._succ
+    h._pred = g._pred
+    return h
 
 
 def require_graph(graph: object, where: str) -> TracedGraph:
