@@ -19,7 +19,16 @@ from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import trace
 from chainorder.graph.traced_graph import TracedGraph
 
-__all__ = ["METHODS", "PLAN_OPTIONS", "CacheEntry", "JacobianFunction", "grad", "jacobian", "score"]
+__all__ = [
+    "METHODS",
+    "PLAN_OPTIONS",
+    "CacheEntry",
+    "JacobianFunction",
+    "grad",
+    "jacobian",
+    "namespace",
+    "score",
+]
 
 #: Accepted ``method`` names: ``auto`` picks the cheapest row of the plan.
 METHODS = (
@@ -94,14 +103,38 @@ def _argnums(argnums: object) -> tuple[tuple[int, ...], bool]:
     return (one(argnums),), False
 
 
+def namespace(x: Any) -> Any:
+    """The array namespace of ``x``: ``cupy`` for a CuPy array, else ``numpy``.
+
+    Examples
+    --------
+    >>> namespace(np.ones(2)).__name__
+    'numpy'
+
+    Notes
+    -----
+    O(1); CuPy is imported only when one of its arrays arrives.
+    """
+    if type(x).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def _host(x: Any) -> Any:
+    return x.get() if namespace(x) is not np else x
+
+
 def _arg_key(a: Any, differentiated: bool) -> tuple:
     """The cache key of one argument: shape and dtype of arrays that are traced (values may
     change), the value itself of everything else (it is baked into the trace)."""
+    xp = namespace(a)
     if differentiated:
-        arr = np.asarray(a)
-        return ("d", arr.shape, arr.dtype.str)
-    if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating):
-        return ("c", a.shape, a.dtype.str)
+        arr = a if xp is not np else np.asarray(a)
+        return ("d", arr.shape, arr.dtype.str, xp.__name__)
+    if isinstance(a, np.ndarray | xp.ndarray) and np.issubdtype(a.dtype, np.floating):
+        return ("c", a.shape, a.dtype.str, xp.__name__)
     if isinstance(a, np.ndarray):
         return ("s", a.shape, a.dtype.str, a.tobytes())
     try:
@@ -160,7 +193,7 @@ class JacobianFunction:
         return tuple(out)
 
     def _compile(self, args: tuple, wrt: tuple[int, ...], carry: tuple[int, ...]) -> CacheEntry:
-        graph = trace(self.fn, *args, wrt=list(wrt), carry=carry)
+        graph = trace(self.fn, *(_host(a) for a in args), wrt=list(wrt), carry=carry)
         if self._scalar and (len(graph.outputs) != 1 or graph.n_out != 1):
             shapes = [graph.shape(y) for y in graph.outputs]
             raise SpecError(f"grad needs one scalar output, {getattr(self.fn, '__name__', 'f')} "
@@ -199,17 +232,20 @@ class JacobianFunction:
     def __call__(self, *args: Any) -> Any:
         entry, fresh = self._entry(args)
         graph = entry.graph
-        if not fresh:
+        xp = namespace(args[graph.wrt[0]])
+        if not fresh or xp is not np:  # CuPy: the trace ran on host copies; replay on device
             inputs = [
-                np.asarray(args[p], dtype=graph.nx.nodes[x]["dtype"])
+                xp.asarray(args[p], dtype=graph.nx.nodes[x]["dtype"])
                 for p, x in zip(graph.wrt, graph.inputs, strict=True)
             ]
-            vals = entry.replay.run(inputs, args)
+            vals = entry.replay.run(inputs, args, xp)
             if vals is None:  # a guard changed: the function takes another path here
                 retraced = self._compile(args, graph.wrt, _carried(graph))
                 retraced.traces = entry.traces + 1
                 self.entries[_key_of(self.entries, entry)] = entry = retraced
                 graph = entry.graph
+                if xp is not np:  # traced on host copies: the values on the device
+                    graph = entry.replay.graph_at(entry.replay.run(inputs, args, xp), args)
             else:
                 graph = entry.replay.graph_at(vals, args)
         self.last = entry

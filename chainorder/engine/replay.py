@@ -90,6 +90,7 @@ class Replay:
         self.names = tuple(order)
         g = graph.nx
         self.template: list[Any] = [None] * len(order)
+        self._device_templates: dict[str, list] = {}
         steps = []
         for name in order:
             d = g.nodes[name]
@@ -124,14 +125,18 @@ class Replay:
             schedule.extend((k,) for k in after.get(step[0], ()))
         self.schedule = tuple(schedule)
 
-    def run(self, inputs: Sequence[Any], args: Sequence[Any] | None = None) -> list | None:
+    def run(
+        self, inputs: Sequence[Any], args: Sequence[Any] | None = None, xp: Any = np
+    ) -> list | None:
         """Every node's value at new ``inputs`` (differentiated inputs, in order) and
         ``args`` (the full argument list, for carried arguments); ``None`` when a guard
         changed (trace again).
 
         The inputs must already have the traced shapes and dtypes (the caller's cache key).
+        ``xp`` is the inputs' array namespace (``cupy`` for device arrays): the constants are
+        moved to it once, and the ops' NumPy functions dispatch to it by NumPy's protocols.
         """
-        vals = list(self.template)
+        vals = list(self.template if xp is np else self._template_on(xp))
         for s, x in zip(self.input_slots, inputs, strict=True):
             vals[s] = x
         if args is not None:
@@ -148,8 +153,16 @@ class Replay:
                 continue
             out, forward, arg_slots, params = step
             value = forward(*[vals[a] for a in arg_slots], **params)
-            vals[out] = value if hasattr(value, "shape") else np.asarray(value)
+            vals[out] = value if hasattr(value, "shape") else xp.asarray(value)
         return vals
+
+    def _template_on(self, xp: Any) -> list:
+        key = getattr(xp, "__name__", str(xp))
+        cached = self._device_templates.get(key)
+        if cached is None:
+            cached = [None if v is None else xp.asarray(v) for v in self.template]
+            self._device_templates[key] = cached
+        return cached
 
     def _check(self, k: int, vals: list, results: list) -> bool:
         guard = self.guards[k]
