@@ -12,12 +12,22 @@ Run::
 ``--write`` replaces the "graph" section of benchmarks/RESULTS.md; ``--out FILE`` writes the
 Markdown to a file of its own.
 
+``--exec`` measures instead how the compiled Jacobian programs run
+(:mod:`chainorder.graph.program`) on the issue-8 benchmark functions of
+examples/graph_cases.py: per mode its predicted mults and peak bytes, the measured peak
+(tracemalloc) and best wall time (interleaved repeats), Spearman's rank correlation of
+predicted mults and time for functions whose plans cost ≥ 10⁶ mults, and the chosen
+plan's time over the fastest mode's; ``--exec --write`` replaces the "graph-exec" section::
+
+    python benchmarks/bench_graph.py --exec --write
+
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import platform
 import sys
 import time
@@ -29,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import update_section  # noqa: E402
+from _results import emit, update_section  # noqa: E402
 
 from chainorder.atomic import write_atomic  # noqa: E402
 from chainorder.graph import plan_graph, trace, validate_graph  # noqa: E402
@@ -135,12 +145,96 @@ COLUMNS = [
 ]
 
 
+def execution(ns) -> str:
+    """The "graph-exec" section: compiled programs, predicted against measured."""
+    from graph_cases import CASES
+
+    from chainorder.graph.program import compile_jacobian_program
+    from chainorder.measure import peak_memory, spearman
+    from chainorder.units import format_bytes
+
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "(default)")
+
+    lines = [
+        "## Traced graphs: compiled Jacobian programs, predicted against measured",
+        "",
+        f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
+        f"--write` (best of {ns.repeat} interleaved runs; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
+        "shared** with other jobs while measured (load ≈ 5× the cores): times are noisy, "
+        "ratios within one run are what to read. One BLAS thread: with OpenBLAS's threads on "
+        "an oversubscribed machine a 1 ms run took 100–250 ms after a large one.",
+        "",
+        "Each mode runs as a compiled program (a flat list of batched rule applications and "
+        "array products over buffer slots). *mults*: predicted = counted at run time. "
+        "*peak*: predicted bytes `run` allocates beyond the graph's values, against "
+        "tracemalloc. ρ: Spearman(predicted mults, time) across the modes (functions whose "
+        "plans cost ≥ 10⁶ mults); *chosen/fastest*: the chosen plan's best time over the "
+        f"fastest mode's. Modes predicted above {ns.max_bytes / 2**30:g} GiB are not run.",
+        "",
+    ]
+    summary = ["| function | max mults | ρ(mults, time) | chosen | chosen/fastest |",
+               "|---|---:|---:|---|---:|"]  # fmt: skip
+    for name, make in CASES.items():
+        f, args, wrt = make(1.0)
+        g = trace(f, *args, wrt=list(wrt))
+        p = plan_graph(g, seed=ns.seed)
+        progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
+        best = [float("inf")] * len(progs)
+        big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
+        for _ in range(ns.repeat):
+            for i, prog in enumerate(progs):
+                if big[i]:
+                    continue
+                t0 = time.perf_counter()
+                prog.run(g)
+                best[i] = min(best[i], time.perf_counter() - t0)
+        lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
+                  "| mode | mults | predicted peak | measured peak | measured/predicted | "
+                  "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for row, prog, t in zip(p.rows, progs, best, strict=True):
+            if prog.predicted_peak_bytes > ns.max_bytes:
+                lines.append(
+                    f"| {row.name} | {row.mults:,} | {format_bytes(prog.predicted_peak_bytes)}"
+                    " | not run (over --max-bytes) | | |"
+                )
+                continue
+            meas = peak_memory(lambda prog=prog, g=g: prog.run(g)).peak_bytes
+            assert prog.last_mults == prog.predicted_mults == row.mults
+            mark = " (chosen)" if row is p.chosen else ""
+            lines.append(
+                f"| {row.name}{mark} | {row.mults:,} | {format_bytes(prog.predicted_peak_bytes)}"
+                f" | {format_bytes(meas)} | {meas / max(prog.predicted_peak_bytes, 1):.2f} | "
+                f"{t * 1e3:.2f} ms |"
+            )
+        lines.append("")
+        ran = [i for i in range(len(progs)) if not big[i]]
+        mults = [p.rows[i].mults for i in ran]
+        times = [best[i] for i in ran]
+        rho = spearman(mults, times) if max(mults) >= 10**6 else float("nan")
+        ratio = best[p.rows.index(p.chosen)] / min(times)
+        summary.append(
+            f"| {name} | {max(mults):,} | {'—' if rho != rho else f'{rho:.2f}'} | "
+            f"{p.chosen.name} | {ratio:.2f} |"
+        )
+        print(summary[-1], flush=True)
+    return "\n".join([*lines, *summary]) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="Markdown file to write")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exec", action="store_true", help="compiled programs (graph-exec)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per mode (--exec)")
+    parser.add_argument(
+        "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"
+    )
     ns = parser.parse_args()
+    if ns.exec:
+        emit("graph-exec", execution(ns), ns.out, ns.write)
+        return
     lines = [
         "## Traced graphs: mults of forward, reverse and vertex-elimination orders",
         "",
@@ -150,7 +244,9 @@ def main() -> None:
         "All figures are scalar multiplications (mults). *Sweeps*: n tangent sweeps (forward) "
         "or m adjoint sweeps (reverse), each op costed by its JVP/VJP rule, seeding included. "
         "*Elimination*: the products of a vertex-elimination order on the linearised graph, "
-        "each local partial formed or applied by its op's rule, whichever is cheaper. "
+        "priced as the compiled program runs them: a local partial applied by its op's rule "
+        "to a formed block, or formed (free from an operand or an elementwise factor, else "
+        "by its rule on identity seeds, counted), whichever is cheaper. "
         "'cut chain' eliminates each block between cut vertices, then brackets the chain of "
         "blocks exactly ('—': no cut vertex). 'best found' is exact search for ≤ 9 "
         "intermediates, else the best of 64 randomised Markowitz runs and the other orders. "

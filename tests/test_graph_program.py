@@ -22,13 +22,15 @@ UNARY = {
     "scale": lambda a: 1.5 * a,
     "neg": lambda a: -a,
     "cos+": lambda a: np.cos(a) + a,
+    "cube": lambda a: a**3,
+    "ratio": lambda a: a / (1.0 + a * a),
 }
 
 
 def _composition(steps: list[tuple[str, int]], shape: tuple[int, int], seed: int):
     """A function of ``x`` (``shape``) and ``b`` (``shape[1]``): unary ops, broadcasting
-    binary ops against earlier values or ``b``, reductions, transposes and products with a
-    constant matrix; returns the last value and a sum (two outputs)."""
+    binary ops against earlier values or ``b``, reductions, slices, transposes, ``solve``
+    and products with a constant matrix; returns the last value and a sum (two outputs)."""
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((shape[1], shape[1])) / shape[1]
 
@@ -43,8 +45,17 @@ def _composition(steps: list[tuple[str, int]], shape: tuple[int, int], seed: int
             elif kind == "mul_prev":
                 other = vals[pick % len(vals)]
                 new = cur * other if other.shape == cur.shape else cur - 0.5 * cur
+            elif cur.ndim == 0:
+                new = cur * 1.5
             elif kind == "matmul":
                 new = cur @ W if cur.shape[-1] == W.shape[0] else cur * 2.0
+            elif kind == "solve":
+                A = np.eye(cur.shape[0]) * 3.0 + 0.1
+                new = np.linalg.solve(A, cur)
+            elif kind == "slice":
+                new = cur[..., ::2]
+            elif kind == "mean0":
+                new = cur.mean(axis=0)
             elif kind == "transpose":
                 new = cur.T
             elif kind == "rowsum":
@@ -57,10 +68,11 @@ def _composition(steps: list[tuple[str, int]], shape: tuple[int, int], seed: int
     return f
 
 
-KINDS = [*UNARY, "add_b", "mul_prev", "matmul", "transpose", "rowsum", "reshape"]
+KINDS = [*UNARY, "add_b", "mul_prev", "matmul", "solve", "slice", "mean0", "transpose"]
+KINDS += ["rowsum", "reshape"]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     steps=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 9)), min_size=1, max_size=6),
     shape=st.tuples(st.integers(1, 3), st.integers(1, 4)),
@@ -166,3 +178,32 @@ def test_counted_mults_come_from_the_blocks_met() -> None:
     rev = compile_jacobian_program(linearize(g), "reverse")
     rev.run(g)
     assert rev.last_mults == 4 * (4 + 4 + 4)  # m adjoints × the same three partials
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse", "elimination:search"])
+def test_run_reads_primal_values_only_through_graph_value(method) -> None:
+    """The contract with chainorder.jacobian: values come from ``graph.value(name)`` only,
+    so a graph whose ``value`` answers with another point's values gives that point's
+    Jacobian even though its node attributes still hold the old ones."""
+    rng = np.random.default_rng(7)
+    W = rng.standard_normal((5, 4))
+
+    def f(x, b):
+        return (np.exp(np.tanh(W @ x) * b) * x.sum()).sum(), W.T @ (b * b)
+
+    g0 = trace(f, rng.standard_normal(4), rng.standard_normal(5))
+    g1 = trace(f, rng.standard_normal(4), rng.standard_normal(5))
+    prog = compile_jacobian_program(linearize(g0), method)
+    g0.value = lambda name: g1.nx.nodes[name]["value"]  # new values, stale node attributes
+    expected = compile_jacobian_program(linearize(g1), "reverse").run(g1)
+    assert np.allclose(prog.run(g0), expected, rtol=1e-12, atol=1e-13)
+
+
+def test_float32_graphs_count_values_in_their_dtype_and_blocks_in_float64() -> None:
+    g = trace(lambda x: np.tanh(x @ x.T).sum(axis=0), np.ones((6, 3), dtype=np.float32))
+    p = plan_graph(g)
+    assert g.itemsize == 4
+    for row in p.rows:
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        assert row.peak_bytes == p.lin.values_elements() * 4 + prog.predicted_peak_bytes
+        assert prog.run(g).dtype == np.float64

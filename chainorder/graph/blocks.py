@@ -50,8 +50,8 @@ def former(graph, u: str, v: str) -> tuple[str, int] | None:
     found = _operands(graph, u, v)
     if found is None:
         return None
-    op, i, shapes, d = found
-    if op in DIAGONAL_FACTORS and tuple(shapes[i]) == tuple(np.shape(d["value"])):
+    op, i, shapes, _ = found
+    if op in DIAGONAL_FACTORS and tuple(shapes[i]) == tuple(np.shape(graph.value(v))):
         return "diag", int(np.prod(shapes[i]))
     if op in ("matmul", "dot") and len(shapes) == 2:
         sa, sb = shapes
@@ -85,7 +85,7 @@ def form(graph, u: str, v: str) -> np.ndarray:
     op, i, shapes, d = _operands(graph, u, v)
     if op in DIAGONAL_FACTORS:
         factor, units, _ = DIAGONAL_FACTORS[op]
-        out = d["value"]
+        out = graph.value(v)
         if i in units:
             f = units[i]
         else:

@@ -82,7 +82,9 @@ class ChainReduction:
     tree : nested tuples
         Bracketing of the links (1-based; ``(a, b)`` = product(a) @ product(b)).
     chain_mults : int
-        Mults of the chain product in that bracketing.
+        Mults of the chain product in that bracketing, as the elimination executes it
+        (:mod:`~chainorder.graph.elimstate`), so ``block_mults + chain_mults`` is the
+        order's price. The bracketing itself is chosen on the links' structures.
     solver : str
         ``"chainorder.plan"`` or ``"interval DP on graph structures, matrix-free partials"``.
     expression : str
@@ -244,7 +246,9 @@ def chain_reduction(lin: LinearizedGraph, seed: int = 0) -> ChainReduction | Non
             p = plan(Chain.from_dims(dims, structures), mode="optimal")
             if int(p.mults) <= chain_mults:  # else a matrix-free partial beats the given ones
                 tree, chain_mults, solver = p.tree, int(p.mults), "chainorder.plan"
-    order = tuple(v for o in block_orders for v in o) + tuple(_cut_order(tree, cuts))
+    cut_order = tuple(_cut_order(tree, cuts))
+    order = tuple(v for o in block_orders for v in o) + cut_order
+    chain_mults = sum(state.eliminate(c)[0] for c in cut_order) + state.finish_cost()
     return ChainReduction(
         cuts,
         tuple(block_orders),

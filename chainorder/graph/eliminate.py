@@ -3,12 +3,16 @@
 Eliminating an intermediate vertex ``j`` replaces every path ``i → j → k`` by the edge
 ``i → k`` carrying ``∂k/∂j · ∂j/∂i`` (added to an existing ``i → k`` edge), then removes
 ``j``. When every intermediate is gone, the edges ``input → output`` hold the Jacobian
-(Griewank & Walther, ch. 9; Naumann's cross-country accumulation). Vertices are tensors:
-each product is a matrix product whose mults follow
-:func:`~chainorder.graph.structure.multiply_structures` — or, when one factor is still an
-original local partial, the op's tangent rule applied to each column of the other factor
-(or its adjoint rule to each row), whichever is cheaper. So the partial of ``inv`` or
-``solve`` need never be formed, and elimination orders cost no more than the sweeps.
+(Griewank & Walther, ch. 9; Naumann's cross-country accumulation). Vertices are tensors,
+and each product is priced as the executor (:mod:`~chainorder.graph.elimprog`, run by
+:func:`~chainorder.graph.program.compile_jacobian_program`) performs it: an original local
+partial is applied by its op's tangent rule to the columns of the other, formed, factor (or
+by its adjoint rule to its rows), or formed — free when its entries are an operand's or an
+elementwise factor (:mod:`~chainorder.graph.blocks`), else by its rule on identity seeds,
+mults counted — and formed factors are held as diagonal vectors or dense matrices and
+multiplied as such (:mod:`~chainorder.graph.elimstate`). So the partial of ``inv`` or
+``solve`` need never be formed, no partial is built from an identity unless its price says
+so, and the counted mults of a run equal the prediction.
 
 Orders: ``forward`` (topological), ``reverse`` (reverse topological), ``markowitz`` (greedy:
 the cheapest vertex next) and :func:`search_order` (exact over all orders for small graphs,
@@ -73,6 +77,7 @@ class EliminationResult:
         scalars the elimination program holds at once (its formed partials, seeds and
         temporaries, and the Jacobian; :func:`~chainorder.graph.instr.simulate_peak`).
         Under the ``"graphax"`` convention: the peak nnz of the accumulated partials.
+        Bytes: the values in the graph's dtype, the program's blocks in float64.
     steps : tuple of EliminationStep
     jacobian : ndarray or None
         The ``m × n`` Jacobian (rows: outputs, columns: inputs) when ``numeric=True``.
@@ -116,7 +121,7 @@ def eliminate(
     order : sequence of str
         A permutation of ``lin.intermediates``.
     numeric : bool
-        Also multiply the numbers and return the Jacobian.
+        Also run the elimination program and return the Jacobian.
     convention : {"chainorder", "graphax"}
         How products are counted (module docstring); ``"graphax"`` counts every scalar
         product of partials, ±1 ones included, as graphax / AlphaGrad publish them.
@@ -145,7 +150,8 @@ def eliminate(
 
     Notes
     -----
-    O(Σ_j |pred(j)|·|succ(j)|) structure products; numeric products as their mults.
+    O(Σ_j |pred(j)|·|succ(j)|) structure products, plus one rule probe per op for the
+    memory model (:mod:`~chainorder.graph.probe`); numeric products as their mults.
     """
     order = _check_order(lin, order)
     state = _State(lin, convention)
@@ -165,8 +171,10 @@ def eliminate(
             peak = simulate_peak(prog)
         if numeric:
             jac = execute(lin.graph, prog, n_slots, 0)[0]
-    itemsize = lin.graph.itemsize
-    return EliminationResult(order, total, base + peak, (base + peak) * itemsize, tuple(steps), jac)
+    # values in the graph's dtype; the program's blocks in float64 (graphax: the dtype)
+    work = 8 if convention == "chainorder" else lin.graph.itemsize
+    nbytes = base * lin.graph.itemsize + peak * work
+    return EliminationResult(order, total, base + peak, nbytes, tuple(steps), jac)
 
 
 def forward_order(lin: LinearizedGraph) -> tuple[str, ...]:

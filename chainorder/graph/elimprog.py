@@ -24,6 +24,7 @@ from dataclasses import replace
 from chainorder.graph.elimstate import _State
 from chainorder.graph.instr import Instr
 from chainorder.graph.linearize import LinearizedGraph
+from chainorder.graph.probe import Footprints, summed
 
 __all__ = ["elimination_program"]
 
@@ -35,6 +36,7 @@ class _Emitter:
         self.prog: list[Instr] = []
         self.held: dict[tuple[str, str], int] = {}  # formed edges → slot
         self.nxt = 1  # slot 0: the Jacobian
+        self.fp = Footprints(lin.graph)
 
     def new_slot(self) -> int:
         self.nxt += 1
@@ -72,8 +74,14 @@ class _Emitter:
                 Instr("form", self.new_slot(), (), None, info, alloc=self.lin.formers[e])
             )
         seed = {"ones": nu, "jvp": nu * nu, "vjp": nv * nv}[way]
-        # Summands of several terms (x * x): the running sum and one term.
-        temp = (0 if copy else seed) + (2 * size if len(terms) > 1 else 0)
+        if copy:
+            temp = 0
+        else:
+            kind = "vjp" if way == "vjp" else "jvp"
+            rows = {"ones": 1, "jvp": nu, "vjp": nv}[way]
+            shape_in = self._shape(v) if way == "vjp" else self._shape(u)
+            fps = [self.fp(node, i, kind, shape_in, rows) for _, i in terms]
+            temp = seed + summed(fps, rows, size)[1]
         info = {"way": way, "copy": copy, "shape_u": self._shape(u), "shape_v": self._shape(v)}
         return self.emit(
             Instr("form", self.new_slot(), terms, node if not copy else None, info,
@@ -121,7 +129,10 @@ class _Emitter:
             batch = 1 if both else rows
         node, terms, copy = self._op_terms(e, src)
         nj = self.lin.sizes[j]
-        temp = (nj * nj if diag_in and not both else 0) + (2 * size if len(terms) > 1 else 0)
+        temp = nj * nj if diag_in and not both else 0
+        if not copy:
+            fps = [self.fp(node, i, way, self._shape(j), batch) for _, i in terms]
+            temp += summed(fps, batch, size)[1]
         info = {"diag_in": diag_in, "both_diag": both, "shape_j": self._shape(j), "copy": copy}
         return self.emit(
             Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,

@@ -119,14 +119,14 @@ def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str) -> tuple[np.n
     values = tuple(graph.value(a) for a in d["args"])
     rule = get_rule(d["op"])
     shapes = tuple(np.shape(x) for x in values)
-    out_shape = np.shape(d["value"])
+    out_shape = np.shape(graph.value(v))
     apply = rule.jvp if kind == "jvp" else rule.vjp
     price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
     acc, mults, owned = None, 0, False
     for slot, argnum in ins.terms:
         block = block_of(slots[slot])
         mults += block.shape[0] * price(argnum, shapes, out_shape, d["params"])
-        t = apply(argnum, block, values, d["value"], d["params"])
+        t = apply(argnum, block, values, graph.value(v), d["params"])
         if acc is None:
             acc = t
         elif owned:

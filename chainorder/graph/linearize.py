@@ -98,7 +98,9 @@ class LinearizedGraph:
         """Numeric ``∂v/∂u`` at the traced values (cached).
 
         Diagonal partials are formed from one tangent (the JVP of a vector of ones), the
-        others from ``size(u)`` tangents (the JVP of the identity).
+        others from ``size(u)`` tangents (the JVP of the identity). A reference for tests:
+        the executor never calls it (it forms partials only as the plan prices them,
+        :mod:`~chainorder.graph.elimprog`).
         """
         key = (u, v)
         if key in self._numeric:

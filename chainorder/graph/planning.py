@@ -5,14 +5,17 @@ Two cost models, both in scalar multiplications (mults):
 * **sweeps** — forward mode is ``n`` tangent sweeps, reverse mode ``m`` adjoint sweeps,
   each op costing what its rule in :mod:`chainorder.graph.ops` says (tangent/adjoint
   propagation only);
-* **vertex elimination** — the local partials are given as matrices (as in the chain
-  planner's ``given`` setting) and the cost is that of the matrix products of an
-  elimination order: forward order, reverse order, Markowitz, the chain through cut
-  vertices (exact chain DP) and the best order found by search.
+* **vertex elimination** — the products of an elimination order (forward order, reverse
+  order, Markowitz, the chain through cut vertices and the best order found by search),
+  priced as the compiled program executes them: original local partials applied by their
+  rules to formed blocks, or formed (free from an operand or an elementwise factor, else by
+  their rule on identity seeds, counted), formed partials multiplied as diagonal vectors or
+  dense matrices (:mod:`~chainorder.graph.elimstate`).
 
-The chosen plan is the cheapest row (fewest mults, then least memory); elimination orders
-apply an op's rule instead of a formed partial where that is cheaper, so they never cost
-more than the sweeps' products.
+Peak memory of every row: the graph's values plus the peak of what the row's compiled
+program allocates (:func:`~chainorder.graph.program.compile_jacobian_program`), which
+tests hold against ``tracemalloc``. The chosen plan is the cheapest row (fewest mults,
+then least memory).
 """
 
 from __future__ import annotations

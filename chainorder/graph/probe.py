@@ -89,14 +89,14 @@ def footprint(graph, v: str, argnum: int, kind: str, shape_in: tuple, k: int) ->
     rule = get_rule(d["op"])
     values = tuple(graph.value(a) for a in d["args"])
     apply = rule.jvp if kind == "jvp" else rule.vjp
-    width = max(math.prod(shape_in), math.prod(np.shape(d["value"])), 1)
+    width = max(math.prod(shape_in), math.prod(np.shape(graph.value(v))), 1)
     k1 = max(2, -(-65536 // width))
 
     def measure(rows: int) -> tuple[int, int, bool]:
         block = np.zeros((rows, *shape_in))
 
         def run():
-            return apply(argnum, block, values, d["value"], d["params"]), block
+            return apply(argnum, block, values, graph.value(v), d["params"]), block
 
         run()  # warm: first calls fill caches (einsum paths, LAPACK workspaces)
         return _measure(run)

@@ -108,7 +108,9 @@ def scalar_order_cost(
 ) -> int:
     """Mults of eliminating ``order`` on a graph whose vertices are all scalars.
 
-    The integer evaluator the annealer uses; equal to ``eliminate(lin, order).mults``.
+    Equal to ``eliminate(lin, order).mults``. Under the ``"graphax"`` convention it is the
+    annealer's integer bitset evaluator; under ``"chainorder"`` the elimination state's
+    pricing (which also charges forming original partials, as the executor runs them).
 
     Raises
     ------
@@ -132,6 +134,9 @@ def scalar_order_cost(
     graphax = _check_convention(convention) == "graphax"
     if not _is_scalar(lin):
         raise TraceError("scalar_order_cost needs a graph whose vertices are all scalars")
+    if not graphax:
+        state = _State(lin)
+        return sum(state.eliminate(v)[0] for v in order) + state.finish_cost()
     index = {v: n for n, v in enumerate(lin.vertices)}
     st = _Bits(lin, graphax)
     return sum(st.eliminate(index[v]) for v in order)
@@ -185,7 +190,10 @@ class _Pricer:
 
     def __init__(self, lin: LinearizedGraph, subset: Sequence[str], convention: str) -> None:
         self.lin, self.convention = lin, convention
-        self.scalar = _is_scalar(lin) and len(subset) == len(lin.intermediates)
+        # bitsets price the graphax convention; chainorder pricing needs the state
+        self.scalar = (
+            convention == "graphax" and _is_scalar(lin) and len(subset) == len(lin.intermediates)
+        )
         self.names = tuple(subset)
         if self.scalar:
             index = {v: n for n, v in enumerate(lin.vertices)}
@@ -201,7 +209,10 @@ class _Pricer:
         """Price ``perm`` (indices into the subset) and store its prefix states."""
         if not self.scalar:
             st = self.base_state.copy()
-            return sum(st.eliminate(self.names[p])[0] for p in perm)
+            total = sum(st.eliminate(self.names[p])[0] for p in perm)
+            if len(perm) == len(self.lin.intermediates):
+                total += st.finish_cost()
+            return total
         st = self.base.copy()
         self.snaps, self.prefix, total = [], [], 0
         for n, p in enumerate(perm):

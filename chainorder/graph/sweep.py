@@ -250,7 +250,7 @@ class SweepCost:
     peak_elements : int
         Peak number of scalars held (see the module notes).
     peak_bytes : int
-        ``peak_elements × itemsize``.
+        The values in the graph's dtype plus the compiled sweep's float64 blocks.
     steps : tuple of SweepStep
         In execution order.
     """
@@ -325,13 +325,14 @@ def sweep_cost(graph: TracedGraph, mode: str) -> SweepCost:
         steps.append(
             SweepStep(v, g.nodes[v]["op"], carried, k * edge_cost.get(v, 0), base + live)
         )
-    peak_el = base + simulate_peak(prog)
+    work = simulate_peak(prog)
+    peak_el = base + work
     return SweepCost(
         mode,
         n if mode == "forward" else m,
         per_dir,
         (n if mode == "forward" else m) * per_dir,
         peak_el,
-        peak_el * graph.itemsize,
+        base * graph.itemsize + work * 8,
         tuple(steps),
     )
