@@ -99,12 +99,11 @@ def run_case(case: Case, k: int, rng: np.random.Generator) -> dict:
     entry = jf.last
     row["method"] = entry.row.name
     row["mults"] = entry.row.mults
-    row["rerun"] = _best(lambda: jf(*new), k)
-    assert jf.last.traces == 1, "the re-run traced again"
+
     f_jax = case.make(NumpyNS(jnp))
     jargs = tuple(jnp.asarray(a) for a in args)
     jnew = tuple(jnp.asarray(a) for a in new)
-    jit_first, jit_rerun, nojit = {}, {}, {}
+    jit_first, jit_rerun, nojit, jitted_runs = {}, {}, {}, {}
     sweep_peak = {m.method: m.peak_bytes for m in jf.plan.rows if m.method.is_sweep}
     row["skipped"] = []
     for mode, transform in (("jacfwd", jax.jacfwd), ("jacrev", jax.jacrev)):
@@ -117,9 +116,18 @@ def run_case(case: Case, k: int, rng: np.random.Generator) -> dict:
         theirs = jitted(*jargs)
         _block(theirs)
         jit_first[mode] = time.perf_counter() - t
-        jit_rerun[mode] = _best(lambda jitted=jitted: jitted(*jnew), k)
+        jitted_runs[mode] = jitted
         plain = transform(f_jax, argnums=case.argnums)
         nojit[mode] = _best(lambda plain=plain: plain(*jnew), max(1, k // 3))
+    # re-runs interleaved (ours, then each JAX mode, k rounds), best of each
+    ours_best = float("inf")
+    for _ in range(k):
+        ours_best = min(ours_best, _best(lambda: jf(*new), 1))
+        for mode, jitted in jitted_runs.items():
+            t_mode = _best(lambda jitted=jitted: jitted(*jnew), 1)
+            jit_rerun[mode] = min(jit_rerun.get(mode, float("inf")), t_mode)
+    row["rerun"] = ours_best
+    assert jf.last.traces == 1, "the re-run traced again"
     ref = _flat(theirs)
     err = float(np.abs(_flat(ours) - ref).max() / max(1.0, np.abs(ref).max()))
     row["error"] = err
@@ -161,21 +169,27 @@ def _ms(t: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| function | chosen plan (mults) | chainorder first call ms | JAX jit compile+first ms "
-        "| first-call ratio | chainorder re-run ms | JAX jit re-run ms (mode) | re-run ratio "
-        "| JAX no-jit ms | torch.func ms | max rel. error vs JAX |",
+        "| function | chosen plan (mults; MFLOP) | chainorder first call ms "
+        "| JAX jit compile+first ms | first-call ratio | chainorder re-run ms "
+        "| JAX jit re-run ms (mode) | re-run ratio (target) | JAX no-jit ms | torch.func ms "
+        "| max rel. error vs JAX |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     notes = []
     for r in rows:
         c = r["case"]
         notes += [f"{c.name}: JAX {s} not run." for s in r["skipped"]]
+        mflop = 2 * r["mults"] / 1e6  # FLOPs = 2 per multiply-add (chainorder.units)
+        target = 2.0 if mflop >= 10 else 5.0
+        ratio = r["rerun"] / r["jit_rerun"]
+        first = r["first"] / r["jit_first"]
         lines.append(
-            f"| {c.name} ({c.what}) | {r['method']} ({r['mults']:,}) | {_ms(r['first'])} "
-            f"| {_ms(r['jit_first'])} | {r['first'] / r['jit_first']:.2f}× "
-            f"| {_ms(r['rerun'])} | {_ms(r['jit_rerun'])} ({r['jax_mode']}) "
-            f"| {r['rerun'] / r['jit_rerun']:.2f}× | {_ms(r['nojit'])} | {_ms(r['torch'])} "
-            f"| {r['error']:.1e} |"
+            f"| {c.name} ({c.what}) | {r['method']} ({r['mults']:,}; {mflop:,.1f}) "
+            f"| {_ms(r['first'])} | {_ms(r['jit_first'])} "
+            f"| {first:.2f}× {'✓' if first < 1 else '✗'} | {_ms(r['rerun'])} "
+            f"| {_ms(r['jit_rerun'])} ({r['jax_mode']}) "
+            f"| {ratio:.2f}× (≤ {target:g}×) {'✓' if ratio <= target else '✗'} "
+            f"| {_ms(r['nojit'])} | {_ms(r['torch'])} | {r['error']:.1e} |"
         )
     return "\n".join(lines + (["", *notes] if notes else []))
 
@@ -201,7 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         "with other jobs: "
         "figures are noisy (best of "
         f"{ns.repeat} interleaved re-runs). Ratios are chainorder / jitted JAX (the faster of "
-        "jacfwd and jacrev); < 1 means chainorder is faster.\n\n" + table(rows)
+        "jacfwd and jacrev); < 1 means chainorder is faster. Targets (issue 8): re-run within "
+        "2× of jitted JAX where the Jacobian costs ≥ 10 MFLOP (the chosen plan's mults × 2), "
+        "5× below; first call (trace + plan + compile + run) faster than JAX's jit compile + "
+        "first call. torch.func: the faster of jacfwd/jacrev, best of k.\n\n" + table(rows)
     )
     emit("engine", body, ns.out, ns.write)
     return 0
