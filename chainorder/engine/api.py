@@ -115,6 +115,8 @@ def namespace(x: Any) -> Any:
     -----
     O(1); CuPy is imported only when one of its arrays arrives.
     """
+    if type(x) is np.ndarray:
+        return np
     if type(x).__module__.split(".")[0] == "cupy":
         import cupy
 
@@ -129,6 +131,8 @@ def _host(x: Any) -> Any:
 def _arg_key(a: Any, differentiated: bool) -> tuple:
     """The cache key of one argument: shape and dtype of arrays that are traced (values may
     change), the value itself of everything else (it is baked into the trace)."""
+    if type(a) is np.ndarray and (differentiated or a.dtype.kind == "f"):  # the common case
+        return ("d" if differentiated else "c", a.shape, a.dtype.str, "numpy")
     xp = namespace(a)
     if differentiated:
         arr = a if xp is not np else np.asarray(a)
