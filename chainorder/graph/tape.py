@@ -33,6 +33,13 @@ class Guard:
     v)`` for anything else (tuples and lists are walked). A replay at new inputs recomputes
     every guard and re-traces when one differs from :attr:`result`. ``("guard", i, j)``
     names part ``j`` of a tuple result (``j`` is ``None`` for the whole result).
+
+    Examples
+    --------
+    >>> from chainorder.graph.trace import trace
+    >>> (guard,) = trace(lambda x: x * (x > 0), np.array([1.0, -1.0])).guards
+    >>> guard.fn.__name__, guard.args, guard.result
+    ('greater', (('node', 'x'), ('value', 0)), array([ True, False]))
     """
 
     __slots__ = ("args", "fn", "kwargs", "line", "result")
