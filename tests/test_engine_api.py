@@ -148,7 +148,7 @@ def programs(draw):
     shape_b = draw(st.sampled_from([(rows, cols), (cols,), (rows, 1), (1, cols)]))
     steps = draw(
         st.lists(
-            st.tuples(st.integers(0, 2), st.integers(0, 5), st.integers(0, 4), st.booleans()),
+            st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(0, 4), st.booleans()),
             min_size=1,
             max_size=6,
         )
@@ -167,8 +167,13 @@ def _build(steps, final):
                 vals.append(UNARY[i % len(UNARY)](u))
             elif kind == 1:
                 vals.append(BINARY[j % len(BINARY)](u, vals[1 + (i % 2) - 1]))
-            else:
+            elif kind == 2:
                 vals.append(BINARY[j % len(BINARY)](vals[-1], b))
+            elif kind == 3:  # a contraction with a fixed matrix (and its batch of rows)
+                M = np.linspace(-1.0, 1.0, u.shape[-1] ** 2).reshape(u.shape[-1], -1)
+                vals.append(u @ M)
+            else:  # a guard: the mask is recomputed at each new point
+                vals.append(np.where(u > 0, u, 0.5 * u))
         return REDUCE[final](vals[-1])
 
     return f
@@ -186,9 +191,15 @@ def test_jacobian_of_random_compositions(prog) -> None:
     ref_r = chainorder.graph.graph_jacobian(g, "reverse")
     np.testing.assert_allclose(ref_f, ref_r, atol=1e-10)
     for method in ("auto", "forward", "reverse", "markowitz"):
-        da, db = chainorder.jacobian(f, argnums=(0, 1), method=method)(a, b)
+        jf = chainorder.jacobian(f, argnums=(0, 1), method=method)
+        da, db = jf(a, b)
         m = g.n_out
         np.testing.assert_allclose(_matrix([(da, db)], [m]), ref_r, atol=1e-9, err_msg=method)
+        # a new point: replayed (or traced again where a mask changed), equal to a new trace
+        a2, b2 = a + 0.5 * rng.standard_normal(a.shape), b + 0.5 * rng.standard_normal(b.shape)
+        da2, db2 = jf(a2, b2)
+        ref2 = chainorder.graph.graph_jacobian(trace(f, a2, b2), "reverse")
+        np.testing.assert_allclose(_matrix([(da2, db2)], [m]), ref2, atol=1e-9, err_msg=method)
     fd = graph_fd_jacobian(g)
     np.testing.assert_allclose(ref_r, fd, atol=1e-5 * max(1.0, np.abs(fd).max()))
 
