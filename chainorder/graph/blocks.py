@@ -65,8 +65,9 @@ def former(graph, u: str, v: str) -> tuple[str, int] | None:
     return None
 
 
-def form(graph, u: str, v: str) -> np.ndarray:
-    """The partial ``∂v/∂u`` by its structured former (a vector if diagonal, else a matrix).
+def form(graph, u: str, v: str, xp=np):
+    """The partial ``∂v/∂u`` by its structured former (a vector if diagonal, else a matrix),
+    in the array namespace ``xp`` of the graph's values.
 
     Examples
     --------
@@ -90,32 +91,32 @@ def form(graph, u: str, v: str) -> np.ndarray:
             f = units[i]
         else:
             f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
-        return np.array(np.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
+        return xp.array(xp.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
     other = graph.value(d["args"][1 - i])
     sa, sb = shapes
     if len(sa) == 2 and len(sb) == 1:
         if i == 1:
-            return np.asarray(other, dtype=float)
+            return xp.asarray(other, dtype=float)
         m, n = sa
-        j = np.zeros((m, m, n))
-        idx = np.arange(m)
+        j = xp.zeros((m, m, n))
+        idx = xp.arange(m)
         j[idx, idx, :] = other
         return j.reshape(m, m * n)
     if len(sa) == 1 and len(sb) == 2:
         n, p = sb
         if i == 0:
-            return np.asarray(other, dtype=float).T
-        j = np.zeros((p, n, p))
-        idx = np.arange(p)
+            return xp.asarray(other, dtype=float).T
+        j = xp.zeros((p, n, p))
+        idx = xp.arange(p)
         j[idx, :, idx] = other
         return j.reshape(p, n * p)
     m, n, p = sa[0], sa[1], sb[1]
     if i == 1:  # ∂(A B)/∂B = A ⊗ I_p
-        j = np.zeros((m, p, n, p))
-        idx = np.arange(p)
+        j = xp.zeros((m, p, n, p))
+        idx = xp.arange(p)
         j[:, idx, :, idx] = other
         return j.reshape(m * p, n * p)
-    j = np.zeros((m, p, m, n))  # ∂(A B)/∂A = I_m ⊗ Bᵀ
-    idx = np.arange(m)
-    j[idx, :, idx, :] = np.asarray(other).T
+    j = xp.zeros((m, p, m, n))  # ∂(A B)/∂A = I_m ⊗ Bᵀ
+    idx = xp.arange(m)
+    j[idx, :, idx, :] = xp.asarray(other).T
     return j.reshape(m * p, m * n)

@@ -97,13 +97,20 @@ class _State:
         ``e`` (``hook``: :func:`chainorder.graph.blocks.form`, no mults)."""
         if e not in self.A:
             return 0, None
-        if e in self.lin.formers:
-            return 0, "hook"
-        jv, vj = self.A[e]
-        if self.E[e].is_diagonal:
-            return jv, "ones"
-        a, b = self.lin.sizes[e[0]] * jv, self.lin.sizes[e[1]] * vj
-        return (a, "jvp") if a <= b else (b, "vjp")
+        cache = self.lin._form_costs  # an original edge's forming never changes
+        found = cache.get(e)
+        if found is None:
+            if e in self.lin.formers:
+                found = (0, "hook")
+            else:
+                jv, vj = self.A[e]
+                if self.E[e].is_diagonal:
+                    found = (jv, "ones")
+                else:
+                    a, b = self.lin.sizes[e[0]] * jv, self.lin.sizes[e[1]] * vj
+                    found = (a, "jvp") if a <= b else (b, "vjp")
+            cache[e] = found
+        return found
 
     def product(
         self, i: str, j: str, k: str, formed: frozenset | set = frozenset()

@@ -22,7 +22,7 @@ import numpy as np
 from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
 
-__all__ = ["Instr", "execute", "live_after", "simulate_peak"]
+__all__ = ["Instr", "array_module", "execute", "live_after", "simulate_peak"]
 
 
 
@@ -112,7 +112,7 @@ def simulate_peak(instrs: Sequence[Instr]) -> int:
     return max((during for during, _ in _profile(instrs)), default=0)
 
 
-def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str) -> tuple[np.ndarray, int]:
+def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str, xp=np) -> tuple:
     """Sum of the rule applications of ``ins.terms``; mults counted per block row."""
     v = ins.node
     d = graph.nx.nodes[v]
@@ -130,85 +130,88 @@ def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str) -> tuple[np.n
         if acc is None:
             acc = t
         elif owned:
-            np.add(acc, t, out=acc)
+            xp.add(acc, t, out=acc)
         else:  # the first term may be a view of a block or of a value: never written to
             acc, owned = acc + t, True
         del t
     return acc, mults
 
 
-def _as_tangents(a: np.ndarray, diag: bool, shape: tuple) -> np.ndarray:
+def _split(a, shape: tuple, xp):
+    """``a`` with its axis 1 split into ``shape``, as a view (NumPy never copies here)."""
+    if xp is not np:
+        return a.reshape((a.shape[0], *shape))
+    t = a.view()
+    t.shape = (a.shape[0], *shape)
+    return t
+
+
+def _as_tangents(a, diag: bool, shape: tuple, xp=np):
     """A formed ``∂j/∂i`` (vector or ``size(j) × c`` matrix) as ``c`` tangents of ``j``."""
     if diag:
-        a = np.diag(a)
-    t = a.T.view()
-    t.shape = (t.shape[0], *shape)
-    return t
+        a = xp.diag(a)
+    return _split(a.T, shape, xp)
 
 
-def _as_adjoints(b: np.ndarray, diag: bool, shape: tuple) -> np.ndarray:
+def _as_adjoints(b, diag: bool, shape: tuple, xp=np):
     """A formed ``∂k/∂j`` (vector or ``r × size(j)`` matrix) as ``r`` adjoints of ``j``."""
     if diag:
-        b = np.diag(b)
-    t = b.view()
-    t.shape = (t.shape[0], *shape)
-    return t
+        b = xp.diag(b)
+    return _split(b, shape, xp)
 
 
-def _run_one(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
+def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
     info, op = ins.info, ins.op
     if op == "seed":  # an identity block of k rows: rows offset.. of an input / output
         k, size, off = info["k"], info["size"], info["offset"]
-        a = np.zeros((k, size))
-        a[np.arange(off, off + size), np.arange(size)] = 1.0
+        a = xp.zeros((k, size))
+        a[xp.arange(off, off + size), xp.arange(size)] = 1.0
         return a.reshape((k, *info["shape"])), 0
     if op in ("jvp", "vjp"):  # sweeps: a node's batch from its argument batches
-        return _rule_sum(graph, ins, slots, lambda a: a, op)
+        return _rule_sum(graph, ins, slots, lambda a: a, op, xp)
     if op == "vjp_add":  # reverse sweep: add one adjoint contribution into u's batch
-        g, mults = _rule_sum(graph, ins, slots, lambda a: a, "vjp")
+        g, mults = _rule_sum(graph, ins, slots, lambda a: a, "vjp", xp)
         old = slots[ins.out]
         return (g if old is None else old + g), mults
     if op == "place":  # write a block of the Jacobian
         jac = slots[ins.out]
         r0, r1, c0, c1 = info["box"]
         a = slots[ins.terms[0][0]]
-        if info["layout"] == "forward":  # (n, *shape_y) → rows r0:r1
-            w = jac[r0:r1, c0:c1].T.view()
-        elif info["layout"] == "reverse":  # (m, *shape_x) → columns c0:c1
-            w = jac[r0:r1, c0:c1].view()
-        else:  # a formed partial
-            w = jac[r0:r1, c0:c1]
-            a = np.diag(a) if info["diag"] else a
-            w[...] = a
-            return jac, 0
-        w.shape = a.shape
-        w[...] = a
+        w = jac[r0:r1, c0:c1]
+        if info["layout"] == "formed":
+            w[...] = xp.diag(a) if info["diag"] else a
+        else:  # forward: (n, *shape_y) → rows r0:r1; reverse: (m, *shape_x) → columns
+            dest = w.T if info["layout"] == "forward" else w
+            if xp is np:  # a view of the Jacobian shaped like the block: no copy of it
+                _split(dest, a.shape[1:], xp)[...] = a
+            else:
+                dest[...] = a.reshape(dest.shape)
         return jac, 0
     if op == "zeros":
-        return np.zeros(info["shape"]), 0
-    return _run_elim(graph, ins, slots)
+        return xp.zeros(info["shape"]), 0
+    return _run_elim(graph, ins, slots, xp)
 
 
-def _run_elim(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
+def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
     info, op = ins.info, ins.op
     if op == "form":  # an original partial ∂v/∂u from an identity (or ones) seed
         if info["way"] == "hook":
-            return form(graph, info["u"], info["v"]), 0
+            return form(graph, info["u"], info["v"], xp), 0
         su, sv = info["shape_u"], info["shape_v"]
         nu, nv = int(np.prod(su)), int(np.prod(sv))
         if info["copy"]:
-            return (np.ones(nu) if info["way"] == "ones" else np.eye(nu)), 0
+            return (xp.ones(nu) if info["way"] == "ones" else xp.eye(nu)), 0
         if info["way"] == "ones":
-            seed = np.ones((1, *su))
-            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp")
-            return np.asarray(out).reshape(nv), mults
+            seed = xp.ones((1, *su))
+            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp", xp)
+            return xp.asarray(out).reshape(nv), mults
         if info["way"] == "jvp":
-            seed = np.eye(nu).reshape((nu, *su))
-            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp")
-            return np.asarray(out).reshape(nu, nv).T, mults
-        seed = np.eye(nv).reshape((nv, *sv))
-        out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "vjp")
-        return np.asarray(out).reshape(nv, nu), mults
+            seed = xp.eye(nu).reshape((nu, *su))
+            out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "jvp", xp)
+            return xp.asarray(out).reshape(nu, nv).T, mults
+        seed = xp.eye(nv).reshape((nv, *sv))
+        out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "vjp", xp)
+        return xp.asarray(out).reshape(nv, nu), mults
     if op in ("apply_jvp", "apply_vjp"):
         diag_in, diag_out = info["diag_in"], info["both_diag"]
         shape = info["shape_j"]
@@ -217,16 +220,16 @@ def _run_elim(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
                 return a.reshape((1, *shape))
         elif op == "apply_jvp":
             def block(a):
-                return _as_tangents(a, diag_in, shape)
+                return _as_tangents(a, diag_in, shape, xp)
         else:
             def block(a):
-                return _as_adjoints(a, diag_in, shape)
+                return _as_adjoints(a, diag_in, shape, xp)
         if info["copy"]:
             a = block(slots[ins.terms[0][0]])
             out, mults = a.copy(), 0
         else:
-            out, mults = _rule_sum(graph, ins, slots, block, op[6:])
-        out = np.asarray(out)
+            out, mults = _rule_sum(graph, ins, slots, block, op[6:], xp)
+        out = xp.asarray(out)
         if diag_out:
             return out.reshape(-1), mults
         r = out.shape[0]
@@ -248,10 +251,31 @@ def _run_elim(graph, ins: Instr, slots: list) -> tuple[np.ndarray, int]:
         x, y = slots[s1], slots[s2]
         if info["diag_x"] and info["diag_y"]:
             return x + y, 0
-        x = np.diag(x) if info["diag_x"] else x
-        y = np.diag(y) if info["diag_y"] else y
+        x = xp.diag(x) if info["diag_x"] else x
+        y = xp.diag(y) if info["diag_y"] else y
         return x + y, 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def array_module(graph):
+    """The array namespace of the graph's values: ``cupy`` for CuPy arrays, else NumPy.
+
+    Examples
+    --------
+    >>> from chainorder.graph import trace
+    >>> array_module(trace(lambda x: x * 2.0, np.ones(2))).__name__
+    'numpy'
+
+    Notes
+    -----
+    O(1); CuPy is imported only when a value is a CuPy array.
+    """
+    value = graph.value(graph.inputs[0]) if graph.inputs else None
+    if type(value).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
 
 
 def execute(graph, instrs: Sequence[Instr], n_slots: int, result: int) -> tuple[np.ndarray, int]:
@@ -271,10 +295,11 @@ def execute(graph, instrs: Sequence[Instr], n_slots: int, result: int) -> tuple[
     -----
     One pass over the list; slots are dropped right after their last use.
     """
+    xp = array_module(graph)
     slots: list = [None] * n_slots
     mults = 0
     for ins in instrs:
-        value, m = _run_one(graph, ins, slots)
+        value, m = _run_one(graph, ins, slots, xp)
         slots[ins.out] = value
         del value
         mults += m

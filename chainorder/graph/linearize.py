@@ -88,6 +88,7 @@ class LinearizedGraph:
     apply_cost: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
     formers: dict[tuple[str, str], int] = field(default_factory=dict)
     _numeric: dict[tuple[str, str], LocalJacobian] = field(default_factory=dict, repr=False)
+    _form_costs: dict = field(default_factory=dict, repr=False)
 
     @property
     def vertices(self) -> tuple[str, ...]:
