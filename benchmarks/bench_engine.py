@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         "jacfwd and jacrev); < 1 means chainorder is faster. Targets (issue 8): re-run within "
         "2× of jitted JAX where the Jacobian costs ≥ 10 MFLOP (the chosen plan's mults × 2), "
         "5× below; first call (trace + plan + compile + run) faster than JAX's jit compile + "
-        "first call. torch.func: the faster of jacfwd/jacrev, best of k.\n\n" + table(rows)
+        "first call. torch.func: the faster of jacfwd/jacrev, best of k. No GPU on this "
+        "machine: CuPy not measured.\n\n" + table(rows)
     )
     emit("engine", body, ns.out, ns.write)
     return 0
