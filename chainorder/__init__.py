@@ -14,6 +14,7 @@ from chainorder.cost import (
     reverse_mults_closed_form,
     tree_cost,
 )
+from chainorder.engine import JacobianFunction, grad, jacobian
 from chainorder.errors import (
     ChainorderError,
     ChainTooLongError,
@@ -47,6 +48,7 @@ __all__ = [
     "DtypeError",
     "ExecutionError",
     "GraphPlan",
+    "JacobianFunction",
     "JacobianMismatchError",
     "Link",
     "Mode",
@@ -72,6 +74,8 @@ __all__ = [
     "forward_mults_closed_form",
     "forward_tree",
     "get_solver",
+    "grad",
+    "jacobian",
     "memory_profile",
     "plan",
     "plan_graph",

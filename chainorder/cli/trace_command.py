@@ -243,19 +243,30 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option("--time-budget", help="Seconds the anneal search may take (10)."),
         ] = None,
+        no_measure: Annotated[
+            bool,
+            typer.Option(
+                "--no-measure",
+                help="Skip running the chosen mode and both sweeps for measured time and peak "
+                "memory.",
+            ),
+        ] = False,
     ) -> None:
         """Trace a NumPy function: its value and gradient or Jacobian, the cost of forward /
-        reverse / elimination orders, a numerical check, a drawing.
+        reverse / elimination orders, predicted next to measured time and peak memory of the
+        chosen order and both sweeps, a numerical check, a drawing.
 
         Example: chainorder trace examples/kernel_exercise.py:f --arg ell=[0.1,0.12]
         --arg X=50x2 --dot kernel.dot
         """
+        from chainorder.engine.measured import measure_modes
         from chainorder.graph.planning import plan_graph
         from chainorder.graph.render import png_bytes, to_dot
         from chainorder.graph.validate import graph_jacobian, validate_graph
         from chainorder.report.graph_tables import (
             check_table,
             cost_table,
+            measured_table,
             nodes_table,
             result_lines,
         )
@@ -290,13 +301,16 @@ def register(app: typer.Typer) -> None:
                 else:
                     report = validate_graph(p)
                     jacobian = report.jacobian
+                measured = None if no_measure else measure_modes(p)
             dot_text = to_dot(graph, p.chosen.order, title=target)
             if dot is not None:
                 write_atomic(dot, dot_text)
             if png is not None:
                 write_atomic(png, png_bytes(dot_text, graph))
         if as_json:
-            out_console.print_json(json.dumps(trace_document(target, p, jacobian, report)))
+            out_console.print_json(
+                json.dumps(trace_document(target, p, jacobian, report, measured))
+            )
         else:
             for line in result_lines(graph, jacobian):
                 out_console.print(line, markup=False, soft_wrap=True)
@@ -317,6 +331,8 @@ def register(app: typer.Typer) -> None:
                     f"{r.chain_mults:,} + {r.block_mults:,} block mults",
                     markup=False, soft_wrap=True,
                 )  # fmt: skip
+            if measured is not None:
+                out_console.print(measured_table(measured))
             if report is not None:
                 out_console.print(check_table(report))
             if dot is not None:

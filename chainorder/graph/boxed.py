@@ -22,7 +22,9 @@ from chainorder.graph.unsupported import unsupported
 if TYPE_CHECKING:  # pragma: no cover
     from chainorder.graph.tape import Tape
 
-__all__ = ["TRACED_UFUNCS", "TracedArray", "tape_of", "traced_constructors", "value_of"]
+__all__ = [
+    "TRACED_UFUNCS", "TracedArray", "as_dtype", "tape_of", "traced_constructors", "value_of",
+]
 
 #: NumPy ufuncs recorded as ops: the registry's ops that are ufuncs.
 TRACED_UFUNCS = frozenset(n for n in REGISTRY if isinstance(getattr(np, n, None), np.ufunc))
@@ -32,6 +34,15 @@ _ZERO_UFUNCS = frozenset(
     "isnan isinf isfinite signbit logical_and logical_or logical_not logical_xor "
     "floor_divide".split()
 )
+
+
+def _binary(ufunc: np.ufunc, reflected: bool = False) -> Any:
+    """The operator method ``x OP o`` (or ``o OP x`` when ``reflected``) as ``ufunc``."""
+
+    def method(self, o):
+        return ufunc(o, self) if reflected else ufunc(self, o)
+
+    return method
 
 
 class TracedArray:
@@ -86,7 +97,7 @@ class TracedArray:
             name = "divide"
         if name not in TRACED_UFUNCS:
             if name in _ZERO_UFUNCS or all(t[-1] in "?bBhHiIlLqQ" for t in ufunc.types):
-                return ufunc(*(value_of(x) for x in inputs), **kwargs)
+                return self._tape.derived(ufunc, inputs, kwargs)
             raise unsupported(f"np.{name}", name)
         if name == "matmul":
             return self._tape.matmul("matmul", inputs[0], inputs[1])
@@ -117,6 +128,24 @@ class TracedArray:
 
     def __iter__(self):
         raise unsupported("iteration over a traced array")
+
+    def __complex__(self) -> complex:
+        raise unsupported("complex() of a traced array")
+
+    def __index__(self) -> int:
+        raise unsupported("a traced array as an index or size (operator.index)")
+
+    def __contains__(self, item) -> bool:
+        raise unsupported("`in` on a traced array (use np.any(x == item))", "any")
+
+    def __delitem__(self, key):
+        raise unsupported("del x[...] on a traced array", "delete")
+
+    def __copy__(self):
+        return np.copy(self)
+
+    def __deepcopy__(self, memo):
+        return np.copy(self)
 
     # --- operators
     def __add__(self, o):
@@ -166,6 +195,17 @@ class TracedArray:
 
     def __rmod__(self, o):
         return np.remainder(o, self)
+
+    # divmod and the bitwise operators: NumPy's ufuncs (integer/boolean: zero derivative)
+    __divmod__, __rdivmod__ = _binary(np.divmod), _binary(np.divmod, True)
+    __and__, __rand__ = _binary(np.bitwise_and), _binary(np.bitwise_and, True)
+    __or__, __ror__ = _binary(np.bitwise_or), _binary(np.bitwise_or, True)
+    __xor__, __rxor__ = _binary(np.bitwise_xor), _binary(np.bitwise_xor, True)
+    __lshift__, __rlshift__ = _binary(np.left_shift), _binary(np.left_shift, True)
+    __rshift__, __rrshift__ = _binary(np.right_shift), _binary(np.right_shift, True)
+
+    def __invert__(self):
+        return np.invert(self)
 
     def __neg__(self):
         return np.negative(self)
@@ -276,28 +316,39 @@ class TracedArray:
         return np.trace(self, offset, axis1, axis2)
 
     def round(self, decimals=0, out=None):
-        return np.round(self._value, decimals)
+        return self._tape.derived(np.round, (self, decimals))
 
     def argmax(self, axis=None, out=None, keepdims=False):
-        return np.argmax(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.argmax, (self,), {"axis": axis, "keepdims": keepdims})
 
     def argmin(self, axis=None, out=None, keepdims=False):
-        return np.argmin(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.argmin, (self,), {"axis": axis, "keepdims": keepdims})
 
     def argsort(self, axis=-1, kind=None, order=None):
-        return np.argsort(self._value, axis=axis, kind=kind)
+        return self._tape.derived(np.argsort, (self,), {"axis": axis, "kind": kind})
 
     def nonzero(self):
-        return np.nonzero(self._value)
+        return self._tape.derived(np.nonzero, (self,))
 
     def all(self, axis=None, out=None, keepdims=False):
-        return np.all(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.all, (self,), {"axis": axis, "keepdims": keepdims})
 
     def any(self, axis=None, out=None, keepdims=False):
-        return np.any(self._value, axis=axis, keepdims=keepdims)
+        return self._tape.derived(np.any, (self,), {"axis": axis, "keepdims": keepdims})
 
     def sort(self, axis=-1, kind=None, order=None):
         raise unsupported("x.sort() (sorts in place; use y = np.sort(x))", "sort")
+
+
+def as_dtype(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``: the recomputable form of an integer or boolean cast (a guard).
+
+    Examples
+    --------
+    >>> as_dtype(np.array([1.7, -0.2]), np.dtype(int))
+    array([1, 0])
+    """
+    return np.asarray(x).astype(dtype)
 
 
 def value_of(x: Any) -> Any:
@@ -308,7 +359,10 @@ def _normalise_key(key: Any) -> tuple:
     key = key if isinstance(key, tuple) else (key,)
     out = []
     for k in key:
-        if isinstance(k, TracedArray):
+        if isinstance(k, TracedArray) or (
+            isinstance(k, slice)
+            and any(isinstance(e, TracedArray) for e in (k.start, k.stop, k.step))
+        ):
             raise unsupported("indexing with a traced array (indices must be constants)")
         if k is None or k is Ellipsis or isinstance(k, slice):
             out.append(k)
@@ -363,7 +417,7 @@ def traced_constructors() -> Iterator[None]:
                 dtype = kwargs.get("dtype", args[0] if args else None)
                 if dtype is None or np.issubdtype(np.dtype(dtype), np.floating):
                     return obj
-                return obj._value.astype(dtype)
+                return obj._tape.derived(as_dtype, (obj, np.dtype(dtype)))
             if isinstance(obj, list | tuple) and _holds_traced(obj):
                 return stack_nested(obj)
             return orig(obj, *args, **kwargs)

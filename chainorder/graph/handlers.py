@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from chainorder.graph.boxed import TracedArray, tape_of, value_of
+from chainorder.graph.boxed import TracedArray, as_dtype, tape_of, value_of
 from chainorder.graph.einsum import traced_einsum
 from chainorder.graph.unsupported import unsupported
 
@@ -137,8 +137,12 @@ class SlogdetResult(NamedTuple):
 
 
 def _h_slogdet(a):
-    sign = np.linalg.slogdet(value_of(a))[0]
+    sign = tape_of(a).derived(_slogdet_sign, (a,))
     return SlogdetResult(sign, _apply("slogdet", (a,), {}))
+
+
+def _slogdet_sign(a):
+    return np.linalg.slogdet(a)[0]
 
 
 def _h_norm(x, ord=None, axis=None, keepdims=False):
@@ -160,9 +164,9 @@ def _h_unary(name: str) -> Callable[..., Any]:
 
 def _h_where(cond, x=None, y=None):
     if x is None and y is None:
-        return np.nonzero(value_of(cond))
+        return tape_of(cond).derived(np.nonzero, (cond,))
     if isinstance(cond, TracedArray):
-        cond = cond._value
+        cond = cond._tape.derived(as_dtype, (cond, np.dtype(bool)))
     return tape_of(x, y).apply("where", (np.asarray(cond, dtype=bool), x, y), {})
 
 
@@ -266,14 +270,15 @@ def _h_array_split(ary, indices_or_sections, axis=0):
 def _h_astype(x, dtype, /, *, copy=True, device=None):
     if np.issubdtype(np.dtype(dtype), np.floating):
         return _apply("astype", (x,), {"dtype": np.dtype(dtype)})
-    return value_of(x).astype(dtype)
+    return tape_of(x).derived(as_dtype, (x, np.dtype(dtype)))
 
 
 def _zero(func: Callable[..., Any]) -> Callable[..., Any]:
     def handler(*args, **kwargs):
-        args = tuple(value_of(a) for a in args)
-        kwargs = {k: value_of(v) for k, v in kwargs.items()}
-        return func(*args, **kwargs)
+        traced = [a for a in (*args, *kwargs.values()) if isinstance(a, TracedArray)]
+        if not traced:  # pragma: no cover - NumPy dispatches here only with a traced value
+            return func(*args, **kwargs)
+        return traced[0]._tape.derived(func, args, kwargs)
 
     return handler
 

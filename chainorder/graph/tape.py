@@ -20,7 +20,35 @@ from chainorder.graph.ops import get_rule, matmul_spec
 from chainorder.graph.structure import add_structures
 from chainorder.graph.unsupported import unsupported, user_line
 
-__all__ = ["Tape"]
+__all__ = ["Guard", "Tape"]
+
+
+class Guard:
+    """A value that a traced input decided without a derivative: a comparison, ``argmax``,
+    ``np.where(cond)``, ``x.round()``, an integer ``astype`` ... (the result is a constant of
+    the rest of the trace, or steered Python control flow).
+
+    ``fn(*args, **kwargs)`` recomputes it; each argument is stored as a reference: ``("node",
+    name)`` for a traced value, ``("guard", i)`` for the result of guard ``i``, ``("value",
+    v)`` for anything else (tuples and lists are walked). A replay at new inputs recomputes
+    every guard and re-traces when one differs from :attr:`result`. ``("guard", i, j)``
+    names part ``j`` of a tuple result (``j`` is ``None`` for the whole result).
+
+    Examples
+    --------
+    >>> from chainorder.graph.trace import trace
+    >>> (guard,) = trace(lambda x: x * (x > 0), np.array([1.0, -1.0])).guards
+    >>> guard.fn.__name__, guard.args, guard.result
+    ('greater', (('node', 'x'), ('value', 0)), array([ True, False]))
+    """
+
+    __slots__ = ("args", "fn", "kwargs", "line", "result")
+
+    def __init__(self, fn: Any, args: tuple, kwargs: dict, result: Any, line: str) -> None:
+        self.fn, self.args, self.kwargs, self.result, self.line = fn, args, kwargs, result, line
+
+    def __repr__(self) -> str:
+        return f"Guard({getattr(self.fn, '__name__', self.fn)!s} at {self.line})"
 
 
 class Tape:
@@ -32,11 +60,23 @@ class Tape:
         self.const_ids: dict[int, str] = {}
         self.const_names: dict[int, str] = {}
         self.keep: list[Any] = []
+        self.guards: list[Guard] = []
+        self._guard_ids: dict[int, tuple[int, int | None]] = {}
 
     def add_input(self, name: str, value: np.ndarray, differentiable: bool) -> TracedArray:
         self.g.add_node(
             name, kind="input", op="input", value=value, shape=value.shape, dtype=str(value.dtype),
             args=(), params={}, line="", differentiable=differentiable, output=False, label=name,
+        )  # fmt: skip
+        return TracedArray(self, name, value)
+
+    def add_carried(self, name: str, value: np.ndarray, position: int) -> TracedArray:
+        """A non-differentiated array argument as a constant node that a replay replaces
+        (``carried`` = its argument position); ops on it are recorded, not folded."""
+        self.g.add_node(
+            name, kind="constant", op="constant", value=value, shape=value.shape,
+            dtype=str(value.dtype), args=(), params={}, line="", differentiable=False,
+            output=False, label=name, carried=position,
         )  # fmt: skip
         return TracedArray(self, name, value)
 
@@ -61,6 +101,35 @@ class Tape:
         )  # fmt: skip
         self.const_ids[key] = name
         return name
+
+    def _guard_ref(self, x: Any) -> Any:
+        if isinstance(x, TracedArray):
+            return ("node", x._node)
+        if id(x) in self._guard_ids:
+            return ("guard", *self._guard_ids[id(x)])
+        if isinstance(x, tuple | list):
+            return ("seq", type(x) is tuple, tuple(self._guard_ref(o) for o in x))
+        return ("value", x)
+
+    def derived(self, fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
+        """``fn`` applied to the values of ``args``: a zero-derivative result, recorded as a
+        :class:`Guard` so that a replay can check it (see :mod:`chainorder.engine.replay`)."""
+        kwargs = dict(kwargs or {})
+        result = fn(*(_plain(a) for a in args), **{k: _plain(v) for k, v in kwargs.items()})
+        guard = Guard(
+            fn,
+            tuple(self._guard_ref(a) for a in args),
+            {k: self._guard_ref(v) for k, v in kwargs.items()},
+            result,
+            user_line(),
+        )
+        self.keep.append(result)  # keep alive so that id() stays unique
+        self._guard_ids[id(result)] = (len(self.guards), None)
+        if isinstance(result, tuple | list):
+            for j, part in enumerate(result):
+                self._guard_ids.setdefault(id(part), (len(self.guards), j))
+        self.guards.append(guard)
+        return result
 
     def _ref(self, x: Any) -> str:
         if isinstance(x, TracedArray):
@@ -119,3 +188,11 @@ class Tape:
         except ValueError as exc:
             raise unsupported(f"np.{op} ({exc})") from None
         return self.apply(op, (a, b), {"spec": spec})
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, TracedArray):
+        return x._value
+    if isinstance(x, tuple | list) and any(isinstance(o, TracedArray) for o in x):
+        return type(x)(_plain(o) for o in x)
+    return x

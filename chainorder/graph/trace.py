@@ -85,7 +85,10 @@ def _positions(
 
 
 def trace(
-    fn: Callable[..., Any], *example_args: Any, wrt: Sequence[int | str] | None = None
+    fn: Callable[..., Any],
+    *example_args: Any,
+    wrt: Sequence[int | str] | None = None,
+    carry: Sequence[int] = (),
 ) -> TracedGraph:
     """Trace ``fn`` at ``example_args`` into a :class:`TracedGraph`.
 
@@ -100,6 +103,10 @@ def trace(
         Arguments to differentiate, by position or parameter name. By default every
         numeric argument (float or int scalar or array). The others are passed through
         unchanged and become constants of the graph.
+    carry : sequence of int, optional
+        Positions of non-differentiated float array arguments whose ops are recorded too
+        (constant nodes that :meth:`TracedGraph.with_inputs` replaces at new values), as
+        :func:`chainorder.jacobian` traces them.
 
     Returns
     -------
@@ -151,6 +158,8 @@ def trace(
                     "expected finite real numbers"
                 )
             call_args[i] = tape.add_input(names[i], value.copy(), True)
+        elif i in carry:
+            call_args[i] = tape.add_carried(names[i], np.array(a), i)
         else:
             tape.const_names[id(a)] = names[i]
     with traced_constructors():
@@ -168,4 +177,6 @@ def trace(
         tape.g.nodes[o._node]["output"] = True
         output_names.append(o._node)
     inputs = [names[i] for i in positions]
-    return TracedGraph(tape.g, inputs, output_names, fn, example_args, positions, single)
+    graph = TracedGraph(tape.g, inputs, output_names, fn, example_args, positions, single)
+    graph.guards = tuple(tape.guards)
+    return graph

@@ -76,6 +76,8 @@ class TracedGraph:
         self.args = tuple(args)
         self.wrt = tuple(wrt)
         self.single_output = single_output
+        #: Zero-derivative values the trace decided (:class:`~chainorder.graph.tape.Guard`).
+        self.guards: tuple = ()
 
     def __repr__(self) -> str:
         return (
@@ -188,6 +190,36 @@ class TracedGraph:
             )
         return [vals[y] for y in self.outputs]
 
+    def with_values(self, values: dict[str, Any], args: tuple | None = None) -> TracedGraph:
+        """The same graph with node ``values`` replaced (a replay at new arguments).
+
+        Structure, topological order and active set are shared, not recomputed; ``args``
+        replaces the example arguments (for :meth:`call`).
+
+        Examples
+        --------
+        >>> from chainorder.graph.trace import trace
+        >>> g = trace(lambda x: 2.0 * x, np.ones(2))
+        >>> h = g.with_values({"x": np.full(2, 3.0), "v1": np.full(2, 6.0)})
+        >>> h.value("v1"), g.value("v1")
+        (array([6., 6.]), array([2., 2.]))
+
+        Notes
+        -----
+        O(V) small dictionary copies: the edges are shared (a traced graph is never changed
+        after tracing), no array is copied.
+        """
+        g = _with_node_values(self.nx, values)
+        new = TracedGraph(
+            g, self.inputs, self.outputs, self.fn, self.args if args is None else args,
+            self.wrt, self.single_output,
+        )  # fmt: skip
+        new.guards = self.guards
+        for key in ("_order", "_active"):
+            if key in self.__dict__:
+                new.__dict__[key] = self.__dict__[key]
+        return new
+
     def _new_inputs(
         self, where: str, inputs: tuple[Any, ...], dtype: Any = None
     ) -> list[np.ndarray]:
@@ -224,6 +256,23 @@ class TracedGraph:
         out = self.fn(*args)
         outs = out if isinstance(out, tuple | list) else (out,)
         return [np.asarray(o, dtype=float) for o in outs]
+
+
+def _with_node_values(g: nx.DiGraph, values: dict[str, Any]) -> nx.DiGraph:
+    """A DiGraph sharing ``g``'s (read-only) adjacency, with fresh node dictionaries whose
+    ``value`` is replaced where ``values`` has one."""
+    h = g.__class__()
+    needed = ("_node", "_adj", "_succ", "_pred")
+    if not all(hasattr(g, a) for a in needed):  # pragma: no cover - another networkx layout
+        h = g.copy()
+        for name, value in values.items():
+            h.nodes[name]["value"] = value
+        return h
+    h.graph = g.graph
+    h._node = {n: ({**d, "value": values[n]} if n in values else d) for n, d in g._node.items()}
+    h._adj = h._succ = g._succ
+    h._pred = g._pred
+    return h
 
 
 def require_graph(graph: object, where: str) -> TracedGraph:

@@ -14,10 +14,22 @@ from chainorder.graph.planning import GraphPlan
 from chainorder.graph.sweep import SweepCost
 from chainorder.graph.trace import TracedGraph
 from chainorder.graph.validate import GraphValidationReport
-from chainorder.report.trace_json import SUMMARY_ENTRIES, TEXT_FULL_LIMIT, derivative_parts
+from chainorder.report.trace_json import (
+    CORNER,
+    SUMMARY_ENTRIES,
+    TEXT_FULL_LIMIT,
+    derivative_parts,
+)
 from chainorder.units import format_bytes, format_count
 
-__all__ = ["check_table", "cost_table", "nodes_table", "result_lines", "steps_table"]
+__all__ = [
+    "check_table",
+    "cost_table",
+    "measured_table",
+    "nodes_table",
+    "result_lines",
+    "steps_table",
+]
 
 
 def _numbers_column(t: Table, header: str, cells: list[str], justify: str = "right") -> None:
@@ -129,6 +141,48 @@ def check_table(report: GraphValidationReport) -> Table:
     return t
 
 
+def measured_table(rows: list) -> Table:
+    """Predicted next to measured: mults, time and peak memory of each mode run.
+
+    ``rows`` are :class:`chainorder.engine.measured.ModeMeasurement` objects (any object with
+    their attributes).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> t = measured_table([NS(name="reverse mode", chosen=True, predicted_mults=8,
+    ...     predicted_peak_bytes=2048, seconds=1e-4, measured_peak_bytes=2100)])
+    >>> t.row_count, [c.header for c in t.columns][:3]
+    (1, ['mode', 'mults (pred.)', 'time'])
+
+    Notes
+    -----
+    O(rows).
+    """
+    t = Table(
+        title="Predicted and measured (time: best of runs; peak: tracemalloc, beyond the "
+        "traced values)",
+        caption="* chosen",
+    )
+    cells = [
+        (
+            f"{r.name}{' *' if r.chosen else ''}",
+            format_count(r.predicted_mults),
+            f"{r.seconds * 1e3:,.2f} ms",
+            format_bytes(r.predicted_peak_bytes),
+            format_bytes(r.measured_peak_bytes),
+        )
+        for r in rows
+    ]
+    headers = ["mults (pred.)", "time", "peak (pred.)", "peak (meas.)"]
+    t.add_column("mode", min_width=max(len(c[0]) for c in cells), no_wrap=True)
+    for k, h in enumerate(headers):
+        _numbers_column(t, h, [c[k + 1] for c in cells])
+    for c in cells:
+        t.add_row(*c)
+    return t
+
+
 def _array_text(a: np.ndarray) -> str:
     a = np.asarray(a, dtype=float)
     shape = "x".join(map(str, a.shape)) if a.shape else "scalar"
@@ -139,10 +193,14 @@ def _array_text(a: np.ndarray) -> str:
         return f"({shape}) {' '.join(body.split())}"
     flat = a.ravel()
     first = ", ".join(f"{v:.6g}" for v in flat[:SUMMARY_ENTRIES])
-    return (
+    text = (
         f"({shape}, {format_count(a.size)} entries, summary) first {first}, ...; "
         f"min {np.nanmin(flat):.6g}, max {np.nanmax(flat):.6g}, norm {np.linalg.norm(flat):.6g}"
     )
+    if a.ndim == 2:
+        rows = "; ".join(", ".join(f"{v:.6g}" for v in row) for row in a[:CORNER, :CORNER])
+        text += f"; top-left corner [{rows}]"
+    return text
 
 
 def result_lines(graph: TracedGraph, jacobian: np.ndarray) -> list[str]:

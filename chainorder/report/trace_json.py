@@ -3,7 +3,8 @@ and the JSON document of ``chainorder trace --json``.
 
 In the JSON document, arrays of at most :data:`FULL_ARRAY_LIMIT` (10,000) entries are given
 in full (nested lists); larger ones as a summary: shape, size, the first
-:data:`SUMMARY_ENTRIES` entries (row-major), min, max and the Frobenius (2-)norm. The text
+:data:`SUMMARY_ENTRIES` entries (row-major), min, max and the Frobenius (2-)norm, and for a
+matrix its top-left :data:`CORNER` × :data:`CORNER` block. The text
 output (:func:`chainorder.report.graph_tables.result_lines`) prints arrays in full up to
 :data:`TEXT_FULL_LIMIT` (12) entries and summarises larger ones the same way. Non-finite
 numbers are written as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` so that the
@@ -22,6 +23,7 @@ from chainorder.graph.traced_graph import TracedGraph
 from chainorder.graph.validate import GraphValidationReport
 
 __all__ = [
+    "CORNER",
     "FULL_ARRAY_LIMIT",
     "SUMMARY_ENTRIES",
     "TEXT_FULL_LIMIT",
@@ -36,6 +38,8 @@ FULL_ARRAY_LIMIT = 10_000
 TEXT_FULL_LIMIT = 12
 #: Entries shown by the summary of a larger array.
 SUMMARY_ENTRIES = 5
+#: The summary of a larger matrix also shows its top-left CORNER × CORNER block.
+CORNER = 3
 
 
 def _number(x: float) -> float | str:
@@ -78,6 +82,8 @@ def array_data(a: np.ndarray, full_limit: int | None = None) -> dict[str, Any]:
     out["min"] = _number(float(finite.min())) if finite.size else "NaN"
     out["max"] = _number(float(finite.max())) if finite.size else "NaN"
     out["norm"] = _number(float(np.linalg.norm(flat)))
+    if a.ndim == 2:
+        out["corner"] = _nested(a[:CORNER, :CORNER])
     return out
 
 
@@ -113,6 +119,7 @@ def trace_document(
     plan: GraphPlan,
     jacobian: np.ndarray,
     report: GraphValidationReport | None = None,
+    measured: list | None = None,
 ) -> dict[str, Any]:
     """The JSON document of ``chainorder trace --json``.
 
@@ -121,7 +128,9 @@ def trace_document(
     :func:`array_data`, for one scalar output) or ``jacobian`` (the ``m × n`` matrix, rows
     the outputs and columns the inputs, each flattened and concatenated);
     ``arrays`` (the full-array limit and summary size); ``plan``
-    (:meth:`GraphPlan.to_dict`) and ``check`` (the numerical comparisons, or ``None``).
+    (:meth:`GraphPlan.to_dict`), ``check`` (the numerical comparisons, or ``None``) and
+    ``measured`` (the chosen mode and both sweeps run for real: predicted next to measured
+    time and peak memory, each row's ``to_dict()``; ``None`` when not measured).
 
     Examples
     --------
@@ -175,4 +184,5 @@ def trace_document(
             ],
         }
     )
+    doc["measured"] = None if measured is None else [m.to_dict() for m in measured]
     return doc
