@@ -18,7 +18,8 @@ Figures
      setting): Spearman(predicted mults, measured time) per chain and pooled, and the worst
      measured/predicted peak.
   C. Planning time of the generalised DP against the plain DP at L = 100, 400, 1000.
-  D. Convolution JVP against VJP (before and after phase 2's VJP), time per multiplication.
+  D. Convolution JVP against the VJP's forms (first, phase 2, polyphase gather, now), time
+     per multiplication.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _conv_forms import FORMS
 from _results import emit, summary_line
 
 from chainorder.matfree.conv import Conv2d, ConvGeometry
@@ -227,60 +229,62 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def _vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
-    """The first convolution VJP (before issue 10's phase 2), kept here to measure against:
-    ``Kᵀ·A`` seeds-first, then ``kh·kw`` strided scatter-adds over runs of ``Wo`` numbers."""
-    g = conv.geometry
-    s, ho, wo = A.shape[0], g.out_height, g.out_width
-    kmat_t = conv.kernel.reshape(g.filters, g.patch).T
-    cols = np.matmul(kmat_t, A.reshape(s, g.filters, ho * wo))
-    cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
-    out = np.zeros((s, g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw))
-    for i in range(g.kh):
-        for j in range(g.kw):
-            out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
-    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
-    return np.ascontiguousarray(out).reshape(s, g.n)
-
-
-#: Figure D's convolutions: (C, H, filters, stride, seeds).
+#: Figure D's convolutions: (C, H, filters, stride, seeds) — figure B's convolutions at the
+#: seed counts its plans sweep them backwards with, and the CNN's two at 10 seeds.
 CONV_CASES = (
-    (1, 12, 4, 2, 200),
-    (3, 10, 8, 2, 200),
-    (1, 28, 8, 2, 100),
-    (3, 28, 8, 1, 100),
-    (1, 28, 8, 1, 64),
+    (1, 28, 4, 2, 81),
+    (1, 28, 4, 2, 676),
+    (3, 24, 8, 2, 122),
+    (3, 24, 8, 2, 968),
+    (1, 32, 8, 2, 131),
+    (1, 32, 8, 2, 1800),
+    (1, 28, 4, 1, 614),
+    (2, 24, 4, 1, 480),
+    (1, 28, 8, 1, 10),
     (8, 26, 16, 2, 10),
 )
 
 
 def figure_d(repeat: int) -> tuple[str, None]:
+    k = max(repeat, 7)
+    forms = list(FORMS)
     lines = [
         "### D. Convolution JVP against VJP, time per multiplication",
         "",
-        "One call on a block of seeds (3×3 kernels, no padding); both directions do the same "
-        "mults (`seeds·F·Ho·Wo·C·9`). *before*: the first VJP (seeds-first, `kh·kw` strided "
-        "scatter-adds over runs of `Wo`); *now*: `Conv2d.vjp` (seeds-last blocks, unit-stride "
-        f"additions). Best of {max(repeat, 5)}.",
+        "One call on a block of seeds (3×3 kernels, no padding, float64, one BLAS thread). "
+        "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
+        "which also multiplies the zero border (its ns/mult is per JVP mult). *first*: "
+        "seeds-first, `kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole "
+        "block seeds-last, strided additions into a padded accumulator; *polyphase gather*: "
+        "per phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col "
+        "+ one BLAS product); *now*: `Conv2d.vjp` (cache-sized seed blocks, polyphase "
+        f"accumulator, first offset per phase copied). Interleaved, best of {k} CPU times "
+        "(`thread_time`) and, in the last column, the same ratio from wall-clock times.",
         "",
-        "| input | filters | stride | seeds | mults | JVP (ns/mult) | VJP before (ns/mult) | "
-        "VJP now (ns/mult) | now / JVP |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| input | filters | stride | seeds | mults | JVP (ns/mult) | "
+        + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
+        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|",
     ]
     rng = np.random.default_rng(0)
     for c, h, f, st, seeds in CONV_CASES:
         g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
         conv = Conv2d.random(g, rng)
         T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
-        np.testing.assert_allclose(_vjp_seeds_first(conv, A), conv.vjp(None, A), atol=1e-12)
-        calls = [partial(conv.jvp, None, T), partial(_vjp_seeds_first, conv, A),
-                 partial(conv.vjp, None, A)]  # fmt: skip
-        jvp, before, now = round_robin(calls, max(repeat, 5))
+        now = conv.vjp(None, A)
+        for form in FORMS.values():
+            np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
+        calls = [partial(conv.jvp, None, T)]
+        calls += [partial(form, conv, A) for form in FORMS.values()]
+        calls.append(partial(conv.vjp, None, A))
+        cpu: list[float] = []
+        wall = round_robin(calls, k, cpu=cpu)
         mults = g.mults_per_seed * seeds
-        ns = [t / mults * 1e9 for t in (jvp, before, now)]
+        ns = [t / mults * 1e9 for t in cpu]
+        cells = " | ".join(f"{v:.2f}" for v in ns)
         lines.append(
-            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {ns[0]:.2f} | "
-            f"{ns[1]:.2f} | {ns[2]:.2f} | {ns[2] / ns[0]:.2f} |"
+            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
+            f"{ns[-1] / ns[0]:.2f} | {wall[-1] / wall[0]:.2f} |"
         )
     return "\n".join(lines), None  # no target: a measurement
 

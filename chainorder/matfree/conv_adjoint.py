@@ -20,6 +20,13 @@ core's L2 cache in float64), and for each block:
 4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
    ``(s, C, H, W)`` result, which is allocated once.
 
+All temporaries of all blocks live in *one* scratch array (the seeds-last block and the
+accumulator share its second part; they are never alive together). Separate arrays per block
+made glibc hand the freed top of the heap back to the system after each call (its trim
+threshold is twice the largest block freed so far, and four temporaries exceed it), so the
+next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
+seeds on a 28×28 input. One scratch next to the result stays under that threshold.
+
 Against the former single-block form (the whole block seeds-last, ``kh·kw`` strided additions
 into a ``C × Hp × Wp × s`` accumulator, the result turned back) this keeps the working set in
 cache and halves the additions at stride 2: on the geometries of issue 10's benchmarks it
@@ -141,9 +148,10 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
 
     With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
     ``c = kh·kw·C·Ho·Wo`` (the offsets' blocks) and ``p = C·sh·sw·⌈Hp/sh⌉·⌈Wp/sw⌉`` (the
-    polyphase accumulator): the block and the offsets' blocks live together, then the
-    offsets' blocks, the accumulator and NumPy's buffers of :func:`add_buffers`:
-    ``max(b·(a + c), b·(c + p) + add_buffers(g, b))``.
+    polyphase accumulator) one scratch array of ``b·(c + max(a, p))`` elements holds the
+    offsets' blocks and, in the same place, first the seeds-last block and then the
+    accumulator; NumPy's buffers of :func:`add_buffers` come on top:
+    ``b·(c + max(a, p)) + add_buffers(g, b)``.
 
     Examples
     --------
@@ -157,7 +165,7 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return max(b * (a + c), b * (c + p) + add_buffers(g, b))
+    return b * (c + max(a, p)) + add_buffers(g, b)
 
 
 def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
@@ -186,15 +194,22 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     ho, wo = g.out_height, g.out_width
     hq, wq = _phases(g)
     sb = adjoint_block(g, s, block)
+    a_, c_, p_ = _sizes(g)
     dtype = np.result_type(A.dtype, kmat_offsets.dtype)
     result = np.empty((s, C, g.height, g.width), dtype=dtype)
+    # one scratch for every block: the offsets' blocks, then the seeds-last block and later
+    # the accumulator in the same place (one allocation: see the notes)
+    scratch = np.empty(sb * (c_ + max(a_, p_)), dtype=dtype)
     blocks = np.asarray(A).reshape(s, F, ho * wo)
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
-        at = np.ascontiguousarray(blocks[s0 : s0 + b].transpose(1, 2, 0)).reshape(F, -1)
-        cols = (kmat_offsets @ at).reshape(kh, kw, C, ho, wo, b)
-        del at
-        acc = np.empty((C, sh, sw, hq, wq, b), dtype=dtype)
+        cols = scratch[: b * c_].reshape(kh * kw * C, ho * wo * b)
+        rest = scratch[sb * c_ :]
+        at = rest[: b * a_].reshape(F, ho * wo, b)
+        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 0))
+        np.matmul(kmat_offsets, at.reshape(F, -1), out=cols)
+        cols = cols.reshape(kh, kw, C, ho, wo, b)
+        acc = rest[: b * p_].reshape(C, sh, sw, hq, wq, b)
         for i in range(kh):
             for j in range(kw):
                 qi, qj = i // sh, j // sw
@@ -205,7 +220,6 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
                     phase[:, :ho, wo:] = 0
                 else:
                     phase[:, qi : qi + ho, qj : qj + wo] += cols[i, j]
-        del cols, phase  # views keep their base alive
         for a in range(sh):
             y0 = (a - g.ph) % sh  # first result row y with (y + ph) mod sh == a
             ny = len(range(y0, g.height, sh))
@@ -214,12 +228,10 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
                 nx = len(range(x0, g.width, sw))
                 if not (ny and nx):
                     continue
+                view = result[s0 : s0 + b, :, y0::sh, x0::sw]
                 if a >= kh or c >= kw:  # no kernel offset reaches this phase
-                    result[s0 : s0 + b, :, y0::sh, x0::sw] = 0
+                    view[...] = 0
                     continue
                 q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
-                src = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx]
-                result[s0 : s0 + b, :, y0::sh, x0::sw] = src.transpose(3, 0, 1, 2)
-                del src
-        del acc
+                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx].transpose(3, 0, 1, 2)
     return result.reshape(s, g.n)
