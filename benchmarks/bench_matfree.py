@@ -64,26 +64,35 @@ NOTES = """### Notes on method
   JVP; for its VJP the seeds-last copy of the adjoint block, the per-offset blocks, the
   padded accumulator and the two ufunc buffers of the strided additions; the one ufunc
   buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolution VJP (figure B's earlier miss).** The first version computed `Kᵀ·A` seeds-first
-  and scattered the columns back with `kh·kw` strided additions over runs of `Wo` numbers; per
-  multiplication it ran 1.3–5× slower than the JVP's one BLAS product, so plans sweeping a
-  convolution backwards were slower than their mults said (Spearman 0.42–0.77 on chains that
-  start with a convolution). The VJP now turns the block seeds-last, makes every kernel
-  offset's contribution one contiguous block with a single BLAS product (rows ordered by
-  offset), and adds each block with unit stride over the seeds: the same multiplications.
-  Figure D: 2–5× faster per mult than before on small images with many seeds (10–12 pixels,
-  200 seeds), about the same (±15 %) on 26–28 pixel images; the VJP stays 1.7–2.3× slower
-  per mult than the JVP. The cost model is unchanged (tangent = adjoint = the convolution's
-  mults). A gather form was measured and rejected: the correlation of the zero-dilated
-  adjoints with the flipped kernel (one im2col + one BLAS product, as the JVP) multiplies
-  `sh·sw` times more (the inserted zeros) and gathers `mults / C` numbers: 3–20× slower per
-  mult than the JVP for 1–3 input channels. Blocking the VJP over seeds (so the per-offset
-  blocks stay in cache) was tried too and gave no consistent gain. What remains is real
-  work the mult count does not price: the VJP's `kh·kw` additions of `mults / F` numbers, a
-  scatter (read-modify-write) where the JVP has a gather (a copy), and the transposition
-  of the block to seeds-last and back. It is why the chains that start with a convolution
-  stay below 0.9 on CPU time: plans that sweep the convolution backwards take about twice
-  the time of plans with the same mults that sweep it forwards.
+- **Convolution VJP (figure B's miss).** Three forms came before the one now in use, all with
+  the JVP's mults (figure D keeps them): the first computed `Kᵀ·A` seeds-first and
+  scattered with `kh·kw` strided additions over runs of `Wo`; the second (phase 2) turned the
+  whole block seeds-last, one BLAS product, unit-stride additions into a padded `C×Hp×Wp×s`
+  accumulator, turned back. Both run 1.5–2.5× the JVP's time per mult, more at high seed
+  counts (the temporaries outgrow the cache). The VJP now (`chainorder/matfree/conv_adjoint.py`)
+  works in seed blocks whose temporaries fit 2^18 elements, all in *one* scratch array; per
+  block one BLAS product gives each kernel offset's contribution, which lands in a polyphase
+  accumulator (`C×sh×sw×⌈Hp/sh⌉×⌈Wp/sw⌉×b`, unit stride over columns and seeds whatever the
+  stride); the first offset of each phase is copied, not added (5 additions instead of 9
+  for 3×3 at stride 2), and each phase is written into the result. Separate arrays per block
+  had made glibc trim the heap after every call (4 temporaries above twice the largest), so
+  each call page-faulted ~2 MiB back in (440 faults, 3–6× the time at 81 seeds). The
+  polyphase *gather* suggested for issue 10 (per phase a stride-1 correlation of the adjoints
+  with the flipped sub-kernel, im2col + one BLAS product) was measured and rejected: it
+  multiplies no inserted zeros, but its im2col holds `F` numbers per tap and input pixel where
+  the JVP's holds `C` per tap and output pixel — `F/C` (1.3–16) times more data — and it also
+  multiplies the zero border; figure D shows it 2–15× slower per mult than the JVP. The cost
+  model is unchanged (tangent = adjoint = the convolution's mults; no per-direction factors).
+- **What still separates time from mults on convolution chains.** Figure D's *dense* column is
+  a BLAS product `J·T` with the convolution's explicit Jacobian: a dense mult costs 3–10×
+  less time than a convolution mult in either direction, because the convolution's product
+  has an inner dimension of `C·9` (9–27) and `F` (4–16) rows — memory-bound — while the
+  dense products of figure B's chains run at BLAS speed. Plans of a chain that starts with a
+  convolution differ mostly in how they treat it (tangent sweep with `n_0` seeds, adjoint
+  sweep with a few rows, or preaccumulation), so plans that give the convolution a larger
+  share of their mults are slower than their mults say, whichever direction. That gap is
+  the hardware's, not the executor's; pricing it would need a per-kind time model, which the
+  brief rules out (mults are the prediction).
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
@@ -245,6 +254,10 @@ CONV_CASES = (
 )
 
 
+#: Seeds of figure D's dense comparison (the explicit Jacobian times this many columns).
+DENSE_SEEDS = 128
+
+
 def figure_d(repeat: int) -> tuple[str, None]:
     k = max(repeat, 7)
     forms = list(FORMS)
@@ -259,12 +272,14 @@ def figure_d(repeat: int) -> tuple[str, None]:
         "per phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col "
         "+ one BLAS product); *now*: `Conv2d.vjp` (cache-sized seed blocks, polyphase "
         f"accumulator, first offset per phase copied). Interleaved, best of {k} CPU times "
-        "(`thread_time`) and, in the last column, the same ratio from wall-clock times.",
+        "(`thread_time`); *now / JVP (wall)*: the same ratio from wall-clock times; *dense*: "
+        f"a BLAS product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for "
+        "scale.",
         "",
         "| input | filters | stride | seeds | mults | JVP (ns/mult) | "
         + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
-        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|",
+        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) | dense J·T (ns/mult) |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|---:|",
     ]
     rng = np.random.default_rng(0)
     for c, h, f, st, seeds in CONV_CASES:
@@ -277,14 +292,17 @@ def figure_d(repeat: int) -> tuple[str, None]:
         calls = [partial(conv.jvp, None, T)]
         calls += [partial(form, conv, A) for form in FORMS.values()]
         calls.append(partial(conv.vjp, None, A))
+        J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
+        calls.append(partial(np.matmul, J, Td))
         cpu: list[float] = []
         wall = round_robin(calls, k, cpu=cpu)
         mults = g.mults_per_seed * seeds
-        ns = [t / mults * 1e9 for t in cpu]
+        ns = [t / mults * 1e9 for t in cpu[:-1]]
+        dense_ns = cpu[-1] / (g.m * g.n * Td.shape[1]) * 1e9
         cells = " | ".join(f"{v:.2f}" for v in ns)
         lines.append(
             f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
-            f"{ns[-1] / ns[0]:.2f} | {wall[-1] / wall[0]:.2f} |"
+            f"{ns[-1] / ns[0]:.2f} | {wall[-2] / wall[0]:.2f} | {dense_ns:.3f} |"
         )
     return "\n".join(lines), None  # no target: a measurement
 
