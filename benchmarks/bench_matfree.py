@@ -61,38 +61,46 @@ NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
   model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
-  JVP; for its VJP the seeds-last copy of the adjoint block, the per-offset blocks, the
-  padded accumulator and the two ufunc buffers of the strided additions; the one ufunc
+  JVP; for its VJP the one scratch array of a seed block (the per-offset blocks, then in
+  one place the seeds-last block and the polyphase accumulator) and the two ufunc buffers
+  of its strided additions, sized by NumPy's buffering rule (`add_buffers`); the one ufunc
   buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolution VJP (figure B's miss).** Three forms came before the one now in use, all with
-  the JVP's mults (figure D keeps them): the first computed `Kᵀ·A` seeds-first and
-  scattered with `kh·kw` strided additions over runs of `Wo`; the second (phase 2) turned the
-  whole block seeds-last, one BLAS product, unit-stride additions into a padded `C×Hp×Wp×s`
-  accumulator, turned back. Both run 1.5–2.5× the JVP's time per mult, more at high seed
-  counts (the temporaries outgrow the cache). The VJP now (`chainorder/matfree/conv_adjoint.py`)
-  works in seed blocks whose temporaries fit 2^18 elements, all in *one* scratch array; per
-  block one BLAS product gives each kernel offset's contribution, which lands in a polyphase
-  accumulator (`C×sh×sw×⌈Hp/sh⌉×⌈Wp/sw⌉×b`, unit stride over columns and seeds whatever the
-  stride); the first offset of each phase is copied, not added (5 additions instead of 9
-  for 3×3 at stride 2), and each phase is written into the result. Separate arrays per block
-  had made glibc trim the heap after every call (4 temporaries above twice the largest), so
-  each call page-faulted ~2 MiB back in (440 faults, 3–6× the time at 81 seeds). The
-  polyphase *gather* suggested for issue 10 (per phase a stride-1 correlation of the adjoints
-  with the flipped sub-kernel, im2col + one BLAS product) was measured and rejected: it
-  multiplies no inserted zeros, but its im2col holds `F` numbers per tap and input pixel where
-  the JVP's holds `C` per tap and output pixel — `F/C` (1.3–16) times more data — and it also
-  multiplies the zero border; figure D shows it 2–15× slower per mult than the JVP. The cost
-  model is unchanged (tangent = adjoint = the convolution's mults; no per-direction factors).
+- **Convolution VJP (figure B's miss).** Two forms came before the one now in use, both with
+  the JVP's mults (figure D keeps them): the first computed `Kᵀ·A` seeds-first and scattered
+  with `kh·kw` strided additions over runs of `Wo`; the second (phase 2) turned the whole
+  block seeds-last, one BLAS product, unit-stride additions into a padded `C×Hp×Wp×s`
+  accumulator, turned back. In figure D they take 0.7–2.5× (first) and 0.6–2.3× (phase 2) the
+  JVP's CPU time per mult — below 1 only at 10 seeds, where the JVP's own fixed costs dominate
+  — and the most at high seed counts, where their temporaries outgrow the cache. The VJP now
+  (`chainorder/matfree/conv_adjoint.py`) works in seed blocks whose temporaries fit 2^18
+  elements, all in *one* scratch array; per block one BLAS product gives each kernel offset's
+  contribution, which lands in a polyphase accumulator (`C×sh×sw×⌈Hp/sh⌉×⌈Wp/sw⌉×b`, unit
+  stride over columns and seeds whatever the stride); the first offset of each phase is
+  copied, not added (5 additions instead of 9 for 3×3 at stride 2), and each phase is written
+  into the result. Separate arrays per block had made glibc trim the heap after every call
+  (the freed temporaries exceeded its trim threshold, twice the largest block freed), so each
+  call page-faulted ~2 MiB back in (440 faults, 3–6× the time at 81 seeds). The polyphase
+  *gather* suggested for issue 10 (per phase a stride-1 correlation of the adjoints with the
+  flipped sub-kernel, im2col + one BLAS product) was measured and rejected: it multiplies no
+  inserted zeros, but its im2col holds `F` numbers per tap and input pixel where the JVP's
+  holds `C` per tap and output pixel — `F/C` (1.3–16) times more data — and it also multiplies
+  the zero border; figure D shows it 1.3–11× slower per mult than the JVP. The VJP now takes
+  0.7–1.4× the JVP's CPU time per mult on figure D's geometries (figure B's convolutions at
+  the seed counts its plans use, and the CNN's). The cost model is unchanged (tangent =
+  adjoint = the convolution's mults; no per-direction factors).
 - **What still separates time from mults on convolution chains.** Figure D's *dense* column is
-  a BLAS product `J·T` with the convolution's explicit Jacobian: a dense mult costs 3–10×
-  less time than a convolution mult in either direction, because the convolution's product
-  has an inner dimension of `C·9` (9–27) and `F` (4–16) rows — memory-bound — while the
-  dense products of figure B's chains run at BLAS speed. Plans of a chain that starts with a
-  convolution differ mostly in how they treat it (tangent sweep with `n_0` seeds, adjoint
+  a BLAS product `J·T` with the convolution's explicit Jacobian: a dense mult costs 7–12× less
+  time than a convolution mult in either direction (≥ 81 seeds), because the convolution's
+  product has an inner dimension of `C·9` (9–27) and `F` (4–16) rows — memory-bound — while
+  the dense products of figure B's chains run at BLAS speed. Plans of a chain that starts with
+  a convolution differ mostly in how they treat it (tangent sweep with `n_0` seeds, adjoint
   sweep with a few rows, or preaccumulation), so plans that give the convolution a larger
-  share of their mults are slower than their mults say, whichever direction. That gap is
-  the hardware's, not the executor's; pricing it would need a per-kind time model, which the
-  brief rules out (mults are the prediction).
+  share of their mults are slower than their mults say, whichever direction. That gap is the
+  hardware's, not the executor's; pricing it would need a per-kind time model, which the brief
+  rules out (mults are the prediction). Figure B's three convolution chains went from Spearman
+  0.878 / 0.910 / 0.761 on CPU time (0.830 / 0.712 / 0.759 wall) with the phase-2 VJP
+  (previous run, load 9.4) to the values in the table above (this run's load above); the
+  target is still missed on CPU time for two of them.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order

@@ -15,8 +15,8 @@ convolution with the same multiplications, computed by
 :func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, one BLAS product
 per block with ``Kᵀ`` (rows ordered by kernel offset), the contributions accumulated in a
 polyphase layout (unit stride whatever the convolution's stride; each phase's first offset
-copied, not added) and written phase by phase into the result. Per multiplication it runs
-at 0.8–1.4× the JVP's time on the geometries of issue 10's benchmarks
+copied, not added) and written phase by phase into the result. Per multiplication it takes
+0.7–1.4× the JVP's CPU time on the geometries of issue 10's benchmarks
 (benchmarks/bench_matfree.py figure D, which also keeps the former forms and the rejected
 gather forms).
 

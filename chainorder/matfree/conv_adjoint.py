@@ -22,20 +22,22 @@ core's L2 cache in float64), and for each block:
 
 All temporaries of all blocks live in *one* scratch array (the seeds-last block and the
 accumulator share its second part; they are never alive together). Separate arrays per block
-made glibc hand the freed top of the heap back to the system after each call (its trim
-threshold is twice the largest block freed so far, and four temporaries exceed it), so the
-next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
+made glibc hand the freed top of the heap back to the system after each call (the freed
+temporaries together exceeded its trim threshold, twice the largest block freed so far), so
+the next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
 seeds on a 28×28 input. One scratch next to the result stays under that threshold.
 
 Against the former single-block form (the whole block seeds-last, ``kh·kw`` strided additions
 into a ``C × Hp × Wp × s`` accumulator, the result turned back) this keeps the working set in
-cache and halves the additions at stride 2: on the geometries of issue 10's benchmarks it
-runs at 0.8–1.4× the JVP's time per multiplication, where the former form took 1.2–6×
-(benchmarks/bench_matfree.py figure D). A polyphase *gather* (per phase a stride-1
+cache and turns 4 of the 9 additions of a 3×3 kernel at stride 2 into copies: on the
+geometries of issue 10's benchmarks it takes 0.7–1.4× the JVP's CPU time per
+multiplication, where the former form took 0.6–2.3× (the most at many seeds;
+benchmarks/bench_matfree.py figure D). A polyphase *gather* (per phase a stride-1
 correlation of the padded adjoints with the flipped sub-kernel, im2col + one BLAS product)
 multiplies no inserted zeros either, but gathers ``F`` numbers per kernel tap and input pixel
-where the JVP gathers ``C`` per tap and output pixel: ``F/C`` times the JVP's im2col, 2–16×
-slower per multiplication than the JVP for the ``C ≤ 3``, ``F ≥ 4`` layers measured.
+where the JVP gathers ``C`` per tap and output pixel: ``F/C`` times the JVP's im2col, and it
+multiplies the zero border; 1.3–11× the JVP's time per multiplication for the layers
+measured (``C ≤ 8``, ``F ≥ 4``).
 
 NumPy performs a strided in-place addition through two buffers of at most
 :data:`UFUNC_BUFFER` elements each (measured with tracemalloc); :func:`add_buffers` states
