@@ -18,7 +18,8 @@ Figures
      setting): Spearman(predicted mults, measured time) per chain and pooled, and the worst
      measured/predicted peak.
   C. Planning time of the generalised DP against the plain DP at L = 100, 400, 1000.
-  D. Convolution JVP against VJP (before and after phase 2's VJP), time per multiplication.
+  D. Convolution JVP against the VJP's forms (first, phase 2, polyphase gather, now), time
+     per multiplication.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _conv_forms import FORMS
 from _results import emit, summary_line
 
 from chainorder.matfree.conv import Conv2d, ConvGeometry
@@ -59,29 +61,46 @@ NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
   model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
-  JVP; for its VJP the seeds-last copy of the adjoint block, the per-offset blocks, the
-  padded accumulator and the two ufunc buffers of the strided additions; the one ufunc
+  JVP; for its VJP the one scratch array of a seed block (the per-offset blocks, then in
+  one place the seeds-last block and the polyphase accumulator) and the two ufunc buffers
+  of its strided additions, sized by NumPy's buffering rule (`add_buffers`); the one ufunc
   buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolution VJP (figure B's earlier miss).** The first version computed `Kᵀ·A` seeds-first
-  and scattered the columns back with `kh·kw` strided additions over runs of `Wo` numbers; per
-  multiplication it ran 1.3–5× slower than the JVP's one BLAS product, so plans sweeping a
-  convolution backwards were slower than their mults said (Spearman 0.42–0.77 on chains that
-  start with a convolution). The VJP now turns the block seeds-last, makes every kernel
-  offset's contribution one contiguous block with a single BLAS product (rows ordered by
-  offset), and adds each block with unit stride over the seeds: the same multiplications.
-  Figure D: 2–5× faster per mult than before on small images with many seeds (10–12 pixels,
-  200 seeds), about the same (±15 %) on 26–28 pixel images; the VJP stays 1.7–2.3× slower
-  per mult than the JVP. The cost model is unchanged (tangent = adjoint = the convolution's
-  mults). A gather form was measured and rejected: the correlation of the zero-dilated
-  adjoints with the flipped kernel (one im2col + one BLAS product, as the JVP) multiplies
-  `sh·sw` times more (the inserted zeros) and gathers `mults / C` numbers: 3–20× slower per
-  mult than the JVP for 1–3 input channels. Blocking the VJP over seeds (so the per-offset
-  blocks stay in cache) was tried too and gave no consistent gain. What remains is real
-  work the mult count does not price: the VJP's `kh·kw` additions of `mults / F` numbers, a
-  scatter (read-modify-write) where the JVP has a gather (a copy), and the transposition
-  of the block to seeds-last and back. It is why the chains that start with a convolution
-  stay below 0.9 on CPU time: plans that sweep the convolution backwards take about twice
-  the time of plans with the same mults that sweep it forwards.
+- **Convolution VJP (figure B's miss).** Two forms came before the one now in use, both with
+  the JVP's mults (figure D keeps them): the first computed `Kᵀ·A` seeds-first and scattered
+  with `kh·kw` strided additions over runs of `Wo`; the second (phase 2) turned the whole
+  block seeds-last, one BLAS product, unit-stride additions into a padded `C×Hp×Wp×s`
+  accumulator, turned back. In figure D they take 0.7–2.5× (first) and 0.6–2.3× (phase 2) the
+  JVP's CPU time per mult — below 1 only at 10 seeds, where the JVP's own fixed costs dominate
+  — and the most at high seed counts, where their temporaries outgrow the cache. The VJP now
+  (`chainorder/matfree/conv_adjoint.py`) works in seed blocks whose temporaries fit 2^18
+  elements, all in *one* scratch array; per block one BLAS product gives each kernel offset's
+  contribution, which lands in a polyphase accumulator (`C×sh×sw×⌈Hp/sh⌉×⌈Wp/sw⌉×b`, unit
+  stride over columns and seeds whatever the stride); the first offset of each phase is
+  copied, not added (5 additions instead of 9 for 3×3 at stride 2), and each phase is written
+  into the result. Separate arrays per block had made glibc trim the heap after every call
+  (the freed temporaries exceeded its trim threshold, twice the largest block freed), so each
+  call page-faulted ~2 MiB back in (440 faults, 3–6× the time at 81 seeds). The polyphase
+  *gather* suggested for issue 10 (per phase a stride-1 correlation of the adjoints with the
+  flipped sub-kernel, im2col + one BLAS product) was measured and rejected: it multiplies no
+  inserted zeros, but its im2col holds `F` numbers per tap and input pixel where the JVP's
+  holds `C` per tap and output pixel — `F/C` (1.3–16) times more data — and it also multiplies
+  the zero border; figure D shows it 1.3–11× slower per mult than the JVP. The VJP now takes
+  0.7–1.4× the JVP's CPU time per mult on figure D's geometries (figure B's convolutions at
+  the seed counts its plans use, and the CNN's). The cost model is unchanged (tangent =
+  adjoint = the convolution's mults; no per-direction factors).
+- **What still separates time from mults on convolution chains.** Figure D's *dense* column is
+  a BLAS product `J·T` with the convolution's explicit Jacobian: a dense mult costs 7–12× less
+  time than a convolution mult in either direction (≥ 81 seeds), because the convolution's
+  product has an inner dimension of `C·9` (9–27) and `F` (4–16) rows — memory-bound — while
+  the dense products of figure B's chains run at BLAS speed. Plans of a chain that starts with
+  a convolution differ mostly in how they treat it (tangent sweep with `n_0` seeds, adjoint
+  sweep with a few rows, or preaccumulation), so plans that give the convolution a larger
+  share of their mults are slower than their mults say, whichever direction. That gap is the
+  hardware's, not the executor's; pricing it would need a per-kind time model, which the brief
+  rules out (mults are the prediction). Figure B's three convolution chains went from Spearman
+  0.878 / 0.910 / 0.761 on CPU time (0.830 / 0.712 / 0.759 wall) with the phase-2 VJP
+  (previous run, load 9.4) to the values in the table above (this run's load above); the
+  target is still missed on CPU time for two of them.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
@@ -227,60 +246,71 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def _vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
-    """The first convolution VJP (before issue 10's phase 2), kept here to measure against:
-    ``Kᵀ·A`` seeds-first, then ``kh·kw`` strided scatter-adds over runs of ``Wo`` numbers."""
-    g = conv.geometry
-    s, ho, wo = A.shape[0], g.out_height, g.out_width
-    kmat_t = conv.kernel.reshape(g.filters, g.patch).T
-    cols = np.matmul(kmat_t, A.reshape(s, g.filters, ho * wo))
-    cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
-    out = np.zeros((s, g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw))
-    for i in range(g.kh):
-        for j in range(g.kw):
-            out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
-    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
-    return np.ascontiguousarray(out).reshape(s, g.n)
-
-
-#: Figure D's convolutions: (C, H, filters, stride, seeds).
+#: Figure D's convolutions: (C, H, filters, stride, seeds) — figure B's convolutions at the
+#: seed counts its plans sweep them backwards with, and the CNN's two at 10 seeds.
 CONV_CASES = (
-    (1, 12, 4, 2, 200),
-    (3, 10, 8, 2, 200),
-    (1, 28, 8, 2, 100),
-    (3, 28, 8, 1, 100),
-    (1, 28, 8, 1, 64),
+    (1, 28, 4, 2, 81),
+    (1, 28, 4, 2, 676),
+    (3, 24, 8, 2, 122),
+    (3, 24, 8, 2, 968),
+    (1, 32, 8, 2, 131),
+    (1, 32, 8, 2, 1800),
+    (1, 28, 4, 1, 614),
+    (2, 24, 4, 1, 480),
+    (1, 28, 8, 1, 10),
     (8, 26, 16, 2, 10),
 )
 
 
+#: Seeds of figure D's dense comparison (the explicit Jacobian times this many columns).
+DENSE_SEEDS = 128
+
+
 def figure_d(repeat: int) -> tuple[str, None]:
+    k = max(repeat, 7)
+    forms = list(FORMS)
     lines = [
         "### D. Convolution JVP against VJP, time per multiplication",
         "",
-        "One call on a block of seeds (3×3 kernels, no padding); both directions do the same "
-        "mults (`seeds·F·Ho·Wo·C·9`). *before*: the first VJP (seeds-first, `kh·kw` strided "
-        "scatter-adds over runs of `Wo`); *now*: `Conv2d.vjp` (seeds-last blocks, unit-stride "
-        f"additions). Best of {max(repeat, 5)}.",
+        "One call on a block of seeds (3×3 kernels, no padding, float64, one BLAS thread). "
+        "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
+        "which also multiplies the zero border (its ns/mult is per JVP mult). *first*: "
+        "seeds-first, `kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole "
+        "block seeds-last, strided additions into a padded accumulator; *polyphase gather*: "
+        "per phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col "
+        "+ one BLAS product); *now*: `Conv2d.vjp` (cache-sized seed blocks, polyphase "
+        f"accumulator, first offset per phase copied). Interleaved, best of {k} CPU times "
+        "(`thread_time`); *now / JVP (wall)*: the same ratio from wall-clock times; *dense*: "
+        f"a BLAS product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for "
+        "scale.",
         "",
-        "| input | filters | stride | seeds | mults | JVP (ns/mult) | VJP before (ns/mult) | "
-        "VJP now (ns/mult) | now / JVP |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| input | filters | stride | seeds | mults | JVP (ns/mult) | "
+        + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
+        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) | dense J·T (ns/mult) |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|---:|",
     ]
     rng = np.random.default_rng(0)
     for c, h, f, st, seeds in CONV_CASES:
         g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
         conv = Conv2d.random(g, rng)
         T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
-        np.testing.assert_allclose(_vjp_seeds_first(conv, A), conv.vjp(None, A), atol=1e-12)
-        calls = [partial(conv.jvp, None, T), partial(_vjp_seeds_first, conv, A),
-                 partial(conv.vjp, None, A)]  # fmt: skip
-        jvp, before, now = round_robin(calls, max(repeat, 5))
+        now = conv.vjp(None, A)
+        for form in FORMS.values():
+            np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
+        calls = [partial(conv.jvp, None, T)]
+        calls += [partial(form, conv, A) for form in FORMS.values()]
+        calls.append(partial(conv.vjp, None, A))
+        J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
+        calls.append(partial(np.matmul, J, Td))
+        cpu: list[float] = []
+        wall = round_robin(calls, k, cpu=cpu)
         mults = g.mults_per_seed * seeds
-        ns = [t / mults * 1e9 for t in (jvp, before, now)]
+        ns = [t / mults * 1e9 for t in cpu[:-1]]
+        dense_ns = cpu[-1] / (g.m * g.n * Td.shape[1]) * 1e9
+        cells = " | ".join(f"{v:.2f}" for v in ns)
         lines.append(
-            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {ns[0]:.2f} | "
-            f"{ns[1]:.2f} | {ns[2]:.2f} | {ns[2] / ns[0]:.2f} |"
+            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
+            f"{ns[-1] / ns[0]:.2f} | {wall[-2] / wall[0]:.2f} | {dense_ns:.3f} |"
         )
     return "\n".join(lines), None  # no target: a measurement
 

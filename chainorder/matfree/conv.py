@@ -11,17 +11,14 @@ the ``s`` tangents: the windows of the padded block are gathered into an im2col 
 matrix, and the result is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
-convolution with the same multiplications: the block is turned seeds-last, one BLAS product
-with ``Kᵀ`` (rows ordered by kernel offset) gives ``k_h·k_w`` contiguous blocks of
-``C × Ho × Wo × s`` numbers, which are added into a zero-padded ``C × (H+2p_h) × (W+2p_w) ×
-s`` block (col2im, unit stride over the seeds: 2–5× faster per multiplication than the
-seeds-first layout on 10–12 pixel images with many seeds, about the same on 26–28 pixel
-images; benchmarks/bench_matfree.py figure D), the padding cropped and the result turned
-back. It stays about 2× slower per multiplication than the JVP: its additions and
-transpositions are work the mult count does not price.
-A gather form (a correlation of the zero-dilated adjoints with the flipped kernel, one
-im2col + one BLAS product) was measured too and rejected: it multiplies ``sh·sw`` times more
-(the inserted zeros) and gathers ``mults / C`` numbers, 3–20× slower for ``C ≤ 3``.
+convolution with the same multiplications, computed by
+:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, one BLAS product
+per block with ``Kᵀ`` (rows ordered by kernel offset), the contributions accumulated in a
+polyphase layout (unit stride whatever the convolution's stride; each phase's first offset
+copied, not added) and written phase by phase into the result. Per multiplication it takes
+0.7–1.4× the JVP's CPU time on the geometries of issue 10's benchmarks
+(benchmarks/bench_matfree.py figure D, which also keeps the former forms and the rejected
+gather forms).
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the
@@ -38,6 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
+from chainorder.matfree.conv_adjoint import UFUNC_BUFFER, adjoint_workspace, conv_vjp
 
 __all__ = [
     "UFUNC_BUFFER",
@@ -48,9 +46,6 @@ __all__ = [
     "conv_workspace",
     "geometry_of",
 ]
-
-#: Elements of one NumPy ufunc buffer (``numpy.getbufsize()``, 8192 by default).
-UFUNC_BUFFER = np.getbufsize()
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -222,19 +217,17 @@ class Conv2d:
         ``"forward"``/``"tangent"``: the im2col matrix ``c = C·kh·kw·Ho·Wo·s`` lives first
         next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding > 0), then
         next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: the
-        seeds-last copy of the block ``a = m·s`` next to the offsets' blocks ``c``, then ``c``
-        next to the padded accumulator ``p`` and the ufunc buffers of the strided additions,
-        then ``p`` next to the result: ``max(a + c, c + p + b, p + r) - r``. NumPy buffers
-        the strided ``+=`` in two buffers of at most ``min(UFUNC_BUFFER, C·Ho·Wo·s)`` elements
-        each (measured with tracemalloc), ``b`` = both.
+        temporaries of one seed block of
+        :func:`~chainorder.matfree.conv_adjoint.adjoint_workspace` (the result is allocated
+        once, before the first block).
 
         Examples
         --------
         >>> g = ConvGeometry(1, 4, 4, 2, 3, 3)
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
-        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)  # 180+16·5+2·20-16·5
-        220
+        >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)
+        300
 
         Notes
         -----
@@ -270,26 +263,10 @@ class Conv2d:
     def vjp(self, tape: Any, A: Any) -> Any:
         """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
 
-        The block is turned seeds-last (``(F, Ho·Wo·s)``, one copy of ``m·s`` numbers), one
-        BLAS product with the ``(kh·kw·C) × F`` kernel matrix gives every kernel offset's
-        contribution as a contiguous ``C × Ho × Wo × s`` block, and each block is added into
-        the (padded) ``C × H × W × s`` result with unit stride over the seeds; the result is
-        turned back to ``(s, n)``. Same multiplications as the JVP (``s·F·Ho·Wo·C·kh·kw``).
+        Same multiplications as the JVP (``s·F·Ho·Wo·C·kh·kw``), in cache-sized seed blocks
+        (:func:`chainorder.matfree.conv_adjoint.conv_vjp`).
         """
-        g = self.geometry
-        s = A.shape[0]
-        ho, wo = g.out_height, g.out_width
-        at = np.ascontiguousarray(np.asarray(A).T).reshape(g.filters, ho * wo * s)
-        cols = (self._kmat_offsets @ at).reshape(g.kh, g.kw, g.channels, ho, wo, s)
-        del at
-        hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
-        out = np.zeros((g.channels, hp, wp, s), dtype=cols.dtype)
-        for i in range(g.kh):
-            for j in range(g.kw):
-                out[:, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[i, j]
-        del cols
-        crop = out[:, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
-        return np.ascontiguousarray(crop.reshape(g.n, s).T)
+        return conv_vjp(self.geometry, self._kmat_offsets, np.asarray(A))
 
     def jacobian(self, tape: Any) -> Any:
         """The dense ``(m, n)`` Jacobian (the tangent sweep of the identity)."""
@@ -368,7 +345,5 @@ def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
         p, r = (g.padded * seeds if padded else 0), g.m * seeds
         return max(c + p, c + r) - r
     if direction == "adjoint":
-        a, p, r = g.m * seeds, g.padded * seeds, g.n * seeds
-        b = 2 * min(UFUNC_BUFFER, seeds * g.channels * g.out_height * g.out_width)
-        return max(a + c, c + p + b, p + r) - r
+        return adjoint_workspace(g, seeds)
     raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")

@@ -1,0 +1,81 @@
+"""Earlier and rejected forms of the convolution VJP, kept to measure against
+``Conv2d.vjp`` (benchmarks/bench_matfree.py figure D). Each returns ``A @ J`` for adjoint rows
+``A`` of shape ``(s, m)`` and does the JVP's multiplications, except where stated."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from chainorder.matfree.conv import Conv2d
+
+__all__ = ["FORMS", "vjp_polyphase_gather", "vjp_seeds_first", "vjp_single_block"]
+
+
+def vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """The first VJP: ``Kᵀ·A`` seeds-first (one BLAS product per seed), then ``kh·kw``
+    strided scatter-adds over runs of ``Wo`` numbers."""
+    g = conv.geometry
+    s, ho, wo = A.shape[0], g.out_height, g.out_width
+    kmat_t = conv.kernel.reshape(g.filters, g.patch).T
+    cols = np.matmul(kmat_t, A.reshape(s, g.filters, ho * wo))
+    cols = cols.reshape(s, g.channels, g.kh, g.kw, ho, wo)
+    out = np.zeros((s, g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[:, :, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[:, :, i, j]
+    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+    return np.ascontiguousarray(out).reshape(s, g.n)
+
+
+def vjp_single_block(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """The second VJP (issue 10 phase 2): the whole block seeds-last, one BLAS product,
+    ``kh·kw`` strided additions into a ``C × Hp × Wp × s`` accumulator, turned back."""
+    g = conv.geometry
+    s, ho, wo = A.shape[0], g.out_height, g.out_width
+    at = np.ascontiguousarray(A.T).reshape(g.filters, ho * wo * s)
+    cols = (conv._kmat_offsets @ at).reshape(g.kh, g.kw, g.channels, ho, wo, s)
+    out = np.zeros((g.channels, g.height + 2 * g.ph, g.width + 2 * g.pw, s))
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[:, i : i + g.sh * ho : g.sh, j : j + g.sw * wo : g.sw] += cols[i, j]
+    crop = out[:, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+    return np.ascontiguousarray(crop.reshape(g.n, s).T)
+
+
+def vjp_polyphase_gather(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """Polyphase (sub-pixel) transposed convolution: for each of the ``sh·sw`` phases of the
+    padded input, a stride-1 correlation of the zero-bordered adjoints with the flipped
+    sub-kernel ``K[..., a::sh, b::sw]``, as im2col + one BLAS product. No inserted zeros are
+    multiplied, only the border (the correlation runs over every input pixel); the im2col
+    gathers ``F`` numbers per tap and input pixel."""
+    g = conv.geometry
+    s, ho, wo = A.shape[0], g.out_height, g.out_width
+    C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw
+    mh, mw = -(-kh // sh) - 1, -(-kw // sw) - 1
+    hq, wq = -(-(g.height + 2 * g.ph) // sh), -(-(g.width + 2 * g.pw) // sw)
+    Yp = np.zeros((s, F, hq + mh, wq + mw), dtype=A.dtype)
+    Yp[:, :, mh : mh + ho, mw : mw + wo] = A.reshape(s, F, ho, wo)
+    out = np.zeros((s, C, hq, sh, wq, sw), dtype=A.dtype)
+    for a in range(min(sh, kh)):
+        ka = len(range(a, kh, sh))
+        for b in range(min(sw, kw)):
+            kb = len(range(b, kw, sw))
+            sub = conv.kernel[:, :, a::sh, b::sw][:, :, ::-1, ::-1]
+            kmat = np.ascontiguousarray(sub.transpose(1, 0, 2, 3).reshape(C, F * ka * kb))
+            oh, ow = mh - (ka - 1), mw - (kb - 1)
+            view = Yp[:, :, oh : oh + hq + ka - 1, ow : ow + wq + kb - 1]
+            win = sliding_window_view(view, (ka, kb), axis=(2, 3))
+            col = win.transpose(1, 4, 5, 0, 2, 3).reshape(F * ka * kb, s * hq * wq)
+            out[:, :, :, a, :, b] = (kmat @ col).reshape(C, s, hq, wq).transpose(1, 0, 2, 3)
+    out = out.reshape(s, C, hq * sh, wq * sw)
+    out = out[:, :, g.ph : g.ph + g.height, g.pw : g.pw + g.width]
+    return np.ascontiguousarray(out).reshape(s, g.n)
+
+
+#: Column name → form, in the order figure D prints them.
+FORMS = {
+    "first (seeds-first)": vjp_seeds_first,
+    "phase 2 (one block)": vjp_single_block,
+    "polyphase gather": vjp_polyphase_gather,
+}

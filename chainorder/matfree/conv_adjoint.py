@@ -1,0 +1,239 @@
+"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, one BLAS product each,
+scattered into a polyphase accumulator.
+
+For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×W → F×Ho×Wo`` with
+kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
+convolution. It is computed block by block over the seeds, ``b`` seeds at a time with ``b``
+chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
+core's L2 cache in float64), and for each block:
+
+1. the block is turned seeds-last, ``(F, Ho·Wo·b)`` (one copy of ``F·Ho·Wo·b`` numbers);
+2. one BLAS product with the ``(kh·kw·C) × F`` kernel matrix (rows ordered by kernel offset)
+   gives each offset's contribution as a contiguous ``C × Ho × Wo × b`` block — exactly the
+   JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw``, no zeros multiplied;
+3. the contributions are accumulated in a *polyphase* layout ``C × sh × sw × ⌈Hp/sh⌉ ×
+   ⌈Wp/sw⌉ × b`` (``Hp = H + 2ph``): offset ``(i, j)`` lands in phase ``(i mod sh, j mod sw)``
+   at shift ``(i // sh, j // sw)``, a region with unit stride along the output columns and
+   the seeds (runs of ``Wo·b`` numbers) whatever the stride. The first offset of each phase
+   (shift 0) is copied rather than added, so only ``kh·kw − min(kh, sh)·min(kw, sw)``
+   additions remain (5 of 9 for a 3×3 kernel at stride 2);
+4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
+   ``(s, C, H, W)`` result, which is allocated once.
+
+All temporaries of all blocks live in *one* scratch array (the seeds-last block and the
+accumulator share its second part; they are never alive together). Separate arrays per block
+made glibc hand the freed top of the heap back to the system after each call (the freed
+temporaries together exceeded its trim threshold, twice the largest block freed so far), so
+the next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
+seeds on a 28×28 input. One scratch next to the result stays under that threshold.
+
+Against the former single-block form (the whole block seeds-last, ``kh·kw`` strided additions
+into a ``C × Hp × Wp × s`` accumulator, the result turned back) this keeps the working set in
+cache and turns 4 of the 9 additions of a 3×3 kernel at stride 2 into copies: on the
+geometries of issue 10's benchmarks it takes 0.7–1.4× the JVP's CPU time per
+multiplication, where the former form took 0.6–2.3× (the most at many seeds;
+benchmarks/bench_matfree.py figure D). A polyphase *gather* (per phase a stride-1
+correlation of the padded adjoints with the flipped sub-kernel, im2col + one BLAS product)
+multiplies no inserted zeros either, but gathers ``F`` numbers per kernel tap and input pixel
+where the JVP gathers ``C`` per tap and output pixel: ``F/C`` times the JVP's im2col, and it
+multiplies the zero border; 1.3–11× the JVP's time per multiplication for the layers
+measured (``C ≤ 8``, ``F ≥ 4``).
+
+NumPy performs a strided in-place addition through two buffers of at most
+:data:`UFUNC_BUFFER` elements each (measured with tracemalloc); :func:`add_buffers` states
+their size and :func:`adjoint_workspace` counts them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BLOCK_ELEMENTS",
+    "UFUNC_BUFFER",
+    "add_buffers",
+    "adjoint_block",
+    "adjoint_workspace",
+    "conv_vjp",
+]
+
+#: Elements of one NumPy ufunc buffer (``numpy.getbufsize()``, 8192 by default).
+UFUNC_BUFFER = np.getbufsize()
+
+#: Target elements of one seed block's temporaries (2 MiB of float64).
+BLOCK_ELEMENTS = 1 << 18
+
+
+def _phases(g: Any) -> tuple[int, int]:
+    """``(⌈Hp/sh⌉, ⌈Wp/sw⌉)``: rows and columns of one phase of the padded input."""
+    hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
+    return -(-hp // g.sh), -(-wp // g.sw)
+
+
+def _sizes(g: Any) -> tuple[int, int, int]:
+    """Per seed: the seeds-last block, the offsets' blocks, the polyphase accumulator."""
+    hq, wq = _phases(g)
+    pixels = g.out_height * g.out_width
+    return g.filters * pixels, g.kh * g.kw * g.channels * pixels, g.channels * g.sh * g.sw * hq * wq
+
+
+def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
+    """Seeds per block: the most whose temporaries fit ``block`` elements (at least 1).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> adjoint_block(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 207)
+    113
+
+    Notes
+    -----
+    O(1).
+    """
+    a, c, p = _sizes(g)
+    return max(1, min(seeds, block // (c + max(a, p))))
+
+
+def add_buffers(g: Any, b: int) -> int:
+    """Elements of the two buffers NumPy allocates for the strided additions of a ``b``-seed
+    block (the largest over the kernel offsets that are added, 0 when none is).
+
+    NumPy (2.x) runs an in-place addition between non-contiguous views through two buffers
+    whose size it grows from the innermost (coalesced) dimension outwards while the product
+    stays within :data:`UFUNC_BUFFER`, then by whole multiples of that product; it skips
+    buffering when the innermost dimension alone exceeds :data:`UFUNC_BUFFER` (all measured
+    with tracemalloc).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> add_buffers(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 113)  # 2 · 5 runs of 13·113
+    14690
+
+    Notes
+    -----
+    O(kh·kw).
+    """
+    hq, wq = _phases(g)
+    ho, wo = g.out_height, g.out_width
+    most = 0
+    for i in range(g.kh):
+        for j in range(g.kw):
+            if i < g.sh and j < g.sw:
+                continue  # copied, not added
+            # the view acc[:, phase, rows, cols] is (C, Ho, Wo·b) with row pitch Wq·b
+            dims = [g.channels, ho, wo * b]
+            if wq == wo:  # rows coalesce (only when no column shift)
+                dims[1:] = [ho * wo * b]
+                if g.sh * g.sw * hq == ho:
+                    dims = [g.channels * ho * wo * b]
+            dims = [d for d in dims if d > 1]
+            most = max(most, _buffer_core(dims))
+    return 2 * most
+
+
+def _buffer_core(dims: list[int]) -> int:
+    if len(dims) <= 1 or dims[-1] > UFUNC_BUFFER:
+        return 0
+    size = 1
+    for d in reversed(dims):
+        if size * d > UFUNC_BUFFER:
+            return size * (UFUNC_BUFFER // size)
+        size *= d
+    return size
+
+
+def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
+    """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
+
+    With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
+    ``c = kh·kw·C·Ho·Wo`` (the offsets' blocks) and ``p = C·sh·sw·⌈Hp/sh⌉·⌈Wp/sw⌉`` (the
+    polyphase accumulator) one scratch array of ``b·(c + max(a, p))`` elements holds the
+    offsets' blocks and, in the same place, first the seeds-last block and then the
+    accumulator; NumPy's buffers of :func:`add_buffers` come on top:
+    ``b·(c + max(a, p)) + add_buffers(g, b)``.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(36 + 16) + 2·(2·10)
+    300
+
+    Notes
+    -----
+    O(kh·kw).
+    """
+    b = adjoint_block(g, seeds, block)
+    a, c, p = _sizes(g)
+    return b * (c + max(a, p)) + add_buffers(g, b)
+
+
+def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
+    """``A @ J`` of the convolution ``g`` for adjoint rows ``A`` (``(s, m)``) → ``(s, n)``.
+
+    ``kmat_offsets`` is the kernel ``(F, C, kh, kw)`` as a ``(kh·kw·C) × F`` matrix (rows
+    ordered by kernel offset, then channel). See the module notes for the method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.matfree.conv import Conv2d, ConvGeometry
+    >>> g = ConvGeometry(2, 5, 5, 3, 3, 3, 2, 2, 1, 1)
+    >>> conv = Conv2d.random(g, np.random.default_rng(0))
+    >>> A = np.random.default_rng(1).standard_normal((4, g.m))
+    >>> bool(np.allclose(conv_vjp(g, conv._kmat_offsets, A, block=50), A @ conv.jacobian(None)))
+    True
+
+    Notes
+    -----
+    ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per block); temporaries of
+    :func:`adjoint_workspace` elements.
+    """
+    s = A.shape[0]
+    C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw
+    ho, wo = g.out_height, g.out_width
+    hq, wq = _phases(g)
+    sb = adjoint_block(g, s, block)
+    a_, c_, p_ = _sizes(g)
+    dtype = np.result_type(A.dtype, kmat_offsets.dtype)
+    result = np.empty((s, C, g.height, g.width), dtype=dtype)
+    # one scratch for every block: the offsets' blocks, then the seeds-last block and later
+    # the accumulator in the same place (one allocation: see the notes)
+    scratch = np.empty(sb * (c_ + max(a_, p_)), dtype=dtype)
+    blocks = np.asarray(A).reshape(s, F, ho * wo)
+    for s0 in range(0, s, sb):
+        b = min(s, s0 + sb) - s0
+        cols = scratch[: b * c_].reshape(kh * kw * C, ho * wo * b)
+        rest = scratch[sb * c_ :]
+        at = rest[: b * a_].reshape(F, ho * wo, b)
+        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 0))
+        np.matmul(kmat_offsets, at.reshape(F, -1), out=cols)
+        cols = cols.reshape(kh, kw, C, ho, wo, b)
+        acc = rest[: b * p_].reshape(C, sh, sw, hq, wq, b)
+        for i in range(kh):
+            for j in range(kw):
+                qi, qj = i // sh, j // sw
+                phase = acc[:, i % sh, j % sw]
+                if qi == 0 and qj == 0:  # the phase's first offset: copy, zero the rest
+                    phase[:, :ho, :wo] = cols[i, j]
+                    phase[:, ho:] = 0
+                    phase[:, :ho, wo:] = 0
+                else:
+                    phase[:, qi : qi + ho, qj : qj + wo] += cols[i, j]
+        for a in range(sh):
+            y0 = (a - g.ph) % sh  # first result row y with (y + ph) mod sh == a
+            ny = len(range(y0, g.height, sh))
+            for c in range(sw):
+                x0 = (c - g.pw) % sw
+                nx = len(range(x0, g.width, sw))
+                if not (ny and nx):
+                    continue
+                view = result[s0 : s0 + b, :, y0::sh, x0::sw]
+                if a >= kh or c >= kw:  # no kernel offset reaches this phase
+                    view[...] = 0
+                    continue
+                q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
+                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx].transpose(3, 0, 1, 2)
+    return result.reshape(s, g.n)
