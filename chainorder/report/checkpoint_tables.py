@@ -52,7 +52,8 @@ def checkpoint_summary(cp: Any) -> list[str]:
         f"strategy {cp.strategy}: J = {cp.expression()}",
         f"mults: Jacobian products {format_count(cp.jacobian_mults)}, forward pass "
         f"{format_count(cp.forward_mults)}, recomputation {format_count(cp.recompute_mults)} "
-        f"({cp.recomputations} activations recomputed); total {format_count(cp.total_mults)}",
+        f"({_plural(cp.recomputations, 'activation')} recomputed); total "
+        f"{format_count(cp.total_mults)}",
         f"recomputation starts from: {points}",
         f"searched: {cp.searched}",
     ]
@@ -113,11 +114,13 @@ def steps_table(cp: Any) -> Table:
 def front_table(front: Sequence[Any]) -> Table:
     """The cost–memory front: one row per plan, by increasing peak."""
     table = Table(title="cost–memory front (cheapest plan at each peak; mults)")
-    for name in ("peak (elements)", "Jacobian", "recomputed (activations)", "total", "strategy"):
-        table.add_column(name, justify="left" if name == "strategy" else "right")
+    for name in ("peak bytes", "Jacobian", "recomputed (activations)", "total", "strategy"):
+        table.add_column(
+            name, justify="left" if name == "strategy" else "right", no_wrap=name == "strategy"
+        )
     for cp in front:
         table.add_row(
-            f"{format_bytes(cp.peak_bytes)} ({format_count(cp.peak_elements)})",
+            format_count(cp.peak_bytes),
             format_count(cp.jacobian_mults),
             f"{format_count(cp.recompute_mults)} ({cp.recomputations})",
             format_count(cp.total_mults),
@@ -198,6 +201,10 @@ def run_to_dict(run: Any) -> dict[str, Any]:
 def _label(flat: Any, i: int) -> str:
     lo, hi = flat.lo[i], flat.hi[i]
     return f"J{lo}" if lo == hi else f"J{hi}..J{lo}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _short(text: str) -> str:
