@@ -26,7 +26,7 @@ from chainorder.dtypes import as_dtype
 from chainorder.errors import ExecutionError, InfeasibleMemoryLimitError
 from chainorder.memory import Event, simulate_peak
 from chainorder.plan import Plan, plan
-from chainorder.tree import reverse_tree
+from chainorder.tree import flatten, reverse_tree
 from chainorder.units import format_bytes, parse_bytes
 
 __all__ = [
@@ -287,11 +287,14 @@ def pareto_front(
     memory_limit: int | str | None = None,
     *,
     reserve: int | None = None,
+    max_points: int | None = None,
 ) -> list[CheckpointPlan]:
     """The cost–memory front: for every peak level, the cheapest plan, by increasing peak.
 
     With ``memory_limit`` only plans whose peak plus ``reserve`` (as in
-    :func:`plan_with_memory_limit`) fits are listed.
+    :func:`plan_with_memory_limit`) fits are listed. ``max_points`` keeps at most that many
+    (the first, the last, and the points nearest evenly spaced peaks between them): a long
+    heterogeneous chain has thousands.
 
     Examples
     --------
@@ -300,7 +303,7 @@ def pareto_front(
 
     Notes
     -----
-    As :func:`plan_with_memory_limit`, plus O(L) per point to build its plan.
+    As :func:`plan_with_memory_limit`, plus O(L) per point returned to build its plan.
     """
     resolved = as_chain(chain)
     dt = as_dtype(dtype)
@@ -309,7 +312,27 @@ def pareto_front(
     reserve = bookkeeping_bytes(resolved.n_links) if reserve is None else reserve
     room = None if limit is None else max((limit - reserve) // dt.itemsize, -1)
     found = _search(resolved, costs, dt, room)
-    return [_materialise(found, c, resolved, costs, dt, limit, reserve) for c in found.front]
+    points = _thin(found.front, max_points)
+    plans: dict[object, Plan] = {}
+    return [_materialise(found, c, resolved, costs, dt, limit, reserve, plans) for c in points]
+
+
+def _thin(front: list[Candidate], most: int | None) -> list[Candidate]:
+    """At most ``most`` points: the ends and those nearest evenly spaced peaks."""
+    if most is None or len(front) <= most:
+        return front
+    if most < 2:
+        return front[-max(most, 0) :] if most else []
+    lo, hi = front[0].peak, front[-1].peak
+    keep: dict[int, Candidate] = {}
+    j = 0
+    for step in range(most):
+        target = lo + (hi - lo) * step / (most - 1)
+        while j + 1 < len(front) and front[j + 1].peak <= target:
+            j += 1
+        keep[j] = front[j]
+    keep[len(front) - 1] = front[-1]
+    return [keep[i] for i in sorted(keep)]
 
 
 def _costs(chain: Chain, overrides: Any) -> tuple[int, ...]:
@@ -334,22 +357,29 @@ def _materialise(
     dt: Any,
     limit: int | None,
     reserve: int,
+    plans: dict[object, Plan] | None = None,
 ) -> CheckpointPlan:
     n = chain.n_links
+    plans = {} if plans is None else plans  # one Plan per tree, shared by the front's points
     if c.source == "reverse":
-        p = Plan.from_tree(chain, found.reverse_flat, "reverse", dt)
+        if "reverse" not in plans:
+            plans["reverse"] = Plan.from_tree(chain, found.reverse_flat, "reverse", dt)
+        p = plans["reverse"]
         events = reverse_events(n, p.flat, found.reverse.cuts(c.index))
         strategy = "reverse-checkpoints"
     else:
         tf: TreeFronts = found.trees[c.source][1]
         dec = tf.decision(c.index)
         name = c.source.removeprefix("tree:")
-        p = Plan.from_tree(chain, decision_tree(dec), "optimal" if name == "any" else name, dt)
+        flat = flatten(decision_tree(dec), n)
+        if flat not in plans:
+            plans[flat] = Plan.from_tree(
+                chain, flat, "memory-limited" if name == "any" else name, dt
+            )
+        p = plans[flat]
         events = decision_events(n, p.flat, dec)
         strategy = "tree"
-    cp = CheckpointPlan.from_events(
-        p, events, costs, limit, strategy, found.description, reserve
-    )
+    cp = CheckpointPlan.from_events(p, events, costs, limit, strategy, found.description, reserve)
     if cp.peak_elements != c.peak or cp.cost != c.total:  # pragma: no cover - a model bug
         raise ExecutionError(
             f"checkpoint DP and replay disagree: peak {c.peak} vs {cp.peak_elements}, "

@@ -20,6 +20,9 @@ from chainorder.report.checkpoint_tables import (
     steps_table,
 )
 
+#: Most points of the front printed, saved or plotted (a long chain's front has thousands).
+FRONT_POINTS = 40
+
 __all__ = ["checkpoint_bench_output", "checkpoint_plan_output", "checkpoint_validation_output"]
 
 
@@ -50,7 +53,11 @@ def checkpoint_plan_output(
     if plot is not None and not pareto:
         fail("--plot draws the cost–memory front: add --pareto")
     chosen = None if memory_limit is None else plan_with_memory_limit(chain, memory_limit, dtype)
-    front = pareto_front(chain, dtype, memory_limit=memory_limit) if pareto else []
+    front = (
+        pareto_front(chain, dtype, memory_limit=memory_limit, max_points=FRONT_POINTS)
+        if pareto
+        else []
+    )
     if save is not None and chosen is not None:
         from chainorder.atomic import write_atomic
 

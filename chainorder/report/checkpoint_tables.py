@@ -113,7 +113,7 @@ def steps_table(cp: Any) -> Table:
 
 def front_table(front: Sequence[Any]) -> Table:
     """The cost–memory front: one row per plan, by increasing peak."""
-    table = Table(title="cost–memory front (cheapest plan at each peak; mults)")
+    table = Table(title=f"cost–memory front: the cheapest plan at each peak ({len(front)} plans)")
     for name in ("peak bytes", "Jacobian", "recomputed (activations)", "total", "strategy"):
         table.add_column(
             name, justify="left" if name == "strategy" else "right", no_wrap=name == "strategy"
