@@ -27,7 +27,6 @@ __all__ = [
     "grad",
     "jacobian",
     "namespace",
-    "score",
 ]
 
 #: Accepted ``method`` names: ``auto`` picks the cheapest row of the plan.
@@ -40,27 +39,6 @@ METHODS = (
 #: Options of :func:`~chainorder.graph.planning.plan_graph` for the first call: fewer random
 #: restarts than its default (the first call is timed against JIT compilation).
 PLAN_OPTIONS = {"restarts": 8}
-
-
-def score(row: ModeCost, itemsize: int) -> int:
-    """What ``method="auto"`` minimises: the row's mults plus its peak scalars.
-
-    Every scalar a plan holds at its peak is written at least once, and on a CPU a write
-    costs about what a multiply-add does (a dense partial of 10⁷ structural zeros takes as
-    long as 10⁷ mults), so a plan is priced by both (cotengra scores flops plus writes in
-    the same spirit).
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace as NS
-    >>> score(NS(mults=19_264, peak_bytes=331_317_264), 8)
-    41433922
-
-    Notes
-    -----
-    O(1).
-    """
-    return int(row.mults) + int(row.peak_bytes) // itemsize
 
 
 @dataclass
@@ -226,7 +204,7 @@ class JacobianFunction:
                             f"{', '.join(map(str, shapes))}; use jacobian")  # fmt: skip
         plan = plan_graph(graph, **PLAN_OPTIONS)
         if self._key == "auto":
-            row = min(plan.rows, key=lambda r: (score(r, graph.itemsize), r.peak_bytes))
+            row = plan.chosen
         else:
             rows = [r for r in plan.rows if str(r.method) == self._key]
             if not rows:
@@ -350,7 +328,7 @@ def jacobian(
         The arguments to differentiate. A tuple gives a tuple of blocks, one per argument.
     method : str
         ``"auto"`` (the cheapest row of the plan: fewest mults plus peak scalars, see
-        :func:`score`), ``"forward"`` or ``"reverse"`` (sweeps),
+        :func:`~chainorder.graph.planning.row_score`), ``"forward"`` or ``"reverse"`` (sweeps),
         or an elimination order: ``"markowitz"``, ``"chain"``, ``"search"``, or
         ``"elimination:NAME"`` (NAME also ``forward`` or ``reverse``).
 
