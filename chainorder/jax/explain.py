@@ -7,10 +7,10 @@ Layout::
       2  tanh                   64×64      diagonal ...
     plan (optimal, mixed, matrix-free): ...
       adjoint sweep over segments 2..1 on 64 seed rows ...
-    predicted        mults      memory
-      chosen ...
-      jacfwd ...
-      jacrev ...
+    plans (predicted mults; XLA's compiled FLOPs and allocated bytes, memory_analysis)
+      chosen: optimal  ...
+      jacfwd = forward ...
+      jacrev = reverse ...
     timed on the first call: optimal 1.2 ms, forward 3.4 ms (kept optimal)
     unknown primitives priced as dense Jacobians: sort
 """
@@ -73,6 +73,8 @@ def explain_text(prep: Any) -> str:
     """
     import numpy as np
 
+    from chainorder.jax.timing import xla_figures
+
     segs = prep.segs
     chosen = prep.plan
     dtype = np.dtype(prep.dtype).name
@@ -91,18 +93,18 @@ def explain_text(prep: Any) -> str:
         )
     out.append(f"plan: {chosen.name} ({chosen.plan.mode_label})")
     out.extend(f"  {line}" for line in step_lines(chosen.plan))
-    out.append("predicted (mults; peak memory of the streamed model)")
-    rows = [("chosen: " + chosen.name, chosen), ("jacfwd", prep.plans["forward"]),
-            ("jacrev", prep.plans["reverse"])]  # fmt: skip
-    for name in ("optimal", "given"):
-        if name != chosen.name:
-            rows.append((name, prep.plans[name]))
+    out.append("plans (predicted mults; XLA's compiled FLOPs and allocated bytes, memory_analysis)")
+    rows = [("chosen: " + chosen.name, chosen.name), ("jacfwd = forward", "forward"),
+            ("jacrev = reverse", "reverse")]  # fmt: skip
+    rows += [(name, name) for name in ("optimal", "given") if name != chosen.name]
     base = min(prep.plans["forward"].mults, prep.plans["reverse"].mults)
-    for label, c in rows:
+    for label, name in rows:
+        c = prep.plans[name]
         ratio = c.mults / base if base else 1.0
+        fig = xla_figures(prep, name)
         out.append(
-            f"  {label:<16} {format_count(c.mults):>14} mults  {ratio:6.3f}× best pure  "
-            f"{format_bytes(c.peak_bytes):>10}"
+            f"  {label:<18} {format_count(c.mults):>15} mults {ratio:7.3f}× best pure  "
+            f"{format_count(int(fig.flops)):>15} FLOPs  {format_bytes(fig.peak_bytes):>10}"
         )
     if prep.timings:
         timed = ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in prep.timings.items())

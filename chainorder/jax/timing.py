@@ -1,18 +1,37 @@
-"""Time candidate plans once, compiled, on the first call (point 3 of issue 12).
+"""Compile candidate plans: XLA's figures (FLOPs, bytes) and one timing on the first call.
 
-Each candidate is jitted and compiled on the call's arguments (or, inside a trace, on random
-arrays of the same shapes and dtypes), run once to warm up, then timed ``repeats`` times with
-``block_until_ready``, the candidates interleaved so that a noisy machine affects them alike;
-the best time of each counts.
+:func:`compiled_plan` jits and compiles one named plan of a
+:class:`~chainorder.jax.api.Prepared` for its argument shapes (cached on it);
+:func:`xla_figures` reads XLA's ``cost_analysis()`` FLOPs and ``memory_analysis()`` bytes of
+that compiled function (what ``explain()`` shows and the tests check the predictions against);
+:func:`time_candidates` runs point 3 of issue 12: each candidate is run once to warm up, then
+timed ``repeats`` times with ``block_until_ready``, the candidates interleaved so that a noisy
+machine affects them alike; the best time of each counts. Inside a trace (``jax.jit`` of the
+Jacobian) the timed runs use random arrays of the call's shapes and dtypes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["concrete_args", "time_candidates"]
+__all__ = ["XlaFigures", "compiled_plan", "concrete_args", "time_candidates", "xla_figures"]
+
+
+@dataclass(frozen=True, slots=True)
+class XlaFigures:
+    """XLA's figures of one compiled plan: FLOPs and bytes the run allocates.
+
+    ``peak_bytes`` = ``temp_size_in_bytes + output_size_in_bytes`` of ``memory_analysis()``:
+    the buffers the compiled Jacobian allocates besides its arguments.
+    """
+
+    flops: float
+    peak_bytes: int
+    temp_bytes: int
+    output_bytes: int
 
 
 def concrete_args(args: Sequence[Any]) -> list[Any]:
@@ -29,16 +48,58 @@ def concrete_args(args: Sequence[Any]) -> list[Any]:
     O(size of the arguments).
     """
     import jax
+    import numpy as np
 
+    rng = np.random.default_rng(0)
     out = []
-    key = jax.random.PRNGKey(0)
-    for leaf in jax.tree_util.tree_leaves(args):
-        if isinstance(leaf, jax.core.Tracer):
-            key, sub = jax.random.split(key)
-            out.append(jax.random.normal(sub, leaf.shape, leaf.dtype) * 0.5)
-        else:
-            out.append(jax.numpy.asarray(leaf))
+    with jax.ensure_compile_time_eval():
+        for leaf in jax.tree_util.tree_leaves(args):
+            if isinstance(leaf, jax.core.Tracer):
+                value = 0.5 * rng.standard_normal(leaf.shape)
+                out.append(jax.numpy.asarray(value.astype(leaf.dtype)))
+            else:
+                out.append(jax.numpy.asarray(leaf))
     return out
+
+
+def compiled_plan(prep: Any, name: str) -> Any:
+    """The jitted, compiled flat Jacobian ``(leaves...) -> (d_L, d_0)`` of plan ``name``.
+
+    Notes
+    -----
+    One XLA compilation per plan and argument structure (cached on ``prep``).
+    """
+    import jax
+
+    from chainorder.jax.build import run_plan
+
+    hit = prep.compiled.get(name)
+    if hit is None:
+        plan = prep.plans[name].plan
+
+        def fn(*xs: Any) -> Any:
+            return run_plan(plan, prep.prog, prep.segs, xs, prep.dtype)
+
+        with jax.ensure_compile_time_eval():
+            hit = jax.jit(fn).lower(*prep.leaf_specs).compile()
+        prep.compiled[name] = hit
+    return hit
+
+
+def xla_figures(prep: Any, name: str) -> XlaFigures:
+    """XLA's FLOPs and allocated bytes of plan ``name`` (compiled for ``prep``'s shapes).
+
+    Notes
+    -----
+    One compilation (cached).
+    """
+    c = compiled_plan(prep, name)
+    cost = c.cost_analysis()
+    if isinstance(cost, list | tuple):
+        cost = cost[0] if cost else {}
+    mem = c.memory_analysis()
+    temp, out = int(mem.temp_size_in_bytes), int(mem.output_size_in_bytes)
+    return XlaFigures(float(cost.get("flops", 0.0)), temp + out, temp, out)
 
 
 def time_candidates(
@@ -52,29 +113,15 @@ def time_candidates(
     """
     import jax
 
+    leaves = concrete_args(args)
     with jax.ensure_compile_time_eval():
-        return _time(prep, names, concrete_args(args), repeats)
-
-
-def _time(prep: Any, names: Sequence[str], leaves: list[Any], repeats: int) -> dict[str, float]:
-    import jax
-
-    from chainorder.jax.build import run_plan
-
-    compiled = {}
-    for name in names:
-        plan = prep.plans[name].plan
-
-        def fn(*xs: Any, plan: Any = plan) -> Any:
-            return run_plan(plan, prep.prog, prep.segs, xs, prep.dtype)
-
-        c = jax.jit(fn).lower(*leaves).compile()
-        jax.block_until_ready(c(*leaves))
-        compiled[name] = c
-    best = {name: float("inf") for name in names}
-    for _ in range(repeats):
-        for name in names:
-            t0 = time.perf_counter()
-            jax.block_until_ready(compiled[name](*leaves))
-            best[name] = min(best[name], time.perf_counter() - t0)
+        runs = {name: compiled_plan(prep, name) for name in names}
+        for c in runs.values():
+            jax.block_until_ready(c(*leaves))
+        best = {name: float("inf") for name in names}
+        for _ in range(repeats):
+            for name in names:
+                t0 = time.perf_counter()
+                jax.block_until_ready(runs[name](*leaves))
+                best[name] = min(best[name], time.perf_counter() - t0)
     return best
