@@ -72,21 +72,33 @@ def segment_fn(prog: Program, segs: Sequence[Segment], env: dict[int, Any], dtyp
 
 
 def forward_cuts(
-    prog: Program, segs: Sequence[Segment], args: Sequence[Any], dtype: Any
-) -> tuple[dict[int, Any], list[Any]]:
-    """Evaluate the program once: the environment and the flat cut values ``x_0 .. x_L``.
+    prog: Program,
+    segs: Sequence[Segment],
+    args: Sequence[Any],
+    dtype: Any,
+    upto: int | None = None,
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The environment and the flat cut values ``x_0 .. x_upto`` (default: all, ``x_L``).
+
+    The operations that do not depend on the differentiated inputs (parameter reshapes,
+    broadcasts) always run; the active ones only through segment ``upto``, so a plan whose
+    sweeps all start from ``x_0`` evaluates no forward pass of its own.
 
     Notes
     -----
-    One forward evaluation.
+    The forward evaluation of segments ``1..upto``.
     """
+    L = len(segs)
+    upto = L if upto is None else upto
     env: dict[int, Any] = dict(prog.consts)
     for vid, val in zip(prog.inputs, args, strict=True):
         env[vid] = val
-    run_ops(prog.ops, env)
-    cuts = [_flat([env[v] for v in segs[0].ins], dtype)]
-    for seg in segs:
-        cuts.append(_flat([read(env, a) for a in seg.outs], dtype))
+    in_segment = {id(op) for seg in segs for op in seg.ops}
+    run_ops((op for op in prog.ops if id(op) not in in_segment), env, lenient=True)
+    cuts = {0: _flat([env[v] for v in segs[0].ins], dtype)}
+    for l in range(1, upto + 1):
+        run_ops(segs[l - 1].ops, env)
+        cuts[l] = _flat([read(env, a) for a in segs[l - 1].outs], dtype)
     return env, cuts
 
 
@@ -123,7 +135,13 @@ def run_plan(
     import jax
     import jax.numpy as jnp
 
-    env, x = forward_cuts(prog, segs, args, dtype)
+    starts = [0]
+    for node in plan.nodes:
+        if node.action == "tangent":
+            starts.append(node.split - 1)
+        elif node.action in ("adjoint", "diagonal"):
+            starts.append(node.lo - 1)
+    env, x = forward_cuts(prog, segs, args, dtype, max(starts))
     arrays: dict[int, Any] = {}
     for i, node in enumerate(plan.nodes):
         if node.action == "diagonal":
