@@ -152,14 +152,14 @@ def run_plan(
             g = segment_fn(prog, segs[node.split - 1 : node.hi], env, dtype)
             x0 = x[node.split - 1]
             if node.right >= 0:
-                block = _dense(arrays.pop(node.right))
-            else:
-                block = jnp.eye(x0.shape[0], dtype=dtype)
+                block, axis = _dense(arrays.pop(node.right)), 1  # seeds are its columns
+            else:  # the identity's rows, as jax.jacfwd seeds them
+                block, axis = jnp.eye(x0.shape[0], dtype=dtype), 0
 
             def push(t: Any, g: Any = g, x0: Any = x0) -> Any:
                 return jax.jvp(g, (x0,), (t,))[1]
 
-            arrays[i] = jax.vmap(push, in_axes=1, out_axes=1)(block)
+            arrays[i] = jax.vmap(push, in_axes=axis, out_axes=1)(block)
         elif node.action == "adjoint":
             g = segment_fn(prog, segs[node.lo - 1 : node.split - 1], env, dtype)
             y, pull = jax.vjp(g, x[node.lo - 1])
