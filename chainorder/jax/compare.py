@@ -3,7 +3,9 @@
 :func:`measure_case` builds the case of :mod:`chainorder.jax.bench_cases`, compiles the three
 Jacobians, checks them against each other before any time counts, then times them interleaved
 (best of ``repeats``, ``block_until_ready``) and reads XLA's ``memory_analysis()`` of each
-compiled function. Benchmark scripts print these figures; nothing here asserts a speed.
+compiled function. Each timed run follows an untimed run of the same function (a run right after
+a different, larger one measures that one's aftermath: caches, thread wake-ups). Benchmark
+scripts print these figures; nothing here asserts a speed.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def measure_case(
     best = dict.fromkeys(comp, float("inf"))
     for _ in range(repeats):
         for k, c in comp.items():
+            jax.block_until_ready(c(x))  # untimed: no run is timed right after another one
             t0 = time.perf_counter()
             jax.block_until_ready(c(x))
             best[k] = min(best[k], time.perf_counter() - t0)
