@@ -18,3 +18,6 @@ collect_ignore = (
         "chainorder/dask_report.py",
     ]
 )
+
+# chainorder.jax: every example needs JAX (the 'jax' extra)
+collect_ignore_glob = [] if importlib.util.find_spec("jax") else ["chainorder/jax/*.py"]
