@@ -1,5 +1,5 @@
-"""Doctest collection: modules whose examples need the optional ``dask`` extra are skipped
-when Dask is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
+"""Doctest collection: modules whose examples need an optional extra (``dask``, ``torch``) are
+skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
 
 import importlib.util
 
@@ -7,6 +7,8 @@ _HAS_DASK = (
     importlib.util.find_spec("dask") is not None
     and importlib.util.find_spec("distributed") is not None
 )
+
+_HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 collect_ignore = (
     []
@@ -18,3 +20,6 @@ collect_ignore = (
         "chainorder/dask_report.py",
     ]
 )
+
+if not _HAS_TORCH:
+    collect_ignore_glob = ["chainorder/torch/*.py", "chainorder/frameworks_suite*.py"]
