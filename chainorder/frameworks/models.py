@@ -16,6 +16,7 @@ frameworks differentiate the same function at the same input. Cases (:data:`CASE
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def _dense(rng: np.random.Generator, out: int, inp: int) -> tuple[np.ndarray, np
 
 def _mlp_params(rng: np.random.Generator, widths: tuple[int, ...]) -> dict[str, np.ndarray]:
     params = {}
-    for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
         params[f"w{i}"], params[f"b{i}"] = _dense(rng, b, a)
     return params
 

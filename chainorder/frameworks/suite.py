@@ -27,7 +27,14 @@ from typing import Any
 
 from chainorder.frameworks.models import Model, case_names, make_model
 
-__all__ = ["METHODS", "FrameworkResult", "count_rows", "iter_results", "torch_peak_bytes"]
+__all__ = [
+    "METHODS",
+    "FrameworkResult",
+    "bench_rows",
+    "count_rows",
+    "iter_results",
+    "torch_peak_bytes",
+]
 
 #: The methods of every case, in the order they run.
 METHODS: tuple[str, ...] = (
@@ -76,7 +83,20 @@ def count_rows(cases: tuple[str, ...] | None = None) -> int:
     >>> count_rows(("cnn",)) % len(METHODS)
     0
     """
+    _require_torch()
     return len(cases or case_names()) * len(_DTYPES) * len(_devices()) * len(METHODS)
+
+
+def _require_torch() -> None:
+    import importlib.util
+
+    from chainorder.errors import SpecError
+
+    if importlib.util.find_spec("torch") is None:
+        raise SpecError(
+            "the frameworks suite needs PyTorch (and JAX for its rows): "
+            "pip install 'jacobian-chainorder[bench]'"
+        )
 
 
 def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
@@ -106,13 +126,14 @@ def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
         return int(peak), "torch.cuda.max_memory_allocated"
     from torch.profiler import ProfilerActivity, profile
 
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        result = fn()
-        del result
     fd, path = tempfile.mkstemp(suffix=".json")
     os.close(fd)
     try:
-        prof.export_chrome_trace(path)
+        with _quiet_stderr():  # the profiler's C++ side prints start/stop lines
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                result = fn()
+                del result
+            prof.export_chrome_trace(path)
         with open(path, encoding="utf-8") as fh:
             events = json.load(fh)["traceEvents"]
     finally:
@@ -122,6 +143,21 @@ def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
         return 0, "torch.profiler CPU allocator"
     start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
     return int(max(m["Total Allocated"] for m in memory) - start), "torch.profiler CPU allocator"
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _jax_peak(jitted: Any, x: Any) -> int | None:
@@ -294,3 +330,29 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             r.predicted_peak_bytes = c.peak_bytes
             r.mode = r.mode or c.plan.mode
         yield r
+
+
+def bench_rows(repeat: int = 3, seed: int = 0, full: bool = False) -> Iterator[Any]:
+    """The suite as :class:`chainorder.bench_rows.BenchRow` s (``chainorder bench``).
+
+    The ``setting`` column holds ``dtype device``; GFLOP/s is the model's FLOPs over the time.
+
+    Raises
+    ------
+    SpecError
+        PyTorch is not installed.
+
+    Notes
+    -----
+    As :func:`iter_results`.
+    """
+    from chainorder.bench_rows import BenchRow
+
+    _require_torch()
+    for r in iter_results(repeat=repeat, seed=seed, full=full):
+        rate = r.predicted_flops / r.seconds / 1e9 if r.predicted_flops and r.seconds else None
+        yield BenchRow(
+            "frameworks", r.case, r.description, f"{r.dtype} {r.device}", r.method,
+            r.expression, r.mode, r.predicted_mults, r.predicted_flops, r.predicted_peak_bytes,
+            r.peak_bytes, r.seconds, rate, r.rel_diff, r.status,
+        )  # fmt: skip

@@ -89,7 +89,7 @@ def build_torch(model: Any) -> Any:
     raise AssertionError(f"unknown model kind {model.kind}")
 
 
-def _Loss(net: Any, target: Any) -> Any:  # noqa: N802 (a class factory)
+def _Loss(net: Any, target: Any) -> Any:
     import torch
 
     class Loss(torch.nn.Module):
@@ -104,7 +104,7 @@ def _Loss(net: Any, target: Any) -> Any:  # noqa: N802 (a class factory)
     return Loss()
 
 
-def _Residual(norm: Any, first: Any, second: Any) -> Any:  # noqa: N802
+def _Residual(norm: Any, first: Any, second: Any) -> Any:
     import torch
 
     class Residual(torch.nn.Module):
@@ -118,7 +118,7 @@ def _Residual(norm: Any, first: Any, second: Any) -> Any:  # noqa: N802
     return Residual()
 
 
-def _Block(p: dict[str, np.ndarray]) -> Any:  # noqa: N802
+def _Block(p: dict[str, np.ndarray]) -> Any:
     import torch
 
     heads = 4

@@ -26,26 +26,52 @@ from typing import Any
 
 from chainorder.matfree.plan import MatrixFreePlan
 
-__all__ = ["forward_mults", "run_plan"]
+__all__ = ["forward_mults", "needed_cuts", "run_plan"]
+
+
+def needed_cuts(plan: MatrixFreePlan) -> frozenset[int]:
+    """The cut values ``x_l`` the plan's sweeps and diagonals start from.
+
+    Examples
+    --------
+    >>> from chainorder.matfree import dense, elementwise, plan_matrix_free, pure_tangent_plan
+    >>> needed_cuts(pure_tangent_plan([dense(4, 3), elementwise(4, "tanh")]))
+    frozenset({0})
+    >>> sorted(needed_cuts(plan_matrix_free("4096,64,tanh,4096,tanh,64,tanh,4096")))
+    [0, 5, 6]
+
+    Notes
+    -----
+    O(nodes).
+    """
+    out = {0}
+    for node in plan.nodes:
+        if node.action == "tangent":
+            out.add(node.split - 1)
+        elif node.action in ("adjoint", "diagonal"):
+            out.add(node.lo - 1)
+    return frozenset(out)
 
 
 def forward_mults(plan: MatrixFreePlan) -> int:
     """Mults of the evaluations a run makes besides the plan's derivative work.
 
-    One forward pass for the cut values, plus each sweep's evaluation of its segments
-    (``jvp``/``vjp`` compute the primal once, outside ``vmap``'s batch).
+    A forward pass for the cut values when the plan needs more than ``x_0``
+    (:func:`needed_cuts`), plus each sweep's evaluation of its segments (``jvp``/``vjp``
+    compute the primal once, outside ``vmap``'s batch).
 
     Examples
     --------
     >>> from chainorder.matfree import dense, elementwise, pure_tangent_plan
     >>> forward_mults(pure_tangent_plan([dense(4, 3), elementwise(4, "tanh")]))
-    32
+    16
 
     Notes
     -----
     O(nodes · L).
     """
-    total = sum(link.forward for link in plan.links)
+    needed = needed_cuts(plan)
+    total = sum(link.forward for link in plan.links[: max(needed)])
     for node in plan.nodes:
         if node.action in ("tangent", "adjoint"):
             total += sum(plan.links[l - 1].forward for l in node.swept())
@@ -88,7 +114,7 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
     """
     import torch
 
-    consts, xs = chain.forward(args)
+    consts, xs = chain.forward(args, needed_cuts(plan))
     x0 = xs[0]
     results: list[Any] = []
     for node in plan.nodes:
@@ -130,7 +156,7 @@ def _tangent(plan, node, chain, consts, xs, results, x0) -> Any:
     n_in = plan.links[k - 1].cols
     block = _block(results, node.right, n_in, x0)  # d_{k-1} × s
     seeds = block.shape[1]
-    tangents = block.T.reshape(seeds, *xs[k - 1].shape)
+    tangents = block.T.reshape(seeds, *chain.cut_shape(k - 1))
 
     def push(t: Any) -> Any:
         return torch.func.jvp(lambda v: chain.run(consts, k, j, v), (xs[k - 1],), (t,))[1]
@@ -146,7 +172,7 @@ def _adjoint(plan, node, chain, consts, xs, results, x0) -> Any:
     m_out = plan.links[node.hi - 1].rows
     block = _block(results, node.left, m_out, x0)  # s × d_{k-1}
     seeds = block.shape[0]
-    cotangents = block.reshape(seeds, *xs[k - 1].shape)
+    cotangents = block.reshape(seeds, *chain.cut_shape(k - 1))
     _, pull = torch.func.vjp(lambda v: chain.run(consts, i, k - 1, v), xs[i - 1])
     out = torch.func.vmap(pull)(cotangents)[0]  # s × in_shape
     return out.reshape(seeds, -1)

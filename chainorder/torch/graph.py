@@ -93,6 +93,11 @@ class TorchChain:
         self._placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
         self._nodes = [n for n in gm.graph.nodes if n.op not in ("placeholder", "output")]
         self.n_args = len(self._placeholders)
+        self._constants_alone = all(
+            not any(i.name in dependent for i in n.all_input_nodes)
+            for n in self._nodes
+            if n.name not in dependent
+        )
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -104,27 +109,47 @@ class TorchChain:
         """Shape of the output."""
         return self.segments[-1].out_shape
 
+    def cut_shape(self, l: int) -> tuple[int, ...]:
+        """Shape of ``x_l``, the value at cut ``l`` (0: the argument)."""
+        return self.in_shape if l == 0 else self.segments[l - 1].out_shape
+
     @property
     def forward_mults(self) -> int:
         """Mults of one evaluation of the priced nodes."""
         return sum(link.forward for link in self.links)
 
-    def forward(self, args: Sequence[Any]) -> tuple[dict[str, Any], list[Any]]:
-        """The constants and the values ``x_0 .. x_L`` at the cut points, for ``args``.
+    def forward(
+        self, args: Sequence[Any], needed: frozenset[int] | None = None
+    ) -> tuple[dict[str, Any], dict[int, Any]]:
+        """The constants and the values ``x_l`` at the cut points ``l`` in ``needed``.
 
         Constants are the values that do not depend on the argument (parameters, other
-        arguments, shapes); the activations between cut points are not kept.
+        arguments, shapes). ``needed`` (default: every ``0..L``) are the cut values a plan
+        starts its sweeps from; when that is only ``x_0`` and no constant is computed from a
+        dependent value, nothing but the constants is evaluated.
 
         Notes
         -----
-        One evaluation of the program.
+        One evaluation of the program, or of its constants only.
         """
         if len(args) != self.n_args:
             raise TraceError(f"the function takes {self.n_args} arguments, got {len(args)}")
+        if needed is None:
+            needed = frozenset(range(len(self.segments) + 1))
         env: dict[str, Any] = {p.name: a for p, a in zip(self._placeholders, args, strict=True)}
+        if needed <= {0} and self._constants_alone:
+            for node in self._nodes:
+                if node.name not in self.dependent:
+                    env[node.name] = _evaluate(self.gm, node, env)
+            return env, {0: args[self.argnums]}
+        ends = {s.nodes[-1].name: s.index for s in self.segments}
+        xs = {0: args[self.argnums]}
         for node in self._nodes:
+            if len(xs) == len(needed) and self._constants_alone and node.name in self.dependent:
+                continue  # past the last needed cut: constants only
             env[node.name] = _evaluate(self.gm, node, env)
-        xs = [args[self.argnums]] + [env[s.nodes[-1].name] for s in self.segments]
+            if ends.get(node.name) in needed:
+                xs[ends[node.name]] = env[node.name]
         consts = {k: v for k, v in env.items() if k not in self.dependent}
         return consts, xs
 

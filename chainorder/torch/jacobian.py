@@ -168,7 +168,7 @@ class TorchJacobian:
         from chainorder.measure import tolerance
         from chainorder.torch.execute import run_plan
 
-        planned.chain.forward(args)  # warm-up: the first evaluation is not timed
+        planned.chain.forward(args, frozenset({0}))  # warm-up, not timed
         first = fastest = None
         for c in planned.candidates:
             _sync(args[self.argnums])
