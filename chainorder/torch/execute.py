@@ -15,7 +15,7 @@ Each node of the :class:`~chainorder.matfree.MatrixFreePlan` becomes one call:
 
 Blocks are 2-D: ``J_j ⋯ J_i`` as a ``d_j × d_{i-1}`` matrix; the root is reshaped to
 ``out_shape + in_shape`` (the layout of :func:`torch.func.jacrev`). Each sweep evaluates its
-segments once more (the primal of ``jvp``/``vjp``, not batched by ``vmap``); the plan's mults
+segments once more outside ``vmap``'s batch (``vjp`` once, ``jvp`` twice); the plan's mults
 count the derivative work, :func:`forward_mults` the evaluations.
 """
 
@@ -56,15 +56,15 @@ def needed_cuts(plan: MatrixFreePlan) -> frozenset[int]:
 def forward_mults(plan: MatrixFreePlan) -> int:
     """Mults of the evaluations a run makes besides the plan's derivative work.
 
-    A forward pass for the cut values when the plan needs more than ``x_0``
-    (:func:`needed_cuts`), plus each sweep's evaluation of its segments (``jvp``/``vjp``
-    compute the primal once, outside ``vmap``'s batch).
+    A forward pass up to the last cut value the plan needs beyond ``x_0``
+    (:func:`needed_cuts`), plus each sweep's evaluation of its segments, outside ``vmap``'s
+    batch: ``vjp`` evaluates them once, ``jvp`` twice (as in ``torch.func.jacfwd``).
 
     Examples
     --------
     >>> from chainorder.matfree import dense, elementwise, pure_tangent_plan
     >>> forward_mults(pure_tangent_plan([dense(4, 3), elementwise(4, "tanh")]))
-    16
+    32
 
     Notes
     -----
@@ -73,10 +73,10 @@ def forward_mults(plan: MatrixFreePlan) -> int:
     needed = needed_cuts(plan)
     total = sum(link.forward for link in plan.links[: max(needed)])
     for node in plan.nodes:
-        if node.action in ("tangent", "adjoint"):
-            total += sum(plan.links[l - 1].forward for l in node.swept())
-        elif node.action == "diagonal":
-            total += plan.links[node.lo - 1].forward
+        # jvp under vmap evaluates the primal of a layer twice (counted with PyTorch's flop
+        # registry, as for torch.func.jacfwd); vjp once
+        twice = 2 if node.action in ("tangent", "diagonal") else 1
+        total += twice * sum(plan.links[l - 1].forward for l in node.swept())
     return total
 
 
@@ -154,9 +154,14 @@ def _tangent(plan, node, chain, consts, xs, results, x0) -> Any:
 
     k, j = node.split, node.hi
     n_in = plan.links[k - 1].cols
-    block = _block(results, node.right, n_in, x0)  # d_{k-1} × s
-    seeds = block.shape[1]
-    tangents = block.T.reshape(seeds, *chain.cut_shape(k - 1))
+    if node.right < 0:  # the identity is symmetric: no transposed (copied) tangents
+        seeds = n_in
+        tangents = torch.eye(n_in, dtype=x0.dtype, device=x0.device)
+    else:
+        block = _block(results, node.right, n_in, x0)  # d_{k-1} × s
+        seeds = block.shape[1]
+        tangents = block.T
+    tangents = tangents.reshape(seeds, *chain.cut_shape(k - 1))
 
     def push(t: Any) -> Any:
         return torch.func.jvp(lambda v: chain.run(consts, k, j, v), (xs[k - 1],), (t,))[1]

@@ -177,8 +177,8 @@ class TorchJacobian:
             _sync(args[self.argnums])
             c.seconds = time.perf_counter() - start
             if first is None:
-                first, scale = J, float(J.abs().max()) or 1.0
-            diff = float((J - first).abs().max()) / scale
+                first, scale = J.detach(), float(J.detach().abs().max()) or 1.0
+            diff = float((J.detach() - first).abs().max()) / scale
             if diff > 100 * tolerance(planned.dtype):
                 raise JacobianMismatchError(
                     f"plans {c.name} and {planned.candidates[0].name} disagree: max difference "
