@@ -4,6 +4,7 @@ its methods, measuring, explain() and its errors."""
 from __future__ import annotations
 
 import functools
+import itertools
 
 import pytest
 
@@ -56,7 +57,7 @@ def _hourglass(wide: int = 96, narrow: int = 6):
     torch.manual_seed(0)
     widths = [wide, narrow, wide, narrow, wide]
     layers = []
-    for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
         layers.append(torch.nn.Linear(a, b, dtype=F64))
         if i < len(widths) - 2:
             layers.append(torch.nn.Tanh())
