@@ -21,5 +21,12 @@ collect_ignore = (
     ]
 )
 
+collect_ignore_glob = []
 if not _HAS_TORCH:
-    collect_ignore_glob = ["chainorder/torch/*.py", "chainorder/frameworks_suite*.py"]
+    collect_ignore_glob += [
+        "chainorder/torch/*.py",
+        "chainorder/frameworks/torch_models.py",
+        "chainorder/frameworks/suite.py",
+    ]
+if importlib.util.find_spec("jax") is None:
+    collect_ignore_glob.append("chainorder/frameworks/jax_models.py")
