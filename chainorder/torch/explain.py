@@ -58,7 +58,10 @@ def explain_text(jac: Any, planned: Any) -> str:
     plan = planned.plan
     lines.append(f"plan ({planned.chosen}, {plan.mode_label}): {plan.expression()}")
     lines.extend(plan.describe()[2:-1] if plan.comparison else plan.describe()[2:])
-    lines.append("candidates (predicted; memory: chainorder.matfree schedule model, streamed):")
+    lines.append(
+        "candidates (predicted; peak: the plan's arrays in the chainorder.matfree schedule "
+        "model, PyTorch's temporaries come on top):"
+    )
     best = min(c.mults for c in planned.baselines.values()) or 1
     timed = {c.name: c.seconds for c in planned.candidates if c.seconds is not None}
     for c in sorted(planned.baselines.values(), key=lambda c: c.mults):
