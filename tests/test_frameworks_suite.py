@@ -54,3 +54,23 @@ def test_suite_rows_check_then_time() -> None:
     if importlib.util.find_spec("jax") is not None:
         r = by["jax.jit(jax.jacrev)"]
         assert r.status == "ok" and r.peak_bytes > 0 and r.memory_source.startswith("XLA")
+
+
+def test_cli_runs_the_suite(monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from chainorder.cli import app
+    from chainorder.frameworks import suite
+
+    monkeypatch.setattr(suite, "case_names", lambda: ("mlp-wide-out",))
+    r = CliRunner().invoke(
+        app, ["bench", "--suite", "frameworks", "--repeat", "1", "--format", "json"]
+    )
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)["rows"]
+    assert len(rows) == suite.count_rows()
+    mine = [row for row in rows if row["method"] == "chainorder.torch auto"]
+    assert {row["setting"] for row in mine} >= {"float32 cpu", "float64 cpu"}
+    assert all(row["status"] == "ok" and row["mode"] == "forward" for row in mine)
