@@ -6,7 +6,9 @@ and CUDA where PyTorch sees one) the methods are ``torch.func.jacfwd``, ``torch.
 ``jax.jit(chainorder.jax.jacobian)`` (when :mod:`chainorder.jax` exists). Each method is called
 once (warm-up, compilation, chainorder's planning and measuring) and its Jacobian compared with
 ``torch.func.jacrev``'s (normwise, :func:`chainorder.measure.tolerance`); only methods that
-match are timed: ``repeat`` rounds, the methods interleaved in every round, best time kept.
+match are timed: ``repeat`` rounds, the methods interleaved in every round, best wall-clock
+time and best process CPU time (every thread of this process; less sensitive than the wall
+clock to other jobs on a shared machine) kept.
 
 Peak memory, after timing, one more call each: PyTorch on CPU from the profiler's allocator
 events (``torch.profiler``, ``profile_memory=True``: the highest ``Total Allocated`` above the
@@ -59,6 +61,7 @@ class FrameworkResult:
     method: str
     status: str
     seconds: float | None = None
+    cpu_seconds: float | None = None
     peak_bytes: int | None = None
     memory_source: str = ""
     rel_diff: float | None = None
@@ -304,13 +307,14 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             r.status = "mismatch"
             calls.pop(method)
         del J
-    for _ in range(repeat):  # interleaved rounds, best time kept
+    for _ in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
         for method, entry in calls.items():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             _run(entry)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
             r = results[method]
             r.seconds = seconds if r.seconds is None else min(r.seconds, seconds)
+            r.cpu_seconds = cpu if r.cpu_seconds is None else min(r.cpu_seconds, cpu)
     for method, entry in calls.items():
         r = results[method]
         if entry[1] == "jax":

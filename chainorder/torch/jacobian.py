@@ -3,8 +3,9 @@
 The first call for an argument signature (shapes, dtypes, devices) traces ``f`` with torch.fx,
 cuts it into a chain of segments (:mod:`chainorder.torch.graph`), plans the chain with the
 matrix-free generalised DP (:func:`chainorder.matfree.plan_matrix_free`) and runs the plan with
-``torch.func`` (:mod:`chainorder.torch.execute`). Later calls with the same signature reuse the
-plan.
+``torch.func`` (:mod:`chainorder.torch.execute`); a plan that is one pure sweep runs as
+``torch.func.jacfwd``/``jacrev`` itself (the same sweep). Later calls with the same signature
+reuse the plan.
 
 Methods: ``"optimal"`` (the planner's plan), ``"forward"`` (one tangent sweep: what
 ``torch.func.jacfwd`` does), ``"reverse"`` (one adjoint sweep: ``jacrev``) and ``"auto"``: the
@@ -60,6 +61,7 @@ class Planned:
     measured: bool = False
     dtype: str = "float64"
     baselines: dict[str, Candidate] = field(default_factory=dict)
+    checked: bool = False
 
     @property
     def plan(self) -> MatrixFreePlan:
@@ -153,27 +155,38 @@ class TorchJacobian:
     def __call__(self, *args: Any) -> Any:
         """The Jacobian of ``f`` w.r.t. argument ``argnums`` at ``args``."""
         from chainorder.memory_guard import check_memory
-        from chainorder.torch.execute import run_plan
 
         planned = self.plan_for(*args)
         self.last = planned
-        check_memory(
-            max(c.peak_bytes for c in planned.candidates), "chainorder.torch.jacobian's plan"
-        )
+        if not planned.checked:  # once per signature (it reads the available memory)
+            peak = max(c.peak_bytes for c in planned.candidates)
+            check_memory(peak, "chainorder.torch.jacobian's plan")
+            planned.checked = True
         if len(planned.candidates) > 1 and not planned.measured:
             return self._measure(planned, args)
-        return run_plan(planned.plan, planned.chain, args)
+        return self._execute(planned.plan, planned, args)
+
+    def _execute(self, plan: MatrixFreePlan, planned: Planned, args: tuple[Any, ...]) -> Any:
+        """Run ``plan``; a pure sweep over the whole chain from the identity is exactly
+        ``torch.func.jacfwd``/``jacrev``, so it runs as that (no interpreter in between)."""
+        from chainorder.torch.execute import run_plan
+
+        if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
+            import torch
+
+            pure = torch.func.jacfwd if plan.root.action == "tangent" else torch.func.jacrev
+            return pure(self.f, argnums=self.argnums)(*args)
+        return run_plan(plan, planned.chain, args)
 
     def _measure(self, planned: Planned, args: tuple[Any, ...]) -> Any:
         from chainorder.measure import tolerance
-        from chainorder.torch.execute import run_plan
 
         planned.chain.forward(args, frozenset({0}))  # warm-up, not timed
         first = fastest = None
         for c in planned.candidates:
             _sync(args[self.argnums])
             start = time.perf_counter()
-            J = run_plan(c.plan, planned.chain, args)
+            J = self._execute(c.plan, planned, args)
             _sync(args[self.argnums])
             c.seconds = time.perf_counter() - start
             if first is None:
