@@ -63,10 +63,13 @@ def explain_text(jac: Any, planned: Any) -> str:
         "model, PyTorch's temporaries come on top):"
     )
     best = min(c.mults for c in planned.baselines.values()) or 1
-    timed = {c.name: c.seconds for c in planned.candidates if c.seconds is not None}
+    timed = {c.name: c for c in planned.candidates if c.seconds is not None}
     for c in sorted(planned.baselines.values(), key=lambda c: c.mults):
         mark = "*" if c.name == planned.chosen else " "
-        extra = f", timed {timed[c.name]:.4f} s" if c.name in timed else ""
+        extra = ""
+        if c.name in timed:
+            t = timed[c.name]
+            extra = f", timed {t.seconds:.4f} s wall, {t.cpu_seconds:.4f} s CPU"
         lines.append(
             f" {mark} {c.name:<8} {format_count(c.mults):>16} mults ({c.mults / best:.2f}×), "
             f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}{extra}"
