@@ -14,8 +14,8 @@ are the optimal plan and the two pure modes; with ``measure=None`` the first cal
 candidate predicted within 20 % of the cheapest (if there are two or more) once, checks that
 their Jacobians agree, and keeps the fastest (by the process's CPU time on CPU, so that other
 jobs on the machine do not decide; by the wall clock on a GPU); ``measure=True`` times all
-(up to three), ``measure=False`` never times. :meth:`TorchJacobian.explain` shows the segments, the plan, the
-predicted mults and memory of each candidate and the timings.
+(up to three), ``measure=False`` never times. :meth:`TorchJacobian.explain` shows the
+segments, the plan, the predicted mults and memory of each candidate and the timings.
 """
 
 from __future__ import annotations
