@@ -1,0 +1,127 @@
+"""Compile candidate plans: XLA's figures (FLOPs, bytes) and one timing on the first call.
+
+:func:`compiled_plan` jits and compiles one named plan of a
+:class:`~chainorder.jax.api.Prepared` for its argument shapes (cached on it);
+:func:`xla_figures` reads XLA's ``cost_analysis()`` FLOPs and ``memory_analysis()`` bytes of
+that compiled function (what ``explain()`` shows and the tests check the predictions against);
+:func:`time_candidates` runs point 3 of issue 12: each candidate is run once to warm up, then
+timed ``repeats`` times with ``block_until_ready``, the candidates interleaved so that a noisy
+machine affects them alike; the best time of each counts. Inside a trace (``jax.jit`` of the
+Jacobian) the timed runs use random arrays of the call's shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["XlaFigures", "compiled_plan", "concrete_args", "time_candidates", "xla_figures"]
+
+
+@dataclass(frozen=True, slots=True)
+class XlaFigures:
+    """XLA's figures of one compiled plan: FLOPs and bytes the run allocates.
+
+    ``peak_bytes`` = ``temp_size_in_bytes + output_size_in_bytes`` of ``memory_analysis()``:
+    the buffers the compiled Jacobian allocates besides its arguments.
+    """
+
+    flops: float
+    peak_bytes: int
+    temp_bytes: int
+    output_bytes: int
+
+
+def concrete_args(args: Sequence[Any]) -> list[Any]:
+    """The call's flat leaves, with random arrays of the same shape/dtype for tracers.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> concrete_args([jnp.ones(2)])[0].tolist()
+    [1.0, 1.0]
+
+    Notes
+    -----
+    O(size of the arguments).
+    """
+    import jax
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    out = []
+    with jax.ensure_compile_time_eval():
+        for leaf in jax.tree_util.tree_leaves(args):
+            if isinstance(leaf, jax.core.Tracer):
+                value = 0.5 * rng.standard_normal(leaf.shape)
+                out.append(jax.numpy.asarray(value.astype(leaf.dtype)))
+            else:
+                out.append(jax.numpy.asarray(leaf))
+    return out
+
+
+def compiled_plan(prep: Any, name: str) -> Any:
+    """The jitted, compiled flat Jacobian ``(leaves...) -> (d_L, d_0)`` of plan ``name``.
+
+    Notes
+    -----
+    One XLA compilation per plan and argument structure (cached on ``prep``).
+    """
+    import jax
+
+    from chainorder.jax.build import run_plan
+
+    hit = prep.compiled.get(name)
+    if hit is None:
+        plan = prep.plans[name].plan
+
+        def fn(*xs: Any) -> Any:
+            return run_plan(plan, prep.prog, prep.segs, xs, prep.dtype)
+
+        with jax.ensure_compile_time_eval():
+            hit = jax.jit(fn).lower(*prep.leaf_specs).compile()
+        prep.compiled[name] = hit
+    return hit
+
+
+def xla_figures(prep: Any, name: str) -> XlaFigures:
+    """XLA's FLOPs and allocated bytes of plan ``name`` (compiled for ``prep``'s shapes).
+
+    Notes
+    -----
+    One compilation (cached).
+    """
+    c = compiled_plan(prep, name)
+    cost = c.cost_analysis()
+    if isinstance(cost, list | tuple):
+        cost = cost[0] if cost else {}
+    mem = c.memory_analysis()
+    temp, out = int(mem.temp_size_in_bytes), int(mem.output_size_in_bytes)
+    return XlaFigures(float(cost.get("flops", 0.0)), temp + out, temp, out)
+
+
+def time_candidates(
+    prep: Any, names: Sequence[str], args: Sequence[Any], repeats: int = 3
+) -> dict[str, float]:
+    """Best-of-``repeats`` seconds of each named plan of ``prep`` (compiled, warm).
+
+    Notes
+    -----
+    One compilation and ``repeats + 1`` runs per candidate.
+    """
+    import jax
+
+    leaves = concrete_args(args)
+    with jax.ensure_compile_time_eval():
+        runs = {name: compiled_plan(prep, name) for name in names}
+        for c in runs.values():
+            jax.block_until_ready(c(*leaves))
+        best = {name: float("inf") for name in names}
+        for _ in range(repeats):
+            for name in names:
+                t0 = time.perf_counter()
+                jax.block_until_ready(runs[name](*leaves))
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return best

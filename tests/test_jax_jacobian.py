@@ -1,0 +1,183 @@
+"""chainorder.jax.jacobian against JAX's own jacfwd/jacrev (float64), on the issue-12 models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+
+import chainorder.jax as cjax  # noqa: E402
+from chainorder.errors import DtypeError, SpecError, SpecTypeError  # noqa: E402
+from chainorder.jax.bench_cases import CASES, make_case, mlp  # noqa: E402
+
+METHODS = ("auto", "optimal", "forward", "reverse", "given")
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    """Float64 for these tests only; the previous setting is restored."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
+
+
+def jfwd(f, argnums=0):
+    """``jax.jit(jax.jacfwd(f))``: one compilation instead of one per eager primitive."""
+    return jax.jit(jax.jacfwd(f, argnums))
+
+
+def jrev(f, argnums=0):
+    return jax.jit(jax.jacrev(f, argnums))
+
+
+def close(a, b, tol=1e-10):
+    la, lb = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+    assert len(la) == len(lb)
+    for u, v in zip(la, lb, strict=True):
+        assert u.shape == v.shape and u.dtype == v.dtype
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_cases_match_jacfwd_and_jacrev_under_jit(name):
+    f, x = make_case(name, "float64", scale=16)
+    ref = jfwd(f)(x)
+    close(jrev(f)(x), ref)
+    close(jax.jit(cjax.jacobian(f, measure=False))(x), ref)
+
+
+@pytest.mark.parametrize("name", ["hourglass", "attention", "cnn"])
+def test_every_method_is_exact(name):
+    f, x = make_case(name, "float64", scale=16)
+    ref = jrev(f)(x)
+    for method in METHODS:
+        close(jax.jit(cjax.jacobian(f, method=method, measure=False))(x), ref)
+
+
+def test_hourglass_plans_a_mixed_order_below_both_pure_modes():
+    f, x = make_case("hourglass", "float64", scale=16)  # 256,4,256,4,256
+    jac = cjax.jacobian(f, measure=False)
+    prep = jac.prepared(x)
+    assert prep.chosen == "optimal" and prep.plan.plan.mode == "mixed"
+    pure = min(prep.plans["forward"].mults, prep.plans["reverse"].mults)
+    assert prep.plan.mults < 0.5 * pure
+    close(jax.jit(jac)(x), jfwd(f)(x))
+
+
+def test_wide_in_is_reverse_and_wide_out_forward():
+    f, x = make_case("wide_in", "float64", scale=8)
+    assert cjax.jacobian(f).prepared(x).plan.plan.mode == "reverse"
+    f, x = make_case("wide_out", "float64", scale=8)
+    assert cjax.jacobian(f).prepared(x).plan.plan.mode == "forward"
+
+
+def test_vmap_and_jit_compose():
+    f, x = make_case("hourglass", "float64", scale=32)
+    xs = jnp.stack([x, 2 * x, -x])
+    jac = cjax.jacobian(f, measure=False)
+    got = jax.jit(jax.vmap(jac))(xs)
+    close(got, jax.jit(jax.vmap(jax.jacfwd(f)))(xs))
+    close(jax.vmap(jax.jit(jac))(xs), jax.jit(jax.vmap(jax.jacrev(f)))(xs))
+
+
+def test_tuple_argnums_and_pytrees_follow_jacfwd_layout():
+    w = jnp.linspace(-1.0, 1.0, 12).reshape(3, 4)
+
+    def f(x, p, scale):
+        h = jnp.tanh(x @ w + p["b"]) * scale
+        return {"y": h @ p["v"], "z": jnp.sum(h**2)}
+
+    x, scale = jnp.linspace(0.1, 0.3, 3), jnp.asarray(1.5)
+    p = {"b": jnp.ones(4) * 0.2, "v": jnp.arange(8.0).reshape(4, 2) / 8}
+    close(cjax.jacobian(f, (0, 1))(x, p, scale), jax.jacfwd(f, (0, 1))(x, p, scale))  # eager
+    for argnums in (1, (2, 0), -1):
+        got = jax.jit(cjax.jacobian(f, argnums, measure=False))(x, p, scale)
+        close(got, jrev(f, argnums)(x, p, scale))
+
+
+def test_list_outputs_matrix_inputs_and_constant_outputs():
+    def f(a):
+        return [jnp.sin(a) @ a.T, jnp.ones(2), a.sum()]
+
+    a = jnp.arange(6.0).reshape(2, 3) / 5
+    close(jax.jit(cjax.jacobian(f))(a), jfwd(f)(a))
+
+
+def test_nested_jit_and_custom_jvp_are_seen_layer_by_layer():
+    inner = jax.jit(mlp((40, 6, 40, 6, 40), "float64"))
+    f = lambda x: jax.nn.relu(inner(x))  # noqa: E731
+    x = jnp.linspace(-1, 1, 40)
+    jac = cjax.jacobian(f, measure=False)
+    prep = jac.prepared(x)
+    assert len(prep.segs) >= 5  # the jitted MLP is inlined, not one opaque segment
+    assert prep.plan.plan.mode == "mixed"
+    close(jax.jit(jac)(x), jfwd(f)(x))
+
+
+def test_unknown_primitives_are_priced_densely_and_named():
+    f = lambda x: jnp.sort(jnp.tanh(x)) * 2.0  # noqa: E731
+    x = jnp.linspace(-1, 1, 7)
+    jac = cjax.jacobian(f, measure=False)
+    close(jax.jit(jac)(x), jfwd(f)(x))
+    text = jac.explain()
+    assert "unknown primitives" in text and "sort" in text
+
+
+def test_measure_times_close_candidates_and_explain_shows_them():
+    f, x = make_case("residual", "float64", scale=16)  # forward and reverse cost the same
+    jac = cjax.jacobian(f)
+    out = jax.jit(jac)(x)  # the first call is traced: timing uses random inputs
+    close(out, jfwd(f)(x))
+    prep = jac.prepared(x)
+    assert {"forward", "reverse"} <= set(prep.timings)
+    assert prep.chosen in prep.timings
+    assert all(t > 0 for t in prep.timings.values())
+    assert "timed on the first call" in jac.explain()
+    off = cjax.jacobian(f, measure=False)
+    assert off.prepared(x).timings == {}
+    f, x = make_case("wide_in", "float64", scale=32)
+    assert len(cjax.jacobian(f, measure=True).prepared(x).timings) >= 2
+
+
+def test_explain_lists_segments_steps_and_baselines():
+    from chainorder.jax.explain import step_lines
+
+    f, x = make_case("hourglass", "float64", scale=32)
+    jac = cjax.jacobian(f, measure=False)
+    text = jac.explain(x)
+    prep = jac.prepared(x)
+    for line in step_lines(prep.plan.plan):
+        assert line in text
+    for s in prep.segs:
+        assert s.label in text
+    for word in ("7 segments", "jacfwd", "jacrev", "FLOPs", "mults", "adjoint sweep"):
+        assert word in text, word
+
+
+def test_float32_stays_float32():
+    f, x = make_case("cnn", "float32", scale=4)
+    out = jax.jit(cjax.jacobian(f, measure=False))(x)
+    assert out.dtype == jnp.float32
+    np.testing.assert_allclose(out, jrev(f)(x), rtol=1e-4, atol=1e-5)
+
+
+def test_bad_input_raises_one_clear_error():
+    f = lambda x: x * 2.0  # noqa: E731
+    with pytest.raises(SpecError, match="method"):
+        cjax.jacobian(f, method="sideways")
+    with pytest.raises(SpecTypeError, match="callable"):
+        cjax.jacobian(3)
+    with pytest.raises(SpecTypeError, match="measure"):
+        cjax.jacobian(f, measure="yes")
+    with pytest.raises(SpecError, match="out of range"):
+        cjax.jacobian(f, argnums=2)(jnp.ones(2))
+    with pytest.raises(SpecTypeError, match="argnums"):
+        cjax.jacobian(f, argnums="0")(jnp.ones(2))
+    with pytest.raises(DtypeError, match="real floating"):
+        cjax.jacobian(f)(jnp.arange(3))
+    with pytest.raises(SpecError, match="explain"):
+        cjax.jacobian(f).explain()
