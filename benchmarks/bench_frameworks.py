@@ -2,12 +2,13 @@
 
 Run::
 
-    python benchmarks/bench_frameworks.py --repeat 3 --write
+    python benchmarks/bench_frameworks.py --repeat 7 --threads 1 --write
 
 ``--write`` replaces the "frameworks" section of benchmarks/RESULTS.md; ``--out FILE`` writes the
 Markdown to a file of its own; ``--full`` runs the transformer block at the issue's 64 tokens
 (16 by default: 64 takes minutes per method on two cores); ``--cases a,b`` runs a subset;
-``--dtypes float32`` one dtype.
+``--dtypes float32`` one dtype; ``--threads 1`` runs PyTorch on one thread (on a crowded
+machine its idle worker threads spin and inflate both clocks by many times, unevenly).
 
 Every method of a case runs on the same weights and input (PyTorch and JAX built from one set
 of NumPy parameters), is checked against ``torch.func.jacrev`` before its time counts, and is
@@ -129,19 +130,23 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="transformer at 64 tokens")
     ap.add_argument("--cases", default="", help=f"subset of {','.join(case_names())}")
     ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="PyTorch intra-op threads (torch.set_num_threads); JAX keeps its own")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = ap.parse_args()
     cases = tuple(c for c in args.cases.split(",") if c) or None
     dtypes = tuple(d for d in args.dtypes.split(",") if d)
+    import torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     rows: list[FrameworkResult] = []
     for r in iter_results(cases, repeat=args.repeat, full=args.full, dtypes=dtypes):
         rows.append(r)
         print(f"{r.case} {r.dtype} {r.device} {r.method}: {_ms(r.seconds)} ms wall, "
               f"{_ms(r.cpu_seconds)} ms CPU, {r.status}", file=sys.stderr)  # fmt: skip
-    import torch
-
-    versions = f"PyTorch {torch.__version__}"
+    versions = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
     try:
         import jax
 
@@ -158,6 +163,7 @@ def main() -> None:
             + (" --full" if args.full else "")
             + (f" --cases {args.cases}" if args.cases else "")
             + (f" --dtypes {args.dtypes}" if args.dtypes != "float32,float64" else "")
+            + (f" --threads {args.threads}" if args.threads is not None else "")
             + "`",
             "",
             *_table(rows),
