@@ -285,6 +285,9 @@ def build_chain(gm: Any, args: Sequence[Any], argnums: int = 0) -> TorchChain:
 
 
 def _segments(gm, env, dependent, order, costs, result) -> list[Segment]:
+    """Cut at the cut points (see the module notes), then merge segments that cost nothing."""
+    import torch
+
     nodes = [n for n in gm.graph.nodes if n.name in dependent and n.op != "placeholder"]
     nodes = [n for n in nodes if order[n.name] <= order[result.name]]
     start = next(n for n in gm.graph.nodes if n.name in dependent and n.op == "placeholder")
@@ -293,8 +296,6 @@ def _segments(gm, env, dependent, order, costs, result) -> list[Segment]:
         reach = max(reach, order[u.name])
     groups: list[list[Any]] = [[]]
     cuts = [start]
-    import torch
-
     for node in nodes:
         groups[-1].append(node)
         pos = order[node.name]
@@ -308,8 +309,7 @@ def _segments(gm, env, dependent, order, costs, result) -> list[Segment]:
     groups = [g for g in groups if g]
     merged: list[tuple[Any, list[Any], Any]] = []  # (start cut, nodes, end cut)
     for i, group in enumerate(groups):
-        free = all(costs[n.name].tangent == 0 and costs[n.name].adjoint == 0 for n in group)
-        if free and merged:
+        if _free(group, costs) and merged:
             merged[-1][1].extend(group)
             merged[-1] = (merged[-1][0], merged[-1][1], group[-1])
         elif merged and _free(merged[-1][1], costs):  # a free segment before: absorb it
