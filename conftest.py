@@ -1,5 +1,5 @@
-"""Doctest collection: modules whose examples need an optional extra (``dask``, ``torch``) are
-skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
+"""Doctest collection: modules whose examples need an optional extra (``dask``, ``torch``,
+``jax``) are skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
 
 import importlib.util
 
@@ -28,5 +28,6 @@ if not _HAS_TORCH:
         "chainorder/frameworks/torch_models.py",
         "chainorder/frameworks/suite.py",
     ]
+# chainorder.jax and the suite's JAX models: every example needs JAX (the 'jax' extra)
 if importlib.util.find_spec("jax") is None:
-    collect_ignore_glob.append("chainorder/frameworks/jax_models.py")
+    collect_ignore_glob += ["chainorder/jax/*.py", "chainorder/frameworks/jax_models.py"]

@@ -9,7 +9,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 
 import chainorder.jax as cjax  # noqa: E402
-from chainorder.errors import DtypeError, SpecError, SpecTypeError  # noqa: E402
+from chainorder.errors import DtypeError, ExecutionError, SpecError, SpecTypeError  # noqa: E402
 from chainorder.jax.bench_cases import CASES, make_case, mlp  # noqa: E402
 
 METHODS = ("auto", "optimal", "forward", "reverse", "given")
@@ -181,3 +181,9 @@ def test_bad_input_raises_one_clear_error():
         cjax.jacobian(f)(jnp.arange(3))
     with pytest.raises(SpecError, match="explain"):
         cjax.jacobian(f).explain()
+
+
+def test_without_jax_one_line_names_the_extra(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "jax", None)
+    with pytest.raises(ExecutionError, match=r"pip install 'jacobian-chainorder\[jax\]'"):
+        cjax.jacobian(lambda x: x)

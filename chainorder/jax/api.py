@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainorder.errors import DtypeError, SpecError, SpecTypeError
+from chainorder.errors import DtypeError, ExecutionError, SpecError, SpecTypeError
 from chainorder.jax.planning import Candidate, candidates, check_method, make_plans, to_time
 from chainorder.jax.program import Program
 from chainorder.jax.segments import Segment
@@ -82,6 +82,12 @@ class JaxJacobian:
         method: str = "auto",
         measure: bool | None = None,
     ) -> None:
+        try:
+            import jax  # noqa: F401
+        except ImportError as exc:
+            raise ExecutionError(
+                f"chainorder.jax needs JAX: pip install 'jacobian-chainorder[jax]' ({exc})"
+            ) from None
         if not callable(f):
             raise SpecTypeError(f"f is a {type(f).__name__}; expected a callable")
         if measure not in (None, True, False):
@@ -251,6 +257,8 @@ def jacobian(
     ------
     SpecError, SpecTypeError, DtypeError
         Bad ``method``/``argnums``/``measure``, or non-floating inputs or outputs.
+    ExecutionError
+        JAX is not installed (the ``jax`` extra).
 
     Examples
     --------

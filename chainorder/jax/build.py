@@ -72,21 +72,33 @@ def segment_fn(prog: Program, segs: Sequence[Segment], env: dict[int, Any], dtyp
 
 
 def forward_cuts(
-    prog: Program, segs: Sequence[Segment], args: Sequence[Any], dtype: Any
-) -> tuple[dict[int, Any], list[Any]]:
-    """Evaluate the program once: the environment and the flat cut values ``x_0 .. x_L``.
+    prog: Program,
+    segs: Sequence[Segment],
+    args: Sequence[Any],
+    dtype: Any,
+    upto: int | None = None,
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """The environment and the flat cut values ``x_0 .. x_upto`` (default: all, ``x_L``).
+
+    The operations that do not depend on the differentiated inputs (parameter reshapes,
+    broadcasts) always run; the active ones only through segment ``upto``, so a plan whose
+    sweeps all start from ``x_0`` evaluates no forward pass of its own.
 
     Notes
     -----
-    One forward evaluation.
+    The forward evaluation of segments ``1..upto``.
     """
+    L = len(segs)
+    upto = L if upto is None else upto
     env: dict[int, Any] = dict(prog.consts)
     for vid, val in zip(prog.inputs, args, strict=True):
         env[vid] = val
-    run_ops(prog.ops, env)
-    cuts = [_flat([env[v] for v in segs[0].ins], dtype)]
-    for seg in segs:
-        cuts.append(_flat([read(env, a) for a in seg.outs], dtype))
+    in_segment = {id(op) for seg in segs for op in seg.ops}
+    run_ops((op for op in prog.ops if id(op) not in in_segment), env, lenient=True)
+    cuts = {0: _flat([env[v] for v in segs[0].ins], dtype)}
+    for l in range(1, upto + 1):
+        run_ops(segs[l - 1].ops, env)
+        cuts[l] = _flat([read(env, a) for a in segs[l - 1].outs], dtype)
     return env, cuts
 
 
@@ -123,7 +135,13 @@ def run_plan(
     import jax
     import jax.numpy as jnp
 
-    env, x = forward_cuts(prog, segs, args, dtype)
+    starts = [0]
+    for node in plan.nodes:
+        if node.action == "tangent":
+            starts.append(node.split - 1)
+        elif node.action in ("adjoint", "diagonal"):
+            starts.append(node.lo - 1)
+    env, x = forward_cuts(prog, segs, args, dtype, max(starts))
     arrays: dict[int, Any] = {}
     for i, node in enumerate(plan.nodes):
         if node.action == "diagonal":
@@ -134,14 +152,14 @@ def run_plan(
             g = segment_fn(prog, segs[node.split - 1 : node.hi], env, dtype)
             x0 = x[node.split - 1]
             if node.right >= 0:
-                block = _dense(arrays.pop(node.right))
-            else:
-                block = jnp.eye(x0.shape[0], dtype=dtype)
+                block, axis = _dense(arrays.pop(node.right)), 1  # seeds are its columns
+            else:  # the identity's rows, as jax.jacfwd seeds them
+                block, axis = jnp.eye(x0.shape[0], dtype=dtype), 0
 
             def push(t: Any, g: Any = g, x0: Any = x0) -> Any:
                 return jax.jvp(g, (x0,), (t,))[1]
 
-            arrays[i] = jax.vmap(push, in_axes=1, out_axes=1)(block)
+            arrays[i] = jax.vmap(push, in_axes=axis, out_axes=1)(block)
         elif node.action == "adjoint":
             g = segment_fn(prog, segs[node.lo - 1 : node.split - 1], env, dtype)
             y, pull = jax.vjp(g, x[node.lo - 1])

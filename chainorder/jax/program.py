@@ -142,8 +142,10 @@ def trace_program(f: Callable[..., Any], args: Sequence[Any]) -> tuple[Program, 
     return Program(inputs, tuple(outputs), tuple(b.ops), b.avals, b.consts), out_tree
 
 
-def run_ops(ops: Iterable[Op], env: dict[int, Any]) -> dict[int, Any]:
+def run_ops(ops: Iterable[Op], env: dict[int, Any], lenient: bool = False) -> dict[int, Any]:
     """Evaluate ``ops`` in order, reading and writing ``env`` (``id -> value``); returns env.
+
+    ``lenient``: skip an operation whose inputs are not all in ``env`` (instead of KeyError).
 
     Examples
     --------
@@ -159,6 +161,8 @@ def run_ops(ops: Iterable[Op], env: dict[int, Any]) -> dict[int, Any]:
     """
     for op in ops:
         eqn = op.eqn
+        if lenient and any(not isinstance(a, Lit) and a not in env for a in op.ins):
+            continue
         ins = [a.value if isinstance(a, Lit) else env[a] for a in op.ins]
         params = eqn.primitive.get_bind_params(eqn.params)
         with eqn.ctx.manager:

@@ -103,7 +103,7 @@ def xla_figures(prep: Any, name: str) -> XlaFigures:
 
 
 def time_candidates(
-    prep: Any, names: Sequence[str], args: Sequence[Any], repeats: int = 3
+    prep: Any, names: Sequence[str], args: Sequence[Any], repeats: int = 5
 ) -> dict[str, float]:
     """Best-of-``repeats`` seconds of each named plan of ``prep`` (compiled, warm).
 
