@@ -1,5 +1,6 @@
 """Doctest collection: modules whose examples need an optional extra (``dask``, ``torch``,
-``jax``) are skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
+``jax``) are skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'``
+runs them)."""
 
 import importlib.util
 
