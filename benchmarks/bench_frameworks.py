@@ -50,12 +50,11 @@ NOTES = """### Notes on method
   once and keeps the fastest; the timed calls run the kept plan.
 - Predicted mults are the matrix-free model's derivative work for the plan each method runs
   (jacfwd = one tangent sweep, jacrev = one adjoint sweep); forward evaluations excluded.
-- Why `chainorder.torch` misses 0.5× on the hourglass although its plan needs 3.84× fewer
-  mults: PyTorch's forward-mode rule for a matrix product under `vmap` adds the (zero) tangent
-  of the constant weight and copies the batched result, two extra passes over the
-  4096 × 4096 block; profiled (`torch.profiler`, one thread), `aten::add` and `aten::copy_`
-  take 58 % of the mixed plan's CPU time against 39 % for `aten::mm`. `jacfwd` pays the same
-  passes; JAX (XLA) does not, and `chainorder.jax` reaches 0.5× there.
+- `chainorder.torch` runs a tangent sweep as the transpose of the pullback (`vjp` of the
+  linear map `u -> Jᵀu`): PyTorch's forward-mode rule for a matrix product under `vmap` adds
+  the (zero) tangent of the constant weight and copies the batched block, which profiled at
+  58 % of the hourglass plan's CPU time (`aten::add`, `aten::copy_`) against 39 % for
+  `aten::mm`. A pure forward plan still runs as `torch.func.jacfwd` itself.
 - Peak memory: PyTorch on CPU from the profiler's allocator events (`torch.profiler`,
   `profile_memory=True`, highest `Total Allocated` above the start of the call); on CUDA
   `torch.cuda.max_memory_allocated`; JAX from XLA's `memory_analysis()` of the compiled

@@ -14,7 +14,7 @@ import chainorder.torch as ct  # noqa: E402
 from chainorder.frameworks.models import make_model  # noqa: E402
 from chainorder.frameworks.suite import torch_peak_bytes  # noqa: E402
 from chainorder.matfree import plan_matrix_free, pure_adjoint_plan, pure_tangent_plan  # noqa: E402
-from chainorder.torch.execute import needed_cuts, run_plan  # noqa: E402
+from chainorder.torch.execute import needed_cuts, run_plan, transposed_tangent  # noqa: E402
 from chainorder.torch.graph import build_chain, trace  # noqa: E402
 
 F64 = torch.float64
@@ -46,8 +46,14 @@ def _expected_products(plan, chain) -> int:
         swept = list(node.swept())
         if node.action in ("tangent", "adjoint"):
             total += node.seeds * sum(segs[l - 1].products for l in swept)
-        twice = 2 if node.action in ("tangent", "diagonal") else 1
-        total += twice * sum(fwd[l - 1] for l in swept)
+        if node.action == "diagonal":  # jvp: the primal twice
+            total += 2 * sum(fwd[l - 1] for l in swept)
+        elif node.action == "tangent" and transposed_tangent(chain, node):
+            total += sum(fwd[l - 1] + segs[l - 1].products for l in swept)  # vjp + one seed
+        elif node.action == "tangent":  # jvp through a convolution: the primal twice
+            total += 2 * sum(fwd[l - 1] for l in swept)
+        else:
+            total += sum(fwd[l - 1] for l in swept)
         if node.action == "dense":
             left, right = plan.nodes[node.left], plan.nodes[node.right]
             if not (left.diagonal or right.diagonal):

@@ -3,8 +3,12 @@
 Each node of the :class:`~chainorder.matfree.MatrixFreePlan` becomes one call:
 
 ``tangent`` sweep over links ``k..j`` on ``s`` seeds
-    ``vmap(lambda t: jvp(g, (x_{k-1},), (t,))[1])`` over the ``s`` columns of the block (the
-    identity, or the right child's array), ``g`` = segments ``k..j`` composed.
+    ``J·t`` for the ``s`` columns of the block (the identity, or the right child's array),
+    ``g`` = segments ``k..j`` composed, as the transpose of the pullback: with
+    ``pull = vjp(g, x_{k-1})[1]`` (linear in ``u``), ``push = vjp(pull, 0)[1]`` and
+    ``vmap(push)`` over the columns. Same products as ``vmap(jvp(g))``, without the zero
+    tangent PyTorch's forward mode adds (and copies) for every product with a weight. Through
+    a convolution (whose double backward costs more) ``vmap(jvp(g))``.
 ``adjoint`` sweep over links ``i..k-1`` on ``s`` seeds
     ``vmap(vjp(g, x_{i-1})[1])`` over the ``s`` rows of the block (the identity, or the left
     child's array).
@@ -15,8 +19,8 @@ Each node of the :class:`~chainorder.matfree.MatrixFreePlan` becomes one call:
 
 Blocks are 2-D: ``J_j ⋯ J_i`` as a ``d_j × d_{i-1}`` matrix; the root is reshaped to
 ``out_shape + in_shape`` (the layout of :func:`torch.func.jacrev`). Each sweep evaluates its
-segments once more outside ``vmap``'s batch (``vjp`` once, ``jvp`` twice); the plan's mults
-count the derivative work, :func:`forward_mults` the evaluations.
+segments once more outside ``vmap``'s batch; the plan's mults count the derivative work,
+:func:`forward_mults` the rest.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 from chainorder.matfree.plan import MatrixFreePlan
 
-__all__ = ["forward_mults", "needed_cuts", "run_plan"]
+__all__ = ["forward_mults", "needed_cuts", "run_plan", "transposed_tangent"]
 
 
 def needed_cuts(plan: MatrixFreePlan) -> frozenset[int]:
@@ -53,12 +57,14 @@ def needed_cuts(plan: MatrixFreePlan) -> frozenset[int]:
     return frozenset(out)
 
 
-def forward_mults(plan: MatrixFreePlan) -> int:
+def forward_mults(plan: MatrixFreePlan, chain: Any = None) -> int:
     """Mults of the evaluations a run makes besides the plan's derivative work.
 
     A forward pass up to the last cut value the plan needs beyond ``x_0``
     (:func:`needed_cuts`), plus each sweep's evaluation of its segments, outside ``vmap``'s
-    batch: ``vjp`` evaluates them once, ``jvp`` twice (as in ``torch.func.jacfwd``).
+    batch: an adjoint sweep evaluates them once; a tangent sweep run as the transpose of the
+    pullback (:func:`transposed_tangent`; assumed when ``chain`` is None) once, and pulls one
+    seed back through them; a ``jvp`` (other tangent sweeps, diagonals) evaluates them twice.
 
     Examples
     --------
@@ -73,11 +79,29 @@ def forward_mults(plan: MatrixFreePlan) -> int:
     needed = needed_cuts(plan)
     total = sum(link.forward for link in plan.links[: max(needed)])
     for node in plan.nodes:
-        # jvp under vmap evaluates the primal of a layer twice (counted with PyTorch's flop
-        # registry, as for torch.func.jacfwd); vjp once
-        twice = 2 if node.action in ("tangent", "diagonal") else 1
-        total += twice * sum(plan.links[l - 1].forward for l in node.swept())
+        swept = [plan.links[l - 1] for l in node.swept()]
+        if node.action == "diagonal":  # jvp evaluates the primal twice (PyTorch's flop registry)
+            total += 2 * sum(link.forward for link in swept)
+        elif node.action == "adjoint":
+            total += sum(link.forward for link in swept)
+        elif node.action == "tangent" and (chain is None or transposed_tangent(chain, node)):
+            total += sum(link.forward + link.adjoint for link in swept)  # and one seed pulled
+        elif node.action == "tangent":  # jvp: the primal twice
+            total += 2 * sum(link.forward for link in swept)
     return total
+
+
+def transposed_tangent(chain: Any, node: Any) -> bool:
+    """Whether a tangent sweep runs as the transpose of the pullback (:func:`run_plan`):
+    yes unless it crosses a convolution, whose double backward costs more than its JVP.
+
+    Notes
+    -----
+    O(nodes of the swept segments).
+    """
+    return not any(
+        "conv" in c.label.lower() for l in node.swept() for c in chain.segments[l - 1].costs
+    )
 
 
 def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
@@ -163,10 +187,21 @@ def _tangent(plan, node, chain, consts, xs, results, x0) -> Any:
         tangents = block.T
     tangents = tangents.reshape(seeds, *chain.cut_shape(k - 1))
 
-    def push(t: Any) -> Any:
-        return torch.func.jvp(lambda v: chain.run(consts, k, j, v), (xs[k - 1],), (t,))[1]
+    if not transposed_tangent(chain, node):
 
-    out = torch.func.vmap(push)(tangents)  # s × out_shape
+        def jvp(t: Any) -> Any:
+            return torch.func.jvp(lambda v: chain.run(consts, k, j, v), (xs[k - 1],), (t,))[1]
+
+        return torch.func.vmap(jvp)(tangents).reshape(seeds, -1).T
+    # J·t as the transpose of the VJP: u -> Jᵀu is linear, its VJP at any u is t -> J·t.
+    # PyTorch's forward-mode rule for a product with a constant weight adds a zero tangent
+    # and copies the batched block (about 2.6× the time of the product itself); the
+    # transposed pullback is the plain product. Contiguous seeds keep vmap on one matmul.
+    tangents = tangents.contiguous()
+    _, pull = torch.func.vjp(lambda v: chain.run(consts, k, j, v), xs[k - 1])
+    u0 = torch.zeros(chain.cut_shape(j), dtype=x0.dtype, device=x0.device)
+    _, push = torch.func.vjp(lambda u: pull(u)[0], u0)
+    out = torch.func.vmap(lambda t: push(t)[0])(tangents)  # s × out_shape
     return out.reshape(seeds, -1).T
 
 

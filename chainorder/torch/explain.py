@@ -75,7 +75,7 @@ def explain_text(jac: Any, planned: Any) -> str:
             f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}{extra}"
         )
     lines.append(
-        f"forward evaluations of the chosen plan: {format_count(forward_mults(plan))} mults "
+        f"forward evaluations of the chosen plan: {format_count(forward_mults(plan, chain))} mults "
         "(not in the figures above)"
     )
     lines.append(f"choice: {planned.chosen} — {planned.reason}")
