@@ -131,3 +131,20 @@ def test_predicted_flops_are_what_xla_compiles(name):
         opt, fwd = xla_figures(prep, "optimal").flops, xla_figures(prep, "forward").flops
         assert opt < 0.5 * fwd
         assert xla_figures(prep, "optimal").peak_bytes <= xla_figures(prep, "forward").peak_bytes
+
+
+def _hlo(compiled):
+    import re
+
+    lines = [re.sub(r"metadata=\{[^}]*\}", "", ln) for ln in compiled.as_text().splitlines()]
+    return [re.sub(r"%[\w.\-]+", "%", ln).strip() for ln in lines if " = " in ln]
+
+
+@pytest.mark.parametrize(("name", "ref"), [("wide_out", "jacfwd"), ("wide_in", "jacrev")])
+def test_a_pure_plan_compiles_to_the_same_program_as_jax(name, ref):
+    """Where the plan is a pure mode, jit(chainorder.jax.jacobian) is jit(jacfwd/jacrev)'s own
+    XLA program (instruction for instruction, names aside): it cannot be slower."""
+    f, x = make_case(name, "float32", scale=16)
+    ours = jax.jit(cjax.jacobian(f, measure=False)).lower(x).compile()
+    theirs = jax.jit(getattr(jax, ref)(f)).lower(x).compile()
+    assert _hlo(ours) == _hlo(theirs)

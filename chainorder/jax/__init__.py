@@ -6,8 +6,9 @@ Modules, one topic each: :mod:`~chainorder.jax.program` (the jaxpr as a flat ope
 :mod:`~chainorder.jax.planning` (the matfree planners on that chain),
 :mod:`~chainorder.jax.build` (running a plan with ``jax.jvp``/``jax.vjp``/``jax.vmap``),
 :mod:`~chainorder.jax.timing` (timing close candidates once), :mod:`~chainorder.jax.explain`
-(the plan as text), :mod:`~chainorder.jax.api` (the public function) and
-:mod:`~chainorder.jax.bench_cases` (the issue's models, for tests and benchmarks).
+(the plan as text), :mod:`~chainorder.jax.api` (the public function),
+:mod:`~chainorder.jax.bench_cases` (the issue's models, for tests and benchmarks) and
+:mod:`~chainorder.jax.compare` (one case measured against jit(jacfwd)/jit(jacrev)).
 
 JAX itself is imported only when a function here runs (``import jax`` inside this package is
 the real JAX: absolute imports).
