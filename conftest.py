@@ -1,5 +1,6 @@
-"""Doctest collection: modules whose examples need the optional ``dask`` extra are skipped
-when Dask is not installed (``pip install 'jacobian-chainorder[dask]'`` runs them)."""
+"""Doctest collection: modules whose examples need an optional extra (``dask``, ``torch``,
+``jax``) are skipped when it is not installed (``pip install 'jacobian-chainorder[dask]'``
+runs them)."""
 
 import importlib.util
 
@@ -7,6 +8,8 @@ _HAS_DASK = (
     importlib.util.find_spec("dask") is not None
     and importlib.util.find_spec("distributed") is not None
 )
+
+_HAS_TORCH = importlib.util.find_spec("torch") is not None
 
 collect_ignore = (
     []
@@ -19,5 +22,13 @@ collect_ignore = (
     ]
 )
 
-# chainorder.jax: every example needs JAX (the 'jax' extra)
-collect_ignore_glob = [] if importlib.util.find_spec("jax") else ["chainorder/jax/*.py"]
+collect_ignore_glob = []
+if not _HAS_TORCH:
+    collect_ignore_glob += [
+        "chainorder/torch/*.py",
+        "chainorder/frameworks/torch_models.py",
+        "chainorder/frameworks/suite.py",
+    ]
+# chainorder.jax and the suite's JAX models: every example needs JAX (the 'jax' extra)
+if importlib.util.find_spec("jax") is None:
+    collect_ignore_glob += ["chainorder/jax/*.py", "chainorder/frameworks/jax_models.py"]

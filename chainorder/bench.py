@@ -11,6 +11,9 @@ Suites (:data:`SUITES`)
                    hourglass; optimum, pure tangent (jacfwd), pure adjoint (jacrev) and the
                    given-matrix plan (:mod:`chainorder.matfree.bench_suite`).
     ``smoke``      tiny chains for tests (seconds), a small matrix-free CNN included.
+    ``frameworks`` JAX and PyTorch Jacobians of real models, ``chainorder.torch`` and
+                   ``chainorder.jax`` next to jacfwd/jacrev (:mod:`chainorder.frameworks.suite`;
+                   needs the bench extra; not part of ``all``).
     ``all``        every suite but ``smoke``.
 
 Every dense chain in the given setting is also multiplied by ``numpy.linalg.multi_dot``
@@ -140,10 +143,11 @@ def suite_names() -> tuple[str, ...]:
 
     Examples
     --------
-    >>> suite_names()
-    ('all', 'hourglass', 'matfree', 'mlp', 'narrowing', 'random', 'smoke', 'widening')
+    >>> suite_names()  # doctest: +NORMALIZE_WHITESPACE
+    ('all', 'frameworks', 'hourglass', 'matfree', 'mlp', 'narrowing', 'random', 'smoke',
+     'widening')
     """
-    return tuple(sorted([*SUITES, "all"]))
+    return tuple(sorted([*SUITES, "all", "frameworks"]))
 
 
 def suite_cases(name: str) -> tuple[BenchCase, ...]:
@@ -157,6 +161,8 @@ def suite_cases(name: str) -> tuple[BenchCase, ...]:
     if name == "all":
         keys = ("mlp", "hourglass", "widening", "narrowing", "random", "matfree")
         return tuple(c for key in keys for c in SUITES[key])
+    if name == "frameworks":  # models, not chains: chainorder.frameworks.suite
+        return ()
     if name not in SUITES:
         raise SpecError(f"unknown suite {name!r}; expected one of: {', '.join(suite_names())}")
     return SUITES[name]
@@ -170,6 +176,10 @@ def count_rows(name: str) -> int:
     >>> count_rows("mlp")
     10
     """
+    if name == "frameworks":
+        from chainorder.frameworks.suite import count_rows as framework_rows
+
+        return framework_rows()
     total = 0
     for case in suite_cases(name):
         if case.matrix_free:
@@ -249,6 +259,11 @@ def iter_suite(
     MemoryLimitError
         A case would not fit the memory limit (raised before anything is allocated).
     """
+    if name == "frameworks":
+        from chainorder.frameworks.suite import bench_rows
+
+        yield from bench_rows(repeat=repeat, seed=seed)
+        return
     dt = as_dtype(dtype)
     tol = tolerance(dt)
     cases = suite_cases(name)

@@ -41,7 +41,7 @@ def smoke() -> BenchResult:
 
 
 def test_suite_catalogue() -> None:
-    assert set(suite_names()) == {*SUITES, "all"}
+    assert set(suite_names()) == {*SUITES, "all", "frameworks"}  # frameworks: models, not chains
     assert suite_cases("mlp")[0].spec == "784,512,tanh,512,tanh,10"
     assert suite_cases("hourglass")[0].spec == "4096,64,4096,64,4096"
     random_cases = suite_cases("random")

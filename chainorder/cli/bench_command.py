@@ -32,7 +32,10 @@ _HELP = "\n\n".join(
         "  chainorder bench -s random -f csv -o random.csv --plot random.png",
         "  chainorder bench --suite mlp --memory-limit 8MiB",
         "Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening, "
-        "narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.",
+        "narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all; "
+        "frameworks (JAX and PyTorch jacfwd/jacrev next to chainorder.torch and chainorder.jax "
+        "on MLPs, the hourglass, a residual block, a transformer block, a CNN and a scalar loss, "
+        "float32 and float64; needs the bench extra).",
         "Every case is planned and its memory checked against --max-memory before the first "
         "array is created; exit status 2 on bad input or when a case would not fit.",
     ]

@@ -1,0 +1,362 @@
+"""Run the frameworks suite: JAX and PyTorch Jacobians of the same models, timed in one run.
+
+For every case (:mod:`chainorder.frameworks.models`), dtype (float32, float64) and device (CPU,
+and CUDA where PyTorch sees one) the methods are ``torch.func.jacfwd``, ``torch.func.jacrev``,
+``chainorder.torch`` (``method="auto"``), ``jax.jit(jax.jacfwd)``, ``jax.jit(jax.jacrev)`` and
+``jax.jit(chainorder.jax.jacobian)`` (when :mod:`chainorder.jax` exists). Each method is called
+once (warm-up, compilation, chainorder's planning and measuring) and its Jacobian compared with
+``torch.func.jacrev``'s (normwise, :func:`chainorder.measure.tolerance`); only methods that
+match are timed: ``repeat`` rounds, the methods interleaved in every round, best wall-clock
+time and best process CPU time (every thread of this process; less sensitive than the wall
+clock to other jobs on a shared machine) kept.
+
+Peak memory, after timing, one more call each: PyTorch on CPU from the profiler's allocator
+events (``torch.profiler``, ``profile_memory=True``: the highest ``Total Allocated`` above the
+start), PyTorch on CUDA from ``torch.cuda.max_memory_allocated``; JAX from XLA's
+``memory_analysis()`` of the compiled function (``temp + output`` bytes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from chainorder.frameworks.models import Model, case_names, make_model
+
+__all__ = [
+    "METHODS",
+    "FrameworkResult",
+    "bench_rows",
+    "count_rows",
+    "iter_results",
+    "torch_peak_bytes",
+]
+
+#: The methods of every case, in the order they run.
+METHODS: tuple[str, ...] = (
+    "torch.func.jacrev",
+    "torch.func.jacfwd",
+    "chainorder.torch auto",
+    "jax.jit(jax.jacrev)",
+    "jax.jit(jax.jacfwd)",
+    "jax.jit(chainorder.jax)",
+)
+_DTYPES = ("float32", "float64")
+
+
+@dataclass
+class FrameworkResult:
+    """One method on one case, dtype and device. ``None`` where a figure does not apply."""
+
+    case: str
+    description: str
+    dtype: str
+    device: str
+    method: str
+    status: str
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    peak_bytes: int | None = None
+    memory_source: str = ""
+    rel_diff: float | None = None
+    predicted_mults: int | None = None
+    predicted_flops: int | None = None
+    predicted_peak_bytes: int | None = None
+    expression: str = ""
+    mode: str = ""
+
+
+def _devices() -> list[str]:
+    import torch
+
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def count_rows(cases: tuple[str, ...] | None = None) -> int:
+    """Rows :func:`iter_results` yields (for a progress bar).
+
+    Examples
+    --------
+    >>> count_rows(("cnn",)) % len(METHODS)
+    0
+    """
+    _require_torch()
+    return len(cases or case_names()) * len(_DTYPES) * len(_devices()) * len(METHODS)
+
+
+def _require_torch() -> None:
+    import importlib.util
+
+    from chainorder.errors import SpecError
+
+    if importlib.util.find_spec("torch") is None:
+        raise SpecError(
+            "the frameworks suite needs PyTorch (and JAX for its rows): "
+            "pip install 'jacobian-chainorder[bench]'"
+        )
+
+
+def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
+    """Peak bytes allocated by PyTorch while ``fn()`` runs, and how it was measured.
+
+    Examples
+    --------
+    >>> import torch
+    >>> peak, how = torch_peak_bytes(lambda: torch.ones(1000, dtype=torch.float64), "cpu")
+    >>> peak >= 8000, how
+    (True, 'torch.profiler CPU allocator')
+
+    Notes
+    -----
+    One run of ``fn`` under the profiler (CPU) or with CUDA's peak statistics reset.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        result = fn()
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+        del result
+        return int(peak), "torch.cuda.max_memory_allocated"
+    from torch.profiler import ProfilerActivity, profile
+
+    fd, path = tempfile.mkstemp(suffix=".json")
+    os.close(fd)
+    try:
+        with _quiet_stderr():  # the profiler's C++ side prints start/stop lines
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                result = fn()
+                del result
+            prof.export_chrome_trace(path)
+        with open(path, encoding="utf-8") as fh:
+            events = json.load(fh)["traceEvents"]
+    finally:
+        os.unlink(path)
+    memory = [e["args"] for e in events if e.get("name") == "[memory]"]
+    if not memory:
+        return 0, "torch.profiler CPU allocator"
+    start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
+    return int(max(m["Total Allocated"] for m in memory) - start), "torch.profiler CPU allocator"
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _jax_peak(jitted: Any, x: Any) -> int | None:
+    try:
+        stats = jitted.lower(x).compile().memory_analysis()
+    except Exception:  # memory_analysis is backend dependent
+        return None
+    if stats is None:
+        return None
+    return int(stats.temp_size_in_bytes + stats.output_size_in_bytes)
+
+
+def _methods(model: Model, dtype: str, device: str, jax_ok: bool) -> dict[str, Any]:
+    """Method name → (call, kind) where call() returns the Jacobian as a NumPy array."""
+    import numpy as np
+    import torch
+
+    import chainorder.torch as ct
+
+    tdt = getattr(torch, dtype)
+    net = model.torch_module(tdt, device)
+    xt = torch.from_numpy(model.input()).to(device=device, dtype=tdt)
+    auto = ct.jacobian(net)
+    calls: dict[str, Any] = {
+        "torch.func.jacrev": (lambda: torch.func.jacrev(net)(xt), "torch"),
+        "torch.func.jacfwd": (lambda: torch.func.jacfwd(net)(xt), "torch"),
+        "chainorder.torch auto": (lambda: auto(xt), "torch"),
+    }
+    calls["_auto"] = auto
+    calls["_input"] = xt
+    if jax_ok and device == "cpu":
+        import jax
+
+        f = model.jax_function(dtype)
+        xj = jax.numpy.asarray(model.input(), dtype=dtype)
+        calls["jax.jit(jax.jacrev)"] = (jax.jit(jax.jacrev(f)), "jax", xj)
+        calls["jax.jit(jax.jacfwd)"] = (jax.jit(jax.jacfwd(f)), "jax", xj)
+        try:
+            import chainorder.jax as cj
+
+            calls["jax.jit(chainorder.jax)"] = (jax.jit(cj.jacobian(f)), "jax", xj)
+        except ImportError:
+            pass
+    del np
+    return calls
+
+
+def _run(entry: Any) -> Any:
+    if entry[1] == "jax":
+        return entry[0](entry[2]).block_until_ready()
+    import torch
+
+    with torch.no_grad():
+        out = entry[0]()
+    if out.is_cuda:
+        torch.cuda.synchronize()
+    return out
+
+
+def _host(a: Any) -> Any:
+    import numpy as np
+
+    return a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+
+
+def iter_results(
+    cases: tuple[str, ...] | None = None,
+    *,
+    repeat: int = 3,
+    seed: int = 0,
+    full: bool = False,
+    dtypes: tuple[str, ...] = _DTYPES,
+) -> Iterator[FrameworkResult]:
+    """Run the suite; yield one :class:`FrameworkResult` per case, dtype, device and method.
+
+    Parameters
+    ----------
+    cases : tuple of str, optional
+        A subset of :func:`~chainorder.frameworks.models.case_names`.
+    repeat : int
+        Timed rounds (methods interleaved), best kept.
+    seed : int
+        Parameters and inputs.
+    full : bool
+        The transformer at 64 tokens (the issue's size; minutes per method on two cores)
+        instead of 16.
+    dtypes : tuple of str
+        Subset of ``("float32", "float64")``.
+
+    Yields
+    ------
+    FrameworkResult
+
+    Notes
+    -----
+    Time: (repeat + 2) runs of every method per case, dtype and device.
+    """
+    from chainorder.measure import max_relative_difference, tolerance
+
+    try:
+        import jax
+
+        jax_ok = True
+    except ImportError:
+        jax_ok = False
+    for name in cases or case_names():
+        model = make_model(name, seed, tokens=64 if full else 16)
+        for dtype in dtypes:
+            x64 = jax.enable_x64(dtype == "float64") if jax_ok else contextlib.nullcontext()
+            with x64:
+                for device in _devices():
+                    yield from _case(model, dtype, device, jax_ok, repeat, tolerance(dtype),
+                                     max_relative_difference)  # fmt: skip
+
+
+def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[FrameworkResult]:
+    calls = _methods(model, dtype, device, jax_ok)
+    auto, xt = calls.pop("_auto"), calls.pop("_input")
+    planned = auto.plan_for(xt)
+    predicted = {
+        "torch.func.jacrev": planned.baselines["jacrev"],
+        "torch.func.jacfwd": planned.baselines["jacfwd"],
+        "jax.jit(jax.jacrev)": planned.baselines["jacrev"],
+        "jax.jit(jax.jacfwd)": planned.baselines["jacfwd"],
+    }
+    results: dict[str, FrameworkResult] = {}
+    reference = None
+    for method in METHODS:
+        r = FrameworkResult(model.name, model.description, dtype, device, method, "ok")
+        results[method] = r
+        if method not in calls:
+            r.status = "not installed" if device == "cpu" else "CPU only"
+            continue
+        try:
+            J = _host(_run(calls[method]))
+        except Exception as exc:  # a framework error is a row, not a crash of the suite
+            r.status = f"error: {type(exc).__name__}"
+            calls.pop(method)
+            continue
+        if reference is None:
+            reference = J
+        r.rel_diff = reldiff(J.reshape(reference.shape), reference)
+        if not r.rel_diff <= tol:
+            r.status = "mismatch"
+            calls.pop(method)
+        del J
+    for _ in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
+        for method, entry in calls.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            _run(entry)
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            r = results[method]
+            r.seconds = seconds if r.seconds is None else min(r.seconds, seconds)
+            r.cpu_seconds = cpu if r.cpu_seconds is None else min(r.cpu_seconds, cpu)
+    for method, entry in calls.items():
+        r = results[method]
+        if entry[1] == "jax":
+            r.peak_bytes, r.memory_source = _jax_peak(entry[0], entry[2]), "XLA memory_analysis"
+        else:
+            r.peak_bytes, r.memory_source = torch_peak_bytes(lambda e=entry: _run(e), device)
+    for method, r in results.items():
+        if method in predicted:
+            c = predicted[method]
+        elif method == "chainorder.torch auto":
+            c = next(c for c in planned.baselines.values() if c.name == planned.chosen)
+            r.expression, r.mode = c.plan.expression(), c.plan.mode
+        else:
+            c = None
+        if c is not None:
+            r.predicted_mults, r.predicted_flops = c.mults, c.plan.flops
+            r.predicted_peak_bytes = c.peak_bytes
+            r.mode = r.mode or c.plan.mode
+        yield r
+
+
+def bench_rows(repeat: int = 3, seed: int = 0, full: bool = False) -> Iterator[Any]:
+    """The suite as :class:`chainorder.bench_rows.BenchRow` s (``chainorder bench``).
+
+    The ``setting`` column holds ``dtype device``; GFLOP/s is the model's FLOPs over the time.
+
+    Raises
+    ------
+    SpecError
+        PyTorch is not installed.
+
+    Notes
+    -----
+    As :func:`iter_results`.
+    """
+    from chainorder.bench_rows import BenchRow
+
+    _require_torch()
+    for r in iter_results(repeat=repeat, seed=seed, full=full):
+        rate = r.predicted_flops / r.seconds / 1e9 if r.predicted_flops and r.seconds else None
+        yield BenchRow(
+            "frameworks", r.case, r.description, f"{r.dtype} {r.device}", r.method,
+            r.expression, r.mode, r.predicted_mults, r.predicted_flops, r.predicted_peak_bytes,
+            r.peak_bytes, r.seconds, rate, r.rel_diff, r.status,
+        )  # fmt: skip

@@ -1,0 +1,288 @@
+"""``chainorder.torch.jacobian``: the cheapest mix of JVPs, VJPs and products for a PyTorch model.
+
+The first call for an argument signature (shapes, dtypes, devices) traces ``f`` with torch.fx,
+cuts it into a chain of segments (:mod:`chainorder.torch.graph`), plans the chain with the
+matrix-free generalised DP (:func:`chainorder.matfree.plan_matrix_free`) and runs the plan with
+``torch.func`` (:mod:`chainorder.torch.execute`); a plan that is one pure sweep runs as
+``torch.func.jacfwd``/``jacrev`` itself (the same sweep). Later calls with the same signature
+reuse the plan.
+
+Methods: ``"optimal"`` (the planner's plan), ``"forward"`` (one tangent sweep: what
+``torch.func.jacfwd`` does), ``"reverse"`` (one adjoint sweep: ``jacrev``) and ``"auto"``: the
+optimal plan, unless the first call measures. **Measuring** (issue 12, point 3): the candidates
+are the optimal plan and the two pure modes; with ``measure=None`` the first call times every
+candidate predicted within 20 % of the cheapest (if there are two or more) once, checks that
+their Jacobians agree, and keeps the fastest (by the process's CPU time on CPU, so that other
+jobs on the machine do not decide; by the wall clock on a GPU); ``measure=True`` times all
+(up to three), ``measure=False`` never times. :meth:`TorchJacobian.explain` shows the
+segments, the plan, the predicted mults and memory of each candidate and the timings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chainorder.errors import JacobianMismatchError, SpecError
+from chainorder.matfree.plan import MatrixFreePlan
+
+__all__ = ["MEASURE_WITHIN", "METHODS", "Candidate", "Planned", "TorchJacobian", "jacobian"]
+
+#: Accepted ``method`` values.
+METHODS: tuple[str, ...] = ("auto", "optimal", "forward", "reverse")
+#: ``measure=None`` times candidates predicted within this factor of the cheapest.
+MEASURE_WITHIN = 1.2
+
+
+@dataclass
+class Candidate:
+    """One plan that may run: its name, plan, predicted peak bytes and, once timed, its wall
+    and CPU seconds (``score``: the one the choice used)."""
+
+    name: str
+    plan: MatrixFreePlan
+    peak_bytes: int
+    seconds: float | None = None
+    cpu_seconds: float | None = None
+    score: float | None = None
+
+    @property
+    def mults(self) -> int:
+        """The plan's derivative mults."""
+        return self.plan.mults
+
+
+@dataclass
+class Planned:
+    """The chain, the candidates and the choice for one argument signature."""
+
+    chain: Any
+    candidates: list[Candidate]
+    chosen: str
+    reason: str
+    measured: bool = False
+    dtype: str = "float64"
+    baselines: dict[str, Candidate] = field(default_factory=dict)
+    checked: bool = False
+
+    @property
+    def plan(self) -> MatrixFreePlan:
+        """The plan that runs."""
+        return next(c.plan for c in self.candidates if c.name == self.chosen)
+
+
+def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    import torch
+
+    out = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            out.append((tuple(a.shape), str(a.dtype), str(a.device)))
+        else:
+            out.append(("value", repr(a)))
+    return tuple(out)
+
+
+class TorchJacobian:
+    """The Jacobian function returned by :func:`jacobian` (call it like ``f``)."""
+
+    def __init__(self, f: Callable[..., Any], argnums: int, method: str, measure: bool | None):
+        self.f = f
+        self.argnums = argnums
+        self.method = method
+        self.measure = measure
+        self._gm: Any = None
+        self._plans: dict[tuple[Any, ...], Planned] = {}
+        self.last: Planned | None = None
+
+    def __repr__(self) -> str:
+        name = getattr(self.f, "__name__", type(self.f).__name__)
+        return f"chainorder.torch.jacobian({name}, argnums={self.argnums}, method={self.method!r})"
+
+    # planning ---------------------------------------------------------------------------------
+    def plan_for(self, *args: Any) -> Planned:
+        """Trace, cut and plan for ``args`` (cached by shapes, dtypes and devices); no run."""
+        from chainorder.matfree.memory import predict_memory
+        from chainorder.matfree.planning import (
+            plan_matrix_free,
+            pure_adjoint_plan,
+            pure_tangent_plan,
+        )
+        from chainorder.torch.graph import build_chain, trace
+
+        key = _signature(args)
+        if key in self._plans:
+            return self._plans[key]
+        if self._gm is None:
+            self._gm = trace(self.f)
+        import torch
+
+        with torch.no_grad():
+            chain = build_chain(self._gm, args, self.argnums)
+        dtype = str(args[self.argnums].dtype).removeprefix("torch.")
+        plans = {
+            "optimal": plan_matrix_free(chain.links, dtype),
+            "jacfwd": pure_tangent_plan(chain.links, dtype),
+            "jacrev": pure_adjoint_plan(chain.links, dtype),
+        }
+        every = {
+            name: Candidate(name, p, predict_memory(p, "streamed").peak_bytes)
+            for name, p in plans.items()
+        }
+        candidates, chosen, reason = self._choose(every)
+        planned = Planned(chain, candidates, chosen, reason, False, dtype, every)
+        self._plans[key] = planned
+        return planned
+
+    def _choose(self, every: dict[str, Candidate]) -> tuple[list[Candidate], str, str]:
+        fixed = {"optimal": "optimal", "forward": "jacfwd", "reverse": "jacrev"}
+        if self.method in fixed:
+            name = fixed[self.method]
+            return [every[name]], name, f"method={self.method!r}"
+        distinct: list[Candidate] = []
+        for c in sorted(every.values(), key=lambda c: (c.mults, c.name != "optimal")):
+            if all(c.plan.nodes != d.plan.nodes for d in distinct):
+                distinct.append(c)
+        best = distinct[0]
+        close = [c for c in distinct if c.mults <= MEASURE_WITHIN * best.mults]
+        if self.measure is False or (self.measure is None and len(close) < 2):
+            why = "planned" if len(close) < 2 else "planned (measure=False)"
+            return [best], best.name, why
+        timed = distinct[:3] if self.measure else close
+        if len(timed) < 2:
+            return [best], best.name, "planned (one distinct plan)"
+        return timed, best.name, "to be timed on the first call"
+
+    # running ----------------------------------------------------------------------------------
+    def __call__(self, *args: Any) -> Any:
+        """The Jacobian of ``f`` w.r.t. argument ``argnums`` at ``args``."""
+        from chainorder.memory_guard import check_memory
+
+        planned = self.plan_for(*args)
+        self.last = planned
+        if not planned.checked:  # once per signature (it reads the available memory)
+            peak = max(c.peak_bytes for c in planned.candidates)
+            check_memory(peak, "chainorder.torch.jacobian's plan")
+            planned.checked = True
+        if len(planned.candidates) > 1 and not planned.measured:
+            return self._measure(planned, args)
+        return self._execute(planned.plan, planned, args)
+
+    def _execute(self, plan: MatrixFreePlan, planned: Planned, args: tuple[Any, ...]) -> Any:
+        """Run ``plan``; a pure sweep over the whole chain from the identity is exactly
+        ``torch.func.jacfwd``/``jacrev``, so it runs as that (no interpreter in between)."""
+        from chainorder.torch.execute import run_plan
+
+        if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
+            import torch
+
+            pure = torch.func.jacfwd if plan.root.action == "tangent" else torch.func.jacrev
+            return pure(self.f, argnums=self.argnums)(*args)
+        return run_plan(plan, planned.chain, args)
+
+    def _measure(self, planned: Planned, args: tuple[Any, ...]) -> Any:
+        from chainorder.measure import tolerance
+
+        planned.chain.forward(args, frozenset({0}))  # warm-up, not timed
+        # on CPU the process's CPU time decides (other jobs on the machine do not count),
+        # on a GPU the wall clock
+        on_cpu = not getattr(args[self.argnums], "is_cuda", False)
+        first = fastest = None
+        for c in planned.candidates:
+            _sync(args[self.argnums])
+            start, cpu = time.perf_counter(), time.process_time()
+            J = self._execute(c.plan, planned, args)
+            _sync(args[self.argnums])
+            c.seconds = time.perf_counter() - start
+            c.cpu_seconds = time.process_time() - cpu
+            c.score = c.cpu_seconds if on_cpu else c.seconds
+            if first is None:
+                first, scale = J.detach(), float(J.detach().abs().max()) or 1.0
+            diff = float((J.detach() - first).abs().max()) / scale
+            if diff > 100 * tolerance(planned.dtype):
+                raise JacobianMismatchError(
+                    f"plans {c.name} and {planned.candidates[0].name} disagree: max difference "
+                    f"{diff:.3g} of the largest entry; is the program a pure function?"
+                )
+            if fastest is None or c.score < fastest[0].score:
+                fastest = (c, J)
+            del J
+        assert fastest is not None
+        planned.chosen, ref = fastest[0].name, fastest[1]
+        planned.measured = True
+        planned.reason = "timed once on the first call, fastest kept"
+        return ref
+
+    def explain(self, *args: Any) -> str:
+        """The segments, the plan and the candidates' predicted cost and memory (text).
+
+        With ``args``, plans for them; without, explains the last call.
+        """
+        from chainorder.torch.explain import explain_text
+
+        planned = self.plan_for(*args) if args else self.last
+        if planned is None:
+            raise SpecError("nothing planned yet: call the function once or pass example args")
+        return explain_text(self, planned)
+
+
+def _sync(x: Any) -> None:
+    if getattr(x, "is_cuda", False):
+        import torch
+
+        torch.cuda.synchronize(x.device)
+
+
+def jacobian(
+    f: Callable[..., Any], argnums: int = 0, *, method: str = "auto", measure: bool | None = None
+) -> TorchJacobian:
+    """The Jacobian function of ``f`` (a function or ``nn.Module`` torch.fx can trace).
+
+    Parameters
+    ----------
+    f : callable
+        Returns one tensor; built from the operations of :mod:`chainorder.torch.pricing`.
+    argnums : int
+        The argument to differentiate (others are constants).
+    method : {"auto", "optimal", "forward", "reverse"}
+        See the module notes.
+    measure : bool or None
+        With ``method="auto"``: time the candidates on the first call (None: only when two are
+        predicted within 20 %).
+
+    Returns
+    -------
+    TorchJacobian
+        Called like ``f``; returns ``out_shape + in_shape`` like :func:`torch.func.jacrev`.
+
+    Raises
+    ------
+    SpecError
+        Unknown method, a non-integer ``argnums`` or ``measure`` with a fixed method.
+
+    Examples
+    --------
+    >>> import torch
+    >>> import chainorder.torch
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2))
+    >>> x = torch.ones(3)
+    >>> J = chainorder.torch.jacobian(net)(x)
+    >>> J.shape, bool(torch.allclose(J, torch.func.jacrev(net)(x)))
+    (torch.Size([2, 3]), True)
+
+    Notes
+    -----
+    Planning: one traced evaluation plus the O(L³) DP over ``L`` segments; running: the plan's
+    mults plus its forward evaluations.
+    """
+    if method not in METHODS:
+        raise SpecError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if isinstance(argnums, bool) or not isinstance(argnums, int) or argnums < 0:
+        raise SpecError(f"argnums must be a non-negative int, got {argnums!r}")
+    if measure is not None and not isinstance(measure, bool):
+        raise SpecError(f"measure must be None, True or False, got {measure!r}")
+    if measure and method != "auto":
+        raise SpecError(f"measure=True needs method='auto' (method={method!r} is fixed)")
+    return TorchJacobian(f, argnums, method, measure)

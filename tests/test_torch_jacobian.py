@@ -1,0 +1,170 @@
+"""chainorder.torch.jacobian against torch.func.jacrev / jacfwd (float64) on the suite's models,
+its methods, measuring, explain() and its errors."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import chainorder.torch as ct  # noqa: E402
+from chainorder.errors import SpecError, TraceError, UnsupportedOperationError  # noqa: E402
+from chainorder.frameworks.models import case_names, make_model  # noqa: E402
+
+F64 = torch.float64
+
+
+def _model(name: str):
+    m = make_model(name, seed=3, tokens=4)
+    return m.torch_module(F64), torch.from_numpy(m.input(seed=3))
+
+
+def test_import_resolves_to_pytorch() -> None:
+    # the package chainorder.torch imports the real PyTorch, not itself
+    from chainorder.torch import graph
+
+    gm = graph.trace(torch.nn.Linear(2, 2))
+    assert type(gm).__module__.startswith("torch.fx")
+
+
+@functools.cache
+def _reference(name: str):
+    net, x = _model(name)
+    return net, x, torch.func.jacrev(net)(x), torch.func.jacfwd(net)(x)
+
+
+_CASES = [
+    (name, method)
+    for name in case_names()
+    for method in ("auto", "optimal", "forward", "reverse")
+    if name != "hourglass" or method in ("auto", "reverse")  # 4096 × 4096: two runs only
+]
+
+
+@pytest.mark.parametrize(("name", "method"), _CASES)
+def test_matches_jacrev_and_jacfwd(name: str, method: str) -> None:
+    net, x, rev, fwd = _reference(name)
+    J = ct.jacobian(net, method=method)(x)
+    assert J.shape == rev.shape
+    torch.testing.assert_close(J, rev, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(J, fwd, rtol=1e-10, atol=1e-12)
+
+
+def _hourglass(wide: int = 96, narrow: int = 6):
+    torch.manual_seed(0)
+    widths = [wide, narrow, wide, narrow, wide]
+    layers = []
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
+        layers.append(torch.nn.Linear(a, b, dtype=F64))
+        if i < len(widths) - 2:
+            layers.append(torch.nn.Tanh())
+    return torch.nn.Sequential(*layers), torch.randn(wide, dtype=F64)
+
+
+def test_hourglass_is_mixed_and_exact() -> None:
+    net, x = _hourglass()
+    jac = ct.jacobian(net, method="optimal")
+    J = jac(x)
+    plan = jac.last.plan
+    assert plan.mode == "mixed"
+    assert {"tangent", "adjoint"} <= plan.actions
+    assert plan.mults < min(c.mults for n, c in jac.last.baselines.items() if n != "optimal")
+    torch.testing.assert_close(J, torch.func.jacrev(net)(x), rtol=1e-10, atol=1e-12)
+
+
+def test_argnums_and_other_arguments_are_constants() -> None:
+    torch.manual_seed(1)
+    w = torch.randn(5, 3, dtype=F64)
+
+    def f(a, x, scale):
+        return torch.tanh(a @ x) * scale
+
+    x = torch.randn(3, dtype=F64)
+    J = ct.jacobian(f, argnums=1)(w, x, 2.0)
+    torch.testing.assert_close(J, torch.func.jacrev(f, argnums=1)(w, x, 2.0))
+    Jw = ct.jacobian(f, argnums=0)(w, x, 2.0)  # d/d a: 5 × (5 × 3)
+    torch.testing.assert_close(Jw, torch.func.jacrev(f, argnums=0)(w, x, 2.0))
+
+
+def test_plan_is_reused_per_signature() -> None:
+    net, x = _model("mlp-wide-out")
+    jac = ct.jacobian(net, method="optimal")
+    jac(x)
+    first = jac.last
+    jac(x + 1)
+    assert jac.last is first
+    jac(x.float().double()[None].squeeze(0))  # same shape/dtype
+    assert jac.last is first
+
+
+def test_measure_true_times_every_distinct_candidate() -> None:
+    net, x = _hourglass()
+    jac = ct.jacobian(net, measure=True)
+    J = jac(x)
+    planned = jac.last
+    assert planned.measured and len(planned.candidates) >= 2
+    assert all(c.seconds is not None and c.seconds > 0 for c in planned.candidates)
+    fastest = min(planned.candidates, key=lambda c: c.cpu_seconds)
+    assert planned.chosen == fastest.name
+    torch.testing.assert_close(J, torch.func.jacrev(net)(x), rtol=1e-10, atol=1e-12)
+    text = jac.explain()
+    assert "timed" in text and f"* {planned.chosen}" in text
+
+
+def test_measure_default_only_for_close_predictions() -> None:
+    net, x = _hourglass()  # the mixed plan is far ahead: nothing timed
+    jac = ct.jacobian(net)
+    jac(x)
+    assert not jac.last.measured and len(jac.last.candidates) == 1
+    square = torch.nn.Sequential(torch.nn.Linear(8, 8, dtype=F64), torch.nn.Tanh())
+    jac = ct.jacobian(square)  # jacfwd and jacrev predicted equal: timed on the first call
+    jac(torch.ones(8, dtype=F64))
+    assert jac.last.measured and {c.name for c in jac.last.candidates} >= {"jacrev"}
+    jac = ct.jacobian(square, measure=False)
+    jac(torch.ones(8, dtype=F64))
+    assert not jac.last.measured
+
+
+def test_explain_lists_segments_plan_and_baselines() -> None:
+    net, x = _model("cnn")
+    text = ct.jacobian(net).explain(x)
+    assert "5 segments" in text and "Conv2d" in text and "(diagonal)" in text
+    assert "jacfwd" in text and "jacrev" in text and "peak" in text
+    assert "adjoint sweep" in text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"method": "sideways"}, SpecError),
+        ({"argnums": -1}, SpecError),
+        ({"argnums": True}, SpecError),
+        ({"method": "forward", "measure": True}, SpecError),
+        ({"measure": "yes"}, SpecError),
+    ],
+)
+def test_bad_arguments(kwargs, error) -> None:
+    with pytest.raises(error):
+        ct.jacobian(torch.nn.Linear(2, 2), **kwargs)
+
+
+def test_untraceable_and_unsupported_programs() -> None:
+    def branchy(x):
+        return x * 2 if x.sum() > 0 else x
+
+    with pytest.raises(TraceError, match="cannot trace"):
+        ct.jacobian(branchy)(torch.ones(3))
+    with pytest.raises(TraceError, match="one tensor"):
+        ct.jacobian(lambda x: (x * 2, x * 3))(torch.ones(3))
+    with pytest.raises(UnsupportedOperationError, match="cumsum"):
+        ct.jacobian(lambda x: torch.cumsum(x, 0))(torch.ones(3))
+    with pytest.raises(TraceError, match="floating-point"):
+        ct.jacobian(lambda x: x * 2)(torch.ones(3, dtype=torch.int64))
+    with pytest.raises(SpecError, match="nothing planned"):
+        ct.jacobian(torch.nn.Linear(2, 2)).explain()
+    drop = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    with pytest.raises(UnsupportedOperationError, match="eval"):
+        ct.jacobian(drop)(torch.ones(2))

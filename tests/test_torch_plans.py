@@ -1,0 +1,147 @@
+"""What chainorder.torch predicts, measured: products counted by PyTorch's own flop registry,
+cut points and segments, and peak memory against torch.func's pure modes."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils.flop_counter import flop_registry  # noqa: E402
+
+import chainorder.torch as ct  # noqa: E402
+from chainorder.frameworks.models import make_model  # noqa: E402
+from chainorder.frameworks.suite import torch_peak_bytes  # noqa: E402
+from chainorder.matfree import plan_matrix_free, pure_adjoint_plan, pure_tangent_plan  # noqa: E402
+from chainorder.torch.execute import needed_cuts, run_plan, transposed_tangent  # noqa: E402
+from chainorder.torch.graph import build_chain, trace  # noqa: E402
+
+F64 = torch.float64
+
+
+class _Flops(TorchDispatchMode):
+    """FLOPs of matrix products and convolutions, by FlopCounterMode's registry (which itself
+    cannot run under torch.func.vjp's hooks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        rule = flop_registry.get(func._overloadpacket)
+        if rule is not None:
+            self.flops += rule(*args, **kwargs, out_val=out)
+        return out
+
+
+def _expected_products(plan, chain) -> int:
+    """Product mults the plan predicts: sweeps, dense products, forward evaluations."""
+    segs = chain.segments
+    fwd = [sum(c.forward for c in s.costs if c.products) for s in segs]
+    total = sum(fwd[: max(needed_cuts(plan))])  # the forward pass to the last needed cut
+    for node in plan.nodes:
+        swept = list(node.swept())
+        if node.action in ("tangent", "adjoint"):
+            total += node.seeds * sum(segs[l - 1].products for l in swept)
+        if node.action == "diagonal":  # jvp: the primal twice
+            total += 2 * sum(fwd[l - 1] for l in swept)
+        elif node.action == "tangent" and transposed_tangent(chain, node):
+            total += sum(fwd[l - 1] + segs[l - 1].products for l in swept)  # vjp + one seed
+        elif node.action == "tangent":  # jvp through a convolution: the primal twice
+            total += 2 * sum(fwd[l - 1] for l in swept)
+        else:
+            total += sum(fwd[l - 1] for l in swept)
+        if node.action == "dense":
+            left, right = plan.nodes[node.left], plan.nodes[node.right]
+            if not (left.diagonal or right.diagonal):
+                total += node.mults
+    return total
+
+
+def _hourglass():
+    torch.manual_seed(0)
+    w = [128, 8, 128, 8, 128]
+    layers = []
+    for i in range(4):
+        layers += [torch.nn.Linear(w[i], w[i + 1], dtype=F64)] + ([torch.nn.Tanh()] * (i < 3))
+    return torch.nn.Sequential(*layers), torch.randn(128, dtype=F64)
+
+
+def _cnn():
+    m = make_model("cnn", seed=2)
+    return m.torch_module(F64), torch.from_numpy(m.input())
+
+
+@pytest.mark.parametrize("build", [_hourglass, _cnn])
+def test_counted_products_equal_the_prediction(build) -> None:
+    net, x = build()
+    chain = build_chain(trace(net), [x])
+    plans = [plan_matrix_free(chain.links), pure_tangent_plan(chain.links)]
+    plans.append(pure_adjoint_plan(chain.links))
+    reference = torch.func.jacrev(net)(x)
+    for plan in plans:
+        with _Flops() as counter, torch.no_grad():
+            J = run_plan(plan, chain, [x])
+        assert counter.flops == 2 * _expected_products(plan, chain), plan.expression()
+        torch.testing.assert_close(J, reference, rtol=1e-10, atol=1e-12)
+
+
+def test_pure_plans_count_what_torch_func_counts() -> None:
+    net, x = _hourglass()
+    chain = build_chain(trace(net), [x])
+    for plan, reference in ((pure_adjoint_plan, torch.func.jacrev), (pure_tangent_plan,
+                                                                    torch.func.jacfwd)):
+        with _Flops() as mine, torch.no_grad():
+            run_plan(plan(chain.links), chain, [x])
+        with _Flops() as theirs, torch.no_grad():
+            reference(net)(x)
+        assert mine.flops == theirs.flops
+
+
+def test_cut_points_and_segments() -> None:
+    torch.manual_seed(0)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(6, 6), torch.nn.Linear(6, 6)
+
+        def forward(self, x):
+            return x + self.b(torch.relu(self.a(x)))  # x is used twice: no cut inside
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), Block(), torch.nn.Flatten(0),
+                              torch.nn.Linear(6, 3))  # fmt: skip
+    chain = build_chain(trace(net), [torch.ones(4)])
+    labels = [s.label for s in chain.segments]
+    assert labels == ["Linear", "Linear+relu+Linear", "Linear"]  # Flatten merged (free)
+    assert [s.link.tangent for s in chain.segments] == [24, 36 + 6 + 36, 18]
+    assert chain.segments[1].link.tape == 6 and not chain.segments[1].link.diagonal
+    x = torch.randn(4)
+    torch.testing.assert_close(ct.jacobian(net)(x), torch.func.jacrev(net)(x))
+
+
+def test_transformer_attention_prices_both_matmul_operands() -> None:
+    m = make_model("transformer", tokens=4)
+    chain = build_chain(trace(m.torch_module(F64)), [torch.from_numpy(m.input())])
+    assert len(chain.segments) == 2  # attention + residual, MLP + residual
+    t, d, h = 4, 128, 256
+    linears = 4 * t * d * d + 2 * t * d * h
+    attention = 2 * (t * t * d) * 2  # q@kᵀ and a@v, both operands depend on x
+    assert sum(s.products for s in chain.segments) == linears + attention
+
+
+@pytest.mark.parametrize("build", [_hourglass, _cnn])
+def test_peak_memory_within_ten_percent_of_the_smaller_pure_mode(build) -> None:
+    net, x = build()
+    auto = ct.jacobian(net, method="optimal")
+    with torch.no_grad():
+        auto(x)  # plan first: the peak of a run, not of planning
+        mine = torch_peak_bytes(lambda: auto(x), "cpu")[0]
+        rev = torch_peak_bytes(lambda: torch.func.jacrev(net)(x), "cpu")[0]
+        fwd = torch_peak_bytes(lambda: torch.func.jacfwd(net)(x), "cpu")[0]
+    assert mine <= 1.1 * min(rev, fwd)
+    # the schedule model names the arrays of the plan: PyTorch's transients come on top
+    assert mine >= auto.last.baselines["optimal"].peak_bytes
