@@ -105,3 +105,36 @@ def test_uniform_chain_peak_counts_checkpoints() -> None:
 def test_wrong_length_is_refused() -> None:
     with pytest.raises(SpecError, match="reverses 4 steps but the chain has 3 links"):
         reverse_sweep_events("2,3,4,5", revolve_schedule(4, 2))
+
+
+@given(st.lists(st.integers(1, 9), min_size=2, max_size=12), st.integers(0, 400))
+def test_revolve_within_is_the_best_fitting_revolve(dims: list[int], limit: int) -> None:
+    from chainorder.checkpoint.strategies import revolve_within
+    from chainorder.errors import MemoryLimitError
+
+    n = len(dims) - 1
+    spec = ",".join(map(str, dims))
+    peaks = {s: reverse_sweep_peak(spec, revolve_schedule(n, s)) for s in range(1, n + 1)}
+    fitting = [s for s in peaks if peaks[s] <= limit]
+    if not fitting:
+        with pytest.raises(MemoryLimitError, match=f"smallest reverse-sweep peak is {peaks[1]}"):
+            revolve_within(spec, limit)
+        return
+    sch = revolve_within(spec, limit)
+    assert peaks[sch.checkpoints] <= limit
+    assert sch.advances == min(revolve_advances(n, s) for s in fitting)
+
+
+def test_named_strategies() -> None:
+    from chainorder.checkpoint.strategies import strategy_schedule
+    from chainorder.errors import MemoryLimitError, UnknownSolverError
+
+    spec = "8,8,8,8,8,8,8,8,8,8,1"
+    assert strategy_schedule(spec, "revolve").recomputations == 0
+    sqrt = strategy_schedule(spec, "sqrt")
+    # 10 steps, 3 segments at 0, 3, 6: x_1, x_2, x_4, x_5 computed twice
+    assert (sqrt.strategy, sqrt.recomputations) == ("segments", 4)
+    with pytest.raises(MemoryLimitError, match="√L segment schedule peaks at"):
+        strategy_schedule(spec, "sqrt", 10)
+    with pytest.raises(UnknownSolverError, match="expected one of: revolve, sqrt"):
+        strategy_schedule(spec, "chen")

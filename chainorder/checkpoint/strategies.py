@@ -1,0 +1,121 @@
+"""Named checkpoint strategies for a chain's reverse sweep: ``revolve`` and ``sqrt``.
+
+``revolve``
+    The binomial schedule (:mod:`chainorder.checkpoint.revolve`) with the most checkpoints
+    whose reverse-sweep peak fits the limit: the fewest recomputed *steps* a uniform-step
+    schedule can reach there (widths and forward costs are not weighed: that is the exact
+    DP's job).
+``sqrt``
+    Chen et al.'s √L segments (:mod:`chainorder.checkpoint.segments`), whatever the limit;
+    an error if its peak does not fit.
+
+Peaks are those of :func:`chainorder.checkpoint.sweep_events.reverse_sweep_peak` (elements).
+"""
+
+from __future__ import annotations
+
+from chainorder.chain import Chain, as_chain
+from chainorder.checkpoint.actions import CheckpointSchedule
+from chainorder.checkpoint.revolve import revolve_schedule
+from chainorder.checkpoint.segments import segments_schedule
+from chainorder.checkpoint.sweep_events import reverse_sweep_peak
+from chainorder.checks import as_nonnegative_int
+from chainorder.errors import MemoryLimitError, UnknownSolverError
+
+__all__ = ["STRATEGIES", "revolve_within", "strategy_schedule"]
+
+STRATEGIES = ("revolve", "sqrt")
+
+
+def revolve_within(chain: Chain | str, limit_elements: int) -> CheckpointSchedule:
+    """The revolve schedule with the most checkpoints whose sweep peak is ``<= limit``.
+
+    Parameters
+    ----------
+    chain : Chain or spec
+    limit_elements : int
+        Peak limit in elements (bytes / itemsize).
+
+    Returns
+    -------
+    CheckpointSchedule
+
+    Raises
+    ------
+    MemoryLimitError
+        Even one checkpoint does not fit; the message gives the smallest peak revolve reaches.
+
+    Examples
+    --------
+    >>> spec = "8,8,8,8,8,8,1"  # peaks 88, 96, 104, 112 elements for s = 1, 2, 3, 4+
+    >>> revolve_within(spec, 100).checkpoints, revolve_within(spec, 1000).recomputations
+    (2, 0)
+
+    Notes
+    -----
+    A binary search over ``s`` in ``1..L`` (the peak grows with ``s``: each slot holds one
+    more activation at some moment), each probe O(L + t(L, s)).
+    """
+    chain = as_chain(chain)
+    limit = as_nonnegative_int(limit_elements, "limit_elements")
+    n = chain.n_links
+    lo, hi, best = 1, n, None  # the answer is in lo..hi if any s fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        sch = revolve_schedule(n, mid)
+        if reverse_sweep_peak(chain, sch) <= limit:
+            lo, best = mid, sch
+        else:
+            hi = mid - 1
+    if best is None:  # s = 1 last: its schedule is the longest, t(L, 1) = L(L−1)/2 steps
+        best = revolve_schedule(n, 1)
+        low_peak = reverse_sweep_peak(chain, best)
+        if low_peak > limit:
+            raise MemoryLimitError(
+                f"no revolve schedule fits {limit:,} elements: the smallest reverse-sweep "
+                f"peak is {low_peak:,} elements (one checkpoint)"
+            )
+    return best
+
+
+def strategy_schedule(
+    chain: Chain | str, strategy: str, limit_elements: int | None = None
+) -> CheckpointSchedule:
+    """The schedule of a named strategy (:data:`STRATEGIES`) under an optional limit.
+
+    Raises
+    ------
+    UnknownSolverError
+        An unknown name (the message lists the valid ones).
+    MemoryLimitError
+        The strategy's schedule does not fit the limit.
+
+    Examples
+    --------
+    >>> strategy_schedule("8,8,8,8,8,8,1", "sqrt").recomputations  # segments 0..2, 3..5
+    2
+
+    Notes
+    -----
+    ``revolve``: as :func:`revolve_within` (every state stored without a limit); ``sqrt``:
+    O(L).
+    """
+    chain = as_chain(chain)
+    if strategy not in STRATEGIES:
+        raise UnknownSolverError(
+            f"unknown checkpoint strategy {strategy!r}; expected one of: {', '.join(STRATEGIES)}"
+        )
+    n = chain.n_links
+    if strategy == "revolve":
+        if limit_elements is None:
+            return revolve_schedule(n, n)
+        return revolve_within(chain, limit_elements)
+    sch = segments_schedule(n)
+    if limit_elements is not None:
+        peak = reverse_sweep_peak(chain, sch)
+        if peak > limit_elements:
+            raise MemoryLimitError(
+                f"the √L segment schedule peaks at {peak:,} elements, over the limit of "
+                f"{limit_elements:,}"
+            )
+    return sch
