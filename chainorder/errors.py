@@ -10,6 +10,7 @@ __all__ = [
     "ChainorderError",
     "DtypeError",
     "ExecutionError",
+    "InfeasibleMemoryLimitError",
     "JacobianMismatchError",
     "MemoryLimitError",
     "PlanFormatError",
@@ -77,3 +78,11 @@ class UnsupportedOperationError(TraceError):
 
 class MemoryLimitError(ChainorderError, MemoryError):
     """Running would allocate more than the memory limit (checked before allocating)."""
+
+
+class InfeasibleMemoryLimitError(MemoryLimitError):
+    """No plan fits the memory limit; ``smallest_peak_bytes`` is the lowest peak possible."""
+
+    def __init__(self, message: str, smallest_peak_bytes: int) -> None:
+        super().__init__(message)
+        self.smallest_peak_bytes = smallest_peak_bytes

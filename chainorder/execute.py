@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from chainorder.backend import Backend, namespace_of
 from chainorder.chain import Chain
+from chainorder.checkpoint.plan import CheckpointPlan
 from chainorder.errors import ExecutionError
 from chainorder.execute_links import check_link as _check_link
 from chainorder.execute_links import multiply as _multiply
@@ -78,7 +79,10 @@ class CompiledPlan:
 
     Parameters
     ----------
-    plan : Plan
+    plan : Plan or CheckpointPlan
+        A :class:`~chainorder.checkpoint.CheckpointPlan` runs in the streamed setting and
+        replays its checkpoint schedule (recomputations included); after each call
+        :attr:`last_recomputations` holds how many activations were computed again.
     setting : {"given", "streamed"}
 
     Examples
@@ -95,9 +99,23 @@ class CompiledPlan:
     Compiling is O(L); each call is O(L) Python steps plus the plan's arithmetic.
     """
 
-    __slots__ = ("_leaf_of", "_n_nodes", "_ops", "_root", "plan", "setting")
+    __slots__ = (
+        "_leaf_of",
+        "_n_nodes",
+        "_ops",
+        "_root",
+        "checkpoint",
+        "last_recomputations",
+        "plan",
+        "setting",
+    )
 
-    def __init__(self, plan: Plan, setting: Setting | str = Setting.GIVEN) -> None:
+    def __init__(self, plan: Plan | CheckpointPlan, setting: Setting | str = Setting.GIVEN) -> None:
+        self.checkpoint: CheckpointPlan | None = None
+        self.last_recomputations: int | None = None
+        if isinstance(plan, CheckpointPlan):
+            self.checkpoint, plan = plan, plan.plan
+            setting = Setting.STREAMED  # a checkpoint schedule exists only there
         if not isinstance(plan, Plan):
             raise ExecutionError(
                 f"expected a chainorder Plan as the first argument, got {type(plan).__name__}"
@@ -109,7 +127,8 @@ class CompiledPlan:
         self._root = flat.root
         self._leaf_of = {flat.lo[i]: i for i in range(self._n_nodes) if flat.left[i] < 0}
         ops: list[tuple[int, ...]] = []
-        for ev in plan.events(self.setting):
+        events = self.checkpoint.events if self.checkpoint else plan.events(self.setting)
+        for ev in events:
             if ev.kind == "multiply":
                 a, b = flat.left[ev.index], flat.right[ev.index]
                 kind = _kind(shapes.structure[a], shapes.structure[b])
@@ -228,7 +247,8 @@ class CompiledPlan:
             )
         spec = chain.spec()
         what = f"evaluate_streamed of {spec if len(spec) <= 60 else f'{chain.n_links} links'}"
-        check_memory(self.plan.peak_bytes(Setting.STREAMED), what, max_memory)
+        peak = self.checkpoint.peak_bytes if self.checkpoint else self.plan.peak_bytes("streamed")
+        check_memory(peak, what, max_memory)
         with memory_errors(what):
             return self._run_streamed(source, x, densify)
 
@@ -244,6 +264,7 @@ class CompiledPlan:
             )
         dtype = self.plan.dtype
         slots: list[Any] = [None] * self._n_nodes
+        computes = 0
         for op in self._ops:
             code = op[0]
             if code == _MULTIPLY:
@@ -259,8 +280,10 @@ class CompiledPlan:
             elif code == _COMPUTE:
                 k = op[1]
                 acts[k] = source.activation(k, acts[k - 1])
+                computes += 1
             else:
                 acts[op[1]] = None
+        self.last_recomputations = computes - max(chain.n_links - 1, 0)
         return self._finish(slots, backend, densify)
 
     def _finish(self, slots: list[Any], backend: Backend, densify: bool) -> Any:

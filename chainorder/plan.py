@@ -340,7 +340,10 @@ def plan(
     mode: str = "optimal",
     dtype: object = "float64",
     progress: ProgressFn | None = None,
-) -> Plan:
+    *,
+    memory_limit: int | str | None = None,
+    forward_costs: Any = None,
+) -> Plan | Any:
     """Plan the product ``J_L ⋯ J_1`` of a chain.
 
     Parameters
@@ -358,6 +361,9 @@ def plan(
     progress : callable, optional
         ``progress(done, total)`` during a long search (solvers that report progress, e.g.
         ``optimal``); ignored by the others.
+    memory_limit, forward_costs : optional
+        With a limit (bytes or ``"64MiB"``): the cheapest checkpointed streamed plan that
+        fits, a :class:`chainorder.checkpoint.CheckpointPlan` (see its ``plan_with_memory_limit``).
 
     Returns
     -------
@@ -391,6 +397,10 @@ def plan(
     over 500 links: 10⁶ links in seconds); ``bounded`` O(L log L); ``forward``/``reverse``:
     O(L), no search. Building the Plan's figures is O(L).
     """
+    if memory_limit is not None:
+        from chainorder.checkpoint import plan_with_memory_limit
+
+        return plan_with_memory_limit(chain, memory_limit, dtype, forward_costs)
     solver = get_solver(mode)
     dt = as_dtype(dtype)
     with gc_paused():  # millions of small acyclic objects on long chains

@@ -1,8 +1,23 @@
-"""Plans under a memory budget: checkpointing and recomputation (issue 11).
+"""Plans under a memory budget: checkpointing and recomputation in the streamed setting.
 
-The modules are imported by their full path (``chainorder.checkpoint.revolve``,
-``chainorder.checkpoint.segments``, ``chainorder.checkpoint.actions``,
-``chainorder.checkpoint.sweep_events``).
+``plan_with_memory_limit(chain, "64MiB")`` returns the cheapest :class:`CheckpointPlan`
+(Jacobian + recomputation mults) whose predicted streamed peak fits; ``pareto_front(chain)``
+lists the cost–memory front. The executor (:func:`chainorder.execute.compile_plan`) replays a
+checkpoint plan's event list, recomputations included.
+
+>>> from chainorder.checkpoint import plan_with_memory_limit
+>>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 256)
+>>> cp.peak_bytes <= 256, cp.recomputations
+(True, 2)
 """
 
-__all__: list[str] = []
+from chainorder.checkpoint.forward_cost import default_forward_cost, forward_costs
+from chainorder.checkpoint.plan import CheckpointPlan, pareto_front, plan_with_memory_limit
+
+__all__ = [
+    "CheckpointPlan",
+    "default_forward_cost",
+    "forward_costs",
+    "pareto_front",
+    "plan_with_memory_limit",
+]
