@@ -10,19 +10,30 @@
     an error if its peak does not fit.
 
 Peaks are those of :func:`chainorder.checkpoint.sweep_events.reverse_sweep_peak` (elements).
+:func:`strategy_plan` wraps a strategy's schedule as a
+:class:`~chainorder.checkpoint.CheckpointPlan` (the reverse tree and the schedule's events),
+which the streamed executor replays like the exact planner's plans.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from chainorder.chain import Chain, as_chain
 from chainorder.checkpoint.actions import CheckpointSchedule
+from chainorder.checkpoint.forward_cost import forward_costs
+from chainorder.checkpoint.plan import CheckpointPlan
 from chainorder.checkpoint.revolve import revolve_schedule
 from chainorder.checkpoint.segments import segments_schedule
-from chainorder.checkpoint.sweep_events import reverse_sweep_peak
+from chainorder.checkpoint.sweep_events import reverse_sweep_events, reverse_sweep_peak
 from chainorder.checks import as_nonnegative_int
+from chainorder.dtypes import as_dtype
 from chainorder.errors import MemoryLimitError, UnknownSolverError
+from chainorder.plan import Plan
+from chainorder.tree import reverse_tree
+from chainorder.units import parse_bytes
 
-__all__ = ["STRATEGIES", "revolve_within", "strategy_schedule"]
+__all__ = ["STRATEGIES", "revolve_within", "strategy_plan", "strategy_schedule"]
 
 STRATEGIES = ("revolve", "sqrt")
 
@@ -119,3 +130,67 @@ def strategy_schedule(
                 f"{limit_elements:,}"
             )
     return sch
+
+
+def strategy_plan(
+    chain: Chain | str | Sequence[int | str],
+    strategy: str,
+    memory_limit: int | str | None = None,
+    dtype: object = "float64",
+    costs: Mapping[int, int] | Sequence[object] | None = None,
+) -> CheckpointPlan:
+    """A named strategy's schedule as a :class:`~chainorder.checkpoint.CheckpointPlan`.
+
+    Parameters
+    ----------
+    chain : Chain, str or sequence
+    strategy : {"revolve", "sqrt"}
+    memory_limit : int or str, optional
+        Bytes or a size such as ``"64KiB"``; ``revolve`` takes the most checkpoints that fit.
+    dtype : str or numpy.dtype
+    costs : mapping or sequence, optional
+        Forward cost overrides (:func:`chainorder.checkpoint.forward_costs`).
+
+    Returns
+    -------
+    CheckpointPlan
+        ``strategy`` is ``"revolve"`` or ``"sqrt"``; its figures come from the events.
+
+    Raises
+    ------
+    UnknownSolverError, MemoryLimitError
+        As :func:`strategy_schedule`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.execute import compile_plan
+    >>> from chainorder.nets import MLP
+    >>> cp = strategy_plan("8,8,tanh,8,tanh,8,1", "revolve", memory_limit=104 * 8)
+    >>> cp.peak_bytes, cp.recomputations, cp.recompute_mults  # tanh x_4, x_2 again: 8 + 8
+    (832, 2, 16)
+    >>> net = MLP("8,8,tanh,8,tanh,8,1", seed=0)
+    >>> f = compile_plan(cp)
+    >>> J = f(net, np.ones(8))
+    >>> J.shape, f.last_recomputations
+    ((1, 8), 2)
+
+    Notes
+    -----
+    The schedule's cost (:func:`strategy_schedule`) plus O(L + advances) for the plan.
+    """
+    resolved = as_chain(chain)
+    dt = as_dtype(dtype)
+    limit = None if memory_limit is None else parse_bytes(memory_limit)
+    sch = strategy_schedule(resolved, strategy, None if limit is None else limit // dt.itemsize)
+    n = resolved.n_links
+    p = Plan.from_tree(resolved, reverse_tree(n), "reverse", dt)
+    _, events = reverse_sweep_events(resolved, sch)
+    return CheckpointPlan.from_events(
+        p,
+        events,
+        forward_costs(resolved, costs),
+        limit,
+        strategy,
+        f"{sch.strategy} schedule, {sch.max_stored} checkpoints held at most",
+    )

@@ -1,0 +1,61 @@
+"""Named strategies (revolve, √L) as checkpoint plans: executed, measured, and never cheaper
+than the exact planner at the same peak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chainorder.checkpoint import plan_with_memory_limit
+from chainorder.checkpoint.revolve import revolve_schedule
+from chainorder.checkpoint.segments import segments_schedule
+from chainorder.checkpoint.strategies import strategy_plan, strategy_schedule
+from chainorder.execute import compile_plan, evaluate_streamed
+from chainorder.measure import peak_memory
+from chainorder.nets import MLP
+from chainorder.plan import plan
+
+
+@pytest.mark.parametrize("strategy", ["revolve", "sqrt"])
+def test_executed_plan_matches_prediction(strategy: str) -> None:
+    spec = [96, *[96, "tanh"] * 7, 1, "tanh"]  # 16 links, the gradient
+    net = MLP(spec, seed=2)
+    full = plan(net.chain, "reverse")
+    expected = evaluate_streamed(full, net, net.random_input(seed=3))
+    limit = None if strategy == "sqrt" else (full.peak_bytes("streamed") * 9) // 10
+    cp = strategy_plan(net.chain, strategy, memory_limit=limit)
+    sch = strategy_schedule(net.chain, strategy, None if limit is None else limit // 8)
+    assert sch.strategy == ("segments" if strategy == "sqrt" else "revolve")
+    if strategy == "sqrt":
+        assert sch == segments_schedule(16)
+    if limit is not None:
+        assert cp.peak_bytes <= limit < full.peak_bytes("streamed")
+    f = compile_plan(cp)
+    J = f(net, net.random_input(seed=3))
+    np.testing.assert_allclose(J, expected, rtol=1e-12, atol=1e-14)
+    assert f.last_recomputations == cp.recomputations == sch.recomputations > 0
+    measured = peak_memory(lambda: f(net, lambda: net.random_input(seed=3))).peak_bytes
+    assert measured <= cp.peak_bytes * 1.05
+    assert measured >= cp.peak_bytes * 0.95
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=3, max_size=9), st.integers(0, 5))
+def test_exact_planner_is_never_worse_than_revolve(dims: list[int], slack: int) -> None:
+    spec = ",".join(map(str, dims))
+    n = len(dims) - 1
+    s = 1 + slack % n
+    cp = strategy_plan(spec, "revolve", memory_limit=None)  # every state: no recomputation
+    assert cp.recomputations == 0
+    rv = strategy_plan(spec, "revolve", memory_limit=8 * _peak(spec, s))
+    dp = plan_with_memory_limit(spec, rv.peak_bytes)
+    assert dp.peak_bytes <= rv.peak_bytes
+    assert dp.cost <= rv.cost
+
+
+def _peak(spec: str, s: int) -> int:
+    from chainorder.checkpoint.sweep_events import reverse_sweep_peak
+
+    return reverse_sweep_peak(spec, revolve_schedule(len(spec.split(",")) - 1, s))
