@@ -3,6 +3,8 @@ than the exact planner at the same peak."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -59,3 +61,17 @@ def _peak(spec: str, s: int) -> int:
     from chainorder.checkpoint.sweep_events import reverse_sweep_peak
 
     return reverse_sweep_peak(spec, revolve_schedule(len(spec.split(",")) - 1, s))
+
+
+def test_revolve_front_is_pareto_and_dominated_by_the_exact_planner() -> None:
+    from chainorder.checkpoint import pareto_front
+    from chainorder.checkpoint.strategies import revolve_front
+
+    spec = "6,5,tanh,5,7,tanh,7,4,tanh,4,2"
+    rv = revolve_front(spec)
+    assert [c.peak_elements for c in rv] == sorted({c.peak_elements for c in rv})
+    assert all(a.cost > b.cost for a, b in itertools.pairwise(rv))
+    assert rv[-1].recomputations == 0
+    exact = pareto_front(spec)
+    for cp in rv:  # the exact front reaches every revolve point at no more cost
+        assert any(e.peak_elements <= cp.peak_elements and e.cost <= cp.cost for e in exact)

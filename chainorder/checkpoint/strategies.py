@@ -33,7 +33,7 @@ from chainorder.plan import Plan
 from chainorder.tree import reverse_tree
 from chainorder.units import parse_bytes
 
-__all__ = ["STRATEGIES", "revolve_within", "strategy_plan", "strategy_schedule"]
+__all__ = ["STRATEGIES", "revolve_front", "revolve_within", "strategy_plan", "strategy_schedule"]
 
 STRATEGIES = ("revolve", "sqrt")
 
@@ -194,3 +194,38 @@ def strategy_plan(
         strategy,
         f"{sch.strategy} schedule, {sch.max_stored} checkpoints held at most",
     )
+
+
+def revolve_front(
+    chain: Chain | str | Sequence[int | str], dtype: object = "float64"
+) -> list[CheckpointPlan]:
+    """Revolve's cost–memory points on the reverse sweep, one per useful ``s``, Pareto-pruned.
+
+    For ``s = 1 .. L``: the binomial schedule with ``s`` checkpoints as a plan; points another
+    point beats on both peak and cost (Jacobian + recomputation mults) are dropped. A
+    candidate set the exact planner can merge into its own front.
+
+    Examples
+    --------
+    >>> [(cp.peak_elements, cp.recomputations) for cp in revolve_front("8,8,8,8,8,8,1")]
+    [(88, 10), (96, 3), (104, 2), (112, 0)]
+
+    Notes
+    -----
+    O(L·(L + t(L, 1))) in the worst case: the ``s = 1`` schedule alone has ``L(L−1)/2``
+    advances.
+    """
+    resolved = as_chain(chain)
+    dt = as_dtype(dtype)
+    n = resolved.n_links
+    p = Plan.from_tree(resolved, reverse_tree(n), "reverse", dt)
+    costs = forward_costs(resolved)
+    points = []
+    for s in range(1, n + 1):
+        _, events = reverse_sweep_events(resolved, revolve_schedule(n, s))
+        points.append(CheckpointPlan.from_events(p, events, costs, None, "revolve", f"s = {s}"))
+    front: list[CheckpointPlan] = []
+    for cp in sorted(points, key=lambda c: (c.peak_elements, c.cost)):
+        if not front or cp.cost < front[-1].cost:
+            front.append(cp)
+    return front
