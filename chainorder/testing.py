@@ -3,7 +3,9 @@
 Like opt_einsum's ``testing`` module: a brute-force enumeration of every bracketing (the
 Catalan number ``C_{L-1}`` of them) to check any solver against, reproducible random
 chains and trees, the matrix-free brute force over every tree and every per-node choice
-(``brute_force_matrix_free``, ``all_plans``; GDJCPB's example gives 56), and autograd-style
+(``brute_force_matrix_free``, ``all_plans``; GDJCPB's example gives 56), the checkpointed
+streamed plans' front by enumeration and replay (``brute_force_front``) and the best reverse
+sweep over every event sequence (``reverse_sweep_optimum``), and autograd-style
 ``check_grads`` (JVP and VJP of a traced NumPy function against central finite
 differences, from :mod:`chainorder.gradcheck`).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import random
 
 from chainorder.chain import Chain, Structure
+from chainorder.checkpoint.reference import brute_force_front, reverse_sweep_optimum
 from chainorder.cost import tree_cost
 from chainorder.gradcheck import central_difference, check_grads
 from chainorder.matfree.reference import all_plans
@@ -27,6 +30,7 @@ from chainorder.tree import Tree, all_trees, flatten
 __all__ = [
     "all_plans",
     "all_trees",
+    "brute_force_front",
     "brute_force_matrix_free",
     "brute_force_optimum",
     "catalan",
@@ -34,6 +38,7 @@ __all__ = [
     "check_grads",
     "random_chain",
     "random_tree",
+    "reverse_sweep_optimum",
 ]
 
 

@@ -61,8 +61,8 @@ def decision_events(n_links: int, flat: FlatTree, node: Decision) -> list[Event]
             ("event", Event("free", index[(dec.right.lo, dec.right.hi)])),
         ]
         if left_first:
-            m = dec.right.hi
-            events.extend(_advance(dec.lo - 1, m, keep_all=dec.order == "LFA"))
+            if dec.ctx != "A":  # in A the activations are already cached
+                events.extend(_advance(dec.lo - 1, dec.right.hi, keep_all=dec.order == "LFA"))
             first, second = dec.left, dec.right
         else:
             first, second = dec.right, dec.left

@@ -4,10 +4,10 @@ A *front* is a list of points ``(peak, cost, choice)`` sorted by increasing peak
 decreasing cost: no point is matched or beaten on both figures by another. ``choice`` is
 whatever the caller needs to rebuild the plan behind a point.
 
-A plan made of independent parts has ``peak = max(constant, peak_i + offset_i)`` and
-``cost = constant + Σ cost_i``; :func:`combine` computes the front of all such plans from the
-parts' fronts in one merge over the candidate peaks (the optimum at a peak level ``P`` takes
-from every part its cheapest point with ``peak_i + offset_i ≤ P``).
+A plan made of two independent parts has ``peak = max(constant, peak_i + offset_i)`` and
+``cost = constant + cost_1 + cost_2``; :func:`combine` computes the front of all such plans
+in one merge of the parts' fronts (the optimum at a peak level ``P`` takes from each part its
+cheapest point with ``peak_i + offset_i ≤ P``).
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ def combine(
     limit: int | None = None,
     tag: object = None,
 ) -> Front:
-    """Front of ``max(peak, p_i + offset_i)`` and ``cost + Σ c_i`` over one point per part.
+    """Front of ``max(peak, p_1 + o_1, p_2 + o_2)`` and ``cost + c_1 + c_2``, one point per part.
 
-    Each resulting point's choice is ``(tag, (j_1, j_2, ...))``: the index of the point
-    taken from each part.
+    ``parts`` holds two ``(front, offset)`` pairs. Each resulting point's choice is
+    ``(tag, (j_1, j_2))``: the index of the point taken from each part.
 
     Examples
     --------
@@ -62,31 +62,34 @@ def combine(
 
     Notes
     -----
-    O(k·Σ|front_i|) for k parts: one pass over the candidate peak levels.
+    O(|front_1| + |front_2|): both fronts are walked once, in increasing peak; each step
+    takes the next point of the part whose next peak is lower (its cost only falls).
     """
-    if any(not front for front, _ in parts):
+    (fa, oa), (fb, ob) = parts
+    if not fa or not fb:
         return []
-    levels = sorted({peak} | {p + off for front, off in parts for p, _, _ in front})
-    idx = [-1] * len(parts)
+    na, nb = len(fa), len(fb)
+    i = j = 0
     out: Front = []
-    for level in levels:
-        if level < peak or (limit is not None and level > limit):
-            continue
-        total = cost
-        actual = peak
-        ok = True
-        for n, (front, off) in enumerate(parts):
-            j = idx[n]
-            while j + 1 < len(front) and front[j + 1][0] + off <= level:
+    while True:
+        level = max(peak, fa[i][0] + oa, fb[j][0] + ob)
+        if limit is not None and level > limit:
+            break
+        total = cost + fa[i][1] + fb[j][1]
+        if out and out[-1][0] == level:
+            out[-1] = (level, total, (tag, (i, j)))
+        else:
+            out.append((level, total, (tag, (i, j))))
+        nxt_a = fa[i + 1][0] + oa if i + 1 < na else None
+        nxt_b = fb[j + 1][0] + ob if j + 1 < nb else None
+        if nxt_a is None and nxt_b is None:
+            break
+        if nxt_b is None or (nxt_a is not None and nxt_a <= nxt_b):
+            i += 1
+            if nxt_b is not None and nxt_a == nxt_b:
                 j += 1
-            idx[n] = j
-            if j < 0:
-                ok = False
-                break
-            total += front[j][1]
-            actual = max(actual, front[j][0] + off)
-        if ok and (not out or total < out[-1][1]):
-            out.append((actual, total, (tag, tuple(idx))))
+        else:
+            j += 1
     return out
 
 

@@ -215,7 +215,7 @@ def plan_with_memory_limit(
     dt = as_dtype(dtype)
     limit = parse_bytes(memory_limit)
     costs = _costs(resolved, forward_costs)
-    found = _search(resolved, costs, dt, limit // dt.itemsize)
+    found = _search(resolved, costs, dt, limit // dt.itemsize, cheapest_only=True)
     if not found.front:
         smallest = min(c.peak for c in _search(resolved, costs, dt, None).front) * dt.itemsize
         raise InfeasibleMemoryLimitError(
@@ -256,12 +256,14 @@ def _costs(chain: Chain, overrides: Any) -> tuple[int, ...]:
     return forward_costs(chain, overrides)
 
 
-def _search(chain: Chain, costs: tuple[int, ...], dt: Any, limit: int | None) -> Search:
+def _search(
+    chain: Chain, costs: tuple[int, ...], dt: Any, limit: int | None, cheapest_only: bool = False
+) -> Search:
     fig = ChainFigures.of(chain, costs)
     n = chain.n_links
     rev = Plan.from_tree(chain, reverse_tree(n), "reverse", dt)
     candidates = {} if n <= 24 else default_candidates(n, plan(chain, "optimal", dt).tree)
-    return search(fig, candidates, rev.mults, limit)
+    return search(fig, candidates, rev.mults, limit, cheapest_only)
 
 
 def _materialise(

@@ -76,11 +76,14 @@ def search(
     candidate_trees: dict[str, Tree],
     reverse_mults: int,
     limit: int | None = None,
+    cheapest_only: bool = False,
 ) -> Search:
     """Fronts of every searched family and their Pareto union (peak ≤ ``limit`` elements).
 
     ``candidate_trees`` (name → tree) is used when the chain is longer than
-    :data:`TREE_SEARCH_LINKS`; ``reverse_mults`` is the reverse tree's Jacobian mults.
+    :data:`TREE_SEARCH_LINKS`; ``reverse_mults`` is the reverse tree's Jacobian mults. With
+    ``cheapest_only`` the reverse sweep is skipped when a tree plan that fits already costs
+    no more than ``reverse_mults`` (no checkpointed reverse sweep can then be cheaper).
 
     Notes
     -----
@@ -97,12 +100,15 @@ def search(
             flat = flatten(tree, n)
             split = {(flat.lo[i], flat.hi[i]): flat.hi[flat.right[i]] for i in flat.internal()}
             trees[f"tree:{name}"] = (flat, tree_fronts(fig, _fixed(split), limit))
-    positions = None if n <= CHECKPOINT_POSITIONS else checkpoint_positions(fig)
-    rev = reverse_fronts(fig, limit, positions)
-    first_pass = fig.fwd(1, n - 1)
     points = [
         (p, c, (name, j)) for name, (_, tf) in trees.items() for j, (p, c, _) in enumerate(tf.root)
     ]
+    positions = None if n <= CHECKPOINT_POSITIONS else checkpoint_positions(fig)
+    if cheapest_only and any(c <= reverse_mults for _, c, _ in points):
+        rev = ReverseFronts(fig, {(0, n): []})
+    else:
+        rev = reverse_fronts(fig, limit, positions)
+    first_pass = fig.fwd(1, n - 1)
     points += [
         (p, reverse_mults + c - first_pass, ("reverse", j)) for j, (p, c, _) in enumerate(rev.root)
     ]
@@ -136,9 +142,12 @@ def checkpoint_positions(fig: ChainFigures, count: int = CHECKPOINT_POSITIONS) -
 def default_candidates(n: int, optimal: Tree) -> dict[str, Tree]:
     """The trees searched on long chains: optimal, forward, reverse (no duplicates)."""
     out: dict[str, Tree] = {"optimal": optimal}
+    seen = [flatten(optimal, n)]
     for name, tree in (("forward", forward_tree(n)), ("reverse", reverse_tree(n))):
-        if tree not in out.values():
+        flat = flatten(tree, n)
+        if flat not in seen:
             out[name] = tree
+            seen.append(flat)
     return out
 
 
