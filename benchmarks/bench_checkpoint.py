@@ -174,18 +174,10 @@ def torch_vs_chainorder(width: int, jacobian: bool, repeat: int, every: int) -> 
             )
             continue
         tally["feasible"] += 1
-        f = compile_plan(cp)
-        got = f(net, x.copy())
         want = run.result if jacobian else run.result[None, :]
-        assert np.allclose(got, want, rtol=1e-10, atol=1e-12), "chainorder and PyTorch disagree"
-        measured = peak_memory(lambda f=f: f(net, lambda: x.copy())).peak_bytes
-        recomputed = f.last_recomputations
-        t_torch = t_ours = math.inf
-        for _ in range(repeat):  # interleaved, best of each
-            t_torch = min(
-                t_torch, best_time(lambda k=k: torch_checkpointed(seq, x, k, jacobian=jacobian), 1)
-            )
-            t_ours = min(t_ours, best_time(lambda f=f: f(net, x), 1))
+        measured, recomputed, t_ours, t_torch = run_chainorder(
+            cp, net, x, want, repeat, lambda k=k: torch_checkpointed(seq, x, k, jacobian=jacobian)
+        )
         tally["no_more_recompute"] += cp.recompute_mults <= t_mults
         tally["no_slower"] += t_ours <= t_torch
         try:
@@ -199,7 +191,36 @@ def torch_vs_chainorder(width: int, jacobian: bool, repeat: int, every: int) -> 
             f"{t_ours * 1e3:.2f} ms | {rv_cell} |"
         )
         print(rows[-1], flush=True)
+    # chainorder's own range: its lowest peak and no limit (PyTorch unsegmented beside, k = 1)
+    lowest = pareto_front(net.chain)[0]
+    free = plan_with_memory_limit(net.chain, 2**40)
+    for label, cp in (("chainorder's lowest peak", lowest), ("chainorder, no limit", free)):
+        ref = torch_checkpointed(seq, x, 1, jacobian=jacobian).result
+        want = ref if jacobian else ref[None, :]
+        measured, recomputed, t_ours, t_torch = run_chainorder(
+            cp, net, x, want, repeat, lambda: torch_checkpointed(seq, x, 1, jacobian=jacobian)
+        )
+        rows.append(
+            f"| {label} | - | - | (k = 1: {t_torch * 1e3:.2f} ms) | {format_bytes(cp.peak_bytes)}"
+            f" / {format_bytes(measured)} | {recomputed} ({cp.recompute_mults:,}) | "
+            f"{t_ours * 1e3:.2f} ms | - |"
+        )
     return "\n".join(rows), tally
+
+
+def run_chainorder(cp, net, x, want, repeat: int, torch_fn) -> tuple[int, int, float, float]:
+    """Execute ``cp``: (measured peak bytes, recomputations, best time, PyTorch's best time),
+    the two timed interleaved after checking chainorder's result against ``want``."""
+    f = compile_plan(cp)
+    got = f(net, x.copy())
+    assert np.allclose(got, want, rtol=1e-10, atol=1e-12), "chainorder and PyTorch disagree"
+    measured = peak_memory(lambda: f(net, lambda: x.copy())).peak_bytes
+    recomputed = f.last_recomputations
+    t_torch = t_ours = math.inf
+    for _ in range(repeat):  # interleaved, best of each
+        t_torch = min(t_torch, best_time(torch_fn, 1))
+        t_ours = min(t_ours, best_time(lambda: f(net, x), 1))
+    return measured, recomputed, t_ours, t_torch
 
 
 # ------------------------------------------------------------------------- B. Pareto fronts
