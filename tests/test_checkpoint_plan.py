@@ -14,6 +14,7 @@ from chainorder.checkpoint import (
 )
 from chainorder.checkpoint.model import ChainFigures
 from chainorder.checkpoint.pareto import best_within
+from chainorder.checkpoint.plan import bookkeeping_bytes
 from chainorder.checkpoint.reverse import reverse_fronts
 from chainorder.checkpoint.search import search
 from chainorder.cost import tree_cost
@@ -102,28 +103,35 @@ def test_limited_plan_is_the_cheapest_that_fits(chain, limit_elements):
     fitting = [cp for cp in front if cp.peak_elements <= limit_elements]
     if not fitting:
         with pytest.raises(InfeasibleMemoryLimitError) as err:
-            plan_with_memory_limit(chain, max(limit_elements, 1) * 8)
+            plan_with_memory_limit(chain, max(limit_elements, 1) * 8, reserve=0)
         assert err.value.smallest_peak_bytes == front[0].peak_bytes
         assert str(front[0].peak_bytes) in str(err.value)
         return
-    cp = plan_with_memory_limit(chain, limit_elements * 8)
+    cp = plan_with_memory_limit(chain, limit_elements * 8, reserve=0)
     assert cp.peak_bytes <= limit_elements * 8
     assert cp.cost == min(p.cost for p in fitting)
     assert cp.memory_limit == limit_elements * 8
 
 
-def test_library_entry_point_and_units():
-    cp = plan("4,4,4,4,4,4,1", memory_limit="256")
+def test_library_entry_point_units_and_reserve():
+    reserve = bookkeeping_bytes(6)
+    cp = plan("4,4,4,4,4,4,1", memory_limit=str(256 + reserve))
     assert isinstance(cp, CheckpointPlan)
     assert cp.peak_bytes == 256 and cp.recomputations == 2
-    cp32 = plan("4,4,4,4,4,4,1", memory_limit=128, dtype="float32")
+    assert cp.reserve_bytes == reserve and cp.footprint_bytes == 256 + reserve
+    cp32 = plan("4,4,4,4,4,4,1", memory_limit=128 + reserve, dtype="float32")
     assert cp32.peak_elements == 32
     assert plan("784,512,512,10", memory_limit="64MiB").recomputations == 0
 
 
 def test_infeasible_limit_is_one_line_with_the_smallest_peak():
     with pytest.raises(MemoryLimitError, match=r"smallest achievable streamed peak is 224 B"):
-        plan_with_memory_limit("4,4,4,4,4,4,1", "200")
+        plan_with_memory_limit("4,4,4,4,4,4,1", "200", reserve=0)
+    smallest = 224 + bookkeeping_bytes(6)
+    with pytest.raises(InfeasibleMemoryLimitError, match=f"{smallest} bytes: 224 of arrays") as e:
+        plan_with_memory_limit("4,4,4,4,4,4,1", smallest - 1)
+    assert e.value.smallest_peak_bytes == smallest
+    assert plan_with_memory_limit("4,4,4,4,4,4,1", smallest).peak_elements == 28
     with pytest.raises(SpecError):
         plan_with_memory_limit("4,4,1", "lots")
 
@@ -142,8 +150,10 @@ def test_forward_costs_defaults_overrides_and_elementals():
 
 def test_expensive_forward_makes_recomputation_dearer():
     chain = "4,4,4,4,4,4,1"
-    cheap = plan_with_memory_limit(chain, 32 * 8)
-    dear = plan_with_memory_limit(chain, 32 * 8, forward_costs={k: 1000 for k in range(1, 7)})
+    cheap = plan_with_memory_limit(chain, 32 * 8, reserve=0)
+    dear = plan_with_memory_limit(
+        chain, 32 * 8, forward_costs={k: 1000 for k in range(1, 7)}, reserve=0
+    )
     assert cheap.recompute_mults == 32
     assert dear.recompute_mults == 1000 * dear.recomputations > cheap.recompute_mults
 
@@ -152,7 +162,7 @@ def test_long_chain_plans_fit_and_replay():
     widths = [(37 * k) % 200 + 20 for k in range(61)] + [1]
     front = pareto_front(widths)
     assert len(front) > 3
-    cp = plan_with_memory_limit(widths, front[1].peak_bytes)
+    cp = plan_with_memory_limit(widths, front[1].peak_bytes, reserve=0)
     assert cp.peak_bytes <= front[1].peak_bytes and cp.cost == front[1].cost
     assert cp.recomputations > 0 and cp.checkpoints
     assert "positions" in cp.searched

@@ -6,9 +6,9 @@ lists the cost–memory front. The executor (:func:`chainorder.execute.compile_p
 checkpoint plan's event list, recomputations included.
 
 >>> from chainorder.checkpoint import plan_with_memory_limit
->>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 256)
->>> cp.peak_bytes <= 256, cp.recomputations
-(True, 2)
+>>> cp = plan_with_memory_limit("90,100,tanh,110,tanh,100,tanh,1", "94KiB")
+>>> cp.footprint_bytes <= 94 * 1024, cp.recomputations, cp.checkpoints
+(True, 1, (1,))
 """
 
 from chainorder.checkpoint.forward_cost import default_forward_cost, forward_costs

@@ -26,10 +26,42 @@ from chainorder.dtypes import as_dtype
 from chainorder.errors import ExecutionError, InfeasibleMemoryLimitError
 from chainorder.memory import Event, simulate_peak
 from chainorder.plan import Plan, plan
-from chainorder.tree import reverse_tree
+from chainorder.tree import flatten, reverse_tree
 from chainorder.units import format_bytes, parse_bytes
 
-__all__ = ["CheckpointPlan", "pareto_front", "plan_with_memory_limit"]
+__all__ = [
+    "ARRAY_HEADER_BYTES",
+    "RUN_OVERHEAD_BYTES",
+    "CheckpointPlan",
+    "bookkeeping_bytes",
+    "pareto_front",
+    "plan_with_memory_limit",
+]
+
+#: Bytes the NumPy executor allocates per array beyond its data: the ndarray object with its
+#: shape and strides (tracemalloc: 120 B for 1-D, 136 B for 2-D arrays; rounded up).
+ARRAY_HEADER_BYTES = 160
+#: Bytes of one operation's temporaries (a matrix-vector product: about 0.5 KiB) plus slack.
+RUN_OVERHEAD_BYTES = 1024
+
+
+def bookkeeping_bytes(n_links: int) -> int:
+    """What the executor may allocate beyond the model's arrays, for an ``L``-link chain.
+
+    At most ``2L + 1`` arrays are alive at once (``L`` activations, at most ``L + 1`` products
+    and Jacobians), each with its header; the executor's two slot lists; one operation's
+    temporaries. A memory limit must hold the predicted peak plus this.
+
+    Examples
+    --------
+    >>> bookkeeping_bytes(6)
+    3424
+
+    Notes
+    -----
+    O(1).
+    """
+    return ARRAY_HEADER_BYTES * (2 * n_links + 1) + 16 * (3 * n_links + 2) + RUN_OVERHEAD_BYTES
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +85,8 @@ class CheckpointPlan:
         The activations ``x_k`` that recomputation starts from.
     memory_limit : int or None
         The limit the plan was chosen for, in bytes.
+    reserve_bytes : int
+        Bytes of the limit kept for the executor's bookkeeping (:func:`bookkeeping_bytes`).
     strategy : str
         ``"tree"`` (bracketing with keep/drop choices) or ``"reverse-checkpoints"``.
     searched : str
@@ -70,6 +104,7 @@ class CheckpointPlan:
     memory_limit: int | None = None
     strategy: str = "tree"
     searched: str = ""
+    reserve_bytes: int = 0
 
     @classmethod
     def from_events(
@@ -80,6 +115,7 @@ class CheckpointPlan:
         memory_limit: int | None = None,
         strategy: str = "tree",
         searched: str = "",
+        reserve_bytes: int = 0,
     ) -> CheckpointPlan:
         """Check ``events`` on ``p``'s tree and compute every figure from them.
 
@@ -108,6 +144,7 @@ class CheckpointPlan:
             memory_limit,
             strategy,
             searched,
+            reserve_bytes,
         )
 
     # figures -------------------------------------------------------------------------------
@@ -133,8 +170,13 @@ class CheckpointPlan:
 
     @property
     def peak_bytes(self) -> int:
-        """Predicted peak in bytes of the plan's dtype."""
+        """Predicted peak in bytes of the plan's dtype (the arrays' data)."""
         return self.peak_elements * self.plan.itemsize
+
+    @property
+    def footprint_bytes(self) -> int:
+        """Predicted peak plus the reserve: what was fitted into the memory limit."""
+        return self.peak_bytes + self.reserve_bytes
 
     def expression(self) -> str:
         """The bracketing written out."""
@@ -145,7 +187,7 @@ class CheckpointPlan:
 
         Examples
         --------
-        >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 28 * 8)
+        >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 28 * 8, reserve=0)
         >>> print(cp.describe())
         reverse-checkpoints: peak 224 B (28 elements), 96 recomputed mults (6 recomputations), \
 Jacobian 80, forward 80, total 256 mults
@@ -175,6 +217,8 @@ def plan_with_memory_limit(
     memory_limit: int | str,
     dtype: object = "float64",
     forward_costs: Mapping[int, int] | Sequence[object] | None = None,
+    *,
+    reserve: int | None = None,
 ) -> CheckpointPlan:
     """The cheapest streamed plan (Jacobian + recomputation mults) whose peak fits the limit.
 
@@ -182,11 +226,16 @@ def plan_with_memory_limit(
     ----------
     chain : Chain, str or sequence
     memory_limit : int or str
-        Bytes, or a size such as ``"64MiB"`` (binary prefixes).
+        Bytes, or a size such as ``"64MiB"`` (binary prefixes). It must hold the plan's
+        predicted peak plus ``reserve``.
     dtype : str or numpy.dtype
         Element type for the bytes (default float64).
     forward_costs : mapping or sequence, optional
         Forward cost overrides (see :func:`chainorder.checkpoint.forward_costs`).
+    reserve : int, optional
+        Bytes of the limit kept for what the executor allocates beyond the model's arrays;
+        default :func:`bookkeeping_bytes` (a few KiB: the measured peak then stays under the
+        limit); ``0`` fits the model's peak alone.
 
     Returns
     -------
@@ -199,7 +248,7 @@ def plan_with_memory_limit(
 
     Examples
     --------
-    >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 32 * 8)
+    >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 32 * 8, reserve=0)
     >>> cp.peak_elements, cp.recompute_mults, cp.strategy
     (32, 32, 'reverse-checkpoints')
 
@@ -215,16 +264,20 @@ def plan_with_memory_limit(
     dt = as_dtype(dtype)
     limit = parse_bytes(memory_limit)
     costs = _costs(resolved, forward_costs)
-    found = _search(resolved, costs, dt, limit // dt.itemsize, cheapest_only=True)
+    reserve = bookkeeping_bytes(resolved.n_links) if reserve is None else reserve
+    room = (limit - reserve) // dt.itemsize
+    found = _search(resolved, costs, dt, max(room, -1), cheapest_only=True)
     if not found.front:
-        smallest = min(c.peak for c in _search(resolved, costs, dt, None).front) * dt.itemsize
+        least = min(c.peak for c in _search(resolved, costs, dt, None).front) * dt.itemsize
+        smallest = least + reserve
         raise InfeasibleMemoryLimitError(
             f"no plan of {_name(resolved)} fits in {format_bytes(limit)} ({dt.name}); the "
-            f"smallest achievable streamed peak is {format_bytes(smallest)} ({smallest} bytes)",
+            f"smallest achievable streamed peak is {format_bytes(smallest)} ({smallest} bytes"
+            + (f": {least} of arrays + {reserve} of executor bookkeeping)" if reserve else ")"),
             smallest,
         )
     best = min(found.front, key=lambda c: (c.total, c.peak))
-    return _materialise(found, best, resolved, costs, dt, limit)
+    return _materialise(found, best, resolved, costs, dt, limit, reserve)
 
 
 def pareto_front(
@@ -232,8 +285,16 @@ def pareto_front(
     dtype: object = "float64",
     forward_costs: Mapping[int, int] | Sequence[object] | None = None,
     memory_limit: int | str | None = None,
+    *,
+    reserve: int | None = None,
+    max_points: int | None = None,
 ) -> list[CheckpointPlan]:
     """The cost–memory front: for every peak level, the cheapest plan, by increasing peak.
+
+    With ``memory_limit`` only plans whose peak plus ``reserve`` (as in
+    :func:`plan_with_memory_limit`) fits are listed. ``max_points`` keeps at most that many
+    (the first, the last, and the points nearest evenly spaced peaks between them): a long
+    heterogeneous chain has thousands.
 
     Examples
     --------
@@ -242,14 +303,36 @@ def pareto_front(
 
     Notes
     -----
-    As :func:`plan_with_memory_limit`, plus O(L) per point to build its plan.
+    As :func:`plan_with_memory_limit`, plus O(L) per point returned to build its plan.
     """
     resolved = as_chain(chain)
     dt = as_dtype(dtype)
     limit = None if memory_limit is None else parse_bytes(memory_limit)
     costs = _costs(resolved, forward_costs)
-    found = _search(resolved, costs, dt, None if limit is None else limit // dt.itemsize)
-    return [_materialise(found, c, resolved, costs, dt, limit) for c in found.front]
+    reserve = bookkeeping_bytes(resolved.n_links) if reserve is None else reserve
+    room = None if limit is None else max((limit - reserve) // dt.itemsize, -1)
+    found = _search(resolved, costs, dt, room)
+    points = _thin(found.front, max_points)
+    plans: dict[object, Plan] = {}
+    return [_materialise(found, c, resolved, costs, dt, limit, reserve, plans) for c in points]
+
+
+def _thin(front: list[Candidate], most: int | None) -> list[Candidate]:
+    """At most ``most`` points: the ends and those nearest evenly spaced peaks."""
+    if most is None or len(front) <= most:
+        return front
+    if most < 2:
+        return front[-max(most, 0) :] if most else []
+    lo, hi = front[0].peak, front[-1].peak
+    keep: dict[int, Candidate] = {}
+    j = 0
+    for step in range(most):
+        target = lo + (hi - lo) * step / (most - 1)
+        while j + 1 < len(front) and front[j + 1].peak <= target:
+            j += 1
+        keep[j] = front[j]
+    keep[len(front) - 1] = front[-1]
+    return [keep[i] for i in sorted(keep)]
 
 
 def _costs(chain: Chain, overrides: Any) -> tuple[int, ...]:
@@ -267,21 +350,36 @@ def _search(
 
 
 def _materialise(
-    found: Search, c: Candidate, chain: Chain, costs: tuple[int, ...], dt: Any, limit: int | None
+    found: Search,
+    c: Candidate,
+    chain: Chain,
+    costs: tuple[int, ...],
+    dt: Any,
+    limit: int | None,
+    reserve: int,
+    plans: dict[object, Plan] | None = None,
 ) -> CheckpointPlan:
     n = chain.n_links
+    plans = {} if plans is None else plans  # one Plan per tree, shared by the front's points
     if c.source == "reverse":
-        p = Plan.from_tree(chain, found.reverse_flat, "reverse", dt)
+        if "reverse" not in plans:
+            plans["reverse"] = Plan.from_tree(chain, found.reverse_flat, "reverse", dt)
+        p = plans["reverse"]
         events = reverse_events(n, p.flat, found.reverse.cuts(c.index))
         strategy = "reverse-checkpoints"
     else:
         tf: TreeFronts = found.trees[c.source][1]
         dec = tf.decision(c.index)
         name = c.source.removeprefix("tree:")
-        p = Plan.from_tree(chain, decision_tree(dec), "optimal" if name == "any" else name, dt)
+        flat = flatten(decision_tree(dec), n)
+        if flat not in plans:
+            plans[flat] = Plan.from_tree(
+                chain, flat, "memory-limited" if name == "any" else name, dt
+            )
+        p = plans[flat]
         events = decision_events(n, p.flat, dec)
         strategy = "tree"
-    cp = CheckpointPlan.from_events(p, events, costs, limit, strategy, found.description)
+    cp = CheckpointPlan.from_events(p, events, costs, limit, strategy, found.description, reserve)
     if cp.peak_elements != c.peak or cp.cost != c.total:  # pragma: no cover - a model bug
         raise ExecutionError(
             f"checkpoint DP and replay disagree: peak {c.peak} vs {cp.peak_elements}, "

@@ -30,6 +30,7 @@ _HELP = "\n\n".join(
         "  chainorder bench --suite mlp",
         "  chainorder bench --suite hourglass --format md --out hourglass.md",
         "  chainorder bench -s random -f csv -o random.csv --plot random.png",
+        "  chainorder bench --suite mlp --memory-limit 8MiB",
         "Suites: mlp (784,512,tanh,512,tanh,10), hourglass (4096,64,4096,64,4096), widening, "
         "narrowing, random (5 seeded chains, L = 6, every bracketing), smoke (tiny), all.",
         "Every case is planned and its memory checked against --max-memory before the first "
@@ -70,8 +71,19 @@ def bench_command(
         typer.Option("--memory/--no-memory", help="Measure each plan's peak memory too."),
     ] = True,
     max_memory: MaxMemoryOption = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="Run each chain of the suite as a streamed MLP with the cheapest plan that "
+            "fits this limit (e.g. 64MiB): predicted vs measured peak and recomputations.",
+        ),
+    ] = None,
 ) -> None:
     """Run a benchmark suite; write its table (see _HELP)."""
+    if memory_limit is not None:  # issue 11
+        _bench_memory_limited(suite, memory_limit, seed, repeat, max_memory, out)
+        return
     if fmt not in FORMATS:
         fail(f"unknown --format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if threads is not None and threads < 1:
@@ -122,6 +134,27 @@ def bench_command(
         err_console.print(f"wrote {len(result.rows)} rows to {out}", markup=False)
     if plot is not None:
         err_console.print(f"wrote plot to {plot}", markup=False)
+
+
+def _bench_memory_limited(
+    suite: str, memory_limit: str, seed: int, repeat: int, max_memory: str | None, out: Path | None
+) -> None:
+    """``bench --memory-limit``: every chain of the suite under the limit, measured."""
+    from chainorder.cli.checkpoint_command import checkpoint_bench_output
+
+    if out is not None:
+        check_output_path("--out", out)
+    with user_errors():
+        specs = list(dict.fromkeys(c.spec for c in suite_cases(suite) if not c.matrix_free))
+        text, ok = checkpoint_bench_output(specs, memory_limit, seed, repeat, max_memory)
+        if out is not None:
+            write_atomic(out, text)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        err_console.print(f"wrote {out}", markup=False)
+    if not ok:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -54,6 +54,10 @@ Examples:
   chainorder plan --dims "1x28x28,conv2d(8,k=3),relu,conv2d(16,k=3,stride=2),relu,10" --matrix-free
 
   chainorder plan --chain gdjcpb.txt --steps
+
+  chainorder plan --dims 90,100,tanh,110,tanh,100,tanh,1 --setting streamed --pareto
+
+  chainorder plan --dims 90,100,tanh,110,tanh,100,tanh,1 --setting streamed --memory-limit 90KiB
 """
 
 
@@ -147,6 +151,23 @@ def plan_command(
         Path | None,
         typer.Option("--chain", help="Matrix-free chain file: JSON or a GDJCPB instance."),
     ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="Streamed setting: the cheapest plan (Jacobian + recomputed mults) whose "
+            "predicted peak fits, e.g. 64MiB, 2GiB or bytes; --steps shows its store / drop / "
+            "recompute schedule.",
+        ),
+    ] = None,
+    pareto: Annotated[
+        bool,
+        typer.Option("--pareto", help="Streamed setting: print the cost–memory front."),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="With --pareto: plot the front to this file (plot extra)."),
+    ] = None,
 ) -> None:
     """Find the optimal bracketing of J_L···J_1 and compare it with forward and reverse mode."""
     if matrix_free or chain_file is not None:  # issue 10: chainorder.cli.matfree_command
@@ -164,6 +185,15 @@ def plan_command(
     spec = require_dims(dims)
     if save is not None:
         check_output_path("--save", save)
+    if memory_limit is not None or pareto or plot is not None:  # issue 11
+        from chainorder.cli.checkpoint_command import checkpoint_plan_output
+
+        if plot is not None:
+            check_output_path("--plot", plot)
+        with user_errors():
+            args = (as_dtype(dtype).name, as_setting(setting), memory_limit, pareto, steps)
+            checkpoint_plan_output(Chain.parse(spec), *args, as_json, save, plot)
+        return
     with user_errors():
         chosen = as_setting(setting)
         chain = Chain.parse(spec)

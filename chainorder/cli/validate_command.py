@@ -75,6 +75,8 @@ _HELP = "\n\n".join(
         "  chainorder validate --dims 8000,200,8000,200,8000 --backend dask --workers 2 "
         "--memory-per-worker 2GiB",
         "  chainorder validate --dims 64,relu,32,tanh,10 --matrix-free --all-plans",
+        "  chainorder validate --dims 900,1000,tanh,1100,tanh,1000,tanh,1 --setting streamed "
+        "--memory-limit 14MiB",
         "Exit status: 0 when every Jacobian agrees with forward mode's within the dtype's "
         "tolerance, 1 when one does not, 2 on bad input or when the run would not fit "
         "--max-memory (checked before anything is allocated).",
@@ -156,9 +158,31 @@ def validate_command(
         bool,
         typer.Option("--all-plans", help="With --matrix-free: every plan (short chains)."),
     ] = False,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="Streamed setting: run the cheapest plan that fits (e.g. 64MiB) on a seeded "
+            "MLP; measured peak, recomputations and Jacobian against the predictions.",
+        ),
+    ] = None,
 ) -> None:
     """Run plans on real Jacobians; print predicted next to measured figures (see _HELP)."""
     dims = require_dims(dims)
+    if memory_limit is not None:  # issue 11: chainorder.checkpoint.run
+        from chainorder.cli.checkpoint_command import checkpoint_validation_output
+
+        with user_errors():
+            if setting.strip().lower() != "streamed" or backend != "numpy" or matrix_free:
+                raise SpecError(
+                    "--memory-limit runs the streamed setting on NumPy: use --setting streamed"
+                )
+            text, ok = checkpoint_validation_output(
+                dims, memory_limit, dtype, seed, 3 if repeat is None else repeat, max_memory,
+                as_json,
+            )  # fmt: skip
+        typer.echo(text, nl=False)
+        raise typer.Exit(0 if ok else 1)
     dask_options = {
         "--workers": workers,
         "--threads-per-worker": threads_per_worker,
