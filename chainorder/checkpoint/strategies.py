@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from chainorder.chain import Chain, as_chain
 from chainorder.checkpoint.actions import CheckpointSchedule
 from chainorder.checkpoint.forward_cost import forward_costs
-from chainorder.checkpoint.plan import CheckpointPlan
+from chainorder.checkpoint.plan import CheckpointPlan, bookkeeping_bytes
 from chainorder.checkpoint.revolve import revolve_schedule
 from chainorder.checkpoint.segments import segments_schedule
 from chainorder.checkpoint.sweep_events import reverse_sweep_events, reverse_sweep_peak
@@ -138,6 +138,8 @@ def strategy_plan(
     memory_limit: int | str | None = None,
     dtype: object = "float64",
     costs: Mapping[int, int] | Sequence[object] | None = None,
+    *,
+    reserve: int | None = None,
 ) -> CheckpointPlan:
     """A named strategy's schedule as a :class:`~chainorder.checkpoint.CheckpointPlan`.
 
@@ -150,6 +152,11 @@ def strategy_plan(
     dtype : str or numpy.dtype
     costs : mapping or sequence, optional
         Forward cost overrides (:func:`chainorder.checkpoint.forward_costs`).
+    reserve : int, optional
+        Bytes of the limit kept for the executor's bookkeeping, as in
+        :func:`~chainorder.checkpoint.plan_with_memory_limit` (default
+        :func:`~chainorder.checkpoint.plan.bookkeeping_bytes`); the schedule's peak must fit
+        ``memory_limit − reserve``.
 
     Returns
     -------
@@ -166,7 +173,7 @@ def strategy_plan(
     >>> import numpy as np
     >>> from chainorder.execute import compile_plan
     >>> from chainorder.nets import MLP
-    >>> cp = strategy_plan("8,8,tanh,8,tanh,8,1", "revolve", memory_limit=104 * 8)
+    >>> cp = strategy_plan("8,8,tanh,8,tanh,8,1", "revolve", memory_limit=104 * 8, reserve=0)
     >>> cp.peak_bytes, cp.recomputations, cp.recompute_mults  # tanh x_4, x_2 again: 8 + 8
     (832, 2, 16)
     >>> net = MLP("8,8,tanh,8,tanh,8,1", seed=0)
@@ -182,8 +189,10 @@ def strategy_plan(
     resolved = as_chain(chain)
     dt = as_dtype(dtype)
     limit = None if memory_limit is None else parse_bytes(memory_limit)
-    sch = strategy_schedule(resolved, strategy, None if limit is None else limit // dt.itemsize)
     n = resolved.n_links
+    reserve = bookkeeping_bytes(n) if reserve is None else as_nonnegative_int(reserve, "reserve")
+    room = None if limit is None else max(limit - reserve, 0) // dt.itemsize
+    sch = strategy_schedule(resolved, strategy, room)
     p = Plan.from_tree(resolved, reverse_tree(n), "reverse", dt)
     _, events = reverse_sweep_events(resolved, sch)
     return CheckpointPlan.from_events(
@@ -193,6 +202,7 @@ def strategy_plan(
         limit,
         strategy,
         f"{sch.strategy} schedule, {sch.max_stored} checkpoints held at most",
+        reserve if limit is not None else 0,
     )
 
 
