@@ -25,7 +25,7 @@ def test_plan_with_a_memory_limit_prints_the_cheapest_fitting_plan_and_its_steps
     flat = " ".join(out.split())  # rich wraps long lines at the runner's 80 columns
     assert "memory limit 94 KiB" in flat and f"({cp.peak_elements} elements)" in flat
     assert cp.recomputations == 1 and "(1 activation recomputed)" in flat
-    assert "recompute" in out and "drop" in out and "form" in out
+    assert "recompute" in out and "drop" in out and "form" in out and "store" in out
     assert out.count("recompute ") + out.count("recompute│") >= cp.recomputations
 
 

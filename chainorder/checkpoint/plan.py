@@ -21,7 +21,13 @@ from chainorder.checkpoint.events import decision_events, replay
 from chainorder.checkpoint.forward_cost import forward_costs
 from chainorder.checkpoint.model import ChainFigures
 from chainorder.checkpoint.reverse import reverse_events
-from chainorder.checkpoint.search import Candidate, Search, default_candidates, search
+from chainorder.checkpoint.search import (
+    TREE_SEARCH_LINKS,
+    Candidate,
+    Search,
+    default_candidates,
+    search,
+)
 from chainorder.dtypes import as_dtype
 from chainorder.errors import ExecutionError, InfeasibleMemoryLimitError
 from chainorder.memory import Event, simulate_peak
@@ -345,7 +351,8 @@ def _search(
     fig = ChainFigures.of(chain, costs)
     n = chain.n_links
     rev = Plan.from_tree(chain, reverse_tree(n), "reverse", dt)
-    candidates = {} if n <= 24 else default_candidates(n, plan(chain, "optimal", dt).tree)
+    exhaustive = n <= TREE_SEARCH_LINKS
+    candidates = {} if exhaustive else default_candidates(n, plan(chain, "optimal", dt).tree)
     return search(fig, candidates, rev.mults, limit, cheapest_only)
 
 

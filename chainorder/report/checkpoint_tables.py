@@ -62,8 +62,9 @@ def checkpoint_summary(cp: Any) -> list[str]:
 def step_rows(cp: Any) -> list[tuple[int, str, str, int]]:
     """``(number, action, what, live elements after)`` for every event of the schedule.
 
-    Actions: ``compute`` (first time), ``recompute``, ``drop`` (an activation released),
-    ``form``, ``multiply``, ``free``.
+    Actions: ``compute`` (first time), ``store`` (first time, and kept as a checkpoint that
+    recomputation starts from), ``recompute``, ``drop`` (an activation released), ``form``,
+    ``multiply``, ``free``.
 
     Notes
     -----
@@ -75,12 +76,13 @@ def step_rows(cp: Any) -> list[tuple[int, str, str, int]]:
     leaf_of = {flat.lo[i]: i for i in range(len(flat.lo)) if flat.left[i] < 0}
     d = chain.dims
     seen: set[int] = set()
+    stored = set(cp.checkpoints)
     live = d[0]
     rows = []
     for number, ev in enumerate(cp.events, start=1):
         k = ev.index
         if ev.kind == "compute":
-            action = "recompute" if k in seen else "compute"
+            action = "recompute" if k in seen else "store" if k in stored else "compute"
             seen.add(k)
             live += d[k]
             what = f"x_{k} from x_{k - 1} ({d[k]} elements)"
