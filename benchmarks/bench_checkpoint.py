@@ -170,8 +170,8 @@ def torch_vs_chainorder(width: int, jacobian: bool, repeat: int, every: int) -> 
                 lambda k=k: torch_checkpointed(seq, x, k, jacobian=jacobian), repeat
             )
             rows.append(
-                torch_cell + f"{t_torch * 1e3:.2f} ms | infeasible: smallest peak "
-                f"{format_bytes(int(smallest))} | - | - | - |"
+                torch_cell + f"{t_torch * 1e3:.2f} ms | infeasible: needs "
+                f"{format_bytes(int(smallest))} with the reserve | - | - | - |"
             )
             continue
         tally["feasible"] += 1
