@@ -12,9 +12,13 @@ from chainorder.checkpoint import (
     pareto_front,
     plan_with_memory_limit,
 )
+from chainorder.checkpoint.bookkeeping import (
+    bookkeeping_bytes,
+    bookkeeping_floor,
+    executor_bookkeeping,
+)
 from chainorder.checkpoint.model import ChainFigures
 from chainorder.checkpoint.pareto import best_within
-from chainorder.checkpoint.plan import bookkeeping_bytes
 from chainorder.checkpoint.reverse import reverse_fronts
 from chainorder.checkpoint.search import search
 from chainorder.cost import tree_cost
@@ -114,24 +118,28 @@ def test_limited_plan_is_the_cheapest_that_fits(chain, limit_elements):
 
 
 def test_library_entry_point_units_and_reserve():
-    reserve = bookkeeping_bytes(6)
-    cp = plan("4,4,4,4,4,4,1", memory_limit=str(256 + reserve))
-    assert isinstance(cp, CheckpointPlan)
-    assert cp.peak_bytes == 256 and cp.recomputations == 2
-    assert cp.reserve_bytes == reserve and cp.footprint_bytes == 256 + reserve
-    cp32 = plan("4,4,4,4,4,4,1", memory_limit=128 + reserve, dtype="float32")
-    assert cp32.peak_elements == 32
+    front = pareto_front("4,4,4,4,4,4,1")
+    assert all(cp.reserve_bytes == executor_bookkeeping(6, cp.events) for cp in front)
+    for limit in sorted({cp.footprint_bytes for cp in front}):
+        cp = plan("4,4,4,4,4,4,1", memory_limit=str(limit))
+        assert isinstance(cp, CheckpointPlan) and cp.memory_limit == limit
+        assert cp.footprint_bytes <= limit
+        assert cp.reserve_bytes == executor_bookkeeping(6, cp.events)
+        assert cp.cost == min(p.cost for p in front if p.footprint_bytes <= limit)
+    cp32 = plan_with_memory_limit("4,4,4,4,4,4,1", 128, "float32", reserve=0)
+    assert cp32.peak_elements == 32 and cp32.peak_bytes == 128 and cp32.reserve_bytes == 0
     assert plan("784,512,512,10", memory_limit="64MiB").recomputations == 0
 
 
 def test_infeasible_limit_is_one_line_with_the_smallest_peak():
     with pytest.raises(MemoryLimitError, match=r"smallest achievable streamed peak is 224 B"):
         plan_with_memory_limit("4,4,4,4,4,4,1", "200", reserve=0)
-    smallest = 224 + bookkeeping_bytes(6)
+    smallest = min(cp.footprint_bytes for cp in pareto_front("4,4,4,4,4,4,1"))
     with pytest.raises(InfeasibleMemoryLimitError, match=f"{smallest} bytes: 224 of arrays") as e:
         plan_with_memory_limit("4,4,4,4,4,4,1", smallest - 1)
     assert e.value.smallest_peak_bytes == smallest
     assert plan_with_memory_limit("4,4,4,4,4,4,1", smallest).peak_elements == 28
+    assert bookkeeping_floor(6) <= smallest - 224 <= bookkeeping_bytes(6)
     with pytest.raises(SpecError):
         plan_with_memory_limit("4,4,1", "lots")
 

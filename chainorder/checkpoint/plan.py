@@ -11,10 +11,15 @@ computed from that event list (:func:`chainorder.checkpoint.events.replay`,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chainorder.chain import Chain, as_chain
+from chainorder.checkpoint.bookkeeping import (
+    bookkeeping_bytes,
+    bookkeeping_floor,
+    executor_bookkeeping,
+)
 from chainorder.checkpoint.decisions import decision_tree
 from chainorder.checkpoint.dp import TreeFronts
 from chainorder.checkpoint.events import decision_events, replay
@@ -27,47 +32,16 @@ from chainorder.checkpoint.search import (
     Search,
     default_candidates,
     search,
+    thin,
 )
 from chainorder.dtypes import as_dtype
-from chainorder.errors import ExecutionError, InfeasibleMemoryLimitError
+from chainorder.errors import ChainTooLongError, ExecutionError, InfeasibleMemoryLimitError
 from chainorder.memory import Event, simulate_peak
 from chainorder.plan import Plan, plan
 from chainorder.tree import flatten, reverse_tree
 from chainorder.units import format_bytes, parse_bytes
 
-__all__ = [
-    "ARRAY_HEADER_BYTES",
-    "RUN_OVERHEAD_BYTES",
-    "CheckpointPlan",
-    "bookkeeping_bytes",
-    "pareto_front",
-    "plan_with_memory_limit",
-]
-
-#: Bytes the NumPy executor allocates per array beyond its data: the ndarray object with its
-#: shape and strides (tracemalloc: 120 B for 1-D, 136 B for 2-D arrays; rounded up).
-ARRAY_HEADER_BYTES = 160
-#: Bytes of one operation's temporaries (a matrix-vector product: about 0.5 KiB) plus slack.
-RUN_OVERHEAD_BYTES = 1024
-
-
-def bookkeeping_bytes(n_links: int) -> int:
-    """What the executor may allocate beyond the model's arrays, for an ``L``-link chain.
-
-    At most ``2L + 1`` arrays are alive at once (``L`` activations, at most ``L + 1`` products
-    and Jacobians), each with its header; the executor's two slot lists; one operation's
-    temporaries. A memory limit must hold the predicted peak plus this.
-
-    Examples
-    --------
-    >>> bookkeeping_bytes(6)
-    3424
-
-    Notes
-    -----
-    O(1).
-    """
-    return ARRAY_HEADER_BYTES * (2 * n_links + 1) + 16 * (3 * n_links + 2) + RUN_OVERHEAD_BYTES
+__all__ = ["CheckpointPlan", "bookkeeping_bytes", "pareto_front", "plan_with_memory_limit"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,8 +214,8 @@ def plan_with_memory_limit(
         Forward cost overrides (see :func:`chainorder.checkpoint.forward_costs`).
     reserve : int, optional
         Bytes of the limit kept for what the executor allocates beyond the model's arrays;
-        default :func:`bookkeeping_bytes` (a few KiB: the measured peak then stays under the
-        limit); ``0`` fits the model's peak alone.
+        by default each candidate's own :func:`executor_bookkeeping` (array headers: a few
+        KiB; the measured peak then stays under the limit); ``0`` fits the model's peak alone.
 
     Returns
     -------
@@ -270,20 +244,61 @@ def plan_with_memory_limit(
     dt = as_dtype(dtype)
     limit = parse_bytes(memory_limit)
     costs = _costs(resolved, forward_costs)
-    reserve = bookkeeping_bytes(resolved.n_links) if reserve is None else reserve
-    room = (limit - reserve) // dt.itemsize
-    found = _search(resolved, costs, dt, max(room, -1), cheapest_only=True)
-    if not found.front:
-        least = min(c.peak for c in _search(resolved, costs, dt, None).front) * dt.itemsize
-        smallest = least + reserve
-        raise InfeasibleMemoryLimitError(
-            f"no plan of {_name(resolved)} fits in {format_bytes(limit)} ({dt.name}); the "
-            f"smallest achievable streamed peak is {format_bytes(smallest)} ({smallest} bytes"
-            + (f": {least} of arrays + {reserve} of executor bookkeeping)" if reserve else ")"),
-            smallest,
-        )
-    best = min(found.front, key=lambda c: (c.total, c.peak))
-    return _materialise(found, best, resolved, costs, dt, limit, reserve)
+    n = resolved.n_links
+    floor = bookkeeping_floor(n) if reserve is None else reserve
+    room = max((limit - floor) // dt.itemsize, -1)
+    for cheapest_only in (True, False):
+        found = _search(resolved, costs, dt, room, cheapest_only)
+        fitted = _cheapest_fitting(found, resolved, costs, dt, limit, reserve)
+        if fitted is not None:
+            return fitted
+        if not found.reverse_skipped:
+            break
+    full = _search(resolved, costs, dt, None)
+    plans: dict[object, Plan] = {}
+    smallest, least = min(
+        (cp.footprint_bytes, cp.peak_bytes)
+        for c in full.front[:_CHECKED_POINTS]
+        for cp in [_fit(_materialise(full, c, resolved, costs, dt, limit, floor, plans), reserve)]
+    )
+    raise InfeasibleMemoryLimitError(
+        f"no plan of {_name(resolved)} fits in {format_bytes(limit)} ({dt.name}); the "
+        f"smallest achievable streamed peak is {format_bytes(smallest)} ({smallest} bytes"
+        + (
+            f": {least} of arrays + {smallest - least} of executor bookkeeping)"
+            if smallest > least
+            else ")"
+        ),
+        smallest,
+    )
+
+
+#: Candidates checked one by one against the limit with their own bookkeeping.
+_CHECKED_POINTS = 64
+
+
+def _fit(cp: CheckpointPlan, reserve: int | None) -> CheckpointPlan:
+    """``cp`` with its reserve: ``reserve``, or its own executor bookkeeping."""
+    need = executor_bookkeeping(cp.chain.n_links, cp.events) if reserve is None else reserve
+    return replace(cp, reserve_bytes=need)
+
+
+def _cheapest_fitting(
+    found: Search, chain: Chain, costs: tuple[int, ...], dt: Any, limit: int, reserve: int | None
+) -> CheckpointPlan | None:
+    """The cheapest candidate whose peak plus bookkeeping fits; None if none does."""
+    n = chain.n_links
+    plans: dict[object, Plan] = {}
+    ranked = sorted(found.front, key=lambda c: (c.total, c.peak))
+    if reserve is None:  # anything under the loose bound fits: check only what is cheaper
+        sure = [c for c in ranked if c.peak * dt.itemsize + bookkeeping_bytes(n) <= limit]
+        if sure:
+            ranked = ranked[: ranked.index(sure[0]) + 1][-_CHECKED_POINTS:]
+    for c in ranked:
+        cp = _fit(_materialise(found, c, chain, costs, dt, limit, 0, plans), reserve)
+        if cp.footprint_bytes <= limit:
+            return cp
+    return None
 
 
 def pareto_front(
@@ -315,30 +330,15 @@ def pareto_front(
     dt = as_dtype(dtype)
     limit = None if memory_limit is None else parse_bytes(memory_limit)
     costs = _costs(resolved, forward_costs)
-    reserve = bookkeeping_bytes(resolved.n_links) if reserve is None else reserve
-    room = None if limit is None else max((limit - reserve) // dt.itemsize, -1)
+    floor = bookkeeping_floor(resolved.n_links) if reserve is None else reserve
+    room = None if limit is None else max((limit - floor) // dt.itemsize, -1)
     found = _search(resolved, costs, dt, room)
-    points = _thin(found.front, max_points)
     plans: dict[object, Plan] = {}
-    return [_materialise(found, c, resolved, costs, dt, limit, reserve, plans) for c in points]
-
-
-def _thin(front: list[Candidate], most: int | None) -> list[Candidate]:
-    """At most ``most`` points: the ends and those nearest evenly spaced peaks."""
-    if most is None or len(front) <= most:
-        return front
-    if most < 2:
-        return front[-max(most, 0) :] if most else []
-    lo, hi = front[0].peak, front[-1].peak
-    keep: dict[int, Candidate] = {}
-    j = 0
-    for step in range(most):
-        target = lo + (hi - lo) * step / (most - 1)
-        while j + 1 < len(front) and front[j + 1].peak <= target:
-            j += 1
-        keep[j] = front[j]
-    keep[len(front) - 1] = front[-1]
-    return [keep[i] for i in sorted(keep)]
+    out = [
+        _fit(_materialise(found, c, resolved, costs, dt, limit, 0, plans), reserve)
+        for c in thin(found.front, max_points)
+    ]
+    return out if limit is None else [cp for cp in out if cp.footprint_bytes <= limit]
 
 
 def _costs(chain: Chain, overrides: Any) -> tuple[int, ...]:
@@ -351,9 +351,23 @@ def _search(
     fig = ChainFigures.of(chain, costs)
     n = chain.n_links
     rev = Plan.from_tree(chain, reverse_tree(n), "reverse", dt)
-    exhaustive = n <= TREE_SEARCH_LINKS
-    candidates = {} if exhaustive else default_candidates(n, plan(chain, "optimal", dt).tree)
+    candidates = {} if n <= TREE_SEARCH_LINKS else default_candidates(n, _best_tree(chain, dt))
     return search(fig, candidates, rev.mults, limit, cheapest_only)
+
+
+#: Beyond this many links a chain with elementwise links takes the bounded solver's tree (O(L
+#: log L), with a proven gap) instead of the O(L³) chain DP's as a candidate.
+EXACT_TREE_LINKS = 300
+
+
+def _best_tree(chain: Chain, dt: Any) -> Any:
+    """The chain DP's (or Hu–Shing's) tree; the bounded solver's for long elementwise chains."""
+    if chain.n_links <= EXACT_TREE_LINKS or chain.is_dense:
+        try:
+            return plan(chain, "optimal", dt).tree
+        except ChainTooLongError:  # pragma: no cover - dense chains never raise it
+            pass
+    return plan(chain, "bounded", dt).tree
 
 
 def _materialise(

@@ -28,7 +28,10 @@ __all__ = [
     "TREE_SEARCH_LINKS",
     "Candidate",
     "Search",
+    "checkpoint_positions",
+    "default_candidates",
     "search",
+    "thin",
 ]
 
 #: Longest chain searched over every bracketing (O(L³·F)).
@@ -58,6 +61,7 @@ class Search:
     reverse_mults: int
     front: list[Candidate]
     exhaustive: bool
+    reverse_skipped: bool = False
 
     @property
     def description(self) -> str:
@@ -104,7 +108,8 @@ def search(
         (p, c, (name, j)) for name, (_, tf) in trees.items() for j, (p, c, _) in enumerate(tf.root)
     ]
     positions = None if n <= CHECKPOINT_POSITIONS else checkpoint_positions(fig)
-    if cheapest_only and any(c <= reverse_mults for _, c, _ in points):
+    skipped = cheapest_only and any(c <= reverse_mults for _, c, _ in points)
+    if skipped:
         rev = ReverseFronts(fig, {(0, n): []})
     else:
         rev = reverse_fronts(fig, limit, positions)
@@ -113,7 +118,9 @@ def search(
         (p, reverse_mults + c - first_pass, ("reverse", j)) for j, (p, c, _) in enumerate(rev.root)
     ]
     front = [Candidate(p, c, src, j) for p, c, (src, j) in prune(points, limit)]  # type: ignore[misc]
-    return Search(fig, trees, rev, flatten(reverse_tree(n), n), reverse_mults, front, exhaustive)
+    return Search(
+        fig, trees, rev, flatten(reverse_tree(n), n), reverse_mults, front, exhaustive, skipped
+    )
 
 
 def checkpoint_positions(fig: ChainFigures, count: int = CHECKPOINT_POSITIONS) -> list[int]:
@@ -154,3 +161,32 @@ def default_candidates(n: int, optimal: Tree) -> dict[str, Tree]:
 def _fixed(split: dict[tuple[int, int], int]):
     """The split function of one tree (``m`` of each of its nodes)."""
     return lambda lo, hi: (split[(lo, hi)],)
+
+
+def thin(front: list[Candidate], most: int | None) -> list[Candidate]:
+    """At most ``most`` points: the ends and those nearest evenly spaced peaks.
+
+    Examples
+    --------
+    >>> pts = [Candidate(p, 100 - p, "reverse", i) for i, p in enumerate([1, 2, 3, 10, 50, 100])]
+    >>> [c.peak for c in thin(pts, 3)]
+    [1, 50, 100]
+
+    Notes
+    -----
+    O(len(front)).
+    """
+    if most is None or len(front) <= most:
+        return front
+    if most < 2:
+        return front[-max(most, 0) :] if most else []
+    lo, hi = front[0].peak, front[-1].peak
+    keep: dict[int, Candidate] = {}
+    j = 0
+    for step in range(most):
+        target = lo + (hi - lo) * step / (most - 1)
+        while j + 1 < len(front) and front[j + 1].peak <= target:
+            j += 1
+        keep[j] = front[j]
+    keep[len(front) - 1] = front[-1]
+    return [keep[i] for i in sorted(keep)]

@@ -57,7 +57,7 @@ Examples:
 
   chainorder plan --dims 90,100,tanh,110,tanh,100,tanh,1 --setting streamed --pareto
 
-  chainorder plan --dims 90,100,tanh,110,tanh,100,tanh,1 --setting streamed --memory-limit 90KiB
+  chainorder plan --dims 90,100,tanh,110,tanh,100,tanh,1 --setting streamed --memory-limit 94KiB
 """
 
 
