@@ -17,20 +17,22 @@ which the streamed executor replays like the exact planner's plans.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from chainorder.chain import Chain, as_chain
 from chainorder.checkpoint.actions import CheckpointSchedule
+from chainorder.checkpoint.bookkeeping import executor_bookkeeping
 from chainorder.checkpoint.forward_cost import forward_costs
-from chainorder.checkpoint.plan import CheckpointPlan, bookkeeping_bytes
+from chainorder.checkpoint.plan import CheckpointPlan
 from chainorder.checkpoint.revolve import revolve_schedule
 from chainorder.checkpoint.segments import segments_schedule
 from chainorder.checkpoint.sweep_events import reverse_sweep_events, reverse_sweep_peak
 from chainorder.checks import as_nonnegative_int
 from chainorder.dtypes import as_dtype
 from chainorder.errors import MemoryLimitError, UnknownSolverError
+from chainorder.memory import simulate_peak
 from chainorder.plan import Plan
-from chainorder.tree import reverse_tree
+from chainorder.tree import FlatTree, flatten, reverse_tree
 from chainorder.units import parse_bytes
 
 __all__ = ["STRATEGIES", "revolve_front", "revolve_within", "strategy_plan", "strategy_schedule"]
@@ -69,24 +71,35 @@ def revolve_within(chain: Chain | str, limit_elements: int) -> CheckpointSchedul
     """
     chain = as_chain(chain)
     limit = as_nonnegative_int(limit_elements, "limit_elements")
+    best, lowest = _largest_fitting(chain, lambda sch: reverse_sweep_peak(chain, sch), limit)
+    if best is None:
+        raise MemoryLimitError(
+            f"no revolve schedule fits {limit:,} elements: the smallest reverse-sweep "
+            f"peak is {lowest:,} elements (one checkpoint)"
+        )
+    return best
+
+
+def _largest_fitting(
+    chain: Chain, footprint: Callable[[CheckpointSchedule], int], limit: int
+) -> tuple[CheckpointSchedule | None, int]:
+    """The revolve schedule with the most checkpoints whose ``footprint`` is ``<= limit``
+    (binary search, the footprint growing with ``s``), or ``None`` and the footprint at
+    ``s = 1``."""
     n = chain.n_links
     lo, hi, best = 1, n, None  # the answer is in lo..hi if any s fits
     while lo < hi:
         mid = (lo + hi + 1) // 2
         sch = revolve_schedule(n, mid)
-        if reverse_sweep_peak(chain, sch) <= limit:
+        if footprint(sch) <= limit:
             lo, best = mid, sch
         else:
             hi = mid - 1
-    if best is None:  # s = 1 last: its schedule is the longest, t(L, 1) = L(L−1)/2 steps
-        best = revolve_schedule(n, 1)
-        low_peak = reverse_sweep_peak(chain, best)
-        if low_peak > limit:
-            raise MemoryLimitError(
-                f"no revolve schedule fits {limit:,} elements: the smallest reverse-sweep "
-                f"peak is {low_peak:,} elements (one checkpoint)"
-            )
-    return best
+    if best is not None:
+        return best, -1
+    one = revolve_schedule(n, 1)  # s = 1 last: the longest schedule, t(L, 1) = L(L−1)/2 steps
+    low = footprint(one)
+    return (one if low <= limit else None), low
 
 
 def strategy_schedule(
@@ -153,10 +166,11 @@ def strategy_plan(
     costs : mapping or sequence, optional
         Forward cost overrides (:func:`chainorder.checkpoint.forward_costs`).
     reserve : int, optional
-        Bytes of the limit kept for the executor's bookkeeping, as in
-        :func:`~chainorder.checkpoint.plan_with_memory_limit` (default
-        :func:`~chainorder.checkpoint.plan.bookkeeping_bytes`); the schedule's peak must fit
-        ``memory_limit − reserve``.
+        Bytes of the limit kept for the executor's bookkeeping: the schedule's peak must fit
+        ``memory_limit − reserve``. By default, as in
+        :func:`~chainorder.checkpoint.plan_with_memory_limit`, each schedule's own
+        bookkeeping (:func:`~chainorder.checkpoint.bookkeeping.executor_bookkeeping` of its
+        events) is added to its peak.
 
     Returns
     -------
@@ -190,11 +204,16 @@ def strategy_plan(
     dt = as_dtype(dtype)
     limit = None if memory_limit is None else parse_bytes(memory_limit)
     n = resolved.n_links
-    reserve = bookkeeping_bytes(n) if reserve is None else as_nonnegative_int(reserve, "reserve")
-    room = None if limit is None else max(limit - reserve, 0) // dt.itemsize
-    sch = strategy_schedule(resolved, strategy, room)
+    if limit is None or reserve is not None:
+        reserve = 0 if reserve is None else as_nonnegative_int(reserve, "reserve")
+        room = None if limit is None else max(limit - reserve, 0) // dt.itemsize
+        sch = strategy_schedule(resolved, strategy, room)
+    else:
+        sch = _fitting_with_bookkeeping(resolved, strategy, dt.itemsize, limit)
     p = Plan.from_tree(resolved, reverse_tree(n), "reverse", dt)
     _, events = reverse_sweep_events(resolved, sch)
+    if limit is not None and reserve is None:
+        reserve = executor_bookkeeping(n, events)
     return CheckpointPlan.from_events(
         p,
         events,
@@ -202,8 +221,39 @@ def strategy_plan(
         limit,
         strategy,
         f"{sch.strategy} schedule, {sch.max_stored} checkpoints held at most",
-        reserve if limit is not None else 0,
+        reserve or 0,
     )
+
+
+def _fitting_with_bookkeeping(
+    chain: Chain, strategy: str, itemsize: int, limit: int
+) -> CheckpointSchedule:
+    """The strategy's schedule whose peak bytes plus its own executor bookkeeping fit."""
+    n = chain.n_links
+
+    def footprint(sch: CheckpointSchedule) -> int:
+        _, events = reverse_sweep_events(chain, sch)
+        peak = simulate_peak(chain, _reverse_flat(n), events, "streamed")
+        return peak * itemsize + executor_bookkeeping(n, events)
+
+    if strategy not in STRATEGIES:
+        strategy_schedule(chain, strategy)  # raises the one-line UnknownSolverError
+    if strategy == "sqrt":
+        sch = segments_schedule(n)
+        need = footprint(sch)
+        if need > limit:
+            raise MemoryLimitError(
+                f"the √L segment schedule needs {need:,} bytes (executor bookkeeping "
+                f"included), over the limit of {limit:,}"
+            )
+        return sch
+    best, lowest = _largest_fitting(chain, footprint, limit)
+    if best is None:
+        raise MemoryLimitError(
+            f"no revolve schedule fits {limit:,} bytes: the smallest needs {lowest:,} bytes "
+            "(one checkpoint, executor bookkeeping included)"
+        )
+    return best
 
 
 def revolve_front(
@@ -239,3 +289,7 @@ def revolve_front(
         if not front or cp.cost < front[-1].cost:
             front.append(cp)
     return front
+
+
+def _reverse_flat(n: int) -> FlatTree:
+    return flatten(reverse_tree(n), n)
