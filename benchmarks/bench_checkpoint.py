@@ -41,7 +41,6 @@ from _results import emit, machine_line
 
 from chainorder.checkpoint import default_forward_cost as forward_cost
 from chainorder.checkpoint import pareto_front, plan_with_memory_limit
-from chainorder.checkpoint.plan import bookkeeping_bytes
 from chainorder.checkpoint.revolve import revolve_advances, revolve_schedule
 from chainorder.checkpoint.segments import segments_schedule, sqrt_segments
 from chainorder.checkpoint.strategies import strategy_plan
@@ -361,9 +360,10 @@ def main(argv: list[str] | None = None) -> int:
                 "chainorder peak: predicted, and measured with tracemalloc (NumPy buffers). "
                 "Recomputed: PyTorch's module evaluations during backward (hooks); "
                 "chainorder's `activation` calls beyond the first sweep. The chainorder plan is "
-                "`plan_with_memory_limit(chain, PyTorch's peak)` (its default reserve of "
-                f"{bookkeeping_bytes(64):,} bytes for the executor's bookkeeping included, so "
-                "the measured peak stays under the level; the revolve column likewise), "
+                "`plan_with_memory_limit(chain, PyTorch's peak)` (by default a plan fits when "
+                "its predicted peak plus its own executor bookkeeping — array headers, slot "
+                "lists, about 2 KiB fixed — does, so that the measured peak stays under the "
+                "level; the revolve column likewise), "
                 "executed; both results are "
                 "checked equal before any time counts. chainorder's streamed model forms each "
                 "Jacobian `J_l` (a dense layer's is 64×64, 32 KiB) while PyTorch's backward "
