@@ -94,3 +94,15 @@ def _footprint(chain, s: int) -> int:
 
     _, events = reverse_sweep_events(chain, revolve_schedule(chain.n_links, s))
     return 8 * _peak(chain.spec(), s) + executor_bookkeeping(chain.n_links, events)
+
+
+@pytest.mark.parametrize("n_links", [40, 64])
+@pytest.mark.parametrize("s", [1, 2, 3, 5, 8])
+def test_long_chains_are_never_worse_than_revolve(n_links: int, s: int) -> None:
+    """Beyond the exhaustive search (24 links) revolve stays a candidate of the planner."""
+    spec = ",".join(["8"] * n_links + ["1"])
+    rv = strategy_plan(spec, "revolve", memory_limit=8 * _peak(spec, s), reserve=0)
+    dp = plan_with_memory_limit(spec, rv.peak_bytes, reserve=0)
+    assert dp.peak_bytes <= rv.peak_bytes
+    assert dp.cost <= rv.cost
+    assert dp.recompute_mults <= rv.recompute_mults

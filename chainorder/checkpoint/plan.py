@@ -237,8 +237,8 @@ def plan_with_memory_limit(
     Up to 24 links: every bracketing × every keep/drop choice, O(L³·F) for fronts of F
     points, plus the reverse sweep with checkpoints anywhere, O(L³·F). Longer chains: the
     optimal, forward and reverse trees (O(L·F) each, after the chain DP) and the reverse sweep
-    with checkpoints among 32 positions (O(32³·F + 32·L)). See
-    :mod:`chainorder.checkpoint.search`.
+    with checkpoints among 32 positions (O(32³·F + 32·L)), and revolve's schedule with the
+    most checkpoints that fit (never worse than revolve). See :mod:`chainorder.checkpoint.search`.
     """
     resolved = as_chain(chain)
     dt = as_dtype(dtype)
@@ -247,13 +247,17 @@ def plan_with_memory_limit(
     n = resolved.n_links
     floor = bookkeeping_floor(n) if reserve is None else reserve
     room = max((limit - floor) // dt.itemsize, -1)
+    from chainorder.checkpoint.strategies import cheaper_with_revolve  # builds on this module
+
+    fitted = None
     for cheapest_only in (True, False):
         found = _search(resolved, costs, dt, room, cheapest_only)
         fitted = _cheapest_fitting(found, resolved, costs, dt, limit, reserve)
-        if fitted is not None:
-            return fitted
-        if not found.reverse_skipped:
+        if fitted is not None or not found.reverse_skipped:
             break
+    fitted = cheaper_with_revolve(fitted, resolved, limit, dt, forward_costs, reserve)
+    if fitted is not None:
+        return fitted
     full = _search(resolved, costs, dt, None)
     plans: dict[object, Plan] = {}
     smallest, least = min(

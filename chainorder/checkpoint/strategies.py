@@ -25,6 +25,7 @@ from chainorder.checkpoint.bookkeeping import executor_bookkeeping
 from chainorder.checkpoint.forward_cost import forward_costs
 from chainorder.checkpoint.plan import CheckpointPlan
 from chainorder.checkpoint.revolve import revolve_schedule
+from chainorder.checkpoint.search import TREE_SEARCH_LINKS
 from chainorder.checkpoint.segments import segments_schedule
 from chainorder.checkpoint.sweep_events import reverse_sweep_events, reverse_sweep_peak
 from chainorder.checks import as_nonnegative_int
@@ -35,7 +36,14 @@ from chainorder.plan import Plan
 from chainorder.tree import FlatTree, flatten, reverse_tree
 from chainorder.units import parse_bytes
 
-__all__ = ["STRATEGIES", "revolve_front", "revolve_within", "strategy_plan", "strategy_schedule"]
+__all__ = [
+    "STRATEGIES",
+    "cheaper_with_revolve",
+    "revolve_front",
+    "revolve_within",
+    "strategy_plan",
+    "strategy_schedule",
+]
 
 STRATEGIES = ("revolve", "sqrt")
 
@@ -223,6 +231,43 @@ def strategy_plan(
         f"{sch.strategy} schedule, {sch.max_stored} checkpoints held at most",
         reserve or 0,
     )
+
+
+def cheaper_with_revolve(
+    best: CheckpointPlan | None,
+    chain: Chain,
+    memory_limit: int,
+    dtype: object,
+    costs: Mapping[int, int] | Sequence[object] | None,
+    reserve: int | None,
+) -> CheckpointPlan | None:
+    """``best`` or the revolve plan that fits ``memory_limit``, whichever costs less.
+
+    The memory-limited planner searches long chains (more than
+    :data:`~chainorder.checkpoint.search.TREE_SEARCH_LINKS` links) only partly; the binomial
+    schedule with the most checkpoints that fit is then one more candidate, so the plan never
+    recomputes more than revolve does. Shorter chains are searched exhaustively and ``best``
+    is returned unchanged.
+
+    Examples
+    --------
+    >>> chain = as_chain(",".join(["8"] * 40) + ",1")
+    >>> cheaper_with_revolve(None, chain, 4096, "float64", None, 0).strategy
+    'revolve'
+
+    Notes
+    -----
+    As :func:`strategy_plan` (a binary search over the number of checkpoints).
+    """
+    if chain.n_links <= TREE_SEARCH_LINKS:
+        return best
+    try:
+        rv = strategy_plan(chain, "revolve", memory_limit, dtype, costs, reserve=reserve)
+    except MemoryLimitError:
+        return best
+    if best is None or (rv.cost, rv.peak_bytes) < (best.cost, best.peak_bytes):
+        return rv
+    return best
 
 
 def _fitting_with_bookkeeping(
