@@ -25,12 +25,13 @@ from chainorder.checkpoint.elemental_source import (
 )
 from chainorder.checkpoint.elementals import (
     elemental_front,
+    parameter_elements,
     plan_elementals,
     run_checkpointed_elementals,
     with_transients,
 )
 from chainorder.checkpoint.run import PEAK_TOLERANCE, CheckpointRun
-from chainorder.errors import InfeasibleMemoryLimitError
+from chainorder.errors import InfeasibleMemoryLimitError, MemoryLimitError
 from chainorder.execute import compile_plan
 from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.elementals import ElementalChain
@@ -198,3 +199,19 @@ def test_plan_with_memory_limit_plans_the_elementals_chain() -> None:
 def test_float32_run() -> None:
     run = run_checkpointed_elementals(SMALL_CNN, "300KiB", dtype="float32", repeat=1)
     assert run.ok and run.plan.plan.itemsize == 4
+
+
+def test_parameters_are_checked_before_the_network_is_built() -> None:
+    spec = "2x6x6,conv2d(3,k=3,stride=2),diag,tanh,4"
+    net = ElementalChain(as_links(spec), seed=0)
+    arrays = []
+    for layer in net.layers:
+        for name in ("weight", "bias", "kernel", "_kmat", "_kmat_offsets", "_scale"):
+            value = getattr(layer, name, None)
+            if value is not None:
+                arrays.append(value)
+    held = sum(int(a.size) for a in arrays)
+    bound = parameter_elements(as_links(spec))
+    assert bound == held + 12  # exact but for tanh, which holds no scales (d = 12)
+    with pytest.raises(MemoryLimitError, match="parameters of 4 elementals"):
+        run_checkpointed_elementals(spec, "1MiB", max_memory=bound * 8 - 1)

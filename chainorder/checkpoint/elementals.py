@@ -45,6 +45,7 @@ from chainorder.checkpoint.run import CheckpointRun
 from chainorder.dtypes import as_dtype
 from chainorder.errors import InfeasibleMemoryLimitError
 from chainorder.execute import compile_plan
+from chainorder.matfree.conv import geometry_of
 from chainorder.matfree.elementals import ElementalChain
 from chainorder.matfree.planning import as_links
 from chainorder.measure import max_relative_difference, peak_memory, time_call, tolerance
@@ -55,6 +56,7 @@ from chainorder.units import format_bytes, parse_bytes
 __all__ = [
     "ElementalSource",
     "elemental_front",
+    "parameter_elements",
     "plan_elementals",
     "run_checkpointed_elementals",
     "with_transients",
@@ -86,9 +88,45 @@ def with_transients(cp: CheckpointPlan, net: ElementalChain) -> CheckpointPlan:
     )
 
 
-def _setup(spec_or_links: Any, dtype: object, seed: int = 0) -> tuple[Any, ElementalChain]:
+def _setup(
+    spec_or_links: Any, dtype: object, seed: int = 0, max_memory: int | str | None = None
+) -> tuple[Any, ElementalChain]:
+    """The links and their seeded network, its parameters checked against ``max_memory``."""
     links = as_links(spec_or_links)
-    return links, ElementalChain(links, seed=seed, dtype=as_dtype(dtype))
+    dt = as_dtype(dtype)
+    check_memory(
+        parameter_elements(links) * dt.itemsize,
+        f"the parameters of {len(links)} elementals in {dt.name}",
+        max_memory,
+    )
+    return links, ElementalChain(links, seed=seed, dtype=dt)
+
+
+def parameter_elements(links: Any) -> int:
+    """Elements an :class:`ElementalChain` of ``links`` holds as parameters (an upper bound).
+
+    Dense (and ``custom``): ``W`` and ``b``; elementwise: ``d`` scales; convolution: the kernel
+    three times (as given and in its two matrix layouts) and the bias.
+
+    Examples
+    --------
+    >>> parameter_elements(as_links("1x6x6,conv2d(2,k=3),relu,3"))  # 3·18 + 2, 32, 3·32 + 3
+    187
+
+    Notes
+    -----
+    O(L).
+    """
+    total = 0
+    for link in links:
+        if link.kind in ("conv1d", "conv2d"):
+            g = geometry_of(link)
+            total += 3 * g.filters * g.patch + g.filters
+        elif link.diagonal:
+            total += link.rows
+        else:
+            total += link.rows * link.cols + link.rows
+    return total
 
 
 def elemental_front(
@@ -115,9 +153,10 @@ def elemental_front(
     -----
     As :func:`pareto_front`, plus O(number of events) per point.
     """
-    links = as_links(spec_or_links)
     if net is None:
-        net = ElementalChain(links, seed=0, dtype=as_dtype(dtype))
+        links, net = _setup(spec_or_links, dtype)
+    else:
+        links = as_links(spec_or_links)
     chain = chain_of_links(links)
     costs = tuple(link.forward for link in links)
     limit = None if memory_limit is None else parse_bytes(memory_limit)
@@ -228,7 +267,7 @@ def run_checkpointed_elementals(
     Planning as :func:`plan_elementals`; two untraced runs of each plan per ``repeat`` and one
     traced run of the memory-limited plan.
     """
-    links, net = _setup(spec_or_links, dtype, seed)
+    links, net = _setup(spec_or_links, dtype, seed, max_memory)
     cp = plan_elementals(links, memory_limit, dtype, net=net)
     x = net.random_input(seed + 1)
     free = compile_plan(plan(cp.chain, "optimal", cp.plan.dtype), "streamed")
