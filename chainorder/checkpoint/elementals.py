@@ -19,12 +19,18 @@ also allocates, for the length of one call, arrays the model does not count:
   :func:`conv_jacobian` (the kernel scattered into zeros: nothing beyond the result, where the
   elemental's own ``jacobian``, a tangent sweep of the identity, would hold the ``n×n`` identity
   and the im2col matrix of ``n`` seeds);
-* dense: nothing (``W x`` into the result, ``J`` a copy of ``W``).
+* dense: nothing (``W x`` into the result, ``J`` a copy of ``W``);
+* and the executor's dense-by-diagonal products (on any network): NumPy's iterator buffer, up
+  to 8192 elements (:func:`~chainorder.checkpoint.elemental_source.broadcast_buffer`).
 
-:func:`transient_peak` replays a plan's events with these per-link transients added at each
-``compute`` and ``form``; :func:`elemental_front` and :func:`plan_elementals` choose among the
-memory-limited planner's front by that peak, and the plans they return carry it as their
-``peak_elements`` (so a limit holds measured, and the prediction is what tracemalloc sees).
+:func:`~chainorder.checkpoint.elemental_source.transient_peak` replays a plan's events with
+these added at each ``compute``, ``form`` and ``multiply``; :func:`elemental_front` and
+:func:`plan_elementals` choose among the memory-limited planner's front by that peak, and the
+plans they return carry it as their ``peak_elements`` (so a limit holds measured, and the
+prediction is what tracemalloc sees). Fixed per-call overheads (``np.pad`` and view objects, a
+cast buffer; at most ~10 KiB measured) go into each plan's reserve. The choice is exact among
+the planner's front points; a plan off that front whose transients happen to be smaller is not
+searched.
 """
 
 from __future__ import annotations
