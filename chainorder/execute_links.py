@@ -60,6 +60,10 @@ def multiply(kind: int, a: Any, b: Any) -> Any:
     """
     if kind == DD:
         return a @ b
+    if kind in (GD, DG) and type(a) is np.ndarray and type(b) is np.ndarray:
+        # einsum scales rows / columns without the iterator buffer (up to 8192 elements) that
+        # a broadcast product allocates: the memory model counts only the result
+        return np.einsum("i,ij->ij", a, b) if kind == GD else np.einsum("ij,j->ij", a, b)
     if kind == GD:
         return a[:, None] * b
     if kind == DG:

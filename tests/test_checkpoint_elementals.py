@@ -17,7 +17,6 @@ from chainorder.checkpoint import pareto_front, plan_with_memory_limit
 from chainorder.checkpoint.elemental_source import (
     SOURCE_OVERHEAD_BYTES,
     ElementalSource,
-    broadcast_buffer,
     chain_of_links,
     conv_jacobian,
     link_transients,
@@ -33,6 +32,7 @@ from chainorder.checkpoint.elementals import (
 from chainorder.checkpoint.run import PEAK_TOLERANCE, CheckpointRun
 from chainorder.errors import InfeasibleMemoryLimitError, MemoryLimitError
 from chainorder.execute import compile_plan
+from chainorder.execute_links import DG, GD, multiply
 from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.elementals import ElementalChain
 from chainorder.matfree.planning import as_links
@@ -81,14 +81,20 @@ def test_conv_jacobian_is_the_elementals_own_without_temporaries(g: ConvGeometry
 @pytest.mark.parametrize(
     ("rows", "cols"), [(1, 50), (7, 1), (10, 100), (16, 1024), (3, 3000), (2, 5000), (300, 40)]
 )
-def test_broadcast_buffer_is_what_numpy_allocates(rows: int, cols: int, dtype: str) -> None:
+def test_the_executors_diagonal_scaling_allocates_only_its_result(
+    rows: int, cols: int, dtype: str
+) -> None:
+    """A broadcast product would hold NumPy's iterator buffer (up to 8192 elements) too."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((rows, cols)).astype(dtype)
     row, col = rng.standard_normal(cols).astype(dtype), rng.standard_normal(rows).astype(dtype)
-    expected = broadcast_buffer(rows, cols) * a.itemsize
-    for fn in (lambda: a * row[None, :], lambda: col[:, None] * a):
-        extra = peak_memory(fn).peak_bytes - a.nbytes
-        assert expected <= extra <= expected + 2048
+    for kind, fn, ref in (
+        (DG, lambda: multiply(DG, a, row), a * row[None, :]),
+        (GD, lambda: multiply(GD, col, a), col[:, None] * a),
+    ):
+        m = peak_memory(fn)
+        np.testing.assert_allclose(m.result, ref, rtol=1e-6)
+        assert m.peak_bytes - a.nbytes <= 2048, kind
 
 
 @pytest.mark.parametrize("spec", [*SPECS, "3x10x10,conv2d(5,k=5,stride=2,padding=2),sigmoid,4"])

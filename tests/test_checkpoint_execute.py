@@ -5,6 +5,7 @@ import pytest
 
 import chainorder
 from chainorder.checkpoint import pareto_front, plan_with_memory_limit
+from chainorder.checkpoint.run import run_checkpointed
 from chainorder.execute import compile_plan, evaluate_streamed
 from chainorder.measure import peak_memory
 from chainorder.nets import MLP
@@ -85,3 +86,12 @@ def test_checkpoint_plan_runs_streamed_only_and_guards_memory():
     assert f.setting.value == "streamed"
     with pytest.raises(chainorder.errors.MemoryLimitError):
         f(net, net.random_input(), max_memory=100)
+
+
+@pytest.mark.parametrize("spec", ["64,64,tanh,64,tanh,64,tanh,64,tanh,64", "20,300,tanh,20"])
+def test_every_front_plan_stays_under_a_limit_set_at_its_footprint(spec: str) -> None:
+    """Dense-by-diagonal products once held NumPy's broadcast buffer (up to 64 KiB) unpriced."""
+    for cp in pareto_front(spec):
+        run = run_checkpointed(spec, cp.footprint_bytes, repeat=1)
+        assert run.measured_peak_bytes <= cp.footprint_bytes
+        assert run.ok

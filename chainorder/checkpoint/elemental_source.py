@@ -1,9 +1,9 @@
 """A streamed Jacobian source over matrix-free elementals, and what its calls allocate.
 
 :class:`ElementalSource` is the :class:`~chainorder.execute.JacobianSource` of a seeded
-:class:`~chainorder.matfree.elementals.ElementalChain`; :func:`link_transients` and
-:func:`broadcast_buffer` give the temporaries the streamed model does not count, and
-:func:`transient_peak` replays a plan's events with them (see
+:class:`~chainorder.matfree.elementals.ElementalChain`; :func:`link_transients` gives the
+temporaries the streamed model does not count, and :func:`transient_peak` replays a plan's
+events with them (see
 :mod:`chainorder.checkpoint.elementals`).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from chainorder.chain import Chain, Structure
+from chainorder.chain import Chain
 from chainorder.checkpoint.plan import CheckpointPlan
 from chainorder.errors import SpecError
 from chainorder.matfree.conv import Conv2d
@@ -25,7 +25,6 @@ from chainorder.matfree.links import LinkCost
 __all__ = [
     "SOURCE_OVERHEAD_BYTES",
     "ElementalSource",
-    "broadcast_buffer",
     "chain_of_links",
     "conv_jacobian",
     "link_transients",
@@ -196,32 +195,10 @@ def _taps(outputs: int, stride: int, offset: int, size: int) -> tuple[int, int, 
     return first, max(0, last - first + 1), first * stride + offset
 
 
-def broadcast_buffer(rows: int, cols: int) -> int:
-    """Elements of NumPy's iterator buffer in a row or column scaling ``(rows, cols)``.
-
-    The executor applies a diagonal factor as ``a[:, None] * b`` or ``a * b[None, :]``; NumPy
-    buffers such a broadcast product in whole rows of ``np.getbufsize()`` elements (8192) at
-    most, unless a row is more than half a buffer (or the product is one row or column).
-    Checked against tracemalloc in the tests.
-
-    Examples
-    --------
-    >>> broadcast_buffer(16, 1024), broadcast_buffer(10, 100), broadcast_buffer(3, 5000)
-    (8192, 1000, 0)
-
-    Notes
-    -----
-    O(1).
-    """
-    size = np.getbufsize()
-    if rows <= 1 or cols <= 1 or 2 * cols > size:
-        return 0
-    return min(rows, size // cols) * cols
-
-
 def transient_peak(cp: CheckpointPlan, compute: Sequence[int], form: Sequence[int]) -> int:
     """Peak elements of ``cp``'s events with each ``compute k``/``form l`` holding its transient
-    and each dense-by-diagonal product NumPy's buffer (:func:`broadcast_buffer`).
+    (the executor's dense-by-diagonal products allocate only their result:
+    :func:`chainorder.execute_links.multiply`).
 
     Examples
     --------
@@ -253,11 +230,6 @@ def transient_peak(cp: CheckpointPlan, compute: Sequence[int], form: Sequence[in
             extra = form[ev.index - 1]
         elif ev.kind == "multiply":
             live += shapes.elements(ev.index)
-            a, b = flat.left[ev.index], flat.right[ev.index]
-            if (shapes.structure[a] is Structure.DIAGONAL) != (
-                shapes.structure[b] is Structure.DIAGONAL
-            ):
-                extra = broadcast_buffer(shapes.rows[ev.index], shapes.cols[ev.index])
         elif ev.kind == "free":
             live -= shapes.elements(ev.index)
         peak = max(peak, live + extra)

@@ -19,9 +19,10 @@ also allocates, for the length of one call, arrays the model does not count:
   :func:`conv_jacobian` (the kernel scattered into zeros: nothing beyond the result, where the
   elemental's own ``jacobian``, a tangent sweep of the identity, would hold the ``n×n`` identity
   and the im2col matrix of ``n`` seeds);
-* dense: nothing (``W x`` into the result, ``J`` a copy of ``W``);
-* and the executor's dense-by-diagonal products (on any network): NumPy's iterator buffer, up
-  to 8192 elements (:func:`~chainorder.checkpoint.elemental_source.broadcast_buffer`).
+* dense: nothing (``W x`` into the result, ``J`` a copy of ``W``).
+
+The executor's dense-by-diagonal products allocate only their result (``np.einsum`` scaling,
+not a broadcast product with its iterator buffer of up to 8192 elements).
 
 :func:`~chainorder.checkpoint.elemental_source.transient_peak` replays a plan's events with
 these added at each ``compute``, ``form`` and ``multiply``; :func:`elemental_front` and
@@ -75,10 +76,10 @@ def with_transients(cp: CheckpointPlan, net: ElementalChain) -> CheckpointPlan:
 
     Examples
     --------
-    >>> net = ElementalChain(as_links("16,tanh,16"))  # tanh's tape while computing x_1
+    >>> net = ElementalChain(as_links("64,gelu,2"))  # gelu's temporaries while computing x_1
     >>> cp = pareto_front(chain_of_links(net.links))[0]
     >>> cp.peak_elements, with_transients(cp, net).peak_elements
-    (528, 784)
+    (320, 384)
 
     Notes
     -----
