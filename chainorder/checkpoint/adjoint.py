@@ -1,0 +1,378 @@
+"""Checkpointed adjoint sweep: VJPs under a memory limit, no Jacobian ever formed.
+
+The gradient (or ``m = d_L`` Jacobian rows) of a chain known by forward and VJP is the
+reverse sweep ``a_{l-1} = a_l · J_l(x_{l-1})`` from the seed ``a_L = I_m``, where ``a_l`` is an
+``m × d_l`` block. Link ``l``'s VJP as the executor runs it (:mod:`chainorder.checkpoint.adjoint_run`):
+
+dense
+    ``a_{l-1} = a_l @ W_l`` — ``x_{l-1}`` is not needed and is dropped first, then the new
+    ``m × d_{l-1}`` block exists next to ``a_l``; ``m·d_l·d_{l-1}`` mults.
+elementwise
+    ``a_l *= f'(x_{l-1})`` in place — one temporary of ``d_{l-1}`` numbers (the derivative
+    vector, ``MLP.jacobian``), then ``x_{l-1}`` is dropped; ``m·d_l`` mults.
+
+``A(s, t)`` reverses links ``s+1..t`` with ``x_s`` owned and ``a_t`` alive (``g_t = m·d_t``
+elements; ``g_L = 0``: the seed is made when link ``L`` is reversed). It is either a *stored
+stretch* (compute and keep ``x_{s+1}..x_{t-1}``, then ``t`` VJPs) or a cut ``s'``: advance
+``x_s → x_{s'}`` keeping only both ends, ``A(s', t)`` with ``x_s`` held, then ``A(s, s')`` —
+the nested, persistent schedules of revolve (Griewank & Walther) and of reverse.py's DP for
+the Jacobian sweep, with the stretch's peak of a VJP instead of a formed ``J_l``::
+
+    A(s, t) = min over s' of  max(d_s + g_t + adv(s, s'), d_s + A(s', t), A(s, s'))
+              cost fwd(s+1..s') + cost A(s', t) + cost A(s, s')
+
+kept as exact Pareto fronts (peak elements, forward mults) with
+:func:`chainorder.checkpoint.pareto.combine`. VJP mults are the same for every schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chainorder.chain import Chain, Structure, as_chain
+from chainorder.checkpoint.bookkeeping import ARRAY_HEADER_BYTES, RUN_OVERHEAD_BYTES
+from chainorder.checkpoint.model import ChainFigures
+from chainorder.checkpoint.pareto import Front, combine, prune
+from chainorder.dtypes import as_dtype
+from chainorder.errors import InfeasibleMemoryLimitError
+from chainorder.units import format_bytes, parse_bytes
+
+__all__ = [
+    "AdjointPlan",
+    "adjoint_bookkeeping",
+    "adjoint_fronts",
+    "adjoint_pareto_front",
+    "plan_adjoint_with_memory_limit",
+    "simulate_actions",
+]
+
+#: Longest chain whose DP places checkpoints anywhere; beyond, at evenly spaced positions.
+EXACT_LINKS = 160
+_POSITIONS = 64
+
+Action = tuple[str, int]
+
+
+def _vjp_peak_and_live(fig: ChainFigures, m: int, u: int, live: int) -> tuple[int, int]:
+    """Peak during link ``u``'s VJP and the live elements after it (``x_{u-1}`` dropped)."""
+    d = fig.d
+    if fig.chain.structures[u - 1] is Structure.DENSE:
+        live -= d[u - 1]
+        return live + m * d[u - 1], live + m * d[u - 1] - m * d[u]
+    return live + d[u - 1], live - d[u - 1]
+
+
+def _stretch_peak(fig: ChainFigures, m: int, s: int, t: int) -> int:
+    """Peak of ``A(s, t)`` reversed as a stored stretch (``a_t`` alive unless ``t = L``)."""
+    n, d = fig.n, fig.d
+    live = (m * d[t] if t < n else 0) + fig.cache(s, t - 1)
+    peak = live
+    for u in range(t, s, -1):
+        if u == n:
+            live += m * d[n]  # the seed
+            peak = max(peak, live)
+        step, live = _vjp_peak_and_live(fig, m, u, live)
+        peak = max(peak, step)
+    return peak
+
+
+class AdjointFronts:
+    """Pareto fronts of ``A(s, t)``: points ``(peak elements, forward mults, choice)``.
+
+    Examples
+    --------
+    >>> af = adjoint_fronts(Chain.from_dims([4, 4, 4, 4, 4, 4, 1]))
+    >>> [(p, c) for p, c, _ in af.root]
+    [(9, 176), (12, 112), (13, 96), (16, 80)]
+
+    Notes
+    -----
+    See :func:`adjoint_fronts`.
+    """
+
+    def __init__(self, fig: ChainFigures, m: int, fronts: dict[tuple[int, int], Front]) -> None:
+        self.fig, self.m, self.fronts = fig, m, fronts
+
+    @property
+    def root(self) -> Front:
+        """The front of ``A(0, L)``."""
+        return self.fronts[(0, self.fig.n)]
+
+    def actions(self, j: int) -> list[Action]:
+        """The executor's actions behind point ``j`` of :attr:`root`, in order:
+        ``("compute", k)``, ``("release", k)``, ``("vjp", l)`` (drops ``x_{l-1}``) and
+        ``("seed", L)``."""
+        n = self.fig.n
+        out: list[Action] = []
+        stack = [(0, n, j)]
+        while stack:
+            s, t, k = stack.pop()
+            choice = self.fronts[(s, t)][k][2]
+            if choice is None:
+                out += [("compute", i) for i in range(s + 1, t)]
+                for u in range(t, s, -1):
+                    if u == n:
+                        out.append(("seed", n))
+                    out.append(("vjp", u))
+                continue
+            cut, (k1, k2) = choice  # type: ignore[misc]
+            for i in range(s + 1, cut + 1):
+                out.append(("compute", i))
+                if i - 1 > s:
+                    out.append(("release", i - 1))
+            stack.append((s, cut, k2))
+            stack.append((cut, t, k1))
+        return out
+
+
+def adjoint_fronts(
+    chain: Chain | str | Sequence[int | str],
+    m: int | None = None,
+    limit: int | None = None,
+    positions: list[int] | None = None,
+    costs: tuple[int, ...] | None = None,
+) -> AdjointFronts:
+    """Exact Pareto fronts of the checkpointed adjoint sweep (see the module notes).
+
+    Parameters
+    ----------
+    chain : Chain, str or sequence
+    m : int, optional
+        Rows of the adjoint block (default ``d_L``: the full Jacobian; 1 for a gradient).
+    limit : int, optional
+        Peak limit in elements; points above it are dropped as they appear.
+    positions : list of int, optional
+        Activations that may be checkpoints (default all); between two chosen ones a stretch
+        is stored.
+    costs : tuple of int, optional
+        Forward cost of each link (default :func:`chainorder.checkpoint.forward_costs`).
+
+    Examples
+    --------
+    >>> af = adjoint_fronts("3,3,tanh,1", limit=10)
+    >>> [(p, c) for p, c, _ in af.root]
+    [(9, 12)]
+
+    Notes
+    -----
+    O(P³·F) time and O(P²·F) memory for P positions and fronts of at most F points.
+    """
+    resolved = as_chain(chain)
+    fig = ChainFigures.of(resolved, costs)
+    m = resolved.dims[-1] if m is None else m
+    n, d = fig.n, fig.d
+    g = [m * d[t] if t < n else 0 for t in range(n + 1)]
+    every = positions is None
+    pos = list(range(n + 1)) if every else sorted({0, n, *positions})  # type: ignore[misc]
+    fronts: dict[tuple[int, int], Front] = {}
+    for length in range(1, len(pos)):
+        for i in range(0, len(pos) - length):
+            s, t = pos[i], pos[i + length]
+            points: Front = []
+            if t == s + 1 or not every:
+                points.append((_stretch_peak(fig, m, s, t), fig.fwd(s + 1, t - 1), None))
+            for cut in pos[i + 1 : i + length]:
+                const = d[s] + g[t] + fig.advance(s, cut)
+                parts = [(fronts[(cut, t)], d[s]), (fronts[(s, cut)], 0)]
+                points += combine(const, fig.fwd(s + 1, cut), parts, limit, cut)
+            fronts[(s, t)] = prune(points, limit)
+    return AdjointFronts(fig, m, fronts)
+
+
+def simulate_actions(chain: Chain, m: int, actions: Sequence[Action]) -> tuple[int, int]:
+    """Replay ``actions`` on the memory model: (peak elements, most arrays alive at once).
+
+    Examples
+    --------
+    >>> acts = [("compute", 1), ("seed", 2), ("vjp", 2), ("vjp", 1)]
+    >>> simulate_actions(Chain.parse("3,3,tanh"), 3, acts)
+    (18, 4)
+
+    Notes
+    -----
+    O(number of actions). ``x_0`` is alive at the start.
+    """
+    d, n = chain.dims, chain.n_links
+    live, arrays, peak, most = d[0], 1, d[0], 1
+    for kind, k in actions:
+        if kind == "compute":
+            live, arrays = live + d[k], arrays + 1
+        elif kind == "release":
+            live, arrays = live - d[k], arrays - 1
+        elif kind == "seed":
+            live, arrays = live + m * d[n], arrays + 1
+        elif chain.structures[k - 1] is Structure.DENSE:  # drop x, new block, drop old block
+            live, arrays = live - d[k - 1], arrays - 1
+            peak, most = max(peak, live + m * d[k - 1]), max(most, arrays + 1)
+            live += m * d[k - 1] - m * d[k]
+        else:  # derivative temporary, drop x, in-place product, drop temporary
+            peak, most = max(peak, live + d[k - 1]), max(most, arrays + 1)
+            live, arrays = live - d[k - 1], arrays - 1
+        peak, most = max(peak, live), max(most, arrays)
+    return peak, most
+
+
+def adjoint_bookkeeping(n_links: int, max_arrays: int) -> int:
+    """Bytes the adjoint executor needs beyond the arrays' data (headers, slots, fixed).
+
+    Examples
+    --------
+    >>> adjoint_bookkeeping(4, 3)
+    2624
+
+    Notes
+    -----
+    O(1); the constants of :mod:`chainorder.checkpoint.bookkeeping`.
+    """
+    return ARRAY_HEADER_BYTES * max_arrays + 16 * (n_links + 2) + RUN_OVERHEAD_BYTES
+
+
+@dataclass(frozen=True)
+class AdjointPlan:
+    """A checkpointed VJP sweep: its actions and what it costs, predicted.
+
+    Examples
+    --------
+    >>> p = plan_adjoint_with_memory_limit("4,4,4,4,4,4,1", 12 * 8, reserve=0)
+    >>> p.peak_elements, p.recomputations, p.vjp_mults
+    (12, 4, 84)
+
+    Notes
+    -----
+    ``forward_mults`` counts every forward evaluation, the first pass included;
+    ``recompute_mults`` only those beyond it.
+    """
+
+    chain: Chain
+    dtype: Any
+    m: int
+    actions: tuple[Action, ...]
+    peak_elements: int
+    max_arrays: int
+    forward_mults: int
+    recompute_mults: int
+    recomputations: int
+    vjp_mults: int
+    reserve_bytes: int
+
+    @property
+    def peak_bytes(self) -> int:
+        """Predicted peak of the arrays' data, bytes of the dtype."""
+        return self.peak_elements * self.dtype.itemsize
+
+    @property
+    def footprint_bytes(self) -> int:
+        """Predicted peak plus the executor's bookkeeping reserve."""
+        return self.peak_bytes + self.reserve_bytes
+
+    @property
+    def total_mults(self) -> int:
+        """Forward (first pass and recomputation) plus VJP mults."""
+        return self.forward_mults + self.vjp_mults
+
+
+def _materialise(af: AdjointFronts, j: int, dt: Any, reserve: int | None) -> AdjointPlan:
+    chain, fig, m = af.fig.chain, af.fig, af.m
+    acts = tuple(af.actions(j))
+    peak, most = simulate_actions(chain, m, acts)
+    computed = [k for kind, k in acts if kind == "compute"]
+    fwd = sum(fig.f[k] for k in computed)
+    vjp = sum(
+        m * fig.d[l] * (fig.d[l - 1] if s is Structure.DENSE else 1)
+        for l, s in enumerate(chain.structures, start=1)
+    )
+    first = fig.fwd(1, fig.n - 1)
+    bk = adjoint_bookkeeping(fig.n, most) if reserve is None else reserve
+    return AdjointPlan(
+        chain, dt, m, acts, peak, most, fwd, fwd - first, len(computed) - (fig.n - 1), vjp, bk
+    )
+
+
+def _fronts_for(chain: Chain, m: int, limit: int | None) -> AdjointFronts:
+    n = chain.n_links
+    positions = None
+    if n > EXACT_LINKS:
+        positions = sorted({round(i * n / _POSITIONS) for i in range(1, _POSITIONS)})
+    return adjoint_fronts(chain, m, limit, positions)
+
+
+def adjoint_pareto_front(
+    chain: Chain | str | Sequence[int | str], dtype: object = "float64"
+) -> list[AdjointPlan]:
+    """Every plan of the adjoint front, lowest peak first (no bookkeeping reserve).
+
+    Examples
+    --------
+    >>> [(p.peak_elements, p.recomputations) for p in adjoint_pareto_front("4,4,tanh,4,tanh,1")]
+    [(13, 3), (16, 1), (17, 0)]
+
+    Notes
+    -----
+    O(L³·F) (checkpoints among 64 positions beyond 160 links).
+    """
+    resolved = as_chain(chain)
+    af = _fronts_for(resolved, resolved.dims[-1], None)
+    dt = as_dtype(dtype)
+    return [_materialise(af, j, dt, 0) for j in range(len(af.root))]
+
+
+def plan_adjoint_with_memory_limit(
+    chain: Chain | str | Sequence[int | str],
+    memory_limit: int | str,
+    dtype: object = "float64",
+    *,
+    reserve: int | None = None,
+) -> AdjointPlan:
+    """The cheapest checkpointed VJP sweep whose predicted peak (plus reserve) fits.
+
+    Parameters
+    ----------
+    chain : Chain, str or sequence
+    memory_limit : int or str
+        Bytes, or a size such as ``"64KiB"``.
+    dtype : str or numpy.dtype
+    reserve : int, optional
+        Bytes kept for the executor's bookkeeping; default each candidate's own
+        :func:`adjoint_bookkeeping`; ``0`` fits the model's peak alone.
+
+    Returns
+    -------
+    AdjointPlan
+
+    Raises
+    ------
+    InfeasibleMemoryLimitError
+        Nothing fits; the message names the smallest achievable footprint.
+
+    Examples
+    --------
+    >>> p = plan_adjoint_with_memory_limit("64,64,tanh,64,tanh,1", "6KiB")
+    >>> p.footprint_bytes <= 6 * 1024, p.recomputations
+    (True, 0)
+
+    Notes
+    -----
+    O(L³·F) for fronts of F points (O(64³·F) beyond 160 links), then O(F·L) to check the
+    candidates with their own bookkeeping.
+    """
+    resolved = as_chain(chain)
+    dt = as_dtype(dtype)
+    limit = parse_bytes(memory_limit)
+    rows = resolved.dims[-1]
+    floor = adjoint_bookkeeping(resolved.n_links, 2) if reserve is None else reserve
+    room = (limit - floor) // dt.itemsize
+    if room >= 0:
+        af = _fronts_for(resolved, rows, room)
+        for j in range(len(af.root) - 1, -1, -1):  # cheapest first
+            p = _materialise(af, j, dt, reserve)
+            if p.footprint_bytes <= limit:
+                return p
+    af = _fronts_for(resolved, rows, None)
+    smallest = min(_materialise(af, j, dt, reserve).footprint_bytes for j in range(len(af.root)))
+    raise InfeasibleMemoryLimitError(
+        f"no adjoint sweep of {resolved.spec()} fits in {format_bytes(limit)} ({dt.name}); the "
+        f"smallest achievable footprint is {format_bytes(smallest)} ({smallest} bytes)",
+        smallest,
+    )
