@@ -47,7 +47,7 @@ def run_adjoint(plan: AdjointPlan, net: Any, x: Any | Callable[[], Any]) -> Any:
     """
     xp = getattr(getattr(net, "backend", None), "xp", None)
     if xp is None:
-        import numpy as xp  # noqa: PLC0415
+        import numpy as xp
     chain = plan.chain
     dense = [False, *(s is Structure.DENSE for s in chain.structures)]
     xs: list[Any] = [None] * (chain.n_links + 1)
