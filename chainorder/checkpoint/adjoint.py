@@ -56,27 +56,25 @@ _POSITIONS = 64
 Action = tuple[str, int]
 
 
-def _vjp_peak_and_live(fig: ChainFigures, m: int, u: int, live: int) -> tuple[int, int]:
-    """Peak during link ``u``'s VJP and the live elements after it (``x_{u-1}`` dropped)."""
-    d = fig.d
-    if fig.chain.structures[u - 1] is Structure.DENSE:
-        live -= d[u - 1]
-        return live + m * d[u - 1], live + m * d[u - 1] - m * d[u]
-    return live + d[u - 1], live - d[u - 1]
-
-
-def _stretch_peak(fig: ChainFigures, m: int, s: int, t: int) -> int:
-    """Peak of ``A(s, t)`` reversed as a stored stretch (``a_t`` alive unless ``t = L``)."""
-    n, d = fig.n, fig.d
-    live = (m * d[t] if t < n else 0) + fig.cache(s, t - 1)
-    peak = live
+def _stretch_actions(chain: Chain, s: int, t: int) -> list[Action]:
+    """Links ``s+1..t`` reversed from ``x_s`` storing what the VJPs need: ``x_{k-1}`` is
+    dropped once ``x_k`` exists when link ``k`` is dense (its VJP needs only ``W_k``)."""
+    n, dense = chain.n_links, chain.structures
+    out: list[Action] = []
+    for k in range(s + 1, t):
+        out.append(("compute", k))
+        if dense[k - 1] is Structure.DENSE:
+            out.append(("release", k - 1))
     for u in range(t, s, -1):
-        if u == n:
-            live += m * d[n]  # the seed
-            peak = max(peak, live)
-        step, live = _vjp_peak_and_live(fig, m, u, live)
-        peak = max(peak, step)
-    return peak
+        out += [("seed", n)] if u == n else []
+        out.append(("vjp", u))
+    return out
+
+
+def _stretch_peak(chain: Chain, m: int, s: int, t: int) -> int:
+    """Peak of ``A(s, t)`` reversed as a stored stretch (``a_t`` alive unless ``t = L``)."""
+    block = m * chain.dims[t] if t < chain.n_links else 0
+    return simulate_actions(chain, m, _stretch_actions(chain, s, t), s, block)[0]
 
 
 class AdjointFronts:
@@ -84,9 +82,9 @@ class AdjointFronts:
 
     Examples
     --------
-    >>> af = adjoint_fronts(Chain.from_dims([4, 4, 4, 4, 4, 4, 1]))
+    >>> af = adjoint_fronts("4,4,tanh,4,tanh,4,tanh,4,tanh,1")
     >>> [(p, c) for p, c, _ in af.root]
-    [(16, 128), (17, 112), (21, 96), (25, 80)]
+    [(16, 172), (20, 116), (24, 80)]
 
     Notes
     -----
@@ -112,11 +110,7 @@ class AdjointFronts:
             s, t, k = stack.pop()
             choice = self.fronts[(s, t)][k][2]
             if choice is None:
-                out += [("compute", i) for i in range(s + 1, t)]
-                for u in range(t, s, -1):
-                    if u == n:
-                        out.append(("seed", n))
-                    out.append(("vjp", u))
+                out += _stretch_actions(self.fig.chain, s, t)
                 continue
             cut, (k1, k2) = choice  # type: ignore[misc]
             for i in range(s + 1, cut + 1):
@@ -154,7 +148,7 @@ def adjoint_fronts(
     --------
     >>> af = adjoint_fronts("3,3,tanh,1", limit=30)
     >>> [(p, c) for p, c, _ in af.root]
-    [(12, 12)]
+    [(9, 12)]
 
     Notes
     -----
@@ -172,8 +166,8 @@ def adjoint_fronts(
         for i in range(0, len(pos) - length):
             s, t = pos[i], pos[i + length]
             points: Front = []
-            if t == s + 1 or not every:
-                points.append((_stretch_peak(fig, m, s, t), fig.fwd(s + 1, t - 1), None))
+            # a stretch drops a dense link's input early, which no cut expresses: always tried
+            points.append((_stretch_peak(resolved, m, s, t), fig.fwd(s + 1, t - 1), None))
             for cut in pos[i + 1 : i + length]:
                 const = d[s] + g[t] + fig.advance(s, cut)
                 parts = [(fronts[(cut, t)], d[s]), (fronts[(s, cut)], 0)]
@@ -182,8 +176,21 @@ def adjoint_fronts(
     return AdjointFronts(fig, m, fronts)
 
 
-def simulate_actions(chain: Chain, m: int, actions: Sequence[Action]) -> tuple[int, int]:
+def simulate_actions(
+    chain: Chain, m: int, actions: Sequence[Action], start: int = 0, block: int = 0
+) -> tuple[int, int]:
     """Replay ``actions`` on the memory model: (peak elements, most arrays alive at once).
+
+    Parameters
+    ----------
+    chain : Chain
+    m : int
+        Rows of the adjoint block.
+    actions : sequence of (kind, index)
+    start : int
+        The activation alive at the start (``x_0`` for a whole sweep).
+    block : int
+        Elements of the adjoint block alive at the start (0 for a whole sweep).
 
     Examples
     --------
@@ -193,23 +200,32 @@ def simulate_actions(chain: Chain, m: int, actions: Sequence[Action]) -> tuple[i
 
     Notes
     -----
-    O(number of actions). ``x_0`` is alive at the start.
+    O(number of actions). A dense VJP drops ``x_{l-1}`` first if it is alive, then makes the
+    new block next to the old one; an elementwise VJP makes the derivative vector, drops
+    ``x_{l-1}`` and scales the block in place.
     """
     d, n = chain.dims, chain.n_links
-    live, arrays, peak, most = d[0], 1, d[0], 1
+    alive = {start}
+    live, arrays = d[start] + block, 1 + int(block > 0)
+    peak, most = live, arrays
     for kind, k in actions:
         if kind == "compute":
+            alive.add(k)
             live, arrays = live + d[k], arrays + 1
         elif kind == "release":
+            alive.discard(k)
             live, arrays = live - d[k], arrays - 1
         elif kind == "seed":
             live, arrays = live + m * d[n], arrays + 1
         elif chain.structures[k - 1] is Structure.DENSE:  # drop x, new block, drop old block
-            live, arrays = live - d[k - 1], arrays - 1
+            if k - 1 in alive:
+                alive.discard(k - 1)
+                live, arrays = live - d[k - 1], arrays - 1
             peak, most = max(peak, live + m * d[k - 1]), max(most, arrays + 1)
             live += m * d[k - 1] - m * d[k]
         else:  # derivative temporary, drop x, in-place product, drop temporary
             peak, most = max(peak, live + d[k - 1]), max(most, arrays + 1)
+            alive.discard(k - 1)
             live, arrays = live - d[k - 1], arrays - 1
         peak, most = max(peak, live), max(most, arrays)
     return peak, most
@@ -236,9 +252,9 @@ class AdjointPlan:
 
     Examples
     --------
-    >>> p = plan_adjoint_with_memory_limit("4,4,4,4,4,4,1", 17 * 8, reserve=0)
+    >>> p = plan_adjoint_with_memory_limit("4,4,tanh,4,tanh,4,tanh,4,tanh,1", 20 * 8, reserve=0)
     >>> p.peak_elements, p.recomputations, p.vjp_mults
-    (17, 2, 84)
+    (20, 3, 84)
 
     Notes
     -----
@@ -306,8 +322,9 @@ def adjoint_pareto_front(
 
     Examples
     --------
-    >>> [(p.peak_elements, p.recomputations) for p in adjoint_pareto_front("4,4,tanh,4,tanh,1")]
-    [(16, 2), (20, 1), (24, 0)]
+    >>> front = adjoint_pareto_front("4,4,tanh,4,tanh,4,tanh,4,tanh,1")
+    >>> [(p.peak_elements, p.recomputations) for p in front]
+    [(16, 8), (20, 3), (24, 0)]
 
     Notes
     -----
@@ -351,7 +368,7 @@ def plan_adjoint_with_memory_limit(
     --------
     >>> p = plan_adjoint_with_memory_limit("64,64,tanh,64,tanh,1", "6KiB")
     >>> p.footprint_bytes <= 6 * 1024, p.recomputations
-    (True, 1)
+    (True, 0)
 
     Notes
     -----
@@ -373,7 +390,12 @@ def plan_adjoint_with_memory_limit(
     af = _fronts_for(resolved, rows, None)
     smallest = min(_materialise(af, j, dt, reserve).footprint_bytes for j in range(len(af.root)))
     raise InfeasibleMemoryLimitError(
-        f"no adjoint sweep of {resolved.spec()} fits in {format_bytes(limit)} ({dt.name}); the "
+        f"no adjoint sweep of {_name(resolved)} fits in {format_bytes(limit)} ({dt.name}); the "
         f"smallest achievable footprint is {format_bytes(smallest)} ({smallest} bytes)",
         smallest,
     )
+
+
+def _name(chain: Chain) -> str:
+    spec = chain.spec()
+    return spec if len(spec) <= 60 else f"the {chain.n_links}-link chain {spec[:40]}…"
