@@ -72,7 +72,9 @@ def test_model_replay_matches_the_dp(spec):
         assert sum(af.fig.f[k] for kind, k in acts if kind == "compute") == cost
 
 
-@pytest.mark.parametrize("spec", [WIDE, GRADIENT, "3000,3000,tanh,2000,tanh,3000,tanh,1"])
+@pytest.mark.parametrize(
+    "spec", [WIDE, GRADIENT, "3000,3000,tanh,2000,tanh,3000,tanh,1", "3,4,tanh,1", MIXED]
+)
 def test_measured_peak_is_the_prediction_plus_bookkeeping(spec):
     """Arrays' data as predicted; beyond it only the executor's bookkeeping (a few hundred
     bytes per array alive, bounded by :func:`adjoint_bookkeeping`); within 5 % on wide nets."""
