@@ -14,10 +14,13 @@ elementwise
 
 ``A(s, t)`` reverses links ``s+1..t`` with ``x_s`` owned and ``a_t`` alive (``g_t = m·d_t``
 elements; ``g_L = 0``: the seed is made when link ``L`` is reversed). It is either a *stored
-stretch* (compute and keep ``x_{s+1}..x_{t-1}``, then ``t`` VJPs) or a cut ``s'``: advance
+stretch* (compute ``x_{s+1}..x_{t-1}`` keeping only what a VJP reads — a dense link's input
+is dropped as soon as its output exists, ``x_s`` included — then ``t − s`` VJPs; tried for
+every ``(s, t)``, since no cut expresses the early drop) or a cut ``s'``: advance
 ``x_s → x_{s'}`` keeping only both ends, ``A(s', t)`` with ``x_s`` held, then ``A(s, s')`` —
 the nested, persistent schedules of revolve (Griewank & Walther) and of reverse.py's DP for
-the Jacobian sweep, with the stretch's peak of a VJP instead of a formed ``J_l``::
+the Jacobian sweep (same recursion; its base case, the stretch, replayed by
+:func:`simulate_actions` instead of forming ``J_l``)::
 
     A(s, t) = min over s' of  max(d_s + g_t + adv(s, s'), d_s + A(s', t), A(s, s'))
               cost fwd(s+1..s') + cost A(s', t) + cost A(s, s')
