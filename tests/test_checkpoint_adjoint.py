@@ -1,5 +1,6 @@
 """The checkpointed adjoint (VJP) sweep: right Jacobian, predicted peak and recomputations."""
 
+from dataclasses import replace
 from functools import reduce
 
 import numpy as np
@@ -167,3 +168,18 @@ def test_dp_equals_brute_force(chain):
         fits = [c for p, c, _ in af.root if p <= level]
         assert fits and min(fits) == best
     assert af.root[0][0] == min(brute)
+
+
+def test_restricted_positions_give_valid_plans():
+    """Checkpoints among a few positions (what chains beyond 160 links use)."""
+    net = MLP(GRADIENT, seed=1)
+    x = net.random_input()
+    want = np.atleast_2d(explicit_jacobian(net, x))
+    full = adjoint_fronts(net.chain)
+    af = adjoint_fronts(net.chain, positions=[4, 8])
+    assert af.root[0][0] >= full.root[0][0]
+    for j, (peak, _, _) in enumerate(af.root):
+        acts = af.actions(j)
+        assert simulate_actions(net.chain, 1, acts)[0] == peak
+        plan = replace(adjoint_pareto_front(net.chain)[0], actions=tuple(acts))
+        np.testing.assert_allclose(run_adjoint(plan, net, x.copy()), want, rtol=1e-10, atol=1e-12)
