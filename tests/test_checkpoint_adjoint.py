@@ -171,7 +171,7 @@ def test_dp_equals_brute_force(chain):
 
 
 def test_restricted_positions_give_valid_plans():
-    """Checkpoints among a few positions (what chains beyond 160 links use)."""
+    """Checkpoints among a few positions (what chains beyond 80 links use)."""
     net = MLP(GRADIENT, seed=1)
     x = net.random_input()
     want = np.atleast_2d(explicit_jacobian(net, x))

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: Longest chain whose DP places checkpoints anywhere; beyond, at evenly spaced positions.
-EXACT_LINKS = 160
+EXACT_LINKS = 80
 _POSITIONS = 64
 
 Action = tuple[str, int]
@@ -339,7 +339,7 @@ def adjoint_pareto_front(
 
     Notes
     -----
-    O(L³·F) (checkpoints among 64 positions beyond 160 links).
+    O(L³·F) (checkpoints among 64 positions beyond 80 links).
     """
     resolved = as_chain(chain)
     af = _fronts_for(resolved, resolved.dims[-1], None)
@@ -383,7 +383,7 @@ def plan_adjoint_with_memory_limit(
 
     Notes
     -----
-    O(L³·F) for fronts of F points (O(64³·F) beyond 160 links), then O(F·L) to check the
+    O(L³·F) for fronts of F points (O(64³·F) beyond 80 links), then O(F·L) to check the
     candidates with their own bookkeeping.
     """
     resolved = as_chain(chain)
