@@ -183,3 +183,22 @@ def test_restricted_positions_give_valid_plans():
         assert simulate_actions(net.chain, 1, acts)[0] == peak
         plan = replace(adjoint_pareto_front(net.chain)[0], actions=tuple(acts))
         np.testing.assert_allclose(run_adjoint(plan, net, x.copy()), want, rtol=1e-10, atol=1e-12)
+
+
+def test_gradient_equals_pytorchs_at_its_own_level():
+    """At the peak of PyTorch's checkpoint_sequential (k = 4), the adjoint plan that fits gives
+    PyTorch's gradient."""
+    pytest.importorskip("torch")
+    from chainorder.checkpoint.torch_baseline import (
+        torch_checkpointed,
+        torch_peak,
+        torch_sequential,
+    )
+
+    net = MLP([16, *[16, "tanh"] * 7, 1, "tanh"], seed=0)
+    x = net.random_input()
+    seq = torch_sequential(net)
+    run, peak = torch_peak(lambda: torch_checkpointed(seq, x, 4, jacobian=False))
+    p = plan_adjoint_with_memory_limit(net.chain, max(peak, 4096))
+    got = run_adjoint(p, net, x.copy())
+    np.testing.assert_allclose(got, run.result[None, :], rtol=1e-10, atol=1e-12)
