@@ -74,7 +74,8 @@ def test_model_replay_matches_the_dp(spec):
 
 
 @pytest.mark.parametrize(
-    "spec", [WIDE, GRADIENT, "3000,3000,tanh,2000,tanh,3000,tanh,1", "3,4,tanh,1", MIXED]
+    "spec",
+    [WIDE, GRADIENT, "3000,3000,tanh,2000,sin,3000,sigmoid,3000,3", "3,4,tanh,1", MIXED, JACOBIAN],
 )
 def test_measured_peak_is_the_prediction_plus_bookkeeping(spec):
     """Arrays' data as predicted; beyond it only the executor's bookkeeping (a few hundred

@@ -69,6 +69,7 @@ def run_adjoint(plan: AdjointPlan, net: Any, x: Any | Callable[[], Any]) -> Any:
         else:
             deriv = net.jacobian(k, xs[k - 1])
             xs[k - 1] = None
-            a *= deriv
-            del deriv
+            for row in a:  # row by row: a broadcast ``a *= deriv`` buffers up to 48 KiB
+                row *= deriv
+            del deriv, row
     return a
