@@ -46,7 +46,9 @@ def best_time(fn, repeat: int) -> float:
     return best
 
 
-def adjoint_cell(net, x, result, peak, t_mults, k, seq, repeat) -> tuple[str, int, int, int, int]:
+def adjoint_cell(
+    net, x, result, peak, t_mults, k, seq, repeat, jacobian=False
+) -> tuple[str, int, int, int, int]:
     """The adjoint (VJP) plan at PyTorch's level ``peak``: its four cells, then whether it
     fits, recomputes no more mults than PyTorch's ``t_mults``, is no slower, and whether the
     arrays-only plan recomputes no more (0/1 each)."""
@@ -61,13 +63,16 @@ def adjoint_cell(net, x, result, peak, t_mults, k, seq, repeat) -> tuple[str, in
         return f" infeasible: needs {need} | - | - | - |", 0, 0, 0, 0
     counting = CountingSource(net)
     got = run_adjoint(ap, counting, x.copy())
-    assert np.allclose(got, result[None, :], rtol=1e-10, atol=1e-12), "adjoint disagrees"
+    want = result if jacobian else result[None, :]
+    assert np.allclose(got, want, rtol=1e-10, atol=1e-12), "adjoint disagrees"
     assert counting.calls == net.chain.n_links - 1 + ap.recomputations
     measured = peak_memory(lambda: run_adjoint(ap, net, x.copy)).peak_bytes
     assert measured <= peak, "the adjoint plan's measured peak exceeds the level"
     t_torch = t_ours = math.inf
     for _ in range(repeat):  # interleaved, best of each
-        t_torch = min(t_torch, best_time(lambda: torch_checkpointed(seq, x, k, jacobian=False), 1))
+        t_torch = min(
+            t_torch, best_time(lambda: torch_checkpointed(seq, x, k, jacobian=jacobian), 1)
+        )
         t_ours = min(t_ours, best_time(lambda: run_adjoint(ap, net, x.copy()), 1))
     data = plan_adjoint_with_memory_limit(net.chain, peak, reserve=0)  # arrays only, as PyTorch
     cell = (
