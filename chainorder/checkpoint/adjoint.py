@@ -137,7 +137,8 @@ def adjoint_fronts(
     ----------
     chain : Chain, str or sequence
     m : int, optional
-        Rows of the adjoint block (default ``d_L``: the full Jacobian; 1 for a gradient).
+        Rows of the adjoint block (default ``d_L``, the seed ``I_{d_L}`` the executor makes:
+        the full Jacobian, one row for a gradient); other values price an ``m``-row block.
     limit : int, optional
         Peak limit in elements; points above it are dropped as they appear.
     positions : list of int, optional
