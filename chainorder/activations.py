@@ -34,9 +34,9 @@ def _relu(xp: Any, x: Any) -> Any:
 
 
 def _drelu(xp: Any, x: Any) -> Any:
-    out = xp.empty_like(x)
-    xp.greater(x, 0, out=out)
-    return out
+    # sign then max(·, 0): one array, no bool→float casting buffer (greater(out=) holds one)
+    out = xp.sign(x)
+    return xp.maximum(out, 0, out=out)
 
 
 def _sigmoid(xp: Any, x: Any) -> Any:  # 0.5 (1 + tanh(x / 2)), overflow-free

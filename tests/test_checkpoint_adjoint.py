@@ -75,7 +75,15 @@ def test_model_replay_matches_the_dp(spec):
 
 @pytest.mark.parametrize(
     "spec",
-    [WIDE, GRADIENT, "3000,3000,tanh,2000,sin,3000,sigmoid,3000,3", "3,4,tanh,1", MIXED, JACOBIAN],
+    [
+        WIDE,
+        GRADIENT,
+        "3000,3000,tanh,2000,sin,3000,sigmoid,3000,3",
+        "3000,3000,relu,2000,relu,3000,relu,1",
+        "3,4,tanh,1",
+        MIXED,
+        JACOBIAN,
+    ],
 )
 def test_measured_peak_is_the_prediction_plus_bookkeeping(spec):
     """Arrays' data as predicted; beyond it only the executor's bookkeeping (a few hundred
@@ -90,7 +98,10 @@ def test_measured_peak_is_the_prediction_plus_bookkeeping(spec):
             assert abs(measured - p.peak_bytes) <= 0.05 * p.peak_bytes, (p.peak_bytes, measured)
 
 
-@pytest.mark.parametrize("spec", [GRADIENT, MIXED, "64,64,tanh,64,tanh,64,tanh,64,tanh,1"])
+@pytest.mark.parametrize(
+    "spec",
+    [GRADIENT, MIXED, "64,64,tanh,64,tanh,64,tanh,64,tanh,1", "64,64,relu,64,relu,64,relu,1"],
+)
 def test_measured_peak_stays_under_the_limit(spec):
     net = MLP(spec, seed=0)
     x = net.random_input()
