@@ -1,0 +1,39 @@
+"""The speed paths of the rules (issue 8, helper P) compute what the plain einsum does."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from chainorder.graph.ops.linalg import _as_matmul, batched_contract
+
+EXT = {"a": 3, "b": 4, "c": 5}
+
+
+def _specs():
+    perms = ["".join(p) for p in itertools.permutations("abc", 2)]
+    for sblk, sfix, sout in itertools.product(perms, perms, perms):
+        if len(set(sblk) & set(sfix)) == 1 and set(sout) <= set(sblk + sfix):
+            yield sblk, sfix, sout
+
+
+@pytest.mark.parametrize(("sblk", "sfix", "sout"), list(_specs()))
+def test_batched_contract_matches_einsum(sblk, sfix, sout):
+    rng = np.random.default_rng(0)
+    block = rng.standard_normal((6, *(EXT[c] for c in sblk)))
+    fixed = rng.standard_normal([EXT[c] for c in sfix])
+    ref = np.einsum(f"...{sblk},{sfix}->...{sout}", block, fixed)
+    got = batched_contract(block, sblk, fixed, sfix, sout)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+
+
+def test_matmul_path_taken_only_for_matrix_pairs_and_contiguous():
+    rng = np.random.default_rng(1)
+    c, a = rng.standard_normal((7, 3, 5)), rng.standard_normal((3, 4))
+    got = _as_matmul(c, "ik", a, "ij", "jk")  # Aᵀ · c[r]: the vjp of A @ B for B
+    assert got is not None and got.flags.c_contiguous and got.shape == (7, 4, 5)
+    np.testing.assert_allclose(got, np.einsum("rik,ij->rjk", c, a), rtol=1e-13)
+    assert _as_matmul(c, "ik", a, "ij", "k") is None  # a further sum: not a matrix product
+    assert _as_matmul(c[:, :, 0], "i", a, "ij", "j") is None  # vectors: tensordot already
