@@ -37,3 +37,20 @@ def test_matmul_path_taken_only_for_matrix_pairs_and_contiguous():
     np.testing.assert_allclose(got, np.einsum("rik,ij->rjk", c, a), rtol=1e-13)
     assert _as_matmul(c, "ik", a, "ij", "k") is None  # a further sum: not a matrix product
     assert _as_matmul(c[:, :, 0], "i", a, "ij", "j") is None  # vectors: tensordot already
+
+
+@pytest.mark.parametrize(
+    ("out", "ins", "fshape"),
+    [((3, 4), (3, 1), (3, 4)), ((3, 4), (4,), (3, 4)), ((3, 4), (1, 4), (4,)),
+     ((2, 3, 4), (3, 1), (2, 3, 4)), ((2, 3, 4), (2, 1, 4), (1, 3, 1)),
+     ((3, 4), (), (3, 4)), ((2, 3, 4), (4,), (1, 1, 1))],
+)  # fmt: skip
+def test_fused_unbroadcast_matches_multiply_then_sum(out, ins, fshape):
+    from chainorder.graph.ops.elementwise import _fused_unbroadcast
+    from chainorder.graph.ops.registry import unbroadcast
+
+    rng = np.random.default_rng(2)
+    c, f = rng.standard_normal((5, *out)), rng.standard_normal(fshape)
+    got = _fused_unbroadcast(c, f, ins)
+    np.testing.assert_allclose(got, unbroadcast(c * f, ins), rtol=1e-12, atol=1e-12)
+    assert got.shape == (5, *ins)

@@ -26,6 +26,25 @@ __all__ = ["DIAGONAL_FACTORS"]
 DIAGONAL_FACTORS: dict[str, tuple[Callable, dict[int, float], bool]] = {}
 
 
+def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
+    """``unbroadcast(c * f, in_shape)`` as one ``einsum`` (the same multiply-adds, without
+    the ``c * f`` temporary of the full block), for an array factor ``f``; else ``None``."""
+    if not isinstance(f, np.ndarray) or f.ndim == 0:
+        return None
+    out_shape = c.shape[1:]
+    nd = len(out_shape)
+    letters = "abcdefghijklmnopqrstuvwxy"[:nd]
+    if nd > len(letters) or f.ndim > nd:
+        return None
+    lead = nd - f.ndim  # f's size-1 axes along which out is wider are squeezed out
+    squeeze = tuple(a for a in range(f.ndim) if f.shape[a] == 1 and out_shape[lead + a] != 1)
+    fspec = "".join(letters[lead + a] for a in range(f.ndim) if a not in squeeze)
+    padded = (1,) * (nd - len(in_shape)) + tuple(in_shape)
+    kept = "".join(ch for ch, n, m in zip(letters, padded, out_shape, strict=True) if n == m)
+    g = np.einsum(f"z{letters},{fspec}->z{kept}", c, f.squeeze(axis=squeeze))
+    return g.reshape((c.shape[0], *in_shape))
+
+
 # ----------------------------------------------------------------------------------------
 # elementwise ops: described by the elementwise factor of each argument
 
@@ -58,9 +77,13 @@ def _elementwise(
         in_shape = np.shape(values[i])
         if i in units:
             g = c if units[i] > 0 else -c
-        else:
-            g = c * factors(i, values, out)
-        return unbroadcast(g, in_shape)
+            return unbroadcast(g, in_shape)
+        f = factors(i, values, out)
+        if tuple(in_shape) != c.shape[1:] and type(c) is np.ndarray:
+            fused = _fused_unbroadcast(c, f, in_shape)
+            if fused is not None:
+                return fused
+        return unbroadcast(c * f, in_shape)
 
     def structure(i, shapes, out_shape, params):
         n_out, n_in = size_of(out_shape), size_of(shapes[i])
