@@ -37,6 +37,7 @@ class _Emitter:
         self.held: dict[tuple[str, str], int] = {}  # formed edges → slot
         self.nxt = 1  # slot 0: the Jacobian
         self.fp = Footprints(lin.graph)
+        self.owned: set[int] = set()  # slots whose array is new and referenced nowhere else
 
     def new_slot(self) -> int:
         self.nxt += 1
@@ -117,10 +118,12 @@ class _Emitter:
             else:
                 mults = rows * b.cols * cols
             info = {"diag_a": a.is_diagonal, "diag_b": b.is_diagonal}
-            return self.emit(
+            out = self.emit(
                 Instr("mm", self.new_slot(), ((sb, 0), (sa, 0)), None, info, alloc=size,
                       mults=mults)
             )  # fmt: skip
+            self.owned.add(out)
+            return out
         if way == "jvp":
             src, e, diag_in, per = formed(ij), jk, a.is_diagonal, state.A[jk][0]
             batch = 1 if both else cols
@@ -178,12 +181,16 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
                     old = em.form(state, (i, k))
                 diag_x, diag_y = state.E[(i, k)].is_diagonal, prod.is_diagonal
                 alloc = state.added(state.E[(i, k)], prod).nnz
+                into = _in_place_target(em, old, slot, diag_x, diag_y)
                 em.emit(
                     Instr("add", em.new_slot(), ((old, 0), (slot, 0)), None,
-                          {"diag_x": diag_x, "diag_y": diag_y}, alloc=alloc,
-                          temp=_expand(diag_x, diag_y, alloc), free=(old, slot))
+                          {"diag_x": diag_x, "diag_y": diag_y, "into": into},
+                          alloc=0 if into >= 0 else alloc,
+                          temp=_expand(diag_x, diag_y, alloc), free=(old, slot),
+                          alias=into)
                 )  # fmt: skip
                 new = em.prog[-1].out
+                em.owned.add(new)
                 em.held[(i, k)] = new
             else:
                 em.held[(i, k)] = slot
@@ -216,6 +223,21 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
             c0 += lin.sizes[x]
         r0 += lin.sizes[y]
     return em.prog, em.nxt, total
+
+
+def _in_place_target(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: bool) -> int:
+    """The summand slot the sum of ``old`` and ``slot`` can be written into, or -1.
+
+    Only a summand of the sum's own layout (both diagonal or both dense) whose array a
+    product or an earlier sum created — new, and held by no other slot or graph value —
+    is written in place; both summands die with the sum.
+    """
+    if diag_x != diag_y:
+        return -1
+    for s in (old, slot):
+        if s in em.owned:
+            return s
+    return -1
 
 
 def _expand(diag_x: bool, diag_y: bool, alloc: int) -> int:
