@@ -252,7 +252,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         into = info.get("into", -1)
         if into >= 0:  # a summand of the sum's layout, new and referenced nowhere else
             dest, other = (x, y) if into == s1 else (y, x)
-            return xp.add(dest, other, out=dest), 0
+            if getattr(dest, "flags", None) is None or dest.flags.writeable:
+                return xp.add(dest, other, out=dest), 0
         if info["diag_x"] and info["diag_y"]:
             return x + y, 0
         x = xp.diag(x) if info["diag_x"] else x
