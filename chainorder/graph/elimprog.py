@@ -228,21 +228,18 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
 def _in_place_target(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: bool) -> int:
     """The summand slot the sum of ``old`` and ``slot`` can be written into, or -1.
 
-    Only a summand of the sum's own layout (both diagonal or both dense) whose array a
+    Only a summand of the sum's own layout (both diagonal, or the dense one) whose array a
     product or an earlier sum created — new, and held by no other slot or graph value —
     is written in place; both summands die with the sum.
     """
-    if diag_x != diag_y:
-        return -1
-    for s in (old, slot):
-        if s in em.owned:
+    for s, diag in ((old, diag_x), (slot, diag_y)):
+        if s in em.owned and diag == (diag_x and diag_y):
             return s
     return -1
 
 
 def _expand(diag_x: bool, diag_y: bool, alloc: int) -> int:
-    """Temporaries of ``add``: a diagonal summand expanded to the dense result's size."""
-    if diag_x and diag_y:
-        return 0
-    return alloc * (int(diag_x) + int(diag_y))
+    """Temporaries of ``add``: none — a diagonal summand is added onto the dense one's
+    diagonal in place (its copy, or itself when it may be written)."""
+    return 0
 

@@ -249,17 +249,29 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
     if op == "add":  # an accumulated edge plus a product
         (s1, _), (s2, _) = ins.terms
         x, y = slots[s1], slots[s2]
-        into = info.get("into", -1)
-        if into >= 0:  # a summand of the sum's layout, new and referenced nowhere else
+        into = info.get("into", -1)  # a summand of the sum's layout, new and held nowhere else
+        if into >= 0 and not getattr(getattr(slots[into], "flags", None), "writeable", True):
+            into = -1  # pragma: no cover - the compiler marks only new arrays
+        if info["diag_x"] == info["diag_y"]:
+            if into < 0:
+                return x + y, 0
             dest, other = (x, y) if into == s1 else (y, x)
-            if getattr(dest, "flags", None) is None or dest.flags.writeable:
-                return xp.add(dest, other, out=dest), 0
-        if info["diag_x"] and info["diag_y"]:
-            return x + y, 0
-        x = xp.diag(x) if info["diag_x"] else x
-        y = xp.diag(y) if info["diag_y"] else y
-        return x + y, 0
+            return xp.add(dest, other, out=dest), 0
+        dense, diag = (y, x) if info["diag_x"] else (x, y)
+        return _add_diagonal(dense if into >= 0 else dense.copy(), diag, xp), 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def _add_diagonal(dense, diag, xp):
+    """``dense + diag(diag)`` written into ``dense`` (no expanded diagonal)."""
+    if dense.flags.c_contiguous:
+        flat = dense.reshape(-1)
+        step = dense.shape[1] + 1
+        flat[::step] += diag
+    else:
+        idx = xp.arange(diag.shape[0])
+        dense[idx, idx] += diag
+    return dense
 
 
 def array_module(graph):
