@@ -54,3 +54,17 @@ def test_fused_unbroadcast_matches_multiply_then_sum(out, ins, fshape):
     got = _fused_unbroadcast(c, f, ins)
     np.testing.assert_allclose(got, unbroadcast(c * f, ins), rtol=1e-12, atol=1e-12)
     assert got.shape == (5, *ins)
+
+
+@pytest.mark.parametrize(("sblk", "sfix", "sout"), list(_specs()))
+def test_batched_contract_on_seeds_last_blocks(sblk, sfix, sout):
+    """A block that is a transposed formed factor (seeds on the last axis in memory)."""
+    rng = np.random.default_rng(3)
+    shape = tuple(EXT[c] for c in sblk)
+    block = np.ascontiguousarray(rng.standard_normal((*shape, 6))).transpose(2, 0, 1)
+    fixed = rng.standard_normal([EXT[c] for c in sfix])
+    ref = np.einsum(f"...{sblk},{sfix}->...{sout}", block, fixed)
+    got = batched_contract(block, sblk, fixed, sfix, sout)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+    if set(sout) == set(sblk) ^ set(sfix):  # a matrix product (no index kept on both)
+        assert got.transpose(1, 2, 0).flags.c_contiguous  # the result keeps the seeds last

@@ -82,6 +82,10 @@ def _as_matmul(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> A
         return None
     (s,) = shared
     x, y = sout
+    if block.shape[0] > 1 and not block.flags.c_contiguous:
+        last = block.transpose(1, 2, 0)  # seeds on the last axis: a transposed formed factor
+        if last.flags.c_contiguous:
+            return _matmul_seeds_last(last, sblk, fixed, sfix, x, y, s).transpose(2, 0, 1)
     if x in sblk:  # out[x, y] = block[x, s] · fixed[s, y]
         left = block if sblk == x + s else block.transpose(0, 2, 1)
         right = fixed if sfix == s + y else fixed.T
@@ -89,6 +93,22 @@ def _as_matmul(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> A
     left = fixed if sfix == x + s else fixed.T  # out[x, y] = fixed[x, s] · block[s, y]
     right = block if sblk == s + y else block.transpose(0, 2, 1)
     return np.matmul(left, right)
+
+
+def _matmul_seeds_last(last: Array, sblk: str, fixed: Array, sfix: str, x: str, y: str,
+                       s: str) -> Array:
+    """``out[x, y, r] = Σ_s`` of the block ``last`` (seed axis ``r`` last, C-contiguous) and
+    ``fixed``, C-contiguous: one GEMM when the block holds ``y`` (after ``s``), else one
+    per row of the block."""
+    if y in sblk:  # out[x, y, r] = fixed[x, s] · last[s, y, r]
+        left = fixed if sfix == x + s else fixed.T
+        if sblk == s + y:
+            n_s, n_y, n_r = last.shape
+            return (left @ last.reshape(n_s, n_y * n_r)).reshape(left.shape[0], n_y, n_r)
+        return np.tensordot(left, last, axes=([1], [1]))
+    right = fixed if sfix == y + s else fixed.T  # out[x, y, r] = fixed[y, s] · last[x, s, r]
+    rows = last if sblk == x + s else last.transpose(1, 0, 2)
+    return np.matmul(right, rows)
 
 
 def batched_contract(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> Array:
