@@ -68,3 +68,42 @@ def test_batched_contract_on_seeds_last_blocks(sblk, sfix, sout):
     np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
     if set(sout) == set(sblk) ^ set(sfix):  # a matrix product (no index kept on both)
         assert got.transpose(1, 2, 0).flags.c_contiguous  # the result keeps the seeds last
+
+
+def test_elementwise_tangents_of_a_seeds_last_block_stay_seeds_last():
+    from chainorder.graph.ops import get_rule
+
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 1)) + 3.0
+    out = x / y
+    block = np.ascontiguousarray(rng.standard_normal((4, 1, 7))).transpose(2, 0, 1)
+    got = get_rule("divide").jvp(1, block, (x, y), out, {})
+    ref = get_rule("divide").jvp(1, np.ascontiguousarray(block), (x, y), out, {})
+    np.testing.assert_allclose(got, ref, rtol=1e-14)
+    assert np.moveaxis(got, 0, -1).flags.c_contiguous  # flattening a seed's result: a view
+
+
+def test_elimination_in_place_sums_give_the_sweeps_jacobian():
+    """Orders whose sums are written into a summand (products, sums, new rule results)."""
+    from chainorder.graph import linearize, trace
+    from chainorder.graph.orders import ORDERS
+    from chainorder.graph.program import compile_jacobian_program
+
+    rng = np.random.default_rng(5)
+    W, V = rng.standard_normal((6, 6)), rng.standard_normal((6, 6))
+
+    def f(x):
+        h = np.tanh(x @ W)
+        s = h @ V + h * h + x / (1.0 + x.sum(axis=-1, keepdims=True) ** 2)
+        return np.exp(s - s.max(axis=-1, keepdims=True))
+
+    x = rng.standard_normal((3, 6))
+    lin = linearize(trace(f, x))
+    ref = compile_jacobian_program(lin, "forward").run(lin.graph)
+    in_place = 0
+    for name in ORDERS:
+        prog = compile_jacobian_program(lin, f"elimination:{name}")
+        in_place += sum(i.op == "add" and i.alias >= 0 for i in prog.instructions)
+        np.testing.assert_allclose(prog.run(lin.graph), ref, rtol=1e-12, atol=1e-12)
+        assert prog.last_mults == prog.predicted_mults
+    assert in_place > 0

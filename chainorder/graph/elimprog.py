@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from chainorder.graph.elimstate import _State
-from chainorder.graph.instr import Instr
+from chainorder.graph.instr import Instr, _run_elim
 from chainorder.graph.linearize import LinearizedGraph
 from chainorder.graph.probe import Footprints, summed
 
@@ -133,14 +135,22 @@ class _Emitter:
         node, terms, copy = self._op_terms(e, src)
         nj = self.lin.sizes[j]
         temp = nj * nj if diag_in and not both else 0
+        fresh = copy  # a new full-size array that no other slot or value holds
         if not copy:
             fps = [self.fp(node, i, way, self._shape(j), batch) for _, i in terms]
             temp += summed(fps, batch, size)[1]
+            fresh = len(fps) > 1 or (not fps[0].view and fps[0].held(batch) >= size)
         info = {"diag_in": diag_in, "both_diag": both, "shape_j": self._shape(j), "copy": copy}
-        return self.emit(
-            Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
-                  alloc=size, temp=temp, mults=batch * per)
-        )  # fmt: skip
+        ins = Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
+                    alloc=size, temp=temp, mults=batch * per)  # fmt: skip
+        if not copy and not diag_in and not both and len(fps) == 1 and fps[0].view:
+            src_shape = (nj, cols) if way == "jvp" else (rows, nj)
+            if _result_is_view(self.graph, ins, src, src_shape):
+                ins = replace(ins, alloc=0, alias=src)
+        out = self.emit(ins)
+        if fresh:
+            self.owned.add(out)
+        return out
 
 
 def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, int]:
@@ -223,6 +233,19 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
             c0 += lin.sizes[x]
         r0 += lin.sizes[y]
     return em.prog, em.nxt, total
+
+
+def _result_is_view(graph, ins: Instr, src: int, src_shape: tuple[int, int]) -> bool:
+    """Whether applying ``ins`` (a rule whose result is a view of its block) to a formed
+    factor of ``src_shape`` leaves a view of that factor — then it allocates nothing.
+
+    Decided by running the instruction once on an uninitialised factor (``np.empty``:
+    pages a view never touches are never committed); the layout, not the values, decides.
+    """
+    slots: list = [None] * (src + 1)
+    slots[src] = np.empty(src_shape)
+    out, _ = _run_elim(graph, ins, slots, np)
+    return bool(np.may_share_memory(out, slots[src]))
 
 
 def _in_place_target(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: bool) -> int:

@@ -26,6 +26,22 @@ __all__ = ["DIAGONAL_FACTORS"]
 DIAGONAL_FACTORS: dict[str, tuple[Callable, dict[int, float], bool]] = {}
 
 
+def _seeds_last(t: Array) -> bool:
+    """Whether the block ``t`` is laid out with its seed axis last (a transposed factor)."""
+    if type(t) is not np.ndarray or t.ndim < 2 or t.shape[0] < 2 or t.flags.c_contiguous:
+        return False
+    return bool(np.moveaxis(t, 0, -1).flags.c_contiguous)
+
+
+def _times(tb: Array, f: Any, last: bool) -> Array:
+    """``tb * f``, written seeds-last when the block was (so that flattening each seed's
+    result stays a view): NumPy's own order for a broadcast block mixes the two."""
+    if not last:
+        return tb * f
+    res = np.empty((*tb.shape[1:], tb.shape[0]), np.result_type(tb, f))
+    return np.multiply(tb, f, out=np.moveaxis(res, -1, 0))
+
+
 def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
     """``unbroadcast(c * f, in_shape)`` as one ``einsum`` (the same multiply-adds, without
     the ``c * f`` temporary of the full block), for an array factor ``f``; else ``None``."""
@@ -71,7 +87,7 @@ def _elementwise(
         tb = bcast_tangent(t, np.shape(out))
         if i in units:
             return tb if units[i] > 0 else -tb
-        return tb * factors(i, values, out)
+        return _times(tb, factors(i, values, out), _seeds_last(t))
 
     def vjp(i, c, values, out, params):
         in_shape = np.shape(values[i])
