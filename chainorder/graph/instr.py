@@ -47,6 +47,9 @@ class Instr:
     free: tuple[int, ...] = ()
     mults: int = 0
     alias: int = -1
+    #: What the rule application needs that the graph's structure fixes (the rule, the
+    #: argument names, each term's mults per row), filled on the first run.
+    static: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _profile(instrs: Sequence[Instr]):
@@ -117,16 +120,20 @@ def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str, xp=np) -> tup
     v = ins.node
     d = graph.nx.nodes[v]
     values = tuple(graph.value(a) for a in d["args"])
-    rule = get_rule(d["op"])
-    shapes = tuple(np.shape(x) for x in values)
-    out_shape = np.shape(graph.value(v))
-    apply = rule.jvp if kind == "jvp" else rule.vjp
-    price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
+    out = graph.value(v)
+    static = ins.static.get(kind)
+    if static is None:  # the structure's part: the same at every run of the program
+        rule = get_rule(d["op"])
+        shapes = tuple(np.shape(x) for x in values)
+        price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
+        per_row = tuple(price(i, shapes, np.shape(out), d["params"]) for _, i in ins.terms)
+        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row)
+    apply, per_row = static
     acc, mults, owned = None, 0, False
-    for slot, argnum in ins.terms:
+    for (slot, argnum), price in zip(ins.terms, per_row, strict=True):
         block = block_of(slots[slot])
-        mults += block.shape[0] * price(argnum, shapes, out_shape, d["params"])
-        t = apply(argnum, block, values, graph.value(v), d["params"])
+        mults += block.shape[0] * price
+        t = apply(argnum, block, values, out, d["params"])
         if acc is None:
             acc = t
         elif owned:
