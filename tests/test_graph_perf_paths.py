@@ -107,3 +107,26 @@ def test_elimination_in_place_sums_give_the_sweeps_jacobian():
         np.testing.assert_allclose(prog.run(lin.graph), ref, rtol=1e-12, atol=1e-12)
         assert prog.last_mults == prog.predicted_mults
     assert in_place > 0
+
+
+def test_reverse_sweep_accumulates_in_place_and_matches_forward():
+    from chainorder.graph import linearize, trace
+    from chainorder.graph.program import compile_jacobian_program
+    from chainorder.measure import peak_memory
+
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((40, 40))
+
+    def f(x):
+        h = np.tanh(W @ x)
+        return np.sin(h) * h + np.exp(h) * (W @ h) + h
+
+    lin = linearize(trace(f, rng.standard_normal(40)))
+    rev = compile_jacobian_program(lin, "reverse")
+    assert any(i.op == "vjp_add" and i.info.get("into") for i in rev.instructions)
+    ref = compile_jacobian_program(lin, "forward").run(lin.graph)
+    measured = peak_memory(lambda: rev.run(lin.graph))
+    np.testing.assert_allclose(measured.result, ref, rtol=1e-12, atol=1e-12)
+    assert rev.last_mults == rev.predicted_mults
+    slack = 0.1 * measured.peak_bytes + 64 * 1024
+    assert abs(measured.peak_bytes - rev.predicted_peak_bytes) <= slack

@@ -179,7 +179,11 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
     if op == "vjp_add":  # reverse sweep: add one adjoint contribution into u's batch
         g, mults = _rule_sum(graph, ins, slots, lambda a: a, "vjp", xp)
         old = slots[ins.out]
-        return (g if old is None else old + g), mults
+        if old is None:
+            return g, mults
+        if ins.info.get("into") and getattr(getattr(old, "flags", None), "writeable", True):
+            return xp.add(old, g, out=old), mults  # a new array the compiler gave this slot
+        return old + g, mults
     if op == "place":  # write a block of the Jacobian
         jac = slots[ins.out]
         r0, r1, c0, c1 = info["box"]
