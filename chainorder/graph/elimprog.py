@@ -10,7 +10,10 @@ every product the state prices, the instructions that compute it in the priced w
 * ``apply_jvp`` / ``apply_vjp`` — an original partial applied by its rule to the columns
   (rows) of the other, formed, factor;
 * ``mm`` — two formed factors multiplied (diagonals stay vectors);
-* ``add`` — a product added into an existing edge (formed first if still original).
+* ``add`` — a product added into an existing edge (formed first if still original);
+  written into a summand of the sum's layout that a product, a sum or a rule created
+  (a new array no other slot or graph value holds), else into a new array; a diagonal
+  summand is added onto the dense one's diagonal, never expanded.
 
 A factor formed in a step is kept until the step ends; the eliminated vertex's edges die
 with the step. Finally the ``m × n`` Jacobian is allocated and the input → output blocks
@@ -235,13 +238,21 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
     return em.prog, em.nxt, total
 
 
+#: Largest formed factor (scalars) on which :func:`_result_is_view` runs a view rule.
+VIEW_PROBE_SCALARS = 1 << 19
+
+
 def _result_is_view(graph, ins: Instr, src: int, src_shape: tuple[int, int]) -> bool:
     """Whether applying ``ins`` (a rule whose result is a view of its block) to a formed
     factor of ``src_shape`` leaves a view of that factor — then it allocates nothing.
 
     Decided by running the instruction once on an uninitialised factor (``np.empty``:
     pages a view never touches are never committed); the layout, not the values, decides.
+    A factor over :data:`VIEW_PROBE_SCALARS` is not tried (a copy would cost a run's
+    time at compile time): its result is priced as a new array, an upper bound.
     """
+    if src_shape[0] * src_shape[1] > VIEW_PROBE_SCALARS:
+        return False
     slots: list = [None] * (src + 1)
     slots[src] = np.empty(src_shape)
     out, _ = _run_elim(graph, ins, slots, np)

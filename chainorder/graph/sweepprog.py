@@ -7,8 +7,9 @@ Jacobian when it is made, and every block dies after its last consumer.
 
 Reverse: the Jacobian first, one identity block of ``m`` adjoints per output, then each
 active op in reverse order pulls its adjoint block back through its adjoint rule into each
-argument's block (``old + new``); a node's block dies after its last contribution, the
-inputs' blocks are written into the Jacobian at the end.
+argument's block (``old + new``, in place once the block is a new array of the sweep's
+own); a node's block dies after its last contribution, the inputs' blocks are written into
+the Jacobian at the end.
 """
 
 from __future__ import annotations
