@@ -244,6 +244,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         if diag_out:
             return out.reshape(-1), mults
         r = out.shape[0]
+        if op == "apply_jvp" and xp is np:
+            return _tangents_as_columns(out), mults
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
@@ -271,6 +273,21 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         dense, diag = (y, x) if info["diag_x"] else (x, y)
         return _add_diagonal(dense if into >= 0 else dense.copy(), diag, xp), 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def _tangents_as_columns(out):
+    """``r`` tangents ``(r, *shape)`` as the ``size × r`` matrix of their columns: a view
+    when their layout allows, else one copy written C-contiguous (as ``reshape`` would copy,
+    but in the layout the next products and sums read fastest)."""
+    r = out.shape[0]
+    t = out.view()
+    try:
+        t.shape = (r, -1)
+        return t.T
+    except AttributeError:
+        res = np.empty((out[0].size, r), dtype=out.dtype)
+        _split(res.T, out.shape[1:], np)[...] = out
+        return res
 
 
 def _add_diagonal(dense, diag, xp):
