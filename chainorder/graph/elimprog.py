@@ -10,7 +10,10 @@ every product the state prices, the instructions that compute it in the priced w
 * ``apply_jvp`` / ``apply_vjp`` — an original partial applied by its rule to the columns
   (rows) of the other, formed, factor;
 * ``mm`` — two formed factors multiplied (diagonals stay vectors);
-* ``add`` — a product added into an existing edge (formed first if still original).
+* ``add`` — a product added into an existing edge (formed first if still original);
+  written into a summand of the sum's layout that a product, a sum or a rule created
+  (a new array no other slot or graph value holds), else into a new array; a diagonal
+  summand is added onto the dense one's diagonal, never expanded.
 
 A factor formed in a step is kept until the step ends; the eliminated vertex's edges die
 with the step. Finally the ``m × n`` Jacobian is allocated and the input → output blocks
@@ -21,8 +24,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from chainorder.graph.elimstate import _State
-from chainorder.graph.instr import Instr
+from chainorder.graph.instr import Instr, _run_elim
 from chainorder.graph.linearize import LinearizedGraph
 from chainorder.graph.probe import Footprints, summed
 
@@ -37,6 +42,7 @@ class _Emitter:
         self.held: dict[tuple[str, str], int] = {}  # formed edges → slot
         self.nxt = 1  # slot 0: the Jacobian
         self.fp = Footprints(lin.graph)
+        self.owned: set[int] = set()  # slots whose array is new and referenced nowhere else
 
     def new_slot(self) -> int:
         self.nxt += 1
@@ -117,10 +123,12 @@ class _Emitter:
             else:
                 mults = rows * b.cols * cols
             info = {"diag_a": a.is_diagonal, "diag_b": b.is_diagonal}
-            return self.emit(
+            out = self.emit(
                 Instr("mm", self.new_slot(), ((sb, 0), (sa, 0)), None, info, alloc=size,
                       mults=mults)
             )  # fmt: skip
+            self.owned.add(out)
+            return out
         if way == "jvp":
             src, e, diag_in, per = formed(ij), jk, a.is_diagonal, state.A[jk][0]
             batch = 1 if both else cols
@@ -130,14 +138,22 @@ class _Emitter:
         node, terms, copy = self._op_terms(e, src)
         nj = self.lin.sizes[j]
         temp = nj * nj if diag_in and not both else 0
+        fresh = copy  # a new full-size array that no other slot or value holds
         if not copy:
             fps = [self.fp(node, i, way, self._shape(j), batch) for _, i in terms]
             temp += summed(fps, batch, size)[1]
+            fresh = len(fps) > 1 or (not fps[0].view and fps[0].held(batch) >= size)
         info = {"diag_in": diag_in, "both_diag": both, "shape_j": self._shape(j), "copy": copy}
-        return self.emit(
-            Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
-                  alloc=size, temp=temp, mults=batch * per)
-        )  # fmt: skip
+        ins = Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
+                    alloc=size, temp=temp, mults=batch * per)  # fmt: skip
+        if not copy and not diag_in and not both and len(fps) == 1 and fps[0].view:
+            src_shape = (nj, cols) if way == "jvp" else (rows, nj)
+            if _result_is_view(self.graph, ins, src, src_shape):
+                ins = replace(ins, alloc=0, alias=src)
+        out = self.emit(ins)
+        if fresh:
+            self.owned.add(out)
+        return out
 
 
 def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, int]:
@@ -178,12 +194,16 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
                     old = em.form(state, (i, k))
                 diag_x, diag_y = state.E[(i, k)].is_diagonal, prod.is_diagonal
                 alloc = state.added(state.E[(i, k)], prod).nnz
+                into = _in_place_target(em, old, slot, diag_x, diag_y)
                 em.emit(
                     Instr("add", em.new_slot(), ((old, 0), (slot, 0)), None,
-                          {"diag_x": diag_x, "diag_y": diag_y}, alloc=alloc,
-                          temp=_expand(diag_x, diag_y, alloc), free=(old, slot))
+                          {"diag_x": diag_x, "diag_y": diag_y, "into": into},
+                          alloc=0 if into >= 0 else alloc,
+                          temp=_expand(diag_x, diag_y, alloc), free=(old, slot),
+                          alias=into)
                 )  # fmt: skip
                 new = em.prog[-1].out
+                em.owned.add(new)
                 em.held[(i, k)] = new
             else:
                 em.held[(i, k)] = slot
@@ -218,9 +238,42 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
     return em.prog, em.nxt, total
 
 
+#: Largest formed factor (scalars) on which :func:`_result_is_view` runs a view rule.
+VIEW_PROBE_SCALARS = 1 << 19
+
+
+def _result_is_view(graph, ins: Instr, src: int, src_shape: tuple[int, int]) -> bool:
+    """Whether applying ``ins`` (a rule whose result is a view of its block) to a formed
+    factor of ``src_shape`` leaves a view of that factor — then it allocates nothing.
+
+    Decided by running the instruction once on an uninitialised factor (``np.empty``:
+    pages a view never touches are never committed); the layout, not the values, decides.
+    A factor over :data:`VIEW_PROBE_SCALARS` is not tried (a copy would cost a run's
+    time at compile time): its result is priced as a new array, an upper bound.
+    """
+    if src_shape[0] * src_shape[1] > VIEW_PROBE_SCALARS:
+        return False
+    slots: list = [None] * (src + 1)
+    slots[src] = np.empty(src_shape)
+    out, _ = _run_elim(graph, ins, slots, np)
+    return bool(np.may_share_memory(out, slots[src]))
+
+
+def _in_place_target(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: bool) -> int:
+    """The summand slot the sum of ``old`` and ``slot`` can be written into, or -1.
+
+    Only a summand of the sum's own layout (both diagonal, or the dense one) whose array a
+    product or an earlier sum created — new, and held by no other slot or graph value —
+    is written in place; both summands die with the sum.
+    """
+    for s, diag in ((old, diag_x), (slot, diag_y)):
+        if s in em.owned and diag == (diag_x and diag_y):
+            return s
+    return -1
+
+
 def _expand(diag_x: bool, diag_y: bool, alloc: int) -> int:
-    """Temporaries of ``add``: a diagonal summand expanded to the dense result's size."""
-    if diag_x and diag_y:
-        return 0
-    return alloc * (int(diag_x) + int(diag_y))
+    """Temporaries of ``add``: none — a diagonal summand is added onto the dense one's
+    diagonal in place (its copy, or itself when it may be written)."""
+    return 0
 

@@ -47,6 +47,9 @@ class Instr:
     free: tuple[int, ...] = ()
     mults: int = 0
     alias: int = -1
+    #: What the rule application needs that the graph's structure fixes (the rule, the
+    #: argument names, each term's mults per row), filled on the first run.
+    static: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _profile(instrs: Sequence[Instr]):
@@ -117,16 +120,20 @@ def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str, xp=np) -> tup
     v = ins.node
     d = graph.nx.nodes[v]
     values = tuple(graph.value(a) for a in d["args"])
-    rule = get_rule(d["op"])
-    shapes = tuple(np.shape(x) for x in values)
-    out_shape = np.shape(graph.value(v))
-    apply = rule.jvp if kind == "jvp" else rule.vjp
-    price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
+    out = graph.value(v)
+    static = ins.static.get(kind)
+    if static is None:  # the structure's part: the same at every run of the program
+        rule = get_rule(d["op"])
+        shapes = tuple(np.shape(x) for x in values)
+        price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
+        per_row = tuple(price(i, shapes, np.shape(out), d["params"]) for _, i in ins.terms)
+        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row)
+    apply, per_row = static
     acc, mults, owned = None, 0, False
-    for slot, argnum in ins.terms:
+    for (slot, argnum), price in zip(ins.terms, per_row, strict=True):
         block = block_of(slots[slot])
-        mults += block.shape[0] * price(argnum, shapes, out_shape, d["params"])
-        t = apply(argnum, block, values, graph.value(v), d["params"])
+        mults += block.shape[0] * price
+        t = apply(argnum, block, values, out, d["params"])
         if acc is None:
             acc = t
         elif owned:
@@ -172,7 +179,11 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
     if op == "vjp_add":  # reverse sweep: add one adjoint contribution into u's batch
         g, mults = _rule_sum(graph, ins, slots, lambda a: a, "vjp", xp)
         old = slots[ins.out]
-        return (g if old is None else old + g), mults
+        if old is None:
+            return g, mults
+        if ins.info.get("into") and getattr(getattr(old, "flags", None), "writeable", True):
+            return xp.add(old, g, out=old), mults  # a new array the compiler gave this slot
+        return old + g, mults
     if op == "place":  # write a block of the Jacobian
         jac = slots[ins.out]
         r0, r1, c0, c1 = info["box"]
@@ -233,6 +244,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         if diag_out:
             return out.reshape(-1), mults
         r = out.shape[0]
+        if op == "apply_jvp" and xp is np:
+            return _tangents_as_columns(out), mults
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
@@ -249,12 +262,44 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
     if op == "add":  # an accumulated edge plus a product
         (s1, _), (s2, _) = ins.terms
         x, y = slots[s1], slots[s2]
-        if info["diag_x"] and info["diag_y"]:
-            return x + y, 0
-        x = xp.diag(x) if info["diag_x"] else x
-        y = xp.diag(y) if info["diag_y"] else y
-        return x + y, 0
+        into = info.get("into", -1)  # a summand of the sum's layout, new and held nowhere else
+        if into >= 0 and not getattr(getattr(slots[into], "flags", None), "writeable", True):
+            into = -1  # pragma: no cover - the compiler marks only new arrays
+        if info["diag_x"] == info["diag_y"]:
+            if into < 0:
+                return x + y, 0
+            dest, other = (x, y) if into == s1 else (y, x)
+            return xp.add(dest, other, out=dest), 0
+        dense, diag = (y, x) if info["diag_x"] else (x, y)
+        return _add_diagonal(dense if into >= 0 else dense.copy(), diag, xp), 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def _tangents_as_columns(out):
+    """``r`` tangents ``(r, *shape)`` as the ``size × r`` matrix of their columns: a view
+    when their layout allows, else one copy written C-contiguous (as ``reshape`` would copy,
+    but in the layout the next products and sums read fastest)."""
+    r = out.shape[0]
+    t = out.view()
+    try:
+        t.shape = (r, -1)
+        return t.T
+    except AttributeError:
+        res = np.empty((out[0].size, r), dtype=out.dtype)
+        _split(res.T, out.shape[1:], np)[...] = out
+        return res
+
+
+def _add_diagonal(dense, diag, xp):
+    """``dense + diag(diag)`` written into ``dense`` (no expanded diagonal)."""
+    if dense.flags.c_contiguous:
+        flat = dense.reshape(-1)
+        step = dense.shape[1] + 1
+        flat[::step] += diag
+    else:
+        idx = xp.arange(diag.shape[0])
+        dense[idx, idx] += diag
+    return dense
 
 
 def array_module(graph):

@@ -7,8 +7,9 @@ Jacobian when it is made, and every block dies after its last consumer.
 
 Reverse: the Jacobian first, one identity block of ``m`` adjoints per output, then each
 active op in reverse order pulls its adjoint block back through its adjoint rule into each
-argument's block (``old + new``); a node's block dies after its last contribution, the
-inputs' blocks are written into the Jacobian at the end.
+argument's block (``old + new``, in place once the block is a new array of the sweep's
+own); a node's block dies after its last contribution, the inputs' blocks are written into
+the Jacobian at the end.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
             Instr("seed", slot[y], info={"k": m, "size": b - a, "offset": a,
                   "shape": graph.shape(y)}, alloc=m * (b - a))
         )  # fmt: skip
+    owned: set[int] = set()  # slots holding a new full-size array no other slot holds
     for v in reversed(active):
         if v not in slot or graph.nx.nodes[v]["kind"] == "input":
             continue
@@ -128,16 +130,23 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
         for e, (u, i) in enumerate(edges):
             size = m * graph.size(u)
             g = fp(v, i, "vjp", graph.shape(v), m)
+            into = False
             if u not in slot:
                 slot[u] = nxt
                 nxt += 1
                 alloc, temp, alias = summed([g], m, size, slot[v])
+                if alias < 0 and not g.view and g.held(m) >= size:
+                    owned.add(slot[u])
+            elif slot[u] in owned:  # old += g, in place
+                alloc, alias, into = 0, slot[u], True
+                temp = g.held(m) + g.temp(m)
             else:  # old + g: a new array
                 alloc, alias = size, -1
                 temp = max(g.held(m) + g.temp(m) - size, g.held(m))
+                owned.add(slot[u])
             prog.append(
-                Instr("vjp_add", slot[u], ((slot[v], i),), v, alloc=alloc, temp=temp,
-                      free=(slot[v],) if e == len(edges) - 1 else (),
+                Instr("vjp_add", slot[u], ((slot[v], i),), v, info={"into": into},
+                      alloc=alloc, temp=temp, free=(slot[v],) if e == len(edges) - 1 else (),
                       mults=m * _price(graph, v, i, "vjp"), alias=alias)
             )  # fmt: skip
     for x in graph.inputs:

@@ -26,6 +26,41 @@ __all__ = ["DIAGONAL_FACTORS"]
 DIAGONAL_FACTORS: dict[str, tuple[Callable, dict[int, float], bool]] = {}
 
 
+def _seeds_last(t: Array) -> bool:
+    """Whether the block ``t`` is laid out with its seed axis last (a transposed factor)."""
+    if type(t) is not np.ndarray or t.ndim < 2 or t.shape[0] < 2 or t.flags.c_contiguous:
+        return False
+    return bool(np.moveaxis(t, 0, -1).flags.c_contiguous)
+
+
+def _times(tb: Array, f: Any, last: bool) -> Array:
+    """``tb * f``, written seeds-last when the block was (so that flattening each seed's
+    result stays a view): NumPy's own order for a broadcast block mixes the two."""
+    if not last:
+        return tb * f
+    res = np.empty((*tb.shape[1:], tb.shape[0]), np.result_type(tb, f))
+    return np.multiply(tb, f, out=np.moveaxis(res, -1, 0))
+
+
+def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
+    """``unbroadcast(c * f, in_shape)`` as one ``einsum`` (the same multiply-adds, without
+    the ``c * f`` temporary of the full block), for an array factor ``f``; else ``None``."""
+    if not isinstance(f, np.ndarray) or f.ndim == 0:
+        return None
+    out_shape = c.shape[1:]
+    nd = len(out_shape)
+    letters = "abcdefghijklmnopqrstuvwxy"[:nd]
+    if nd > len(letters) or f.ndim > nd:
+        return None
+    lead = nd - f.ndim  # f's size-1 axes along which out is wider are squeezed out
+    squeeze = tuple(a for a in range(f.ndim) if f.shape[a] == 1 and out_shape[lead + a] != 1)
+    fspec = "".join(letters[lead + a] for a in range(f.ndim) if a not in squeeze)
+    padded = (1,) * (nd - len(in_shape)) + tuple(in_shape)
+    kept = "".join(ch for ch, n, m in zip(letters, padded, out_shape, strict=True) if n == m)
+    g = np.einsum(f"z{letters},{fspec}->z{kept}", c, f.squeeze(axis=squeeze))
+    return g.reshape((c.shape[0], *in_shape))
+
+
 # ----------------------------------------------------------------------------------------
 # elementwise ops: described by the elementwise factor of each argument
 
@@ -52,15 +87,19 @@ def _elementwise(
         tb = bcast_tangent(t, np.shape(out))
         if i in units:
             return tb if units[i] > 0 else -tb
-        return tb * factors(i, values, out)
+        return _times(tb, factors(i, values, out), _seeds_last(t))
 
     def vjp(i, c, values, out, params):
         in_shape = np.shape(values[i])
         if i in units:
             g = c if units[i] > 0 else -c
-        else:
-            g = c * factors(i, values, out)
-        return unbroadcast(g, in_shape)
+            return unbroadcast(g, in_shape)
+        f = factors(i, values, out)
+        if tuple(in_shape) != c.shape[1:] and type(c) is np.ndarray:
+            fused = _fused_unbroadcast(c, f, in_shape)
+            if fused is not None:
+                return fused
+        return unbroadcast(c * f, in_shape)
 
     def structure(i, shapes, out_shape, params):
         n_out, n_in = size_of(out_shape), size_of(shapes[i])

@@ -66,6 +66,51 @@ def _extents(sa: str, sb: str, shapes: tuple) -> dict[str, int]:
     return ext
 
 
+def _as_matmul(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> Array | None:
+    """The contraction as one stacked ``np.matmul`` writing ``(k, *sout)`` contiguously,
+    when block and fixed are matrices sharing one summed index (else ``None``).
+
+    ``tensordot`` would first copy a block whose summed index is not its last axis into
+    that order and leave its result transposed (a copy again when the caller flattens it);
+    the stacked product reads the block in place and runs one BLAS GEMM per seed, with the
+    same mults.
+    """
+    if len(sblk) != 2 or len(sfix) != 2 or len(sout) != 2 or type(block) is not np.ndarray:
+        return None
+    shared = set(sblk) & set(sfix)
+    if len(shared) != 1 or set(sout) != set(sblk + sfix) - shared:
+        return None
+    (s,) = shared
+    x, y = sout
+    if block.shape[0] > 1 and not block.flags.c_contiguous:
+        last = block.transpose(1, 2, 0)  # seeds on the last axis: a transposed formed factor
+        if last.flags.c_contiguous:
+            return _matmul_seeds_last(last, sblk, fixed, sfix, x, y, s).transpose(2, 0, 1)
+    if x in sblk:  # out[x, y] = block[x, s] · fixed[s, y]
+        left = block if sblk == x + s else block.transpose(0, 2, 1)
+        right = fixed if sfix == s + y else fixed.T
+        return np.matmul(left, right)
+    left = fixed if sfix == x + s else fixed.T  # out[x, y] = fixed[x, s] · block[s, y]
+    right = block if sblk == s + y else block.transpose(0, 2, 1)
+    return np.matmul(left, right)
+
+
+def _matmul_seeds_last(last: Array, sblk: str, fixed: Array, sfix: str, x: str, y: str,
+                       s: str) -> Array:
+    """``out[x, y, r] = Σ_s`` of the block ``last`` (seed axis ``r`` last, C-contiguous) and
+    ``fixed``, C-contiguous: one GEMM when the block holds ``y`` (after ``s``), else one
+    per row of the block."""
+    if y in sblk:  # out[x, y, r] = fixed[x, s] · last[s, y, r]
+        left = fixed if sfix == x + s else fixed.T
+        if sblk == s + y:
+            n_s, n_y, n_r = last.shape
+            return (left @ last.reshape(n_s, n_y * n_r)).reshape(left.shape[0], n_y, n_r)
+        return np.tensordot(left, last, axes=([1], [1]))
+    right = fixed if sfix == y + s else fixed.T  # out[x, y, r] = fixed[y, s] · last[x, s, r]
+    rows = last if sblk == x + s else last.transpose(1, 0, 2)
+    return np.matmul(right, rows)
+
+
 def batched_contract(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> Array:
     """``einsum("...{sblk},{sfix}->...{sout}", block, fixed)`` for a block of seeds (leading
     axis ``k``), by one BLAS ``tensordot`` where no index is kept on both operands (else
@@ -85,6 +130,9 @@ def batched_contract(block: Array, sblk: str, fixed: Array, sfix: str, sout: str
     """
     if any(ch in sfix and ch in sout for ch in sblk):  # a batch index of both (bmm)
         return np.einsum(f"...{sblk},{sfix}->...{sout}", block, fixed, optimize=True)
+    mm = _as_matmul(block, sblk, fixed, sfix, sout)
+    if mm is not None:
+        return mm
     only_b = tuple(p + 1 for p, ch in enumerate(sblk) if ch not in sfix and ch not in sout)
     if only_b:
         block = block.sum(axis=only_b)
