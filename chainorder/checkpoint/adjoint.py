@@ -26,7 +26,8 @@ the Jacobian sweep (same recursion; its base case, the stretch, replayed by
               cost fwd(s+1..s') + cost A(s', t) + cost A(s, s')
 
 kept as exact Pareto fronts (peak elements, forward mults) with
-:func:`chainorder.checkpoint.pareto.combine`. VJP mults are the same for every schedule.
+:func:`chainorder.checkpoint.reverse.nested_fronts` (the recursion both sweeps share). VJP mults
+are the same for every schedule.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from typing import Any
 
 from chainorder.chain import Chain, Structure, as_chain
 from chainorder.checkpoint.model import ChainFigures
-from chainorder.checkpoint.pareto import Front, combine, prune
+from chainorder.checkpoint.pareto import Front
+from chainorder.checkpoint.reverse import nested_fronts
 from chainorder.dtypes import as_dtype
 from chainorder.errors import InfeasibleMemoryLimitError
 from chainorder.units import format_bytes, parse_bytes
@@ -162,20 +164,11 @@ def adjoint_fronts(
     m = resolved.dims[-1] if m is None else m
     n, d = fig.n, fig.d
     g = [m * d[t] if t < n else 0 for t in range(n + 1)]
-    every = positions is None
-    pos = list(range(n + 1)) if every else sorted({0, n, *positions})  # type: ignore[misc]
-    fronts: dict[tuple[int, int], Front] = {}
-    for length in range(1, len(pos)):
-        for i in range(0, len(pos) - length):
-            s, t = pos[i], pos[i + length]
-            points: Front = []
-            # a stretch drops a dense link's input early, which no cut expresses: always tried
-            points.append((_stretch_peak(resolved, m, s, t), fig.fwd(s + 1, t - 1), None))
-            for cut in pos[i + 1 : i + length]:
-                const = d[s] + g[t] + fig.advance(s, cut)
-                parts = [(fronts[(cut, t)], d[s]), (fronts[(s, cut)], 0)]
-                points += combine(const, fig.fwd(s + 1, cut), parts, limit, cut)
-            fronts[(s, t)] = prune(points, limit)
+    # a stretch drops a dense link's input early, which no cut expresses: always tried
+    fronts = nested_fronts(
+        fig, g, lambda s, t: _stretch_peak(resolved, m, s, t), limit, positions,
+        always_stretch=True,
+    )  # fmt: skip
     return AdjointFronts(fig, m, fronts)
 
 

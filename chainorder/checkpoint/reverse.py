@@ -19,12 +19,14 @@ kept as Pareto fronts (peak, mults) — exact, no discretised memory axis. The f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chainorder.checkpoint.model import ChainFigures
 from chainorder.checkpoint.pareto import Front, combine, prune
 from chainorder.memory import Event
 from chainorder.tree import FlatTree
 
-__all__ = ["ReverseFronts", "reverse_events", "reverse_fronts"]
+__all__ = ["ReverseFronts", "nested_fronts", "reverse_events", "reverse_fronts"]
 
 
 class ReverseFronts:
@@ -90,8 +92,39 @@ def reverse_fronts(
     O(P²·F) memory, plus O(P²·L) for the stored stretches.
     """
     n = fig.n
-    d = fig.d
     g = [fig.size(t + 1, n) if t < n else 0 for t in range(n + 1)]
+    stretch = lambda s, t: _stored_peak(fig, g, s, t)  # noqa: E731
+    return ReverseFronts(fig, nested_fronts(fig, g, stretch, limit, positions))
+
+
+def nested_fronts(
+    fig: ChainFigures,
+    g: list[int],
+    stretch_peak: Callable[[int, int], int],
+    limit: int | None = None,
+    positions: list[int] | None = None,
+    *,
+    always_stretch: bool = False,
+) -> dict[tuple[int, int], Front]:
+    """The nested-checkpoint recursion shared by the reverse and the adjoint sweep.
+
+    ``g[t]`` is what the sweep carries past ``x_t`` (the running product, or the adjoint
+    block); ``stretch_peak(s, t)`` the peak of reversing ``s+1..t`` from ``x_s`` with every
+    activation between stored. A stretch is a candidate for adjacent ``s, t``, for every pair
+    when ``positions`` restricts the checkpoints, and always with ``always_stretch``.
+
+    Examples
+    --------
+    >>> from chainorder.chain import Chain
+    >>> fig = ChainFigures.of(Chain.from_dims([4, 4, 4]))
+    >>> sorted(nested_fronts(fig, [8, 4, 0], lambda s, t: 10 * (t - s)))
+    [(0, 1), (0, 2), (1, 2)]
+
+    Notes
+    -----
+    O(P³·F) time and O(P²·F) memory for P positions and fronts of at most F points.
+    """
+    n, d = fig.n, fig.d
     every = positions is None
     pos = list(range(n + 1)) if every else sorted({0, n, *positions})  # type: ignore[misc]
     fronts: dict[tuple[int, int], Front] = {}
@@ -99,14 +132,14 @@ def reverse_fronts(
         for i in range(0, len(pos) - length):
             s, t = pos[i], pos[i + length]
             points: Front = []
-            if t == s + 1 or not every:
-                points.append((_stored_peak(fig, g, s, t), fig.fwd(s + 1, t - 1), None))
+            if always_stretch or t == s + 1 or not every:
+                points.append((stretch_peak(s, t), fig.fwd(s + 1, t - 1), None))
             for cut in pos[i + 1 : i + length]:
                 const = d[s] + g[t] + fig.advance(s, cut)
                 parts = [(fronts[(cut, t)], d[s]), (fronts[(s, cut)], 0)]
                 points += combine(const, fig.fwd(s + 1, cut), parts, limit, cut)
             fronts[(s, t)] = prune(points, limit)
-    return ReverseFronts(fig, fronts)
+    return fronts
 
 
 def _stored_peak(fig: ChainFigures, g: list[int], s: int, t: int) -> int:
