@@ -24,7 +24,7 @@ from chainorder.cost import (
     pure_mode_mults,
 )
 from chainorder.dtypes import as_dtype
-from chainorder.errors import PlanFormatError
+from chainorder.errors import PlanFormatError, SpecError
 from chainorder.gcpause import gc_paused
 from chainorder.memory import (
     Event,
@@ -372,7 +372,7 @@ def plan(
     Raises
     ------
     SpecError, SpecTypeError
-        Malformed chain.
+        Malformed chain; a ``mode`` other than ``"optimal"`` with ``memory_limit``.
     UnknownSolverError
         Unknown ``mode``.
     DtypeError
@@ -394,12 +394,13 @@ def plan(
     Notes
     -----
     ``optimal``: O(L³) time and O(L²) memory by the DP, O(L log L) by Hu–Shing (dense chains
-    over 500 links: 10⁶ links in seconds); ``bounded`` O(L log L); ``forward``/``reverse``:
-    O(L), no search. Building the Plan's figures is O(L).
+    over 500 links: 10⁶ links in seconds); ``bounded`` O(L log L); ``forward``/``reverse``: O(L).
     """
     if memory_limit is not None:
         from chainorder.checkpoint import plan_with_memory_limit
 
+        if mode != "optimal":  # the checkpoint planner searches every bracketing itself
+            raise SpecError(f"mode {mode!r} does not apply with memory_limit; leave it 'optimal'")
         return plan_with_memory_limit(chain, memory_limit, dtype, forward_costs)
     solver = get_solver(mode)
     dt = as_dtype(dtype)

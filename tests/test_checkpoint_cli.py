@@ -94,3 +94,12 @@ def test_bench_with_a_memory_limit():
     result = run("bench", "--suite", "smoke", "--memory-limit", "1MiB", "--repeat", "1")
     assert result.exit_code == 0, result.output
     assert "memory-limited plans (limit 1MiB)" in result.output
+
+
+def test_a_mode_with_a_memory_limit_is_one_line_exit_2():
+    result = CliRunner().invoke(
+        app, ["plan", "--dims", "4,4,4,1", "--setting", "streamed", "--mode", "forward",
+              "--memory-limit", "8KiB"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "--mode forward does not apply with --memory-limit" in result.output

@@ -174,3 +174,11 @@ def test_long_chain_plans_fit_and_replay():
     assert cp.peak_bytes <= front[1].peak_bytes and cp.cost == front[1].cost
     assert cp.recomputations > 0 and cp.checkpoints
     assert "positions" in cp.searched
+
+
+def test_a_solver_mode_with_a_memory_limit_is_refused():
+    import chainorder
+    from chainorder.errors import SpecError
+
+    with pytest.raises(SpecError, match="does not apply with memory_limit"):
+        chainorder.plan("4,4,4,1", "forward", memory_limit="8KiB")

@@ -23,7 +23,7 @@ from chainorder.cli.common import (
     user_errors,
 )
 from chainorder.dtypes import as_dtype
-from chainorder.errors import ChainTooLongError
+from chainorder.errors import ChainTooLongError, SpecError
 from chainorder.memory import as_setting
 from chainorder.plan import Plan, json_text, plan
 from chainorder.report.plan_tables import (
@@ -191,6 +191,11 @@ def plan_command(
         if plot is not None:
             check_output_path("--plot", plot)
         with user_errors():
+            if mode != "optimal":
+                raise SpecError(
+                    f"--mode {mode} does not apply with --memory-limit/--pareto/--plot: the "
+                    "checkpoint planner searches every bracketing itself"
+                )
             args = (as_dtype(dtype).name, as_setting(setting), memory_limit, pareto, steps)
             checkpoint_plan_output(Chain.parse(spec), *args, as_json, save, plot)
         return
