@@ -84,6 +84,9 @@ def test_every_method_agrees_and_counts_what_it_predicts(steps, shape, seed) -> 
     g = trace(f, rng.standard_normal(shape), rng.standard_normal(shape[1]))
     lin = linearize(g)
     fd = graph_fd_jacobian(g)
+    # central differences err by ~h²: the step-2h estimate is off by ~4× as much, so their
+    # gap bounds fd's own error (sin(x⁹) needs it; the methods agree with each other to 1e-12)
+    fd_error = np.abs(graph_fd_jacobian(g, eps=2e-6) - fd)
     scale = max(1.0, float(np.abs(fd).max()))
     orders = [lin.intermediates, tuple(reversed(lin.intermediates))]
     orders.append(tuple(rng.permutation(list(lin.intermediates))))
@@ -96,7 +99,7 @@ def test_every_method_agrees_and_counts_what_it_predicts(steps, shape, seed) -> 
         assert prog.last_mults == prog.predicted_mults
         if order is not None:
             assert prog.predicted_mults == eliminate(lin, order).mults
-        assert np.abs(jac - fd).max() <= 1e-5 * scale
+        assert np.all(np.abs(jac - fd) <= 1e-5 * scale + fd_error)
         jacs.append(jac)
     for other in jacs[1:]:
         assert np.abs(other - jacs[0]).max() <= 1e-12 * scale
