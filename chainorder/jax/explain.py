@@ -67,6 +67,17 @@ def step_lines(plan: Any) -> list[str]:
 def explain_text(prep: Any) -> str:
     """The full explanation of one :class:`~chainorder.jax.api.Prepared`.
 
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from chainorder.jax.api import jacobian
+    >>> jac = jacobian(lambda x: jnp.tanh(x @ jnp.ones((3, 2))), measure=False)
+    >>> lines = explain_text(jac.prepared(jnp.ones(3))).splitlines()
+    >>> lines[0]
+    'chainorder.jax.jacobian: 2 segments, 3 inputs -> 2 outputs (float32)'
+    >>> lines[3]
+    'plan: optimal (reverse, matrix-free)'
+
     Notes
     -----
     O(segments + nodes).
