@@ -71,8 +71,9 @@ def explain_text(prep: Any) -> str:
     --------
     >>> import jax.numpy as jnp
     >>> from chainorder.jax.api import jacobian
-    >>> jac = jacobian(lambda x: jnp.tanh(x @ jnp.ones((3, 2))), measure=False)
-    >>> lines = explain_text(jac.prepared(jnp.ones(3))).splitlines()
+    >>> w = jnp.ones((3, 2), dtype=jnp.float32)
+    >>> jac = jacobian(lambda x: jnp.tanh(x @ w), measure=False)
+    >>> lines = explain_text(jac.prepared(jnp.ones(3, dtype=jnp.float32))).splitlines()
     >>> lines[0]
     'chainorder.jax.jacobian: 2 segments, 3 inputs -> 2 outputs (float32)'
     >>> lines[3]

@@ -105,8 +105,8 @@ def xla_figures(prep: Any, name: str) -> XlaFigures:
     --------
     >>> import jax.numpy as jnp
     >>> from chainorder.jax.api import jacobian
-    >>> x = jnp.array([0.1, 0.2, 0.3])
-    >>> prep = jacobian(lambda x: jnp.tanh(x @ jnp.ones((3, 2))), measure=False).prepared(x)
+    >>> x, w = jnp.ones(3, dtype=jnp.float32), jnp.ones((3, 2), dtype=jnp.float32)
+    >>> prep = jacobian(lambda x: jnp.tanh(x @ w), measure=False).prepared(x)
     >>> xla_figures(prep, "forward").output_bytes  # the 2×3 float32 Jacobian
     24
 
