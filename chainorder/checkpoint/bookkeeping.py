@@ -73,6 +73,10 @@ def bookkeeping_floor(n_links: int) -> int:
     --------
     >>> bookkeeping_floor(6)
     2848
+
+    Notes
+    -----
+    O(1).
     """
     return ARRAY_HEADER_BYTES * 3 + _lists(n_links) + RUN_OVERHEAD_BYTES
 

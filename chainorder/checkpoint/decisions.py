@@ -78,6 +78,13 @@ class Decision:
 def decision_tree(node: Decision) -> Tree:
     """The bracketing (nested tuples) that a decision evaluates.
 
+    Examples
+    --------
+    >>> left = Decision(3, 3, "F", "leaf")
+    >>> right = Decision(1, 2, "A", "RF", Decision(2, 2, "A", "leaf"), Decision(1, 1, "A", "leaf"))
+    >>> decision_tree(Decision(1, 3, "F", "LFA", left, right))
+    (3, (2, 1))
+
     Notes
     -----
     O(L), iterative.

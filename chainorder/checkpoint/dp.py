@@ -116,6 +116,15 @@ def tree_fronts(
     -------
     TreeFronts
 
+    Examples
+    --------
+    >>> from chainorder.chain import Chain
+    >>> fig = ChainFigures.of(Chain.from_dims([2, 3, 4, 5]))
+    >>> [(p, c) for p, c, _ in tree_fronts(fig).root]
+    [(38, 64)]
+    >>> [(p, c) for p, c, _ in tree_fronts(fig, splits=lambda lo, hi: [lo]).root]  # one tree
+    [(49, 90)]
+
     Notes
     -----
     Every bracketing: O(L³) combinations of fronts, each O(F) for fronts of at most F

@@ -86,6 +86,15 @@ def reverse_fronts(
         restricted list, the stretch between two chosen checkpoints is reversed with all of
         its activations stored (``R(s, t)`` for non-adjacent ``s, t`` gains that option).
 
+    Examples
+    --------
+    >>> from chainorder.chain import Chain
+    >>> fig = ChainFigures.of(Chain.from_dims([4, 4, 4, 4, 4, 4, 1]))
+    >>> [(p, c) for p, c, _ in reverse_fronts(fig, limit=32).root]
+    [(28, 176), (32, 112)]
+    >>> [(p, c) for p, c, _ in reverse_fronts(fig, positions=[3]).root]
+    [(32, 112), (40, 80)]
+
     Notes
     -----
     O(P³) combinations of fronts of at most F points for P positions: O(P³·F) time,

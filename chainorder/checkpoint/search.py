@@ -89,6 +89,14 @@ def search(
     ``cheapest_only`` the reverse sweep is skipped when a tree plan that fits already costs
     no more than ``reverse_mults`` (no checkpointed reverse sweep can then be cheaper).
 
+    Examples
+    --------
+    >>> from chainorder.chain import Chain
+    >>> fig = ChainFigures.of(Chain.from_dims([4, 4, 4, 4, 4, 4, 1]))
+    >>> found = search(fig, {}, reverse_mults=80)  # the reverse tree's 80 Jacobian mults
+    >>> [(c.peak, c.total, c.source) for c in found.front]
+    [(28, 176, 'reverse'), (32, 112, 'reverse'), (36, 96, 'reverse'), (40, 80, 'tree:any')]
+
     Notes
     -----
     See the module notes for the complexity of each family.
@@ -147,7 +155,17 @@ def checkpoint_positions(fig: ChainFigures, count: int = CHECKPOINT_POSITIONS) -
 
 
 def default_candidates(n: int, optimal: Tree) -> dict[str, Tree]:
-    """The trees searched on long chains: optimal, forward, reverse (no duplicates)."""
+    """The trees searched on long chains: optimal, forward, reverse (no duplicates).
+
+    Examples
+    --------
+    >>> default_candidates(3, ((3, 2), 1))  # the optimal tree is the reverse one
+    {'optimal': ((3, 2), 1), 'forward': (3, (2, 1))}
+
+    Notes
+    -----
+    O(L).
+    """
     out: dict[str, Tree] = {"optimal": optimal}
     seen = [flatten(optimal, n)]
     for name, tree in (("forward", forward_tree(n)), ("reverse", reverse_tree(n))):

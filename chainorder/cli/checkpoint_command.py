@@ -44,6 +44,22 @@ def checkpoint_plan_output(
     typer.Exit
         ``--memory-limit`` / ``--pareto`` outside the streamed setting, or ``--plot``
         without ``--pareto`` (one line on stderr, exit 2).
+
+    Examples
+    --------
+    >>> import contextlib, io, json
+    >>> buf = io.StringIO()
+    >>> with contextlib.redirect_stdout(buf):
+    ...     checkpoint_plan_output(Chain.parse("4,4,4,4,1"), "float64", Setting.STREAMED, "4KB",
+    ...                            True, False, True, None, None)
+    >>> out = json.loads(buf.getvalue())
+    >>> [(p["peak_bytes"], p["total_mults"], p["strategy"]) for p in out["pareto"]]
+    [(224, 112, 'reverse-checkpoints'), (256, 96, 'tree')]
+
+    Notes
+    -----
+    The cost of :func:`chainorder.checkpoint.plan_with_memory_limit` and
+    :func:`chainorder.checkpoint.pareto_front` (see there), plus O(points + L) output.
     """
     if setting is not Setting.STREAMED:
         fail(
@@ -104,7 +120,20 @@ def checkpoint_validation_output(
     max_memory: str | None,
     as_json: bool,
 ) -> tuple[str, bool]:
-    """``validate --memory-limit``: the report's text and whether every check holds."""
+    """``validate --memory-limit``: the report's text and whether every check holds.
+
+    Examples
+    --------
+    >>> text, ok = checkpoint_validation_output("4,4,4,1", "4KB", "float64", 0, 1, None, False)
+    >>> ok, "predicted peak 224 B" in text
+    (True, True)
+
+    Notes
+    -----
+    One planned and executed run (:func:`chainorder.checkpoint.run.run_checkpointed`):
+    planning as in :func:`chainorder.checkpoint.plan_with_memory_limit`, then ``repeat``
+    executions of the plan and of the unconstrained one on a seeded MLP.
+    """
     from chainorder.checkpoint.run import run_checkpointed
 
     run = run_checkpointed(
@@ -121,7 +150,19 @@ def checkpoint_validation_output(
 def checkpoint_bench_output(
     specs: list[str], memory_limit: str, seed: int, repeat: int, max_memory: str | None
 ) -> tuple[str, bool]:
-    """``bench --memory-limit``: one measured row per chain of the suite."""
+    """``bench --memory-limit``: one measured row per chain of the suite.
+
+    Examples
+    --------
+    >>> text, ok = checkpoint_bench_output(["4,4,4,1", "3,5,2"], "4KB", 0, 1, None)
+    >>> ok, "4,4,4,1" in text, "3,5,2" in text
+    (True, True, True)
+
+    Notes
+    -----
+    One :func:`chainorder.checkpoint.run.run_checkpointed` per spec (see
+    :func:`checkpoint_validation_output`).
+    """
     from chainorder.checkpoint.run import run_checkpointed
 
     runs = [

@@ -45,6 +45,10 @@ def case_names() -> tuple[str, ...]:
     --------
     >>> case_names()[:3]
     ('mlp-wide-in', 'mlp-wide-out', 'hourglass')
+
+    Notes
+    -----
+    O(number of cases).
     """
     return tuple(CASES)
 

@@ -85,6 +85,10 @@ def count_rows(cases: tuple[str, ...] | None = None) -> int:
     --------
     >>> count_rows(("cnn",)) % len(METHODS)
     0
+
+    Notes
+    -----
+    O(1) (cases × dtypes × devices × methods, multiplied).
     """
     _require_torch()
     return len(cases or case_names()) * len(_DTYPES) * len(_devices()) * len(METHODS)
@@ -254,6 +258,15 @@ def iter_results(
     ------
     FrameworkResult
 
+    Examples
+    --------
+    Every case is a full-size model (the issue's sizes, six methods each), so the run is
+    skipped in doctests; rows come in :data:`METHODS` order for each dtype and device:
+
+    >>> rows = list(iter_results(("cnn",), repeat=1, dtypes=("float64",)))  # doctest: +SKIP
+    >>> [r.method for r in rows[: len(METHODS)]] == list(METHODS)  # doctest: +SKIP
+    True
+
     Notes
     -----
     Time: (repeat + 2) runs of every method per case, dtype and device.
@@ -345,6 +358,14 @@ def bench_rows(repeat: int = 3, seed: int = 0, full: bool = False) -> Iterator[A
     ------
     SpecError
         PyTorch is not installed.
+
+    Examples
+    --------
+    Runs the whole suite (full-size models, skipped in doctests):
+
+    >>> rows = list(bench_rows(repeat=1))  # doctest: +SKIP
+    >>> len(rows) == count_rows(), {r.suite for r in rows}  # doctest: +SKIP
+    (True, {'frameworks'})
 
     Notes
     -----

@@ -67,6 +67,18 @@ def step_lines(plan: Any) -> list[str]:
 def explain_text(prep: Any) -> str:
     """The full explanation of one :class:`~chainorder.jax.api.Prepared`.
 
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from chainorder.jax.api import jacobian
+    >>> w = jnp.ones((3, 2), dtype=jnp.float32)
+    >>> jac = jacobian(lambda x: jnp.tanh(x @ w), measure=False)
+    >>> lines = explain_text(jac.prepared(jnp.ones(3, dtype=jnp.float32))).splitlines()
+    >>> lines[0]
+    'chainorder.jax.jacobian: 2 segments, 3 inputs -> 2 outputs (float32)'
+    >>> lines[3]
+    'plan: optimal (reverse, matrix-free)'
+
     Notes
     -----
     O(segments + nodes).

@@ -81,6 +81,13 @@ def make_plans(links: Sequence[LinkCost], dtype: str) -> dict[str, Candidate]:
 def candidates(plans: dict[str, Candidate]) -> list[Candidate]:
     """Distinct plans (same nodes = same plan), cheapest first; ties keep the order of NAMED.
 
+    Examples
+    --------
+    >>> from chainorder.matfree.links import custom
+    >>> c = candidates(make_plans([custom(5, 5, 25), custom(5, 5, 25)], "float64"))
+    >>> [(x.name, x.mults) for x in c]  # forward is the same plan as optimal
+    [('optimal', 250), ('reverse', 250), ('given', 375)]
+
     Notes
     -----
     O(plans · nodes).

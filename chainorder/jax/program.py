@@ -176,5 +176,15 @@ def run_ops(ops: Iterable[Op], env: dict[int, Any], lenient: bool = False) -> di
 
 
 def read(env: Mapping[int, Any], atom: Any) -> Any:
-    """The value of an id, or the literal itself."""
+    """The value of an id, or the literal itself.
+
+    Examples
+    --------
+    >>> read({3: "x_3"}, 3), read({}, Lit(2.0))
+    ('x_3', 2.0)
+
+    Notes
+    -----
+    O(1).
+    """
     return atom.value if isinstance(atom, Lit) else env[atom]

@@ -66,6 +66,16 @@ def step_rows(cp: Any) -> list[tuple[int, str, str, int]]:
     recomputation starts from), ``recompute``, ``drop`` (an activation released), ``form``,
     ``multiply``, ``free``.
 
+    Examples
+    --------
+    >>> from chainorder.checkpoint import plan_with_memory_limit
+    >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 256, reserve=0)
+    >>> for row in step_rows(cp)[:3]:  # x_2 is a checkpoint
+    ...     print(row)
+    (1, 'compute', 'x_1 from x_0 (4 elements)', 8)
+    (2, 'store', 'x_2 from x_1 (4 elements)', 12)
+    (3, 'drop', 'x_1', 8)
+
     Notes
     -----
     O(number of events).
@@ -104,7 +114,20 @@ def step_rows(cp: Any) -> list[tuple[int, str, str, int]]:
 
 
 def steps_table(cp: Any) -> Table:
-    """The schedule as a table: store / drop / recompute / form / multiply / free."""
+    """The schedule as a table: store / drop / recompute / form / multiply / free.
+
+    Examples
+    --------
+    >>> from chainorder.checkpoint import plan_with_memory_limit
+    >>> cp = plan_with_memory_limit("4,4,4,4,4,4,1", 256, reserve=0)
+    >>> t = steps_table(cp)
+    >>> [c.header for c in t.columns], t.row_count == len(step_rows(cp))
+    (['#', 'action', 'what', 'live'], True)
+
+    Notes
+    -----
+    O(number of events).
+    """
     table = Table(title="checkpoint schedule (streamed setting; live = elements alive after)")
     for name in ("#", "action", "what", "live"):
         table.add_column(name, justify="right" if name in ("#", "live") else "left")
@@ -114,7 +137,18 @@ def steps_table(cp: Any) -> Table:
 
 
 def front_table(front: Sequence[Any]) -> Table:
-    """The cost–memory front: one row per plan, by increasing peak."""
+    """The cost–memory front: one row per plan, by increasing peak.
+
+    Examples
+    --------
+    >>> from chainorder.checkpoint import pareto_front
+    >>> front_table(pareto_front("4,4,4,4,4,4,1", reserve=0)).row_count
+    4
+
+    Notes
+    -----
+    O(points).
+    """
     table = Table(title=f"cost–memory front: the cheapest plan at each peak ({len(front)} plans)")
     for name in ("peak bytes", "Jacobian", "recomputed (activations)", "total", "strategy"):
         table.add_column(
@@ -138,6 +172,19 @@ def plot_front(front: Sequence[Any], path: Path) -> None:
     ------
     ImportError
         matplotlib is not installed (``pip install 'chainorder[plot]'``).
+
+    Examples
+    --------
+    >>> import importlib.util, pathlib, tempfile
+    >>> from chainorder.checkpoint import pareto_front
+    >>> if importlib.util.find_spec("matplotlib"):  # the plot extra
+    ...     path = pathlib.Path(tempfile.mkdtemp()) / "front.png"
+    ...     plot_front(pareto_front("4,4,4,4,4,4,1", reserve=0), path)
+    ...     assert path.stat().st_size > 0
+
+    Notes
+    -----
+    O(points), plus matplotlib's rendering.
     """
     import matplotlib
 
@@ -161,7 +208,19 @@ def plot_front(front: Sequence[Any], path: Path) -> None:
 
 
 def run_table(runs: Sequence[Any], title: str) -> Table:
-    """Predicted next to measured for memory-limited runs (``CheckpointRun`` records)."""
+    """Predicted next to measured for memory-limited runs (``CheckpointRun`` records).
+
+    Examples
+    --------
+    >>> from chainorder.checkpoint.run import run_checkpointed
+    >>> run = run_checkpointed("4,4,4,1", "4KB", repeat=1)
+    >>> run_table([run], "predicted vs measured").row_count
+    1
+
+    Notes
+    -----
+    O(runs).
+    """
     table = Table(title=title)
     names = ("chain", "limit", "peak predicted", "measured", "recomputed pred / meas",
              "time (unconstrained)", "max rel diff", "ok")  # fmt: skip
@@ -184,7 +243,19 @@ def run_table(runs: Sequence[Any], title: str) -> Table:
 
 
 def run_to_dict(run: Any) -> dict[str, Any]:
-    """JSON-ready figures of one run (the plan's document plus what was measured)."""
+    """JSON-ready figures of one run (the plan's document plus what was measured).
+
+    Examples
+    --------
+    >>> from chainorder.checkpoint.run import run_checkpointed
+    >>> d = run_to_dict(run_checkpointed("4,4,4,1", "4KB", repeat=1))
+    >>> d["ok"], d["plan"]["checkpointing"]["peak_bytes"]
+    (True, 224)
+
+    Notes
+    -----
+    O(L) (the plan's document).
+    """
     return {
         "plan": run.plan.to_dict(),
         "measured_peak_bytes": run.measured_peak_bytes,

@@ -95,6 +95,17 @@ def transposed_tangent(chain: Any, node: Any) -> bool:
     """Whether a tangent sweep runs as the transpose of the pullback (:func:`run_plan`):
     yes unless it crosses a convolution, whose double backward costs more than its JVP.
 
+    Examples
+    --------
+    >>> import torch
+    >>> from chainorder.matfree import pure_tangent_plan
+    >>> from chainorder.torch.graph import build_chain, trace
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh())
+    >>> chain = build_chain(trace(net), [torch.ones(3)])
+    >>> sweep = next(n for n in pure_tangent_plan(chain.links).nodes if n.action == "tangent")
+    >>> transposed_tangent(chain, sweep)  # no convolution crossed
+    True
+
     Notes
     -----
     O(nodes of the swept segments).

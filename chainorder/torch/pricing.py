@@ -94,6 +94,10 @@ def supported_operations() -> tuple[str, ...]:
     --------
     >>> "Linear" in supported_operations() and "matmul" in supported_operations()
     True
+
+    Notes
+    -----
+    O(R log R) for R names (sorted).
     """
     names = set(_UNARY_NAMES | _ZERO_NAMES | _MUL_NAMES | _MATMUL_NAMES | _SOFTMAX_NAMES)
     names |= _UNARY_MODULES | _ZERO_MODULES
