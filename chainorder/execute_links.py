@@ -22,7 +22,17 @@ import numpy as np
 from chainorder.chain import Chain, Structure
 from chainorder.errors import ExecutionError
 
-__all__ = ["DD", "DG", "GD", "GG", "check_link", "link_label", "multiply", "product_kind"]
+__all__ = [
+    "DD",
+    "DG",
+    "GD",
+    "GG",
+    "check_link",
+    "link_label",
+    "multiply",
+    "multiply_stored",
+    "product_kind",
+]
 
 # product kinds: (left structure, right structure); D dense, G diagonal
 DD, GD, DG, GG = 0, 1, 2, 3
@@ -69,6 +79,23 @@ def multiply(kind: int, a: Any, b: Any) -> Any:
     if kind == DG:
         return a * b[None, :]
     return a * b
+
+
+def multiply_stored(a: Any, b: Any) -> Any:
+    """``a · b`` of two stored factors, a diagonal held as its 1-D vector (any array type).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> multiply_stored(np.array([2.0, 3.0]), np.ones((2, 2))).tolist()
+    [[2.0, 2.0], [3.0, 3.0]]
+
+    Notes
+    -----
+    As :func:`multiply` for the structures the operands' dimensions show.
+    """
+    kind = (GD if b.ndim == 2 else GG) if a.ndim == 1 else (DG if b.ndim == 1 else DD)
+    return multiply(kind, a, b)
 
 
 def link_label(chain: Chain, l: int) -> str:

@@ -7,7 +7,7 @@ Every node of a :class:`~chainorder.matfree.MatrixFreePlan` becomes JAX operatio
 ``adjoint``  ``jax.vmap`` of the pullback of ``jax.vjp`` of segments ``lo..split-1`` at
              ``x_{lo-1}`` over the rows of the block (the identity, or the left child's array);
 ``diagonal`` one ``jax.jvp`` with a vector of ones (an elementwise segment's diagonal);
-``dense``    ``jnp.matmul`` (a diagonal factor by broadcasting).
+``dense``    :func:`chainorder.execute_links.multiply_stored` (``@``, or a diagonal scaling).
 
 The cut values ``x_l`` come from one forward evaluation of the program. The result is the dense
 ``(d_L, d_0)`` Jacobian, laid out by :func:`jacfwd_layout` as ``jax.jacfwd`` lays it out. Only
@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chainorder.execute_links import multiply_stored
 from chainorder.jax.program import Program, read, run_ops
 from chainorder.jax.segments import Segment
 from chainorder.matfree.plan import MatrixFreePlan
@@ -205,15 +206,7 @@ def run_plan(
                 block = jnp.eye(y.shape[0], dtype=dtype)
             arrays[i] = jax.vmap(lambda c, pull=pull: pull(c)[0])(block)
         elif node.action == "dense":
-            a, b = arrays.pop(node.left), arrays.pop(node.right)
-            if a.ndim == 1 and b.ndim == 1:
-                arrays[i] = a * b
-            elif a.ndim == 1:
-                arrays[i] = a[:, None] * b
-            elif b.ndim == 1:
-                arrays[i] = a * b[None, :]
-            else:
-                arrays[i] = jnp.matmul(a, b)
+            arrays[i] = multiply_stored(arrays.pop(node.left), arrays.pop(node.right))
         else:  # "given" never occurs: segments are not given as arrays
             raise ValueError(f"unexpected plan action {node.action!r}")
     return _dense(arrays.pop(len(plan.nodes) - 1))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from chainorder.errors import ExecutionError
+from chainorder.execute_links import multiply_stored
 from chainorder.matfree.elementals import ElementalChain
 from chainorder.matfree.memory import predict_memory
 from chainorder.matfree.plan import MatrixFreePlan
@@ -210,14 +211,7 @@ def replay(
         elif kind == "multiply":
             node = nodes[i]
             a, b = arrays.pop(node.left), arrays.pop(node.right)
-            if a.ndim == 1 and b.ndim == 1:
-                arrays[i] = a * b
-            elif a.ndim == 1:
-                arrays[i] = a[:, None] * b
-            elif b.ndim == 1:
-                arrays[i] = a * b[None, :]
-            else:
-                arrays[i] = a @ b
+            arrays[i] = multiply_stored(a, b)
             del a, b
         elif kind == "densify_root":
             arrays[i] = np.diag(arrays.pop(i))

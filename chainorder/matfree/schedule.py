@@ -204,10 +204,8 @@ def _node_events(
         return [Event("form", node=i, link=node.lo, alloc=size[i], transient=transient)]
     if node.action == "dense":
         free = sum(size[c] for c in (node.left, node.right) if owned[c])
-        transient = 0
-        if plan.nodes[node.left].diagonal != plan.nodes[node.right].diagonal:
-            transient = broadcast_buffer(links[node.hi - 1].rows, links[node.lo - 1].cols)
-        return [Event("multiply", node=i, alloc=size[i], free=free, transient=transient)]
+        # chainorder.execute_links.multiply_stored: a diagonal scaling holds only its result
+        return [Event("multiply", node=i, alloc=size[i], free=free)]
     if node.action == "diagonal":
         d = links[node.lo - 1].rows
         return [
