@@ -23,7 +23,7 @@ def _mT(a):
 
 def _phi(x):
     """Lower triangle with the diagonal halved."""
-    return np.tril(x) - 0.5 * np.einsum("...ii->...i", x)[..., None] * np.eye(x.shape[-1])
+    return np.tril(x) - 0.5 * np.einsum("...ii->...i", x)[..., None] * np.eye(x.shape[-1], like=x)
 
 
 def _chol_jvp(i, t, values, out, params):

@@ -11,6 +11,7 @@ from chainorder.graph.ops.registry import (
     Array,
     OpRule,
     Shape,
+    as_array,
     bcast_tangent,
     register,
     size_of,
@@ -212,7 +213,7 @@ _elementwise("arctan2", np.arctan2, _f_arctan2, doc="arctan2(y, x)")
 
 
 def _f_where(i, v, out):
-    cond = np.asarray(v[0], dtype=bool)
+    cond = as_array(v[0], dtype=bool)
     return cond.astype(float) if i == 1 else (~cond).astype(float)
 
 

@@ -61,6 +61,16 @@ def gather_index_map(
     return out.reshape(-1).astype(np.int64) - 1, offsets
 
 
+def _like(indices: Any, x: Any) -> Any:
+    """Index arrays in ``x``'s namespace (a CuPy value takes its indices on the device)."""
+    return np.asarray(indices, like=x) if isinstance(indices, np.ndarray) else indices
+
+
+def _host_ints(repeats: Any) -> Any:
+    """Repeat counts as Python ints (CuPy's ``repeat`` takes an int, list or tuple)."""
+    return repeats.tolist() if hasattr(repeats, "tolist") else repeats
+
+
 def _gather_rule(
     name: str,
     forward: Callable[..., Any],
@@ -87,12 +97,13 @@ def _gather_rule(
         src, offs = src_of(values, params)
         k, n_in = t.shape[0], size_of(np.shape(values[i]))
         tf = t.reshape(k, n_in)
+        src = np.asarray(src, like=t)  # index maps live with the values (CuPy: on the device)
         local = src - offs[i]
         sel = (local >= 0) & (local < n_in) & (src >= 0)
         if sel.all():
             g = tf[:, local]
         else:
-            g = np.zeros((k, src.size), dtype=t.dtype)
+            g = np.zeros((k, src.size), dtype=t.dtype, like=t)
             g[:, sel] = tf[:, local[sel]]
         return g.reshape((k, *np.shape(out)))
 
@@ -101,10 +112,11 @@ def _gather_rule(
         k, shape = c.shape[0], np.shape(values[i])
         n_in = size_of(shape)
         cf = c.reshape(k, -1)
+        src = np.asarray(src, like=c)
         local = src - offs[i]
         sel = (local >= 0) & (local < n_in) & (src >= 0)
         idx = local[sel]
-        g = np.zeros((k, n_in), dtype=np.result_type(c.dtype, np.float64))
+        g = np.zeros((k, n_in), dtype=np.result_type(c.dtype, np.float64), like=c)
         if np.unique(idx).size == idx.size:
             g[:, idx] = cf[:, sel]
         else:
@@ -206,19 +218,19 @@ _gather_rule(
 _gather_rule("tile", lambda x, reps: np.tile(x, reps), "tile(x, reps)", kinds="broadcast")
 _gather_rule(
     "repeat",
-    lambda x, repeats, axis=None: np.repeat(x, repeats, axis),
+    lambda x, repeats, axis=None: np.repeat(x, _host_ints(repeats), axis),
     "repeat(x, repeats, axis)",
     kinds="broadcast",
 )
 _gather_rule(
     "take",
-    lambda x, indices, axis=None, mode="raise": np.take(x, indices, axis, mode=mode),
+    lambda x, indices, axis=None, mode="raise": np.take(x, _like(indices, x), axis, mode=mode),
     "take(x, int indices, axis)",
     kinds="select (broadcast if an index repeats)",
 )
 _gather_rule(
     "take_along_axis",
-    lambda x, indices, axis: np.take_along_axis(x, indices, axis),
+    lambda x, indices, axis: np.take_along_axis(x, _like(indices, x), axis),
     "take_along_axis(x, int indices, axis), e.g. with argmax/argsort",
     kinds="select (broadcast if an index repeats)",
 )
@@ -246,7 +258,7 @@ def _sort_map(values: tuple, params: dict) -> Array:
     x = values[0]
     axis = params.get("axis", -1)
     order = np.argsort(x, axis=axis, kind="stable")
-    numbered = np.arange(x.size).reshape(np.shape(x))
+    numbered = np.arange(x.size, like=x).reshape(np.shape(x))
     if axis is None:
         return order.reshape(-1)
     return np.take_along_axis(numbered, order, axis).reshape(-1)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from chainorder.graph.ops.elementwise import _axes
-from chainorder.graph.ops.registry import Array, OpRule, register, size_of
+from chainorder.graph.ops.registry import Array, OpRule, as_array, register, size_of
 from chainorder.graph.structure import EdgeStructure
 
 __all__: list[str] = []
@@ -28,7 +28,7 @@ def _reduce_rule(name: str, forward, weights, doc: str, spelling: str = "") -> O
     ``w = ∂out/∂x`` (same shape as ``x``): JVP ``Σ w·t``, VJP ``w·c``."""
 
     def w_of(values: tuple, out: Array, params: dict) -> tuple[Array, tuple[int, ...]]:
-        x = np.asarray(values[0], dtype=float)
+        x = as_array(values[0], dtype=float)
         axes = _axes(params.get("axis"), x.ndim)
         return weights(x, np.reshape(out, _kept_shape(x.shape, axes)), axes, params), axes
 
@@ -86,12 +86,12 @@ def _others_product(x: Array, axes: tuple[int, ...]) -> Array:
     moved = np.transpose(x, perm)
     lead = moved.shape[: len(rest)]
     flat = moved.reshape((*lead, -1))
-    ones = np.ones((*lead, 1))
+    ones = np.ones((*lead, 1), dtype=flat.dtype, like=flat)
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.flip(
         np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1
     )
-    return np.transpose((left * right).reshape(moved.shape), np.argsort(perm))
+    return np.transpose((left * right).reshape(moved.shape), tuple(np.argsort(perm).tolist()))
 
 
 def _w_prod(x, out_k, axes, params):
@@ -138,7 +138,7 @@ _reduce_rule(
 
 
 def _scan_axis(values: tuple, params: dict) -> tuple[Array, int]:
-    x = np.asarray(values[0])
+    x = as_array(values[0])
     axis = params.get("axis")
     if axis is None:
         return x.reshape(-1), 0
@@ -192,9 +192,9 @@ def _cumprod_jac(values: tuple, params: dict) -> tuple[Array, int, tuple]:
     """``J[..., j, i] = ∂out_j/∂x_i`` along the scanned axis (moved last): products of
     ``x_0 … x_j`` without ``x_i`` for ``i ≤ j``."""
     x, axis = _scan_axis(values, params)
-    m = np.moveaxis(np.asarray(x, dtype=float), axis, -1)
+    m = np.moveaxis(as_array(x, dtype=float), axis, -1)
     L = m.shape[-1]
-    jac = np.zeros((*m.shape, L))
+    jac = np.zeros((*m.shape, L), like=m)
     for i in range(L):
         others = m.copy()
         others[..., i] = 1.0
@@ -244,9 +244,9 @@ def _trace_forward(x, offset=0, axis1=0, axis2=1):
 
 
 def _trace_vjp(i, c, values, out, params):
-    x = np.asarray(values[0])
+    x = as_array(values[0])
     o, a1, a2 = params.get("offset", 0), params.get("axis1", 0), params.get("axis2", 1)
-    eye = np.eye(x.shape[a1], x.shape[a2], k=o)
+    eye = np.eye(x.shape[a1], x.shape[a2], k=o, like=c)
     eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
     eye = np.moveaxis(eye, (0, 1), (a1 % x.ndim, a2 % x.ndim))
     c_rest = c.reshape((c.shape[0], *np.shape(out)))

@@ -90,6 +90,20 @@ def size_of(shape: Shape) -> int:
     return math.prod(shape)
 
 
+def as_array(x: Any, dtype: Any = None) -> Array:
+    """``x`` as an array of its own namespace: a CuPy array stays on its device (where
+    ``np.asarray`` would try to copy it to the host), anything else goes through NumPy.
+
+    Examples
+    --------
+    >>> as_array([1, 2], dtype=float)
+    array([1., 2.])
+    """
+    if hasattr(x, "__array_function__") and hasattr(x, "dtype"):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
+
+
 # ----------------------------------------------------------------------------------------
 # broadcasting helpers (batch axis 0 is never broadcast)
 
