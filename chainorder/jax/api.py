@@ -175,13 +175,20 @@ class JaxJacobian:
         return self.run(prep, args, prep.chosen)
 
     def run(self, prep: Prepared, args: Sequence[Any], name: str) -> Any:
-        """The Jacobian at ``args`` by the plan called ``name`` of ``prep``."""
+        """The Jacobian at ``args`` by the plan called ``name`` of ``prep``.
+
+        A pure sweep over the whole chain from the identity is exactly ``jax.jacfwd`` /
+        ``jax.jacrev``, so it runs as that: the same program, not a re-assembled one."""
         import jax
 
         from chainorder.jax.build import jacfwd_layout, run_plan
 
+        plan = prep.plans[name].plan
+        if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
+            pure = jax.jacfwd if plan.root.action == "tangent" else jax.jacrev
+            return pure(self.f, argnums=self.argnums)(*args)
         leaves = jax.tree_util.tree_leaves(args)
-        jac = run_plan(prep.plans[name].plan, prep.prog, prep.segs, leaves, prep.dtype)
+        jac = run_plan(plan, prep.prog, prep.segs, leaves, prep.dtype)
         _, as_tuple = _argnums(self.argnums, len(args))
         return jacfwd_layout(
             jac, prep.prog, prep.prog.outputs, prep.wrt, prep.out_tree, prep.arg_trees, as_tuple
