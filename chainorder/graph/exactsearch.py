@@ -7,9 +7,10 @@ next depends only on the set already eliminated. :func:`exact_order` is a depth-
 search over those sets in the order of the cheapest next step, with three savings over
 copying and eliminating every child: a child whose cost already reaches the best complete
 order, or a cost at which its set was reached before, is skipped *before* its state is
-copied; each (set, vertex) step is priced once; and an optional ``bound`` (the mults of an
-order known beforehand, plus one) prunes from the first step. It visits the same sets in
-the same order as the unpruned search and returns the same order (a test compares them).
+built; each set's state is built once and each (set, vertex) step priced once; and an
+optional ``bound`` (the mults of an order known beforehand, plus one) prunes from the
+first step. It visits the same sets in the same order as the unpruned search and returns
+the same order (a test compares them).
 """
 
 from __future__ import annotations
@@ -76,13 +77,14 @@ def exact_order(
     bits = [1 << index[v] for v in subset]
     before = sum(1 << index[v] for v in lin.vertices if v not in state.pred)
     result: list = [bound, ()]
+    states = {0: state}  # a set's state, built once however often the set is reached
 
-    def dfs(st: _State, done: int, cost: int, order: tuple[int, ...]) -> None:
+    def dfs(done: int, gone: int, cost: int, order: tuple[int, ...]) -> None:
         seen[done] = cost
         if done == full:
             result[0], result[1] = cost, order
             return
-        gone = before | sum(bits[i] for i in range(len(subset)) if done >> i & 1)
+        st = states[done]
         keys = {}
         for i in range(len(subset)):
             if not done >> i & 1:
@@ -97,11 +99,12 @@ def exact_order(
             child_done = done | 1 << i
             if seen.get(child_done, child_cost + 1) <= child_cost:
                 continue
-            child = st.copy()
-            child.eliminate(subset[i])
-            dfs(child, child_done, child_cost, (*order, i))
+            if child_done not in states and child_done != full:
+                child = states[child_done] = st.copy()
+                child.eliminate(subset[i])
+            dfs(child_done, gone | bits[i], child_cost, (*order, i))
 
-    dfs(state.copy(), 0, 0, ())
+    dfs(0, before, 0, ())
     if result[0] is None or (bound is not None and not result[1] and subset):
         return None, ()  # type: ignore[return-value]
     return result[0], tuple(subset[i] for i in result[1])
