@@ -14,6 +14,7 @@ import numpy as np
 from chainorder.engine.layout import split_jacobian
 from chainorder.engine.replay import Replay
 from chainorder.errors import SpecError, SpecTypeError, UnknownSolverError
+from chainorder.graph.exactsearch import forget_steps
 from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
 from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import trace
@@ -203,6 +204,7 @@ class JacobianFunction:
                             f"returns shape{'s' if len(shapes) > 1 else ''} "
                             f"{', '.join(map(str, shapes))}; use jacobian")  # fmt: skip
         plan = plan_graph(graph, **PLAN_OPTIONS)
+        forget_steps(plan.lin)  # the search's step prices: not needed once planned
         if self._key == "auto":
             row = plan.chosen
         else:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from chainorder.graph.elimstate import _State
 from chainorder.graph.linearize import LinearizedGraph
 
-__all__ = ["exact_order"]
+__all__ = ["exact_order", "forget_steps"]
 
 
 def exact_order(
@@ -56,7 +56,7 @@ def exact_order(
     >>> W = np.ones((4, 4))
     >>> lin = linearize(trace(lambda x: W @ np.tanh(W @ x), np.ones(4)))
     >>> exact_order(lin, lin.intermediates)
-    (80, ('v2', 'v1', 'v3'))
+    (80, ('v1', 'v2'))
 
     Notes
     -----
@@ -108,3 +108,23 @@ def exact_order(
     if result[0] is None or (bound is not None and not result[1] and subset):
         return None, ()  # type: ignore[return-value]
     return result[0], tuple(subset[i] for i in result[1])
+
+
+def forget_steps(lin: LinearizedGraph) -> int:
+    """Drop the step prices :func:`exact_order` keeps on ``lin``; return how many there were.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.graph import trace
+    >>> from chainorder.graph.linearize import linearize
+    >>> lin = linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2)))
+    >>> _ = exact_order(lin, lin.intermediates)
+    >>> forget_steps(lin) > 0, forget_steps(lin)
+    (True, 0)
+
+    Notes
+    -----
+    O(1).
+    """
+    return len(vars(lin).pop("_exact_steps", {}))
