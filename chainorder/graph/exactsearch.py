@@ -20,7 +20,11 @@ from collections.abc import Sequence
 from chainorder.graph.elimstate import _State
 from chainorder.graph.linearize import LinearizedGraph
 
-__all__ = ["exact_order", "forget_steps"]
+__all__ = ["MAX_STATES", "exact_order", "forget_steps"]
+
+#: Elimination states kept per graph between searches (each a few dictionaries of the
+#: remaining edges); beyond this many a state is built again when a set is reached again.
+MAX_STATES = 4096
 
 
 def exact_order(
@@ -68,23 +72,24 @@ def exact_order(
     state = _State(lin) if state is None else state
     full = (1 << len(subset)) - 1
     seen: dict[int, int] = {}
-    # a step's price depends only on what was eliminated before it (module docstring):
-    # kept on ``lin`` for every search of the same graph (the chain's blocks, the full one)
-    steps: dict[tuple[int, int], tuple[int, int]] = vars(lin).setdefault("_exact_steps", {})
+    # a step's price and a set's state depend only on what was eliminated (module
+    # docstring): kept on ``lin`` for every search of the same graph (the chain's blocks,
+    # then the full search) until :func:`forget_steps`
     if state.graphax:
-        steps = {}
+        steps, states = {}, {}
+    else:
+        steps = vars(lin).setdefault("_exact_steps", {})
+        states = vars(lin).setdefault("_exact_states", {})
     index = {v: n for n, v in enumerate(lin.vertices)}
     bits = [1 << index[v] for v in subset]
     before = sum(1 << index[v] for v in lin.vertices if v not in state.pred)
     result: list = [bound, ()]
-    states = {0: state}  # a set's state, built once however often the set is reached
 
-    def dfs(done: int, gone: int, cost: int, order: tuple[int, ...]) -> None:
+    def dfs(st: _State, done: int, gone: int, cost: int, order: tuple[int, ...]) -> None:
         seen[done] = cost
         if done == full:
             result[0], result[1] = cost, order
             return
-        st = states[done]
         keys = {}
         for i in range(len(subset)):
             if not done >> i & 1:
@@ -99,19 +104,24 @@ def exact_order(
             child_done = done | 1 << i
             if seen.get(child_done, child_cost + 1) <= child_cost:
                 continue
-            if child_done not in states and child_done != full:
-                child = states[child_done] = st.copy()
+            child_gone = gone | bits[i]
+            child = states.get(child_gone)
+            if child is None and child_done != full:
+                child = st.copy()
                 child.eliminate(subset[i])
-            dfs(child_done, gone | bits[i], child_cost, (*order, i))
+                if len(states) < MAX_STATES:
+                    states[child_gone] = child
+            dfs(child, child_done, child_gone, child_cost, (*order, i))
 
-    dfs(0, before, 0, ())
+    dfs(state, 0, before, 0, ())
     if result[0] is None or (bound is not None and not result[1] and subset):
         return None, ()  # type: ignore[return-value]
     return result[0], tuple(subset[i] for i in result[1])
 
 
 def forget_steps(lin: LinearizedGraph) -> int:
-    """Drop the step prices :func:`exact_order` keeps on ``lin``; return how many there were.
+    """Drop the step prices and states :func:`exact_order` keeps on ``lin``; return how many
+    step prices there were.
 
     Examples
     --------
@@ -127,4 +137,5 @@ def forget_steps(lin: LinearizedGraph) -> int:
     -----
     O(1).
     """
+    vars(lin).pop("_exact_states", None)
     return len(vars(lin).pop("_exact_steps", {}))
