@@ -59,8 +59,12 @@ def exact_order(
     >>> from chainorder.graph.linearize import linearize
     >>> W = np.ones((4, 4))
     >>> lin = linearize(trace(lambda x: W @ np.tanh(W @ x), np.ones(4)))
-    >>> exact_order(lin, lin.intermediates)
-    (80, ('v1', 'v2'))
+    >>> from itertools import permutations
+    >>> from chainorder.graph.eliminate import eliminate
+    >>> mults, order = exact_order(lin, lin.intermediates)
+    >>> cheapest = min(eliminate(lin, o).mults for o in permutations(lin.intermediates))
+    >>> eliminate(lin, order).mults == cheapest, exact_order(lin, order, bound=mults)
+    (True, (None, ()))
 
     Notes
     -----
