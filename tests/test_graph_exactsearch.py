@@ -9,7 +9,7 @@ import pytest
 from chainorder.graph import trace
 from chainorder.graph.eliminate import brute_force_orders, eliminate, search_order
 from chainorder.graph.elimstate import _State
-from chainorder.graph.exactsearch import exact_order
+from chainorder.graph.exactsearch import exact_order, forget_steps
 from chainorder.graph.linearize import linearize
 
 
@@ -90,3 +90,17 @@ def test_blocks_from_a_later_state_and_a_shared_cache() -> None:
     expected = _plain(lin, tail, st)
     exact_order(lin, subset)  # fills the cache of this graph's steps
     assert exact_order(lin, tail, st) == expected
+
+
+def test_jacobian_keeps_no_search_state_after_planning() -> None:
+    from chainorder import jacobian
+
+    jf = jacobian(_layer_norm)
+    jac = jf(np.random.default_rng(1).standard_normal((3, 4)))
+    lin = jf.last.plan.lin
+    assert "_exact_steps" not in vars(lin) and "_exact_states" not in vars(lin)
+    assert jac.shape == (3, 4, 3, 4)
+    exact_order(lin, lin.intermediates)
+    assert "_exact_states" in vars(lin)
+    forget_steps(lin)
+    assert "_exact_steps" not in vars(lin) and "_exact_states" not in vars(lin)
