@@ -94,13 +94,16 @@ def test_blocks_from_a_later_state_and_a_shared_cache() -> None:
 
 def test_jacobian_keeps_no_search_state_after_planning() -> None:
     from chainorder import jacobian
+    from chainorder.graph import exactsearch
 
     jf = jacobian(_layer_norm)
     jac = jf(np.random.default_rng(1).standard_normal((3, 4)))
     lin = jf.last.plan.lin
-    assert "_exact_steps" not in vars(lin) and "_exact_states" not in vars(lin)
     assert jac.shape == (3, 4, 3, 4)
+    assert exactsearch._CACHE[0] is None and forget_steps(lin) == 0
     exact_order(lin, lin.intermediates)
-    assert "_exact_states" in vars(lin)
-    forget_steps(lin)
-    assert "_exact_steps" not in vars(lin) and "_exact_states" not in vars(lin)
+    assert exactsearch._CACHE[0]() is lin and len(exactsearch._CACHE[2]) > 0
+    other = linearize(trace(_mixed, np.ones(4)))
+    exact_order(other, other.intermediates)  # one graph's caches at a time
+    assert exactsearch._CACHE[0]() is other and forget_steps(lin) == 0
+    assert forget_steps(other) > 0 and exactsearch._CACHE[0] is None

@@ -15,6 +15,7 @@ the same order (a test compares them).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 from chainorder.graph.elimstate import _State
@@ -77,13 +78,9 @@ def exact_order(
     full = (1 << len(subset)) - 1
     seen: dict[int, int] = {}
     # a step's price and a set's state depend only on what was eliminated (module
-    # docstring): kept on ``lin`` for every search of the same graph (the chain's blocks,
-    # then the full search) until :func:`forget_steps`
-    if state.graphax:
-        steps, states = {}, {}
-    else:
-        steps = vars(lin).setdefault("_exact_steps", {})
-        states = vars(lin).setdefault("_exact_states", {})
+    # docstring): kept for every search of the same graph (the chain's blocks, then the
+    # full search) until another graph is searched or :func:`forget_steps`
+    steps, states = ({}, {}) if state.graphax else _caches(lin)
     index = {v: n for n, v in enumerate(lin.vertices)}
     bits = [1 << index[v] for v in subset]
     before = sum(1 << index[v] for v in lin.vertices if v not in state.pred)
@@ -124,8 +121,8 @@ def exact_order(
 
 
 def forget_steps(lin: LinearizedGraph) -> int:
-    """Drop the step prices and states :func:`exact_order` keeps on ``lin``; return how many
-    step prices there were.
+    """Drop the step prices and states :func:`exact_order` keeps for ``lin``; return how
+    many step prices there were.
 
     Examples
     --------
@@ -141,5 +138,20 @@ def forget_steps(lin: LinearizedGraph) -> int:
     -----
     O(1).
     """
-    vars(lin).pop("_exact_states", None)
-    return len(vars(lin).pop("_exact_steps", {}))
+    if _CACHE[0] is None or _CACHE[0]() is not lin:
+        return 0
+    n = len(_CACHE[1])
+    _CACHE[:] = [None, {}, {}]
+    return n
+
+
+#: The caches of the most recently searched graph: a weak reference to it, its step prices
+#: ``{(eliminated set, vertex bit): (mults, Δnnz)}`` and states ``{eliminated set: state}``
+#: (one graph at a time: memory stays bounded whoever holds plans).
+_CACHE: list = [None, {}, {}]
+
+
+def _caches(lin: LinearizedGraph) -> tuple[dict, dict]:
+    if _CACHE[0] is None or _CACHE[0]() is not lin:
+        _CACHE[:] = [weakref.ref(lin), {}, {}]
+    return _CACHE[1], _CACHE[2]
