@@ -14,6 +14,7 @@ import numpy as np
 from chainorder.engine.layout import split_jacobian
 from chainorder.engine.replay import Replay
 from chainorder.errors import SpecError, SpecTypeError, UnknownSolverError
+from chainorder.graph.exactsearch import forget_steps
 from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
 from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import trace
@@ -59,6 +60,7 @@ class CacheEntry:
     replay: Replay
     program: Any
     traces: int = 1
+    shapes: tuple | None = None  # (output shapes, input shapes), set by the first layout
 
 
 def _method_key(method: object) -> str:
@@ -174,6 +176,7 @@ class JacobianFunction:
         self._key = _method_key(method)
         self._scalar = scalar
         self.entries: dict[tuple, CacheEntry] = {}
+        self._by_count: dict[int, tuple[int, ...]] = {}  # argument count → positions
         self.last: CacheEntry | None = None
         self.__name__ = f"jacobian({getattr(fn, '__name__', 'f')})"
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -185,6 +188,9 @@ class JacobianFunction:
 
     # --- planning
     def _positions(self, n_args: int) -> tuple[int, ...]:
+        found = self._by_count.get(n_args)
+        if found is not None:
+            return found
         out = []
         for a in self._nums:
             if not -n_args <= a < n_args:
@@ -193,7 +199,8 @@ class JacobianFunction:
             out.append(a % n_args)
         if len(set(out)) != len(out):
             raise SpecError(f"argnums {self.argnums!r} names one argument twice")
-        return tuple(out)
+        self._by_count[n_args] = found = tuple(out)
+        return found
 
     def _compile(self, args: tuple, wrt: tuple[int, ...], carry: tuple[int, ...]) -> CacheEntry:
         graph = trace(self.fn, *(_host(a) for a in args), wrt=list(wrt), carry=carry)
@@ -203,6 +210,7 @@ class JacobianFunction:
                             f"returns shape{'s' if len(shapes) > 1 else ''} "
                             f"{', '.join(map(str, shapes))}; use jacobian")  # fmt: skip
         plan = plan_graph(graph, **PLAN_OPTIONS)
+        forget_steps(plan.lin)  # the search's step prices: not needed once planned
         if self._key == "auto":
             row = plan.chosen
         else:
@@ -259,15 +267,19 @@ class JacobianFunction:
                 graph = entry.replay.graph_at(vals, args)
         self.last = entry
         jac = entry.program.run(graph)
-        return self._layout(jac, entry.graph)
+        return self._layout(jac, entry)
 
-    def _layout(self, jac: Any, graph: TracedGraph) -> Any:
-        in_shapes = [graph.shape(x) for x in graph.inputs]
+    def _layout(self, jac: Any, entry: CacheEntry) -> Any:
+        if entry.shapes is None:
+            graph = entry.graph
+            outs = [()] if self._scalar else [graph.shape(y) for y in graph.outputs]
+            entry.shapes = (outs, [graph.shape(x) for x in graph.inputs])
+        out_shapes, in_shapes = entry.shapes
         if self._scalar:
-            blocks = split_jacobian(jac, [()], in_shapes, False, True)
+            blocks = split_jacobian(jac, out_shapes, in_shapes, False, True)
             return blocks if self._tuple_in else blocks[0]
-        out_shapes = [graph.shape(y) for y in graph.outputs]
-        return split_jacobian(jac, out_shapes, in_shapes, not graph.single_output, self._tuple_in)
+        tuple_out = not entry.graph.single_output
+        return split_jacobian(jac, out_shapes, in_shapes, tuple_out, self._tuple_in)
 
     # --- what was planned
     @property

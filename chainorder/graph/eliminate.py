@@ -38,6 +38,7 @@ import numpy as np
 from chainorder.errors import TraceError
 from chainorder.graph.elimprog import elimination_program
 from chainorder.graph.elimstate import CONVENTIONS, _State
+from chainorder.graph.exactsearch import exact_order
 from chainorder.graph.instr import execute, simulate_peak
 from chainorder.graph.linearize import LinearizedGraph
 
@@ -255,28 +256,8 @@ def markowitz_order(lin: LinearizedGraph, *, convention: str = "chainorder") -> 
 def _exact(
     lin: LinearizedGraph, subset: Sequence[str], state: _State
 ) -> tuple[int, tuple[str, ...]]:
-    """Cheapest order of ``subset`` by depth-first search over subsets with memoisation."""
-    best: dict[frozenset, int] = {}
-    result: list = [None, ()]
-
-    def dfs(st: _State, done: frozenset, cost: int, order: tuple[str, ...]) -> None:
-        if result[0] is not None and cost >= result[0]:
-            return
-        if best.get(done, cost + 1) <= cost:
-            return
-        best[done] = cost
-        if len(done) == len(subset):
-            result[0], result[1] = cost, order
-            return
-        cands = [v for v in subset if v not in done]
-        cands.sort(key=lambda v: st.cost(v))
-        for v in cands:
-            child = st.copy()
-            m, _, _ = child.eliminate(v)
-            dfs(child, done | {v}, cost + m, (*order, v))
-
-    dfs(state.copy(), frozenset(), 0, ())
-    return result[0], result[1]
+    """Cheapest order of ``subset``: :func:`~chainorder.graph.exactsearch.exact_order`."""
+    return exact_order(lin, subset, state)
 
 
 def search_order(

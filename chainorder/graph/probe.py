@@ -83,7 +83,7 @@ def footprint(graph, v: str, argnum: int, kind: str, shape_in: tuple, k: int) ->
 
     Notes
     -----
-    One or two rule applications, on at most ``max(k, 2k₁)`` rows.
+    Two or three rule applications (one to warm caches), on at most ``max(k, 2k₁)`` rows.
     """
     d = graph.nx.nodes[v]
     rule = get_rule(d["op"])
@@ -92,19 +92,21 @@ def footprint(graph, v: str, argnum: int, kind: str, shape_in: tuple, k: int) ->
     width = max(math.prod(shape_in), math.prod(np.shape(graph.value(v))), 1)
     k1 = max(2, -(-65536 // width))
 
-    def measure(rows: int) -> tuple[int, int, bool]:
+    def measure(rows: int, warm: bool = True) -> tuple[int, int, bool]:
         block = np.zeros((rows, *shape_in))
 
         def run():
             return apply(argnum, block, values, graph.value(v), d["params"]), block
 
-        run()  # warm: first calls fill caches (einsum paths, LAPACK workspaces)
+        if warm:  # first calls fill caches (einsum paths, LAPACK and BLAS workspaces)
+            run()
         return _measure(run)
 
     if k <= 2 * k1:
         h, t, view = measure(k)
         return Footprint(view, h // _ITEM, 0, t // _ITEM, 0)
-    (h1, t1, view), (h2, t2, _) = measure(k1), measure(2 * k1)
+    # the measured run on k₁ rows warmed the rule for the second block
+    (h1, t1, view), (h2, t2, _) = measure(k1), measure(2 * k1, warm=False)
     held1, temp1 = (h2 - h1) // (_ITEM * k1), (t2 - t1) // (_ITEM * k1)
     return Footprint(view, h1 // _ITEM - held1 * k1, held1, t1 // _ITEM - temp1 * k1, temp1)
 
