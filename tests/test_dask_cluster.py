@@ -110,9 +110,15 @@ def test_result_values_match_numpy_exactly(client):
 
 
 def test_validate_on_a_given_scheduler_uses_its_workers_and_limits():
+    import dask
     import distributed
 
-    with distributed.LocalCluster(
+    # a thread worker watches this whole test process's memory (over 768 MiB once torch or
+    # JAX is loaded): without these settings it pauses on memory it never allocated and the
+    # run waits forever (dask_client sets the same for its own thread workers)
+    keys = ("target", "spill", "pause", "terminate")
+    no_pause = {f"distributed.worker.memory.{k}": False for k in keys}
+    with dask.config.set(no_pause), distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=2,
         processes=False,
