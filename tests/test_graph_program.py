@@ -230,3 +230,31 @@ def test_programs_run_on_cupy_values(method) -> None:
     jac = prog.run(g)
     assert isinstance(jac, cupy.ndarray)
     assert np.allclose(cupy.asnumpy(jac), host, rtol=1e-12, atol=1e-14)
+
+
+def test_a_rule_is_never_applied_to_an_expanded_diagonal() -> None:
+    """Kernel-style broadcast: ``x[:, None] - x[None, :]`` behind an elementwise op. A
+    diagonal factor against a dense one is multiplied (priced), never expanded into a dense
+    size(j)² block for a 0-mult rule: no elimination program holds such a block."""
+    x = np.linspace(-1.0, 1.0, 30)
+    g = trace(lambda x: np.exp(-((x[:, None] - x[None, :]) ** 2)).sum(), x)
+    p = plan_graph(g)
+    nj = 30 * 30
+    for row in p.rows:
+        if row.order is None:
+            continue
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        biggest = max(i.alloc + i.temp for i in prog.instructions)
+        assert biggest < nj * nj // 4, (row.name, biggest)
+        np.testing.assert_allclose(prog.run(g), graph_fd_jacobian(g), atol=1e-6)
+
+
+def test_profile_times_every_instruction_and_keeps_the_mults() -> None:
+    g = trace(lambda x: np.tanh(np.sin(x) * x).sum(), np.linspace(0.1, 1.0, 5))
+    prog = compile_jacobian_program(linearize(g), "elimination:markowitz")
+    rows = prog.profile(g, repeat=2)
+    assert [r["op"] for r in rows] == [i.op for i in prog.instructions]
+    assert sum(r["mults"] for r in rows) == prog.predicted_mults
+    assert all(r["seconds"] >= 0.0 for r in rows)
+    with pytest.raises(TraceError):
+        prog.profile(trace(lambda x: np.tanh(x).sum(), np.ones(4)))

@@ -153,17 +153,14 @@ def _split(a, shape: tuple, xp):
     return t
 
 
-def _as_tangents(a, diag: bool, shape: tuple, xp=np):
-    """A formed ``∂j/∂i`` (vector or ``size(j) × c`` matrix) as ``c`` tangents of ``j``."""
-    if diag:
-        a = xp.diag(a)
+def _as_tangents(a, shape: tuple, xp=np):
+    """A formed dense ``∂j/∂i`` (``size(j) × c``) as ``c`` tangents of ``j``. (A diagonal
+    factor is never expanded for a rule: the elimination state multiplies it instead.)"""
     return _split(a.T, shape, xp)
 
 
-def _as_adjoints(b, diag: bool, shape: tuple, xp=np):
-    """A formed ``∂k/∂j`` (vector or ``r × size(j)`` matrix) as ``r`` adjoints of ``j``."""
-    if diag:
-        b = xp.diag(b)
+def _as_adjoints(b, shape: tuple, xp=np):
+    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j``."""
     return _split(b, shape, xp)
 
 
@@ -224,17 +221,17 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "vjp", xp)
         return xp.asarray(out).reshape(nv, nu), mults
     if op in ("apply_jvp", "apply_vjp"):
-        diag_in, diag_out = info["diag_in"], info["both_diag"]
+        diag_out = info["both_diag"]
         shape = info["shape_j"]
         if diag_out:
             def block(a):
                 return a.reshape((1, *shape))
         elif op == "apply_jvp":
             def block(a):
-                return _as_tangents(a, diag_in, shape, xp)
+                return _as_tangents(a, shape, xp)
         else:
             def block(a):
-                return _as_adjoints(a, diag_in, shape, xp)
+                return _as_adjoints(a, shape, xp)
         if info["copy"]:
             a = block(slots[ins.terms[0][0]])
             out, mults = a.copy(), 0
