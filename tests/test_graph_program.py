@@ -258,3 +258,27 @@ def test_profile_times_every_instruction_and_keeps_the_mults() -> None:
     assert all(r["seconds"] >= 0.0 for r in rows)
     with pytest.raises(TraceError):
         prog.profile(trace(lambda x: np.tanh(x).sum(), np.ones(4)))
+
+
+@pytest.mark.parametrize("perm", [(0, 1, 2, 3), (0, 2, 1, 3), (0, 3, 2, 1), (0, 1, 3, 2)])
+def test_tangents_as_columns_views_when_it_can_and_copies_right_when_not(perm) -> None:
+    from chainorder.graph.instr import _merged_tail, _tangents_as_columns
+
+    a = np.random.default_rng(1).standard_normal((6, 4, 1, 5)).transpose(perm)
+    cols = _tangents_as_columns(a)
+    np.testing.assert_array_equal(cols, a.reshape(6, -1).T)
+    view = _merged_tail(a)
+    # a view exactly when NumPy's own reshape is one
+    assert (view is not None) == np.shares_memory(a.reshape(6, -1), a)
+    if view is not None:
+        assert np.shares_memory(view, a) and np.shares_memory(cols, a)
+
+
+def test_keep_workspace_only_raises_the_kept_bytes() -> None:
+    from chainorder.graph.workspace import keep_workspace
+
+    first = keep_workspace(1 << 20)
+    assert keep_workspace(1 << 10) == first  # never lowered
+    if first:  # glibc: at least glibc's own steady state (2 × its 32 MiB mmap cap)
+        assert first >= 64 << 20
+        assert keep_workspace(200 << 20) >= 200 << 20
