@@ -145,6 +145,16 @@ COLUMNS = [
 ]
 
 
+def _calls_per_sample(prog, g, sample: float) -> int:
+    """Calls of ``prog.run`` that take about ``sample`` seconds (at least 1): a sub-ms
+    program is timed over a batch, so that the timer's and the scheduler's noise on a
+    shared machine does not rank identical programs apart."""
+    prog.run(g)  # warm: the first run allocates its workspace
+    t0 = time.perf_counter()
+    prog.run(g)
+    return max(1, min(1000, int(sample / max(time.perf_counter() - t0, 1e-6))))
+
+
 def execution(ns) -> str:
     """The "graph-exec" section: compiled programs, predicted against measured."""
     from graph_cases import CASES
@@ -159,11 +169,15 @@ def execution(ns) -> str:
         "## Traced graphs: compiled Jacobian programs, predicted against measured",
         "",
         f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
-        f"--write` (best of {ns.repeat} interleaved runs; Python {platform.python_version()}, "
+        f"--write` (best of {ns.repeat} interleaved rounds, each the mean of a batch of calls "
+        f"lasting ≈ {ns.sample * 1e3:g} ms; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
-        "shared** with other jobs while measured (load ≈ 5× the cores): times are noisy, "
-        "ratios within one run are what to read. One BLAS thread: with OpenBLAS's threads on "
-        "an oversubscribed machine a 1 ms run took 100–250 ms after a large one.",
+        f"shared** with other jobs while measured (load average {os.getloadavg()[0]:.1f} at "
+        "the start): times are noisy, ratios within one run are what to read. One BLAS "
+        "thread: with OpenBLAS's threads on an oversubscribed machine a 1 ms run took "
+        "100–250 ms after a large one. Per-instruction times of any mode: "
+        "`python benchmarks/bench_graph.py --profile attention` "
+        "(`JacobianProgram.profile`).",
         "",
         "Each mode runs as a compiled program (a flat list of batched rule applications and "
         "array products over buffer slots). *mults*: predicted = counted at run time. "
@@ -182,13 +196,16 @@ def execution(ns) -> str:
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
         best = [float("inf")] * len(progs)
         big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
+        calls = [0 if b else _calls_per_sample(prog, g, ns.sample) for prog, b in
+                 zip(progs, big, strict=True)]  # fmt: skip
         for _ in range(ns.repeat):
             for i, prog in enumerate(progs):
                 if big[i]:
                     continue
                 t0 = time.perf_counter()
-                prog.run(g)
-                best[i] = min(best[i], time.perf_counter() - t0)
+                for _ in range(calls[i]):
+                    prog.run(g)
+                best[i] = min(best[i], (time.perf_counter() - t0) / calls[i])
         lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
                   "| mode | mults | predicted peak | measured peak | measured/predicted | "
                   "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
@@ -221,17 +238,48 @@ def execution(ns) -> str:
     return "\n".join([*lines, *summary]) + "\n"
 
 
+def profile(name: str, seed: int) -> None:
+    """Print each mode's instructions of a graph-exec case with their mults and best times."""
+    from graph_cases import CASES
+
+    from chainorder.graph.program import compile_jacobian_program
+
+    f, args, wrt = CASES[name](1.0)
+    g = trace(f, *args, wrt=list(wrt))
+    p = plan_graph(g, seed=seed)
+    for row in p.rows:
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        if prog.predicted_peak_bytes > 2**30:
+            continue
+        steps = prog.profile(g, repeat=7)
+        total = sum(s["seconds"] for s in steps)
+        print(f"{row.name}: {row.mults:,} mults, {len(steps)} instructions, {total * 1e3:.2f} ms")
+        for s in sorted(steps, key=lambda s: -s["seconds"])[:8]:
+            op = g.nx.nodes[s["node"]]["op"] if s["node"] in g.nx else ""
+            print(f"  #{s['index']:<3} {s['op']:<9} {op:<10} {s['mults']:>12,} mults "
+                  f"{s['alloc']:>10,} scalars {s['seconds'] * 1e3:8.3f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="Markdown file to write")
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exec", action="store_true", help="compiled programs (graph-exec)")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per mode (--exec)")
+    parser.add_argument("--repeat", type=int, default=7, help="timed rounds per mode (--exec)")
+    parser.add_argument(
+        "--sample", type=float, default=0.005, help="seconds of one timed batch (--exec)"
+    )
     parser.add_argument(
         "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"
     )
+    parser.add_argument(
+        "--profile", metavar="CASE", help="per-instruction times of every mode of CASE"
+    )
     ns = parser.parse_args()
+    if ns.profile:
+        profile(ns.profile, ns.seed)
+        return
     if ns.exec:
         emit("graph-exec", execution(ns), ns.out, ns.write)
         return
