@@ -145,6 +145,34 @@ COLUMNS = [
 ]
 
 
+#: What the executor does that the price counts, and what it does not (issue 8, item 2).
+EXEC_NOTES = """\
+Executor against price (issue 8, item 2); per-instruction times: `--profile CASE`.
+
+- A rule is never applied to a diagonal factor expanded into a dense size(j) × size(j)
+  block: the elimination state multiplies the diagonal into the formed partial instead
+  (priced: the dense size, in mults). Before, the kernel exercise's Markowitz and
+  cut-chain orders expanded 2,500-long diagonals into 2,500² blocks for broadcast
+  subtractions priced at 0 mults (146 ms and 99 MiB for 1.0 M mults, 100× slower per mult
+  than the other modes).
+- Forming a partial on identity seeds at equal mults (a 0-mult rule: sum, slice,
+  broadcast) takes the smaller identity (size(u)² or size(v)² scalars written).
+- Replays keep their workspace in the heap (`chainorder.graph.workspace`, glibc
+  `mallopt`): a fresh 4 KiB page costs a fault in which the kernel zero-fills it, and
+  which modes met fresh pages depended on what ran before (attention's search order:
+  about 2,000 faults per run, twice its own time).
+- Tangent blocks become columns without NumPy's copy-then-refuse of a failed in-place
+  reshape (a 512 × 512 permuted block: 2.0 → 0.18 ms).
+
+Not priced in mults, and left: sums of partials and reductions (additions), transposed
+copies between tangent-major and adjoint-major blocks, the zeros of Kronecker partials of
+matrix products, and the speed gap between a BLAS matrix product and an elementwise
+product (≈ 20× more mults per second). Where the modes' mults differ by less than that
+(attention: reverse mode's 48 M mults are matrix products, the elimination orders' 31 M
+are matrix products plus elementwise products and sums), time does not follow mults.
+"""
+
+
 def _calls_per_sample(prog, g, sample: float) -> int:
     """Calls of ``prog.run`` that take about ``sample`` seconds (at least 1): a sub-ms
     program is timed over a batch, so that the timer's and the scheduler's noise on a
@@ -235,7 +263,7 @@ def execution(ns) -> str:
             f"{p.chosen.name} | {ratio:.2f} |"
         )
         print(summary[-1], flush=True)
-    return "\n".join([*lines, *summary]) + "\n"
+    return "\n".join([*lines, *summary, "", EXEC_NOTES])
 
 
 def profile(name: str, seed: int) -> None:
