@@ -157,10 +157,11 @@ Executor against price (issue 8, item 2); per-instruction times: `--profile CASE
   than the other modes).
 - Forming a partial on identity seeds at equal mults (a 0-mult rule: sum, slice,
   broadcast) takes the smaller identity (size(u)² or size(v)² scalars written).
-- Replays keep their workspace in the heap (`chainorder.graph.workspace`, glibc
-  `mallopt`): a fresh 4 KiB page costs a fault in which the kernel zero-fills it, and
-  which modes met fresh pages depended on what ran before (attention's search order:
-  about 2,000 faults per run, twice its own time).
+- This benchmark keeps the replays' workspace in the heap (`keep_workspace`, glibc
+  `mallopt`; opt-in, as it changes the process's allocator): a fresh 4 KiB page costs a
+  fault in which the kernel zero-fills it, and which modes met fresh pages depended on
+  what ran before (attention's search order: about 2,000 faults per run, twice its own
+  time). A run inside a library call keeps glibc's defaults.
 - Tangent blocks become columns without NumPy's copy-then-refuse of a failed in-place
   reshape (a 512 × 512 permuted block: 2.0 → 0.18 ms).
 
@@ -188,6 +189,7 @@ def execution(ns) -> str:
     from graph_cases import CASES
 
     from chainorder.graph.program import compile_jacobian_program
+    from chainorder.graph.workspace import keep_workspace
     from chainorder.measure import peak_memory, spearman
     from chainorder.units import format_bytes
 
@@ -224,6 +226,8 @@ def execution(ns) -> str:
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
         best = [float("inf")] * len(progs)
         big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
+        keep_workspace(max(pr.predicted_peak_bytes for pr, b in zip(progs, big, strict=True)
+                           if not b))  # fmt: skip
         calls = [0 if b else _calls_per_sample(prog, g, ns.sample) for prog, b in
                  zip(progs, big, strict=True)]  # fmt: skip
         for _ in range(ns.repeat):

@@ -29,7 +29,6 @@ from chainorder.graph.orders import ORDERS, named_order
 from chainorder.graph.planning import GraphMethod
 from chainorder.graph.sweepprog import sweep_program
 from chainorder.graph.trace import TracedGraph
-from chainorder.graph.workspace import keep_workspace
 
 __all__ = ["JacobianProgram", "compile_jacobian_program"]
 
@@ -87,11 +86,10 @@ class JacobianProgram:
 
         Notes
         -----
-        ``predicted_mults`` mults; peak ``predicted_peak_bytes`` bytes. Freed memory stays
-        in the process heap for the next replay (:mod:`~chainorder.graph.workspace`).
+        ``predicted_mults`` mults; peak ``predicted_peak_bytes`` bytes. A replay loop that
+        should find its pages warm calls :func:`~chainorder.graph.workspace.keep_workspace`.
         """
         self._check(graph)
-        keep_workspace(self.predicted_peak_bytes)  # replays find their pages warm
         jac, self.last_mults = execute(graph, self.instructions, self.n_slots, 0)
         return jac
 
@@ -117,7 +115,6 @@ class JacobianProgram:
         ``repeat`` runs of the program, each instruction timed alone (``perf_counter``).
         """
         self._check(graph)
-        keep_workspace(self.predicted_peak_bytes)
         xp = array_module(graph)
         best = [float("inf")] * len(self.instructions)
         for _ in range(max(1, int(repeat))):

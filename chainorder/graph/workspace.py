@@ -1,4 +1,4 @@
-"""Keep a compiled program's workspace in the process heap between replays.
+"""Keep a compiled program's workspace in the process heap between replays (opt-in).
 
 A compiled Jacobian program (:mod:`~chainorder.graph.program`) allocates its slots, seeds
 and temporaries afresh at every run, and frees them as it goes. With glibc's default
@@ -6,18 +6,18 @@ malloc settings an array above the *mmap threshold* is mapped from the kernel an
 when freed, and free memory at the top of the heap above the *trim threshold* is returned
 to the kernel; the next run then touches fresh pages, and every 4 KiB page costs a page
 fault in which the kernel zero-fills it. That work is no mult and no scalar the program
-writes: it depends on what other programs ran before (attention's search order, measured
-between other modes: about 2,000 faults and twice its own time per run). The compiled
-program's price counts the scalars it writes, so a replay should find its pages warm, as a
-jitted framework keeps its buffers.
+writes, and it depends on what ran before (attention's search order, timed between other
+modes: about 2,000 faults and twice its own time per run).
 
 :func:`keep_workspace` asks glibc (``mallopt``) for the state its own dynamic thresholds
 reach after the first large free — arrays up to 32 MiB (its cap) come from the heap, and
-freed heap memory is kept up to twice that — from the first run on, and raises the trim
-threshold to ``nbytes`` for a program with a larger peak (only ever raised).
-Elsewhere (another C library, or ``CHAINORDER_KEEP_WORKSPACE=0``) it does nothing. The
-memory stays with the process (its resident size keeps the largest program's peak), as a
-caching allocator's would; ``tracemalloc`` figures do not change.
+freed heap memory is kept up to twice that — and raises the trim threshold to ``nbytes``
+for a larger workspace (only ever raised). It changes the whole process's allocator, so
+it is opt-in: a replay loop (``benchmarks/bench_graph.py --exec``) calls it; a library
+call never does (the process then holds its freed memory, which other components that
+watch the process's resident size — a Dask in-process worker's memory limit — would see).
+Elsewhere (another C library, or ``CHAINORDER_KEEP_WORKSPACE=0``) it does nothing;
+``tracemalloc`` figures do not change.
 """
 
 from __future__ import annotations
@@ -55,17 +55,20 @@ def _mallopt():
 def keep_workspace(nbytes: int) -> int:
     """Keep up to ``nbytes`` of freed memory in the heap (see the module docstring).
 
-    Returns the bytes now kept (0 where the C library offers no ``mallopt``).
+    Returns the bytes now kept (0 where the C library offers no ``mallopt``);
+    ``nbytes <= 0`` only asks, changing nothing.
 
     Examples
     --------
-    >>> keep_workspace(1 << 20) >= (1 << 20) or keep_workspace(1 << 20) == 0  # 0: no glibc
+    >>> keep_workspace(0) >= 0  # a query: the process's allocator is left as it is
     True
 
     Notes
     -----
     O(1): two ``mallopt`` calls the first time a larger ``nbytes`` is asked for.
     """
+    if int(nbytes) <= 0:
+        return _state["kept"]
     nbytes = min(max(int(nbytes), 2 * _MMAP_MAX), KEEP_LIMIT)
     if nbytes <= _state["kept"]:
         return _state["kept"]
