@@ -145,11 +145,57 @@ COLUMNS = [
 ]
 
 
+#: What the executor does that the price counts, and what it does not (issue 8, item 2).
+EXEC_NOTES = """\
+Executor against price (issue 8, item 2); per-instruction times: `--profile CASE`.
+
+- A rule is never applied to a diagonal factor expanded into a dense size(j) × size(j)
+  block: the elimination state multiplies the diagonal into the formed partial instead
+  (priced: the dense size, in mults). Before, the kernel exercise's Markowitz and
+  cut-chain orders expanded 2,500-long diagonals into 2,500² blocks for broadcast
+  subtractions priced at 0 mults (146 ms and 99 MiB for 1.0 M mults, 100× slower per mult
+  than the other modes).
+- Forming a partial on identity seeds at equal mults (a 0-mult rule: sum, slice,
+  broadcast) takes the smaller identity (size(u)² or size(v)² scalars written).
+- This benchmark keeps the replays' workspace in the heap (`keep_workspace`, glibc
+  `mallopt`; opt-in, as it changes the process's allocator): a fresh 4 KiB page costs a
+  fault in which the kernel zero-fills it, and which modes met fresh pages depended on
+  what ran before (attention's search order: about 2,000 faults per run, twice its own
+  time). A run inside a library call keeps glibc's defaults.
+- Tangent blocks become columns without NumPy's copy-then-refuse of a failed in-place
+  reshape (a 512 × 512 permuted block: 2.0 → 0.18 ms).
+
+Not priced in mults, and left: sums of partials and reductions (additions), transposed
+copies between tangent-major and adjoint-major blocks, the zeros of Kronecker partials of
+matrix products, and the speed gap between a BLAS matrix product and an elementwise
+product (≈ 20× more mults per second). Where the modes' mults differ by less than that
+(attention: reverse mode's 48 M mults are matrix products, the elimination orders' 31 M
+are matrix products plus elementwise products and sums), time does not follow mults:
+attention's reverse mode, reverse elimination and search order sum to the same time
+instruction by instruction (`--profile`, within a few %), and a whole run of the search
+order (12 MiB at its peak against 8 MiB) is slower by what its larger working set costs
+in cache; its score (mults + peak scalars) beats reverse elimination's by 0.05 %. The
+chain through cut vertices, search and reverse elimination of the MLP are one and the same
+program (the same order), so their times differ by noise only.
+"""
+
+
+def _calls_per_sample(prog, g, sample: float) -> int:
+    """Calls of ``prog.run`` that take about ``sample`` seconds (at least 1): a sub-ms
+    program is timed over a batch, so that the timer's and the scheduler's noise on a
+    shared machine does not rank identical programs apart."""
+    prog.run(g)  # warm: the first run allocates its workspace
+    t0 = time.perf_counter()
+    prog.run(g)
+    return max(1, min(1000, int(sample / max(time.perf_counter() - t0, 1e-6))))
+
+
 def execution(ns) -> str:
     """The "graph-exec" section: compiled programs, predicted against measured."""
     from graph_cases import CASES
 
     from chainorder.graph.program import compile_jacobian_program
+    from chainorder.graph.workspace import keep_workspace
     from chainorder.measure import peak_memory, spearman
     from chainorder.units import format_bytes
 
@@ -159,11 +205,15 @@ def execution(ns) -> str:
         "## Traced graphs: compiled Jacobian programs, predicted against measured",
         "",
         f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
-        f"--write` (best of {ns.repeat} interleaved runs; Python {platform.python_version()}, "
+        f"--write` (best of {ns.repeat} interleaved rounds, each the mean of a batch of calls "
+        f"lasting ≈ {ns.sample * 1e3:g} ms; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
-        "shared** with other jobs while measured (load ≈ 5× the cores): times are noisy, "
-        "ratios within one run are what to read. One BLAS thread: with OpenBLAS's threads on "
-        "an oversubscribed machine a 1 ms run took 100–250 ms after a large one.",
+        f"shared** with other jobs while measured (load average {os.getloadavg()[0]:.1f} at "
+        "the start): times are noisy, ratios within one run are what to read. One BLAS "
+        "thread: with OpenBLAS's threads on an oversubscribed machine a 1 ms run took "
+        "100–250 ms after a large one. Per-instruction times of any mode: "
+        "`python benchmarks/bench_graph.py --profile attention` "
+        "(`JacobianProgram.profile`).",
         "",
         "Each mode runs as a compiled program (a flat list of batched rule applications and "
         "array products over buffer slots). *mults*: predicted = counted at run time. "
@@ -182,13 +232,18 @@ def execution(ns) -> str:
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
         best = [float("inf")] * len(progs)
         big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
+        keep_workspace(max(pr.predicted_peak_bytes for pr, b in zip(progs, big, strict=True)
+                           if not b))  # fmt: skip
+        calls = [0 if b else _calls_per_sample(prog, g, ns.sample) for prog, b in
+                 zip(progs, big, strict=True)]  # fmt: skip
         for _ in range(ns.repeat):
             for i, prog in enumerate(progs):
                 if big[i]:
                     continue
                 t0 = time.perf_counter()
-                prog.run(g)
-                best[i] = min(best[i], time.perf_counter() - t0)
+                for _ in range(calls[i]):
+                    prog.run(g)
+                best[i] = min(best[i], (time.perf_counter() - t0) / calls[i])
         lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
                   "| mode | mults | predicted peak | measured peak | measured/predicted | "
                   "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
@@ -218,7 +273,29 @@ def execution(ns) -> str:
             f"{p.chosen.name} | {ratio:.2f} |"
         )
         print(summary[-1], flush=True)
-    return "\n".join([*lines, *summary]) + "\n"
+    return "\n".join([*lines, *summary, "", EXEC_NOTES])
+
+
+def profile(name: str, seed: int) -> None:
+    """Print each mode's instructions of a graph-exec case with their mults and best times."""
+    from graph_cases import CASES
+
+    from chainorder.graph.program import compile_jacobian_program
+
+    f, args, wrt = CASES[name](1.0)
+    g = trace(f, *args, wrt=list(wrt))
+    p = plan_graph(g, seed=seed)
+    for row in p.rows:
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        if prog.predicted_peak_bytes > 2**30:
+            continue
+        steps = prog.profile(g, repeat=7)
+        total = sum(s["seconds"] for s in steps)
+        print(f"{row.name}: {row.mults:,} mults, {len(steps)} instructions, {total * 1e3:.2f} ms")
+        for s in sorted(steps, key=lambda s: -s["seconds"])[:8]:
+            op = g.nx.nodes[s["node"]]["op"] if s["node"] in g.nx else ""
+            print(f"  #{s['index']:<3} {s['op']:<9} {op:<10} {s['mults']:>12,} mults "
+                  f"{s['alloc']:>10,} scalars {s['seconds'] * 1e3:8.3f} ms")  # fmt: skip
 
 
 def main() -> None:
@@ -227,11 +304,20 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exec", action="store_true", help="compiled programs (graph-exec)")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per mode (--exec)")
+    parser.add_argument("--repeat", type=int, default=15, help="timed rounds per mode (--exec)")
+    parser.add_argument(
+        "--sample", type=float, default=0.01, help="seconds of one timed batch (--exec)"
+    )
     parser.add_argument(
         "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"
     )
+    parser.add_argument(
+        "--profile", metavar="CASE", help="per-instruction times of every mode of CASE"
+    )
     ns = parser.parse_args()
+    if ns.profile:
+        profile(ns.profile, ns.seed)
+        return
     if ns.exec:
         emit("graph-exec", execution(ns), ns.out, ns.write)
         return

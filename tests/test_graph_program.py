@@ -230,3 +230,69 @@ def test_programs_run_on_cupy_values(method) -> None:
     jac = prog.run(g)
     assert isinstance(jac, cupy.ndarray)
     assert np.allclose(cupy.asnumpy(jac), host, rtol=1e-12, atol=1e-14)
+
+
+def test_a_rule_is_never_applied_to_an_expanded_diagonal() -> None:
+    """Kernel-style broadcast: ``x[:, None] - x[None, :]`` behind an elementwise op. A
+    diagonal factor against a dense one is multiplied (priced), never expanded into a dense
+    size(j)² block for a 0-mult rule: no elimination program holds such a block."""
+    x = np.linspace(-1.0, 1.0, 30)
+    g = trace(lambda x: np.exp(-((x[:, None] - x[None, :]) ** 2)).sum(), x)
+    p = plan_graph(g)
+    nj = 30 * 30
+    for row in p.rows:
+        if row.order is None:
+            continue
+        prog = compile_jacobian_program(p.lin, row.method, row.order)
+        biggest = max(i.alloc + i.temp for i in prog.instructions)
+        assert biggest < nj * nj // 4, (row.name, biggest)
+        np.testing.assert_allclose(prog.run(g), graph_fd_jacobian(g), atol=1e-6)
+
+
+def test_profile_times_every_instruction_and_keeps_the_mults() -> None:
+    g = trace(lambda x: np.tanh(np.sin(x) * x).sum(), np.linspace(0.1, 1.0, 5))
+    prog = compile_jacobian_program(linearize(g), "elimination:markowitz")
+    rows = prog.profile(g, repeat=2)
+    assert [r["op"] for r in rows] == [i.op for i in prog.instructions]
+    assert sum(r["mults"] for r in rows) == prog.predicted_mults
+    assert all(r["seconds"] >= 0.0 for r in rows)
+    with pytest.raises(TraceError):
+        prog.profile(trace(lambda x: np.tanh(x).sum(), np.ones(4)))
+
+
+@pytest.mark.parametrize("perm", [(0, 1, 2, 3), (0, 2, 1, 3), (0, 3, 2, 1), (0, 1, 3, 2)])
+def test_tangents_as_columns_views_when_it_can_and_copies_right_when_not(perm) -> None:
+    from chainorder.graph.instr import _merged_tail, _tangents_as_columns
+
+    a = np.random.default_rng(1).standard_normal((6, 4, 1, 5)).transpose(perm)
+    cols = _tangents_as_columns(a)
+    np.testing.assert_array_equal(cols, a.reshape(6, -1).T)
+    view = _merged_tail(a)
+    # a view exactly when NumPy's own reshape is one
+    assert (view is not None) == np.shares_memory(a.reshape(6, -1), a)
+    if view is not None:
+        assert np.shares_memory(view, a) and np.shares_memory(cols, a)
+
+
+_WORKSPACE_SCRIPT = """
+from chainorder.graph.workspace import keep_workspace
+assert keep_workspace(0) == 0  # a query changes nothing
+first = keep_workspace(1 << 20)
+assert keep_workspace(1 << 10) == first  # never lowered
+if first:  # glibc: at least glibc's own steady state (2 x its 32 MiB mmap cap)
+    assert first >= 64 << 20
+    assert keep_workspace(200 << 20) >= 200 << 20
+print("ok")
+"""
+
+
+def test_keep_workspace_only_raises_the_kept_bytes() -> None:
+    """In a child process: it changes the process's allocator (opt-in, never by a run)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKSPACE_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

@@ -297,7 +297,7 @@ class JacobianFunction:
         >>> jf = jacobian(lambda x: np.tanh(x).sum())
         >>> _ = jf(np.ones(3))
         >>> print(jf.explain().splitlines()[-1])
-        method auto: forward elimination, 0 mults; 1 signature compiled, traced 1 time
+        method auto: forward elimination, 3 mults; 1 signature compiled, traced 1 time
         """
         from rich.console import Console
 

@@ -85,7 +85,7 @@ def measure_modes(plan: GraphPlan, repeat: int = 3) -> list[ModeMeasurement]:
     >>> from chainorder.graph import plan_graph, trace
     >>> rows = measure_modes(plan_graph(trace(lambda x: np.sin(x).sum(), np.ones(4))), repeat=1)
     >>> [(r.method, r.chosen, r.predicted_mults) for r in rows]
-    [('elimination:forward', True, 0), ('forward', False, 16), ('reverse', False, 4)]
+    [('elimination:forward', True, 4), ('forward', False, 16), ('reverse', False, 4)]
     >>> all(r.counted_mults == r.predicted_mults and r.seconds > 0 for r in rows)
     True
 

@@ -145,7 +145,7 @@ def eliminate(
     >>> lin = linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2)))
     >>> r = eliminate(lin, forward_order(lin), numeric=True)
     >>> r.mults, r.jacobian.round(4)
-    (2, array([[0.5403, 0.5403]]))
+    (4, array([[0.5403, 0.5403]]))
     >>> eliminate(lin, forward_order(lin), convention="graphax").mults  # + the sum's ±1s
     4
 
@@ -244,7 +244,7 @@ def markowitz_order(lin: LinearizedGraph, *, convention: str = "chainorder") -> 
     >>> from chainorder.graph import trace
     >>> from chainorder.graph.linearize import linearize
     >>> markowitz_order(linearize(trace(lambda x: np.exp(np.sin(x)).sum(), np.zeros(3))))
-    ('v2', 'v1')
+    ('v1', 'v2')
 
     Notes
     -----

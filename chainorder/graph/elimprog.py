@@ -7,7 +7,7 @@ every product the state prices, the instructions that compute it in the priced w
 * ``form`` — an original partial from its rule: the JVP of a ones seed (diagonal), or of
   ``size(u)`` identity tangents, or the VJP of ``size(v)`` identity adjoints, whichever
   the state chose (its mults are those tangents × the rule's per-tangent cost);
-* ``apply_jvp`` / ``apply_vjp`` — an original partial applied by its rule to the columns
+* ``apply_jvp`` / ``apply_vjp`` — an original partial applied by its rule to the dense columns
   (rows) of the other, formed, factor;
 * ``mm`` — two formed factors multiplied (diagonals stay vectors);
 * ``add`` — a product added into an existing edge (formed first if still original);
@@ -130,23 +130,23 @@ class _Emitter:
             self.owned.add(out)
             return out
         if way == "jvp":
-            src, e, diag_in, per = formed(ij), jk, a.is_diagonal, state.A[jk][0]
+            src, e, per = formed(ij), jk, state.A[jk][0]
             batch = 1 if both else cols
         else:
-            src, e, diag_in, per = formed(jk), ij, b.is_diagonal, state.A[ij][1]
+            src, e, per = formed(jk), ij, state.A[ij][1]
             batch = 1 if both else rows
         node, terms, copy = self._op_terms(e, src)
         nj = self.lin.sizes[j]
-        temp = nj * nj if diag_in and not both else 0
+        temp = 0  # the state applies a rule to a diagonal factor only if both are diagonal
         fresh = copy  # a new full-size array that no other slot or value holds
         if not copy:
             fps = [self.fp(node, i, way, self._shape(j), batch) for _, i in terms]
             temp += summed(fps, batch, size)[1]
             fresh = len(fps) > 1 or (not fps[0].view and fps[0].held(batch) >= size)
-        info = {"diag_in": diag_in, "both_diag": both, "shape_j": self._shape(j), "copy": copy}
+        info = {"both_diag": both, "shape_j": self._shape(j), "copy": copy}
         ins = Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
                     alloc=size, temp=temp, mults=batch * per)  # fmt: skip
-        if not copy and not diag_in and not both and len(fps) == 1 and fps[0].view:
+        if not copy and not both and len(fps) == 1 and fps[0].view:
             src_shape = (nj, cols) if way == "jvp" else (rows, nj)
             if _result_is_view(self.graph, ins, src, src_shape):
                 ins = replace(ins, alloc=0, alias=src)
@@ -170,7 +170,7 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
     >>> lin = linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2)))
     >>> prog, n_slots, mults = elimination_program(lin, ("v1", "v2"))
     >>> [i.op for i in prog], mults
-    (['form', 'form', 'mm', 'apply_jvp', 'zeros', 'place'], 2)
+    (['form', 'form', 'mm', 'form', 'mm', 'zeros', 'place'], 4)
     >>> execute(lin.graph, prog, n_slots, 0)[0].round(4)
     array([[0.5403, 0.5403]])
 

@@ -8,11 +8,15 @@ is not held; the op's rule applies it to a block of tangents or cotangents) or *
 cheapest of: forming both factors and multiplying them (diagonal · diagonal: ``n``;
 diagonal · dense: the dense size; dense · dense: ``p·q·r``), applying ``∂k/∂j`` by its
 tangent rule to the columns of the formed ``∂j/∂i``, or applying ``∂j/∂i`` by its adjoint
-rule to the rows of the formed ``∂k/∂j`` (one column / row when both are diagonal).
+rule to the rows of the formed ``∂k/∂j`` (one column / row when both are diagonal). A rule
+is never applied to a diagonal factor against a dense one: that would expand the diagonal
+into a dense ``size(j) × size(j)`` block, whose writes, and the rule's reductions and
+copies over it, no mult counts (a broadcast ``x[:, None] - x[None, :]`` of 50 values:
+6.25 M scalars moved at a price of 0 mults); the diagonal multiplies the formed partial.
 Forming an original partial costs nothing when its entries are an operand's
 (:mod:`~chainorder.graph.blocks`: products, matrix products), else its rule: one tangent
 for a diagonal partial, else the cheaper of ``size(u)`` tangents and ``size(v)`` adjoints
-of the identity. A factor formed
+of the identity (on equal mults, the smaller identity). A factor formed
 once serves every product of the same elimination step.
 """
 
@@ -107,8 +111,11 @@ class _State:
                 if self.E[e].is_diagonal:
                     found = (jv, "ones")
                 else:
-                    a, b = self.lin.sizes[e[0]] * jv, self.lin.sizes[e[1]] * vj
-                    found = (a, "jvp") if a <= b else (b, "vjp")
+                    nu, nv = self.lin.sizes[e[0]], self.lin.sizes[e[1]]
+                    # equal mults (a 0-mult rule: sum, slice, broadcast): the smaller
+                    # identity seed, nu² or nv² scalars written that no mult counts
+                    a, b = nu * jv, nv * vj
+                    found = (a, "jvp") if (a, nu) <= (b, nv) else (b, "vjp")
             cache[e] = found
         return found
 
@@ -139,11 +146,14 @@ class _State:
         else:
             mm = b.rows * b.cols * a.cols
         best = (fa + fb + mm, out, "mm")
-        if jk in self.A:
+        # A rule applies to the columns (rows) of a dense formed factor, or to the one
+        # column of a diagonal when both factors are diagonal; never to a diagonal factor
+        # expanded into a dense size(j) x size(j) block (unpriced O(size(j)^2) work).
+        if jk in self.A and (diag or not a.is_diagonal):
             m = fa + (1 if diag else a.cols) * self.A[jk][0]
             if m < best[0]:
                 best = (m, out, "jvp")
-        if ij in self.A:
+        if ij in self.A and (diag or not b.is_diagonal):
             m = fb + (1 if diag else b.rows) * self.A[ij][1]
             if m < best[0]:
                 best = (m, out, "vjp")

@@ -14,6 +14,7 @@ formed partial ``∂v/∂u`` is a vector (diagonal) or a ``size(v) × size(u)`` 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -153,17 +154,14 @@ def _split(a, shape: tuple, xp):
     return t
 
 
-def _as_tangents(a, diag: bool, shape: tuple, xp=np):
-    """A formed ``∂j/∂i`` (vector or ``size(j) × c`` matrix) as ``c`` tangents of ``j``."""
-    if diag:
-        a = xp.diag(a)
+def _as_tangents(a, shape: tuple, xp=np):
+    """A formed dense ``∂j/∂i`` (``size(j) × c``) as ``c`` tangents of ``j``. (A diagonal
+    factor is never expanded for a rule: the elimination state multiplies it instead.)"""
     return _split(a.T, shape, xp)
 
 
-def _as_adjoints(b, diag: bool, shape: tuple, xp=np):
-    """A formed ``∂k/∂j`` (vector or ``r × size(j)`` matrix) as ``r`` adjoints of ``j``."""
-    if diag:
-        b = xp.diag(b)
+def _as_adjoints(b, shape: tuple, xp=np):
+    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j``."""
     return _split(b, shape, xp)
 
 
@@ -224,17 +222,17 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         out, mults = _rule_sum(graph, ins, [seed], lambda a: a, "vjp", xp)
         return xp.asarray(out).reshape(nv, nu), mults
     if op in ("apply_jvp", "apply_vjp"):
-        diag_in, diag_out = info["diag_in"], info["both_diag"]
+        diag_out = info["both_diag"]
         shape = info["shape_j"]
         if diag_out:
             def block(a):
                 return a.reshape((1, *shape))
         elif op == "apply_jvp":
             def block(a):
-                return _as_tangents(a, diag_in, shape, xp)
+                return _as_tangents(a, shape, xp)
         else:
             def block(a):
-                return _as_adjoints(a, diag_in, shape, xp)
+                return _as_adjoints(a, shape, xp)
         if info["copy"]:
             a = block(slots[ins.terms[0][0]])
             out, mults = a.copy(), 0
@@ -278,16 +276,31 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
 def _tangents_as_columns(out):
     """``r`` tangents ``(r, *shape)`` as the ``size × r`` matrix of their columns: a view
     when their layout allows, else one copy written C-contiguous (as ``reshape`` would copy,
-    but in the layout the next products and sums read fastest)."""
+    but in the layout the next products and sums read fastest): one ``copy()`` of the
+    batch-last view. Whether a view exists is read from the strides (:func:`_merged_tail`)."""
     r = out.shape[0]
-    t = out.view()
-    try:
-        t.shape = (r, -1)
-        return t.T
-    except AttributeError:
-        res = np.empty((out[0].size, r), dtype=out.dtype)
-        _split(res.T, out.shape[1:], np)[...] = out
-        return res
+    flat = _merged_tail(out)
+    if flat is not None:
+        return flat.T
+    res = np.moveaxis(out, 0, -1).copy()
+    res.shape = (res.size // r, r)
+    return res
+
+
+def _merged_tail(a):
+    """``a`` (``(r, *shape)``) as an ``r × size`` view, or ``None`` if that needs a copy.
+
+    Decided from the strides: setting ``.shape`` instead would copy the whole array before
+    it refuses (NumPy 2), a hidden copy of the block (1 ms for 512 × 512)."""
+    dims = [(n, s) for n, s in zip(a.shape[1:], a.strides[1:], strict=True) if n != 1]
+    for (_, s0), (n1, s1) in itertools.pairwise(dims):
+        if s0 != s1 * n1:
+            return None
+    step = dims[-1][1] if dims else a.itemsize
+    size = int(np.prod(a.shape[1:], dtype=np.int64))
+    return np.lib.stride_tricks.as_strided(
+        a, (a.shape[0], size), (a.strides[0], step), writeable=a.flags.writeable
+    )
 
 
 def _add_diagonal(dense, diag, xp):
