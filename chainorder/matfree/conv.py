@@ -5,10 +5,12 @@ order of ``x.reshape(C, H, W)``) to ``F × Ho × Wo`` numbers with ``Ho = (H + 2
 s_h + 1`` (likewise ``Wo``). It is linear up to its bias, so its Jacobian does not depend on
 the point and the adjoint keeps no tape.
 
-``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``) is the convolution of
-the ``s`` tangents: the windows of the padded block are gathered into an im2col matrix of
-``C·k_h·k_w × Ho·Wo·s`` numbers (the *workspace*), multiplied by the ``F × C·k_h·k_w`` kernel
-matrix, and the result is already laid out as ``(m, s)``.
+``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``, seeds-last) is the
+convolution of the ``s`` tangents, computed by
+:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output rows in cache-sized bands, per
+band the windows gathered into one reused im2col scratch (``C·k_h·k_w × r·Wo·s`` numbers) and
+one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written straight into the result,
+which is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
 convolution with the same multiplications, computed by
@@ -36,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
 from chainorder.matfree.conv_adjoint import UFUNC_BUFFER, adjoint_workspace, conv_vjp
+from chainorder.matfree.conv_tangent import conv_jvp, tangent_workspace
 
 __all__ = [
     "UFUNC_BUFFER",
@@ -168,8 +171,8 @@ class Conv2d:
 
     Notes
     -----
-    ``jvp``/``vjp`` on ``s`` seeds: ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product) and
-    the workspace of :meth:`workspace` elements.
+    ``jvp``/``vjp`` on ``s`` seeds: ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per
+    band of output rows / per seed block) and the workspace of :meth:`workspace` elements.
     """
 
     kind = "conv2d"
@@ -214,10 +217,12 @@ class Conv2d:
         """Peak elements of temporaries during one call on ``seeds`` seeds, above the input
         block and the result (which the caller counts).
 
-        ``"forward"``/``"tangent"``: the im2col matrix ``c = C·kh·kw·Ho·Wo·s`` lives first
-        next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding > 0), then
-        next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: the
-        temporaries of one seed block of
+        ``"forward"`` (one point, ``seeds = 1``): the im2col matrix ``c = C·kh·kw·Ho·Wo·s``
+        lives first next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding
+        > 0), then next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"tangent"``:
+        the padded copy and one band's im2col scratch
+        (:func:`~chainorder.matfree.conv_tangent.tangent_workspace`; the result is allocated
+        before the first band). ``"adjoint"``: the temporaries of one seed block of
         :func:`~chainorder.matfree.conv_adjoint.adjoint_workspace` (the result is allocated
         once, before the first block).
 
@@ -256,9 +261,7 @@ class Conv2d:
 
     def jvp(self, tape: Any, T: Any) -> Any:
         """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each."""
-        g = self.geometry
-        s = T.shape[1]
-        return (self._kmat @ self._im2col(T)).reshape(g.m, s)
+        return conv_jvp(self.geometry, self._kmat, np.asarray(T))
 
     def vjp(self, tape: Any, A: Any) -> Any:
         """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
@@ -339,11 +342,12 @@ def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
     -----
     O(1).
     """
-    c = g.patch * g.out_height * g.out_width * seeds
-    padded = bool(g.ph or g.pw)
-    if direction in ("forward", "tangent"):
-        p, r = (g.padded * seeds if padded else 0), g.m * seeds
+    if direction == "forward":
+        c = g.patch * g.out_height * g.out_width * seeds
+        p, r = (g.padded * seeds if (g.ph or g.pw) else 0), g.m * seeds
         return max(c + p, c + r) - r
+    if direction == "tangent":
+        return tangent_workspace(g, seeds)
     if direction == "adjoint":
         return adjoint_workspace(g, seeds)
     raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")
