@@ -232,7 +232,7 @@ class Conv2d:
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)
-        300
+        440
 
         Notes
         -----

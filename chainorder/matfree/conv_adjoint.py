@@ -53,7 +53,6 @@ import numpy as np
 __all__ = [
     "BLOCK_ELEMENTS",
     "UFUNC_BUFFER",
-    "add_buffers",
     "adjoint_block",
     "adjoint_workspace",
     "conv_vjp",
@@ -73,10 +72,12 @@ def _phases(g: Any) -> tuple[int, int]:
 
 
 def _sizes(g: Any) -> tuple[int, int, int]:
-    """Per seed: the seeds-last block, the offsets' blocks, the polyphase accumulator."""
+    """Per seed: the seeds-last block, the offsets' blocks (rows padded to the phase width
+    ``Wq``), the polyphase accumulator."""
     hq, wq = _phases(g)
     pixels = g.out_height * g.out_width
-    return g.filters * pixels, g.kh * g.kw * g.channels * pixels, g.channels * g.sh * g.sw * hq * wq
+    offsets = g.kh * g.kw * g.channels * g.out_height * wq
+    return g.filters * pixels, offsets, g.channels * g.sh * g.sw * hq * wq
 
 
 def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
@@ -86,7 +87,7 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
     >>> adjoint_block(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 207)
-    113
+    108
 
     Notes
     -----
@@ -96,78 +97,29 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     return max(1, min(seeds, block // (c + max(a, p))))
 
 
-def add_buffers(g: Any, b: int) -> int:
-    """Elements of the two buffers NumPy allocates for the strided additions of a ``b``-seed
-    block (the largest over the kernel offsets that are added, 0 when none is).
-
-    NumPy (2.x) runs an in-place addition between non-contiguous views through two buffers
-    whose size it grows from the innermost (coalesced) dimension outwards while the product
-    stays within :data:`UFUNC_BUFFER`, then by whole multiples of that product; it skips
-    buffering when the innermost dimension alone exceeds :data:`UFUNC_BUFFER` (all measured
-    with tracemalloc).
-
-    Examples
-    --------
-    >>> from chainorder.matfree.conv import ConvGeometry
-    >>> add_buffers(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 113)  # 2 · 5 runs of 13·113
-    14690
-
-    Notes
-    -----
-    O(kh·kw).
-    """
-    hq, wq = _phases(g)
-    ho, wo = g.out_height, g.out_width
-    most = 0
-    for i in range(g.kh):
-        for j in range(g.kw):
-            if i < g.sh and j < g.sw:
-                continue  # copied, not added
-            # the view acc[:, phase, rows, cols] is (C, Ho, Wo·b) with row pitch Wq·b
-            dims = [g.channels, ho, wo * b]
-            if wq == wo:  # rows coalesce (only when no column shift)
-                dims[1:] = [ho * wo * b]
-                if g.sh * g.sw * hq == ho:
-                    dims = [g.channels * ho * wo * b]
-            dims = [d for d in dims if d > 1]
-            most = max(most, _buffer_core(dims))
-    return 2 * most
-
-
-def _buffer_core(dims: list[int]) -> int:
-    if len(dims) <= 1 or dims[-1] > UFUNC_BUFFER:
-        return 0
-    size = 1
-    for d in reversed(dims):
-        if size * d > UFUNC_BUFFER:
-            return size * (UFUNC_BUFFER // size)
-        size *= d
-    return size
-
-
 def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
 
     With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
-    ``c = kh·kw·C·Ho·Wo`` (the offsets' blocks) and ``p = C·sh·sw·⌈Hp/sh⌉·⌈Wp/sw⌉`` (the
-    polyphase accumulator) one scratch array of ``b·(c + max(a, p))`` elements holds the
-    offsets' blocks and, in the same place, first the seeds-last block and then the
-    accumulator; NumPy's buffers of :func:`add_buffers` come on top:
-    ``b·(c + max(a, p)) + add_buffers(g, b)``.
+    ``c = kh·kw·C·Ho·Wq`` (the offsets' blocks, rows padded to the phase width
+    ``Wq = ⌈Wp/sw⌉``) and ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator) one scratch
+    array of ``b·(c + max(a, p))`` elements holds the offsets' blocks and, in the same
+    place, first the seeds-last block and then the accumulator. Every copy and addition is
+    between 1-D contiguous runs, for which NumPy allocates no buffer.
 
     Examples
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
-    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(36 + 16) + 2·(2·10)
-    300
+    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(9·2·4 + 16)
+    440
 
     Notes
     -----
-    O(kh·kw).
+    O(1).
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return b * (c + max(a, p)) + add_buffers(g, b)
+    return b * (c + max(a, p))
 
 
 def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
@@ -202,26 +154,35 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     # one scratch for every block: the offsets' blocks, then the seeds-last block and later
     # the accumulator in the same place (one allocation: see the notes)
     scratch = np.empty(sb * (c_ + max(a_, p_)), dtype=dtype)
-    blocks = np.asarray(A).reshape(s, F, ho * wo)
+    blocks = np.asarray(A).reshape(s, F, ho, wo)
+    zeroed = 0  # the seed count the offsets' padding columns were zeroed for
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
-        cols = scratch[: b * c_].reshape(kh * kw * C, ho * wo * b)
+        cols = scratch[: b * c_].reshape(kh * kw * C, ho, wq * b)
+        if wq > wo and b != zeroed:  # padding columns: zero once, never written by the products
+            cols[:, :, wo * b :] = 0
+            zeroed = b
         rest = scratch[sb * c_ :]
-        at = rest[: b * a_].reshape(F, ho * wo, b)
-        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 0))
-        np.matmul(kmat_offsets, at.reshape(F, -1), out=cols)
-        cols = cols.reshape(kh, kw, C, ho, wo, b)
-        acc = rest[: b * p_].reshape(C, sh, sw, hq, wq, b)
-        for i in range(kh):
-            for j in range(kw):
-                qi, qj = i // sh, j // sw
-                phase = acc[:, i % sh, j % sw]
-                if qi == 0 and qj == 0:  # the phase's first offset: copy, zero the rest
-                    phase[:, :ho, :wo] = cols[i, j]
-                    phase[:, ho:] = 0
-                    phase[:, :ho, wo:] = 0
-                else:
-                    phase[:, qi : qi + ho, qj : qj + wo] += cols[i, j]
+        at = rest[: b * a_].reshape(F, ho, wo, b)
+        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
+        for y in range(ho):  # one output row per product: rows of Wq·b with Wo·b written
+            np.matmul(kmat_offsets, at[:, y].reshape(F, wo * b), out=cols[:, y, : wo * b])
+        offsets = cols.reshape(kh * kw, C, ho * wq * b)
+        acc = rest[: b * p_].reshape(C, sh, sw, hq * wq * b)
+        run = ((ho - 1) * wq + wo) * b
+        for ch in range(C):  # one channel at a time: 1-D contiguous copies and additions
+            for i in range(kh):
+                for j in range(kw):
+                    qi, qj = i // sh, j // sw
+                    src = offsets[i * kw + j, ch, :run]
+                    phase = acc[ch, i % sh, j % sw]
+                    if qi == 0 and qj == 0:  # the phase's first offset: copy, zero the rest
+                        phase[:run] = src
+                        phase[run:] = 0
+                    else:  # a shift by (qi, qj) pixels is one flat shift in the phase
+                        d = (qi * wq + qj) * b
+                        phase[d : d + run] += src
+        acc = acc.reshape(C, sh, sw, hq, wq, b)
         for a in range(sh):
             y0 = (a - g.ph) % sh  # first result row y with (y + ph) mod sh == a
             ny = len(range(y0, g.height, sh))
