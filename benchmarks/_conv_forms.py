@@ -1,6 +1,7 @@
-"""Earlier and rejected forms of the convolution VJP, kept to measure against
-``Conv2d.vjp`` (benchmarks/bench_matfree.py figure D). Each returns ``A @ J`` for adjoint rows
-``A`` of shape ``(s, m)`` and does the JVP's multiplications, except where stated."""
+"""Earlier and rejected forms of the convolution JVP and VJP, kept to measure against
+``Conv2d.jvp`` / ``Conv2d.vjp`` (benchmarks/bench_matfree.py figure D). Each VJP form returns
+``A @ J`` for adjoint rows ``A`` of shape ``(s, m)`` and does the JVP's multiplications,
+except where stated; the JVP form returns ``J @ T`` for tangent columns ``T`` (``(n, s)``)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,23 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.matfree.conv import Conv2d
+from chainorder.matfree.conv_adjoint import _phases
 
-__all__ = ["FORMS", "vjp_polyphase_gather", "vjp_seeds_first", "vjp_single_block"]
+__all__ = [
+    "FORMS",
+    "jvp_one_piece",
+    "vjp_polyphase_gather",
+    "vjp_polyphase_strided",
+    "vjp_seeds_first",
+    "vjp_single_block",
+]
+
+
+def jvp_one_piece(conv: Conv2d, T: np.ndarray) -> np.ndarray:
+    """The JVP before issue 10's session 4: the whole im2col matrix (``C·kh·kw × Ho·Wo·s``) in
+    one copy, then one BLAS product."""
+    g = conv.geometry
+    return (conv._kmat @ conv._im2col(T)).reshape(g.m, T.shape[1])
 
 
 def vjp_seeds_first(conv: Conv2d, A: np.ndarray) -> np.ndarray:
@@ -73,9 +89,50 @@ def vjp_polyphase_gather(conv: Conv2d, A: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(out).reshape(s, g.n)
 
 
+def vjp_polyphase_strided(conv: Conv2d, A: np.ndarray, block: int = 1 << 18) -> np.ndarray:
+    """The VJP of session 3: seed blocks, one BLAS product per block into contiguous
+    offsets' blocks, polyphase accumulator, but each offset added as a 3-D strided region
+    (``C × Ho × Wo·b``) — NumPy runs these additions through its ufunc buffers."""
+    g = conv.geometry
+    s, (C, F, kh, kw, sh, sw) = A.shape[0], (g.channels, g.filters, g.kh, g.kw, g.sh, g.sw)
+    ho, wo = g.out_height, g.out_width
+    hq, wq = _phases(g)
+    per = (F * ho * wo, kh * kw * C * ho * wo, C * sh * sw * hq * wq)
+    sb = max(1, min(s, block // (per[1] + max(per[0], per[2]))))
+    result = np.zeros((s, C, g.height, g.width))
+    blocks = A.reshape(s, F, ho * wo)
+    for s0 in range(0, s, sb):
+        b = min(s, s0 + sb) - s0
+        at = np.ascontiguousarray(blocks[s0 : s0 + b].transpose(1, 2, 0)).reshape(F, -1)
+        cols = (conv._kmat_offsets @ at).reshape(kh, kw, C, ho, wo, b)
+        acc = np.empty((C, sh, sw, hq, wq, b))
+        for i in range(kh):
+            for j in range(kw):
+                qi, qj = i // sh, j // sw
+                phase = acc[:, i % sh, j % sw]
+                if qi == 0 and qj == 0:  # the phase's first offset: copied
+                    phase[:, :ho, :wo] = cols[i, j]
+                    phase[:, ho:] = 0
+                    phase[:, :ho, wo:] = 0
+                else:
+                    phase[:, qi : qi + ho, qj : qj + wo] += cols[i, j]
+        for a in range(min(sh, kh)):
+            y0 = (a - g.ph) % sh
+            ny = len(range(y0, g.height, sh))
+            for c in range(min(sw, kw)):
+                x0 = (c - g.pw) % sw
+                nx = len(range(x0, g.width, sw))
+                q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
+                result[s0 : s0 + b, :, y0::sh, x0::sw] = acc[
+                    :, a, c, q0 : q0 + ny, r0 : r0 + nx
+                ].transpose(3, 0, 1, 2)
+    return result.reshape(s, g.n)
+
+
 #: Column name → form, in the order figure D prints them.
 FORMS = {
     "first (seeds-first)": vjp_seeds_first,
     "phase 2 (one block)": vjp_single_block,
     "polyphase gather": vjp_polyphase_gather,
+    "session 3 (strided adds)": vjp_polyphase_strided,
 }

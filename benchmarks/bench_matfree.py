@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _conv_forms import FORMS
+from _conv_forms import FORMS, jvp_one_piece
 from _results import emit, summary_line
 
 from chainorder.matfree.conv import Conv2d, ConvGeometry
@@ -247,13 +247,17 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
 
 
 #: Figure D's convolutions: (C, H, filters, stride, seeds) — figure B's convolutions at the
-#: seed counts its plans sweep them backwards with, and the CNN's two at 10 seeds.
+#: seed counts its plans sweep them with (backwards: the next links' widths; forwards: the
+#: identity on the input, n seeds), and the CNN's two at 10 seeds.
 CONV_CASES = (
     (1, 28, 4, 2, 81),
     (1, 28, 4, 2, 676),
+    (1, 28, 4, 2, 784),
     (3, 24, 8, 2, 122),
     (3, 24, 8, 2, 968),
+    (3, 24, 8, 2, 1728),
     (1, 32, 8, 2, 131),
+    (1, 32, 8, 2, 1024),
     (1, 32, 8, 2, 1800),
     (1, 28, 4, 1, 614),
     (2, 24, 4, 1, 480),
@@ -270,34 +274,41 @@ def figure_d(repeat: int) -> tuple[str, None]:
     k = max(repeat, 7)
     forms = list(FORMS)
     lines = [
-        "### D. Convolution JVP against VJP, time per multiplication",
+        "### D. Convolution JVP and VJP, time per multiplication",
         "",
         "One call on a block of seeds (3×3 kernels, no padding, float64, one BLAS thread). "
         "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
-        "which also multiplies the zero border (its ns/mult is per JVP mult). *first*: "
-        "seeds-first, `kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole "
-        "block seeds-last, strided additions into a padded accumulator; *polyphase gather*: "
-        "per phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col "
-        "+ one BLAS product); *now*: `Conv2d.vjp` (cache-sized seed blocks, polyphase "
-        f"accumulator, first offset per phase copied). Interleaved, best of {k} CPU times "
-        "(`thread_time`); *now / JVP (wall)*: the same ratio from wall-clock times; *dense*: "
-        f"a BLAS product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for "
-        "scale.",
+        "which also multiplies the zero border (its ns/mult is per JVP mult). *JVP one "
+        "piece*: the whole im2col matrix, then one BLAS product (the JVP before this session); "
+        "*JVP now*: `Conv2d.jvp` (bands of output rows, one reused im2col scratch, each band's "
+        "product written straight into the result). VJP forms: *first*: seeds-first, "
+        "`kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole block "
+        "seeds-last, strided additions into a padded accumulator; *polyphase gather*: per "
+        "phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col + "
+        "one BLAS product); *session 3*: cache-sized seed blocks, polyphase accumulator, each "
+        "offset added as a strided 3-D region; *now*: `Conv2d.vjp` (as session 3, but the "
+        "offsets' rows padded to the phase width so that every shift is one flat 1-D shift, "
+        f"one product per output row). Interleaved, best of {k} CPU times (`thread_time`); "
+        "*VJP now / JVP now (wall)*: the same ratio from wall-clock times; *dense*: a BLAS "
+        f"product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for scale.",
         "",
-        "| input | filters | stride | seeds | mults | JVP (ns/mult) | "
+        "| input | filters | stride | seeds | mults | JVP one piece (ns/mult) | "
+        "JVP now (ns/mult) | "
         + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
-        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) | dense J·T (ns/mult) |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|---:|",
+        + " | VJP now (ns/mult) | VJP now / JVP now | VJP now / JVP now (wall) | "
+        "dense J·T (ns/mult) | JVP now / dense | VJP now / dense |",
+        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|" * 6,
     ]
     rng = np.random.default_rng(0)
     for c, h, f, st, seeds in CONV_CASES:
         g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
         conv = Conv2d.random(g, rng)
         T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
+        np.testing.assert_allclose(jvp_one_piece(conv, T), conv.jvp(None, T), atol=1e-12)
         now = conv.vjp(None, A)
         for form in FORMS.values():
             np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
-        calls = [partial(conv.jvp, None, T)]
+        calls = [partial(jvp_one_piece, conv, T), partial(conv.jvp, None, T)]
         calls += [partial(form, conv, A) for form in FORMS.values()]
         calls.append(partial(conv.vjp, None, A))
         J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
@@ -310,7 +321,8 @@ def figure_d(repeat: int) -> tuple[str, None]:
         cells = " | ".join(f"{v:.2f}" for v in ns)
         lines.append(
             f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
-            f"{ns[-1] / ns[0]:.2f} | {wall[-2] / wall[0]:.2f} | {dense_ns:.3f} |"
+            f"{ns[-1] / ns[1]:.2f} | {wall[-2] / wall[1]:.2f} | {dense_ns:.3f} | "
+            f"{ns[1] / dense_ns:.1f} | {ns[-1] / dense_ns:.1f} |"
         )
     return "\n".join(lines), None  # no target: a measurement
 
@@ -362,8 +374,10 @@ def main() -> int:
         networks["hourglass"] = "1024,64,tanh,1024,tanh,64,tanh,1024"
     limit: Any = contextlib.nullcontext()
     if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            ap.error("--threads needs threadpoolctl; or set OPENBLAS_NUM_THREADS before the run")
         limit = threadpool_limits(limits=args.threads, user_api="blas")
     started = time.time()
     load = os.getloadavg()
@@ -384,6 +398,10 @@ def main() -> int:
             if ok is not None:
                 verdicts[letter] = ok
     command = " ".join(["python", *sys.argv])
+    env_threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    threads = args.threads or (f"{env_threads} (OPENBLAS_NUM_THREADS)" if env_threads else "none")
+    if env_threads:
+        command = f"OPENBLAS_NUM_THREADS={env_threads} {command}"
     head = [
         "## Matrix-free Jacobian chains: predictions against measurements (issue 10)",
         "",
@@ -391,7 +409,7 @@ def main() -> int:
         "",
         f"Machine: Python {platform.python_version()}, NumPy {np.__version__}, "
         f"{os.cpu_count()} CPU cores ({platform.machine()}); BLAS threads limit: "
-        f"{args.threads or 'none'}; load average at start {load[0]:.2f}; float64; times are "
+        f"{threads}; load average at start {load[0]:.2f}; float64; times are "
         f"best of {args.repeat} after one warm-up; run took {time.time() - started:.0f} s.",
         "",
         summary_line(verdicts),
