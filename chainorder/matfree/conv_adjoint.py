@@ -71,13 +71,21 @@ def _phases(g: Any) -> tuple[int, int]:
     return -(-hp // g.sh), -(-wp // g.sw)
 
 
+def _offsets(g: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Kernel offsets ``(i, j)``: each phase's first (``i < sh``, ``j < sw``; its product is
+    written straight into the accumulator) and the rest (added, shifted)."""
+    first = [(i, j) for i in range(min(g.sh, g.kh)) for j in range(min(g.sw, g.kw))]
+    rest = [(i, j) for i in range(g.kh) for j in range(g.kw) if i >= g.sh or j >= g.sw]
+    return first, rest
+
+
 def _sizes(g: Any) -> tuple[int, int, int]:
-    """Per seed: the seeds-last block, the offsets' blocks (rows padded to the phase width
-    ``Wq``), the polyphase accumulator."""
+    """Per seed: the seeds-last block, the added offsets' blocks (rows padded to the phase
+    width ``Wq``), the polyphase accumulator."""
     hq, wq = _phases(g)
     pixels = g.out_height * g.out_width
-    offsets = g.kh * g.kw * g.channels * g.out_height * wq
-    return g.filters * pixels, offsets, g.channels * g.sh * g.sw * hq * wq
+    added = len(_offsets(g)[1]) * g.channels * g.out_height * wq
+    return g.filters * pixels, added, g.channels * g.sh * g.sw * hq * wq
 
 
 def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
@@ -87,30 +95,31 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
     >>> adjoint_block(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 207)
-    108
+    110
 
     Notes
     -----
     O(1).
     """
     a, c, p = _sizes(g)
-    return max(1, min(seeds, block // (c + max(a, p))))
+    return max(1, min(seeds, block // (c + a + p)))
 
 
 def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
 
     With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
-    ``c = kh·kw·C·Ho·Wq`` (the offsets' blocks, rows padded to the phase width
-    ``Wq = ⌈Wp/sw⌉``) and ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator) one scratch
-    array of ``b·(c + max(a, p))`` elements holds the offsets' blocks and, in the same
-    place, first the seeds-last block and then the accumulator. Every copy and addition is
-    between 1-D contiguous runs, for which NumPy allocates no buffer.
+    ``c = r·C·Ho·Wq`` (the blocks of the ``r = kh·kw − min(kh, sh)·min(kw, sw)`` added
+    offsets, rows padded to the phase width ``Wq = ⌈Wp/sw⌉``) and
+    ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator), one scratch array of
+    ``b·(c + a + p)`` elements holds all three (the products read the seeds-last block while
+    the phases' first offsets are written into the accumulator). Every addition is between
+    1-D contiguous runs, for which NumPy allocates no buffer.
 
     Examples
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
-    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(9·2·4 + 16)
+    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(8·2·4 + 2·2·2 + 16)
     440
 
     Notes
@@ -119,7 +128,7 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return b * (c + max(a, p))
+    return b * (c + a + p)
 
 
 def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
@@ -149,39 +158,47 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     hq, wq = _phases(g)
     sb = adjoint_block(g, s, block)
     a_, c_, p_ = _sizes(g)
+    first, rest = _offsets(g)
+    K = kmat_offsets.reshape(kh, kw, C, F)
+    merged = kh >= sh and kw >= sw  # every phase has a first offset: one product for all
+    if merged:  # rows (channel, phase): the accumulator's order
+        k_first = [np.ascontiguousarray(K[:sh, :sw].transpose(2, 0, 1, 3)).reshape(-1, F)]
+    else:
+        k_first = [K[i, j] for i, j in first]
+    k_rest = np.ascontiguousarray(np.array([K[i, j] for i, j in rest]).reshape(-1, F))
     dtype = np.result_type(A.dtype, kmat_offsets.dtype)
     result = np.empty((s, C, g.height, g.width), dtype=dtype)
-    # one scratch for every block: the offsets' blocks, then the seeds-last block and later
-    # the accumulator in the same place (one allocation: see the notes)
-    scratch = np.empty(sb * (c_ + max(a_, p_)), dtype=dtype)
+    # one scratch for every block (one allocation: see the notes)
+    scratch = np.empty(sb * (c_ + a_ + p_), dtype=dtype)
     blocks = np.asarray(A).reshape(s, F, ho, wo)
-    zeroed = 0  # the seed count the offsets' padding columns were zeroed for
+    run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
-        cols = scratch[: b * c_].reshape(kh * kw * C, ho, wq * b)
-        if wq > wo and b != zeroed:  # padding columns: zero once, never written by the products
-            cols[:, :, wo * b :] = 0
-            zeroed = b
-        rest = scratch[sb * c_ :]
-        at = rest[: b * a_].reshape(F, ho, wo, b)
-        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
-        for y in range(ho):  # one output row per product: rows of Wq·b with Wo·b written
-            np.matmul(kmat_offsets, at[:, y].reshape(F, wo * b), out=cols[:, y, : wo * b])
-        offsets = cols.reshape(kh * kw, C, ho * wq * b)
-        acc = rest[: b * p_].reshape(C, sh, sw, hq * wq * b)
+        cols = scratch[: b * c_].reshape(len(rest) * C, ho, wq * b)
+        if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
+            cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
         run = ((ho - 1) * wq + wo) * b
-        for ch in range(C):  # one channel at a time: 1-D contiguous copies and additions
-            for i in range(kh):
-                for j in range(kw):
-                    qi, qj = i // sh, j // sw
-                    src = offsets[i * kw + j, ch, :run]
-                    phase = acc[ch, i % sh, j % sw]
-                    if qi == 0 and qj == 0:  # the phase's first offset: copy, zero the rest
-                        phase[:run] = src
-                        phase[run:] = 0
-                    else:  # a shift by (qi, qj) pixels is one flat shift in the phase
-                        d = (qi * wq + qj) * b
-                        phase[d : d + run] += src
+        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
+        acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
+        outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
+            acc[:, i, j] for i, j in first
+        ]
+        # one product per output row (Wo·b numbers into rows of Wq·b), stacked: NumPy loops
+        # over the rows in C and hands each to BLAS with its leading dimensions
+        rows = at.reshape(F, ho, wo * b).transpose(1, 0, 2)
+        for k, out in zip(k_first, outs, strict=True):
+            np.matmul(k, rows, out=out[:, :ho, : wo * b].transpose(1, 0, 2))
+        if rest:
+            np.matmul(k_rest, rows, out=cols[:, :, : wo * b].transpose(1, 0, 2))
+        acc[:, :, :, :ho, wo * b :] = 0  # what the first offsets do not cover
+        acc[:, :, :, ho:] = 0
+        added = cols.reshape(len(rest), C, ho * wq * b)
+        flat = acc.reshape(C, sh, sw, hq * wq * b)
+        for ch in range(C):  # one channel at a time: 1-D contiguous additions
+            for k, (i, j) in enumerate(rest):
+                d = ((i // sh) * wq + j // sw) * b  # a shift by whole pixels: one flat shift
+                flat[ch, i % sh, j % sw, d : d + run] += added[k, ch, :run]
         acc = acc.reshape(C, sh, sw, hq, wq, b)
         for a in range(sh):
             y0 = (a - g.ph) % sh  # first result row y with (y + ph) mod sh == a
