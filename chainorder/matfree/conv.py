@@ -1,4 +1,4 @@
-"""NumPy convolution layers as matrix-free elementals (no SciPy): im2col + one BLAS product.
+"""NumPy convolution layers as matrix-free elementals (no SciPy): im2col and BLAS products.
 
 A :class:`Conv2d` maps an input of ``C × H × W`` numbers (flattened channel-major, the C
 order of ``x.reshape(C, H, W)``) to ``F × Ho × Wo`` numbers with ``Ho = (H + 2p_h - k_h) //
@@ -14,13 +14,13 @@ which is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
 convolution with the same multiplications, computed by
-:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, one BLAS product
-per block with ``Kᵀ`` (rows ordered by kernel offset), the contributions accumulated in a
-polyphase layout (unit stride whatever the convolution's stride; each phase's first offset
-copied, not added) and written phase by phase into the result. Per multiplication it takes
-0.7–1.4× the JVP's CPU time on the geometries of issue 10's benchmarks
-(benchmarks/bench_matfree.py figure D, which also keeps the former forms and the rejected
-gather forms).
+:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, BLAS products with
+``Kᵀ`` written per output row into a polyphase accumulator (each phase's first kernel offset)
+or into a scratch whose rows are padded to the phase width (the other offsets, then each
+added by one flat 1-D shift), and the phases written into the result. Per multiplication the
+JVP and the VJP take several times a dense BLAS product's time (their products have inner
+dimension ``C·k_h·k_w`` or ``F``); benchmarks/bench_matfree.py figure D measures both
+against their former forms and against a dense product.
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the

@@ -1,47 +1,52 @@
-"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, one BLAS product each,
-scattered into a polyphase accumulator.
+"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, BLAS products written
+into a polyphase accumulator, the other kernel offsets added by flat 1-D shifts.
 
 For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×W → F×Ho×Wo`` with
 kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
 convolution. It is computed block by block over the seeds, ``b`` seeds at a time with ``b``
 chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
-core's L2 cache in float64), and for each block:
+core's L2 cache in float64). Offset ``(i, j)`` of the kernel sends output pixel ``(y, x)`` to
+padded input pixel ``(y·sh + i, x·sw + j)``, which lies in *phase* ``(i mod sh, j mod sw)`` of
+the padded input at phase pixel ``(y + i // sh, x + j // sw)``. The accumulator holds the
+phases, ``C × sh × sw × Hq × Wq × b`` with ``Hq = ⌈Hp/sh⌉``, ``Wq = ⌈Wp/sw⌉`` (``Hp = H +
+2ph``), seeds last. For each block:
 
-1. the block is turned seeds-last, ``(F, Ho·Wo·b)`` (one copy of ``F·Ho·Wo·b`` numbers);
-2. one BLAS product with the ``(kh·kw·C) × F`` kernel matrix (rows ordered by kernel offset)
-   gives each offset's contribution as a contiguous ``C × Ho × Wo × b`` block — exactly the
-   JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw``, no zeros multiplied;
-3. the contributions are accumulated in a *polyphase* layout ``C × sh × sw × ⌈Hp/sh⌉ ×
-   ⌈Wp/sw⌉ × b`` (``Hp = H + 2ph``): offset ``(i, j)`` lands in phase ``(i mod sh, j mod sw)``
-   at shift ``(i // sh, j // sw)``, a region with unit stride along the output columns and
-   the seeds (runs of ``Wo·b`` numbers) whatever the stride. The first offset of each phase
-   (shift 0) is copied rather than added, so only ``kh·kw − min(kh, sh)·min(kw, sw)``
-   additions remain (5 of 9 for a 3×3 kernel at stride 2);
+1. the block is turned seeds-last, ``(F, Ho, Wo, b)`` (one copy of ``F·Ho·Wo·b`` numbers);
+2. the first offset of each phase (``i < sh``, ``j < sw``: shift 0) is computed by BLAS
+   straight into the accumulator: one product ``(C·sh·sw) × F`` by ``F × Wo·b`` per output row
+   (the rows stacked in one ``matmul`` call, so NumPy loops over them in C), each writing
+   ``Wo·b`` numbers into an accumulator row of ``Wq·b``; the rest of the accumulator is
+   zeroed;
+3. the other ``kh·kw − min(kh, sh)·min(kw, sw)`` offsets (5 of 9 for a 3×3 kernel at stride 2,
+   8 at stride 1) are computed the same way into a scratch whose rows are padded to ``Wq·b``
+   with zeros, so that a shift by ``(i // sh, j // sw)`` pixels is one *flat* shift by
+   ``(i // sh · Wq + j // sw)·b`` numbers: per channel one 1-D contiguous addition of
+   ``((Ho−1)·Wq + Wo)·b`` numbers (the padding zeros land on positions outside the output's
+   reach or add nothing);
 4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
    ``(s, C, H, W)`` result, which is allocated once.
 
-All temporaries of all blocks live in *one* scratch array (the seeds-last block and the
-accumulator share its second part; they are never alive together). Separate arrays per block
-made glibc hand the freed top of the heap back to the system after each call (the freed
+The products do exactly the JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw`` (no zeros: the
+padding columns are never multiplied). Every copy and addition is between contiguous runs, so
+NumPy allocates no ufunc buffer (a 2-D strided in-place addition may buffer or copy its
+operand depending on sizes and strides in NumPy 2.x, which a memory model cannot follow).
+
+All temporaries of all blocks live in *one* scratch array. Separate arrays per block made
+glibc hand the freed top of the heap back to the system after each call (the freed
 temporaries together exceeded its trim threshold, twice the largest block freed so far), so
 the next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
 seeds on a 28×28 input. One scratch next to the result stays under that threshold.
 
-Against the former single-block form (the whole block seeds-last, ``kh·kw`` strided additions
-into a ``C × Hp × Wp × s`` accumulator, the result turned back) this keeps the working set in
-cache and turns 4 of the 9 additions of a 3×3 kernel at stride 2 into copies: on the
-geometries of issue 10's benchmarks it takes 0.7–1.4× the JVP's CPU time per
-multiplication, where the former form took 0.6–2.3× (the most at many seeds;
-benchmarks/bench_matfree.py figure D). A polyphase *gather* (per phase a stride-1
-correlation of the padded adjoints with the flipped sub-kernel, im2col + one BLAS product)
-multiplies no inserted zeros either, but gathers ``F`` numbers per kernel tap and input pixel
-where the JVP gathers ``C`` per tap and output pixel: ``F/C`` times the JVP's im2col, and it
-multiplies the zero border; 1.3–11× the JVP's time per multiplication for the layers
-measured (``C ≤ 8``, ``F ≥ 4``).
-
-NumPy performs a strided in-place addition through two buffers of at most
-:data:`UFUNC_BUFFER` elements each (measured with tracemalloc); :func:`add_buffers` states
-their size and :func:`adjoint_workspace` counts them.
+Earlier forms (benchmarks/_conv_forms.py, measured in benchmarks/bench_matfree.py figure D):
+seeds-first scatter-adds; the whole block seeds-last with strided additions into a padded
+accumulator; session 3's seed blocks with each offset copied to a contiguous block and added
+as a strided 3-D region (through NumPy's ufunc buffers); and a rejected polyphase *gather*
+(per phase a stride-1 correlation of the padded adjoints with the flipped sub-kernel, im2col +
+one BLAS product), which gathers ``F`` numbers per kernel tap and input pixel where the JVP
+gathers ``C`` per tap and output pixel and multiplies the zero border. Per multiplication the
+VJP still takes about 1.5–3× the JVP's time: its products have ``F`` (4–16) as inner
+dimension and write ``C·kh·kw`` rows, and the block is transposed twice (in and out), which
+NumPy does at about 1 ns per number.
 """
 
 from __future__ import annotations
