@@ -36,19 +36,17 @@ import platform
 import random
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _conv_forms import FORMS, jvp_one_piece
+from _conv_forms import figure_d
 from _results import emit, summary_line
 
-from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
-from chainorder.matfree.measure import measure_matrix_free, round_robin
+from chainorder.matfree.measure import measure_matrix_free
 from chainorder.matfree.planning import links_from_chain
 from chainorder.matfree.solver import solve_matrix_free
 from chainorder.measure import spearman
@@ -77,11 +75,11 @@ NOTES = """### Notes on method
   straight into the polyphase accumulator and computes the other offsets into a scratch
   whose rows are padded to the phase width, so each shift is one flat 1-D addition per
   channel; the per-row products are stacked in one `matmul` call. Figure D: the JVP takes
-  0.3–0.7× the CPU time per mult of the one-piece form, the VJP 0.5–0.9× of session 3's
-  (fewer gains at 10 seeds). Mults are unchanged (exactly `s·F·Ho·Wo·C·9`, no padding
+  0.3–0.8× the CPU time per mult of the one-piece form, the VJP 0.6–0.95× of session 3's
+  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged (exactly `s·F·Ho·Wo·C·9`, no padding
   multiplied) and the cost model is unchanged (tangent = adjoint = the convolution's mults).
 - **What still separates time from mults.** Per mult a convolution's JVP still costs ~3–7×
-  and its VJP ~7–14× a dense BLAS mult (figure D's last columns): their products have inner
+  and its VJP ~6–15× a dense BLAS mult (figure D's last columns): their products have inner
   dimension `C·9` (9–27) or `F` (4–16) and few rows, so they are bound by memory traffic, and
   the VJP transposes its block in and out (seeds-first ↔ seeds-last) at ~1 ns per number,
   which BLAS cannot absorb (no 2-D matrix view of the block has a unit stride). Elementwise
@@ -276,87 +274,6 @@ def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
         f"**{'met' if ok else 'NOT met'}**; CPU time **{'met' if ok_cpu else 'NOT met'}**.",
     ]
     return "\n".join(lines), ok
-
-
-#: Figure D's convolutions: (C, H, filters, stride, seeds) — figure B's convolutions at the
-#: seed counts its plans sweep them with (backwards: the next links' widths; forwards: the
-#: identity on the input, n seeds), and the CNN's two at 10 seeds.
-CONV_CASES = (
-    (1, 28, 4, 2, 81),
-    (1, 28, 4, 2, 676),
-    (1, 28, 4, 2, 784),
-    (3, 24, 8, 2, 122),
-    (3, 24, 8, 2, 968),
-    (3, 24, 8, 2, 1728),
-    (1, 32, 8, 2, 131),
-    (1, 32, 8, 2, 1024),
-    (1, 32, 8, 2, 1800),
-    (1, 28, 4, 1, 614),
-    (2, 24, 4, 1, 480),
-    (1, 28, 8, 1, 10),
-    (8, 26, 16, 2, 10),
-)
-
-
-#: Seeds of figure D's dense comparison (the explicit Jacobian times this many columns).
-DENSE_SEEDS = 128
-
-
-def figure_d(repeat: int) -> tuple[str, None]:
-    k = max(repeat, 7)
-    forms = list(FORMS)
-    lines = [
-        "### D. Convolution JVP and VJP, time per multiplication",
-        "",
-        "One call on a block of seeds (3×3 kernels, no padding, float64, one BLAS thread). "
-        "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
-        "which also multiplies the zero border (its ns/mult is per JVP mult). *JVP one "
-        "piece*: the whole im2col matrix, then one BLAS product (the JVP before this session); "
-        "*JVP now*: `Conv2d.jvp` (bands of output rows, one reused im2col scratch, each band's "
-        "product written straight into the result). VJP forms: *first*: seeds-first, "
-        "`kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole block "
-        "seeds-last, strided additions into a padded accumulator; *polyphase gather*: per "
-        "phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col + "
-        "one BLAS product); *session 3*: cache-sized seed blocks, polyphase accumulator, each "
-        "offset added as a strided 3-D region; *now*: `Conv2d.vjp` (as session 3, but the "
-        "offsets' rows padded to the phase width so that every shift is one flat 1-D shift, "
-        f"one product per output row). Interleaved, best of {k} CPU times (`thread_time`); "
-        "*VJP now / JVP now (wall)*: the same ratio from wall-clock times; *dense*: a BLAS "
-        f"product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for scale.",
-        "",
-        "| input | filters | stride | seeds | mults | JVP one piece (ns/mult) | "
-        "JVP now (ns/mult) | "
-        + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
-        + " | VJP now (ns/mult) | VJP now / JVP now | VJP now / JVP now (wall) | "
-        "dense J·T (ns/mult) | JVP now / dense | VJP now / dense |",
-        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|" * 6,
-    ]
-    rng = np.random.default_rng(0)
-    for c, h, f, st, seeds in CONV_CASES:
-        g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
-        conv = Conv2d.random(g, rng)
-        T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
-        np.testing.assert_allclose(jvp_one_piece(conv, T), conv.jvp(None, T), atol=1e-12)
-        now = conv.vjp(None, A)
-        for form in FORMS.values():
-            np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
-        calls = [partial(jvp_one_piece, conv, T), partial(conv.jvp, None, T)]
-        calls += [partial(form, conv, A) for form in FORMS.values()]
-        calls.append(partial(conv.vjp, None, A))
-        J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
-        calls.append(partial(np.matmul, J, Td))
-        cpu: list[float] = []
-        wall = round_robin(calls, k, cpu=cpu)
-        mults = g.mults_per_seed * seeds
-        ns = [t / mults * 1e9 for t in cpu[:-1]]
-        dense_ns = cpu[-1] / (g.m * g.n * Td.shape[1]) * 1e9
-        cells = " | ".join(f"{v:.2f}" for v in ns)
-        lines.append(
-            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
-            f"{ns[-1] / ns[1]:.2f} | {wall[-2] / wall[1]:.2f} | {dense_ns:.3f} | "
-            f"{ns[1] / dense_ns:.1f} | {ns[-1] / dense_ns:.1f} |"
-        )
-    return "\n".join(lines), None  # no target: a measurement
 
 
 def figure_c(lengths: tuple[int, ...]) -> tuple[str, bool]:

@@ -172,7 +172,8 @@ class Conv2d:
     Notes
     -----
     ``jvp``/``vjp`` on ``s`` seeds: ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per
-    band of output rows / per seed block) and the workspace of :meth:`workspace` elements.
+    band of output rows; VJP: per seed block, one per output row) and the workspace of
+    :meth:`workspace` elements.
     """
 
     kind = "conv2d"

@@ -154,8 +154,8 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
 
     Notes
     -----
-    ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per block); temporaries of
-    :func:`adjoint_workspace` elements.
+    ``s·F·Ho·Wo·C·kh·kw`` multiplications (per block two stacked ``matmul`` calls, one BLAS
+    product per output row each); temporaries of :func:`adjoint_workspace` elements.
     """
     s = A.shape[0]
     C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw

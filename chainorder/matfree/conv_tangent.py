@@ -19,7 +19,7 @@ row stride ``Ho·Wo·s``, which BLAS takes as its leading dimension). The scratc
 core's L2 cache between the copy and the product. The multiplications are exactly the
 convolution's, ``s·F·Ho·Wo·C·kh·kw``.
 
-Against the single-piece form this takes 0.4–0.6× the CPU time per multiplication at the
+Against the single-piece form this takes 0.3–0.8× the CPU time per multiplication at the
 seed counts of issue 10's benchmarks (benchmarks/bench_matfree.py figure D).
 """
 
