@@ -76,8 +76,9 @@ NOTES = """### Notes on method
   whose rows are padded to the phase width, so each shift is one flat 1-D addition per
   channel; the per-row products are stacked in one `matmul` call. Figure D: the JVP takes
   0.3–0.8× the CPU time per mult of the one-piece form, the VJP 0.6–0.95× of session 3's
-  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged (exactly `s·F·Ho·Wo·C·9`, no padding
-  multiplied) and the cost model is unchanged (tangent = adjoint = the convolution's mults).
+  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged
+  (exactly `s·F·Ho·Wo·C·9`, no padding multiplied) and the cost model is unchanged
+  (tangent = adjoint = the convolution's mults).
 - **What still separates time from mults.** Per mult a convolution's JVP still costs ~3–7×
   and its VJP ~6–15× a dense BLAS mult (figure D's last columns): their products have inner
   dimension `C·9` (9–27) or `F` (4–16) and few rows, so they are bound by memory traffic, and
