@@ -5,6 +5,8 @@ Run (the two OpenBLAS variables unset for this command only)::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
         python benchmarks/bench_matfree.py --threads 1 --repeat 5 --write
 
+(``--threads`` needs threadpoolctl; without it set ``OPENBLAS_NUM_THREADS=1`` instead.)
+
 ``--write`` replaces the "matfree" section of benchmarks/RESULTS.md; ``--out FILE`` writes the
 Markdown to a file of its own; ``--skip ABC`` leaves figures out.
 
@@ -18,8 +20,10 @@ Figures
      setting): Spearman(predicted mults, measured time) per chain and pooled, and the worst
      measured/predicted peak.
   C. Planning time of the generalised DP against the plain DP at L = 100, 400, 1000.
-  D. Convolution JVP against the VJP's forms (first, phase 2, polyphase gather, now), time
-     per multiplication.
+  B′ (``--keep-heap``). Figure B again after ``mallopt`` stops glibc from returning freed
+     memory to the system (how much of B's gap is page faulting of fresh blocks).
+  D. Convolution JVP (one piece, now) and VJP (earlier forms, now), time per multiplication,
+     against a dense BLAS product.
 """
 
 from __future__ import annotations
@@ -32,19 +36,17 @@ import platform
 import random
 import sys
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _conv_forms import FORMS
+from _conv_forms import figure_d
 from _results import emit, summary_line
 
-from chainorder.matfree.conv import Conv2d, ConvGeometry
 from chainorder.matfree.links import conv2d, dense, elementwise
-from chainorder.matfree.measure import measure_matrix_free, round_robin
+from chainorder.matfree.measure import measure_matrix_free
 from chainorder.matfree.planning import links_from_chain
 from chainorder.matfree.solver import solve_matrix_free
 from chainorder.measure import spearman
@@ -60,56 +62,54 @@ NETWORKS = {
 NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
-  model simulates) and includes NumPy's temporaries: the im2col matrix of a convolution's
-  JVP; for its VJP the one scratch array of a seed block (the per-offset blocks, then in
-  one place the seeds-last block and the polyphase accumulator) and the two ufunc buffers
-  of its strided additions, sized by NumPy's buffering rule (`add_buffers`); the one ufunc
-  buffer of a broadcasting multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolution VJP (figure B's miss).** Two forms came before the one now in use, both with
-  the JVP's mults (figure D keeps them): the first computed `Kᵀ·A` seeds-first and scattered
-  with `kh·kw` strided additions over runs of `Wo`; the second (phase 2) turned the whole
-  block seeds-last, one BLAS product, unit-stride additions into a padded `C×Hp×Wp×s`
-  accumulator, turned back. In figure D they take 0.7–2.5× (first) and 0.6–2.3× (phase 2) the
-  JVP's CPU time per mult — below 1 only at 10 seeds, where the JVP's own fixed costs dominate
-  — and the most at high seed counts, where their temporaries outgrow the cache. The VJP now
-  (`chainorder/matfree/conv_adjoint.py`) works in seed blocks whose temporaries fit 2^18
-  elements, all in *one* scratch array; per block one BLAS product gives each kernel offset's
-  contribution, which lands in a polyphase accumulator (`C×sh×sw×⌈Hp/sh⌉×⌈Wp/sw⌉×b`, unit
-  stride over columns and seeds whatever the stride); the first offset of each phase is
-  copied, not added (5 additions instead of 9 for 3×3 at stride 2), and each phase is written
-  into the result. Separate arrays per block had made glibc trim the heap after every call
-  (the freed temporaries exceeded its trim threshold, twice the largest block freed), so each
-  call page-faulted ~2 MiB back in (440 faults, 3–6× the time at 81 seeds). The polyphase
-  *gather* suggested for issue 10 (per phase a stride-1 correlation of the adjoints with the
-  flipped sub-kernel, im2col + one BLAS product) was measured and rejected: it multiplies no
-  inserted zeros, but its im2col holds `F` numbers per tap and input pixel where the JVP's
-  holds `C` per tap and output pixel — `F/C` (1.3–16) times more data — and it also multiplies
-  the zero border; figure D shows it 1.3–11× slower per mult than the JVP. The VJP now takes
-  0.7–1.4× the JVP's CPU time per mult on figure D's geometries (figure B's convolutions at
-  the seed counts its plans use, and the CNN's). The cost model is unchanged (tangent =
-  adjoint = the convolution's mults; no per-direction factors).
-- **What still separates time from mults on convolution chains.** Figure D's *dense* column is
-  a BLAS product `J·T` with the convolution's explicit Jacobian: a dense mult costs 7–12× less
-  time than a convolution mult in either direction (≥ 81 seeds), because the convolution's
-  product has an inner dimension of `C·9` (9–27) and `F` (4–16) rows — memory-bound — while
-  the dense products of figure B's chains run at BLAS speed. Plans of a chain that starts with
-  a convolution differ mostly in how they treat it (tangent sweep with `n_0` seeds, adjoint
-  sweep with a few rows, or preaccumulation), so plans that give the convolution a larger
-  share of their mults are slower than their mults say, whichever direction. That gap is the
-  hardware's, not the executor's; pricing it would need a per-kind time model, which the brief
-  rules out (mults are the prediction). Figure B's three convolution chains went from Spearman
-  0.878 / 0.910 / 0.761 on CPU time (0.830 / 0.712 / 0.759 wall) with the phase-2 VJP
-  (previous run, load 9.4) to the values in the table above (this run's load above); the
-  target is still missed on CPU time for two of them.
+  model simulates) and includes NumPy's temporaries: the padded copy and one band's im2col
+  scratch of a convolution's JVP; for its VJP the one scratch array of a seed block (added
+  offsets' blocks, seeds-last block, polyphase accumulator; every addition is 1-D
+  contiguous, so NumPy allocates no ufunc buffer); the one ufunc buffer of a broadcasting
+  multiply by a diagonal. What remains is a few KiB of Python objects.
+- **Convolutions (session 4).** The JVP (`chainorder/matfree/conv_tangent.py`) now takes the
+  output rows in bands whose im2col matrix fits 2^16 elements: per band the `C·9` strided
+  copies fill one reused scratch and one BLAS product writes the band straight into the
+  result (a 2-D view with leading dimension `Ho·Wo·s`; blocks stay seeds-last, nothing is
+  transposed). The VJP (`conv_adjoint.py`) writes each phase's first kernel offset by BLAS
+  straight into the polyphase accumulator and computes the other offsets into a scratch
+  whose rows are padded to the phase width, so each shift is one flat 1-D addition per
+  channel; the per-row products are stacked in one `matmul` call. Figure D: the JVP takes
+  0.3–0.8× the CPU time per mult of the one-piece form, the VJP 0.6–0.95× of session 3's
+  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged
+  (exactly `s·F·Ho·Wo·C·9`, no padding multiplied) and the cost model is unchanged
+  (tangent = adjoint = the convolution's mults).
+- **What still separates time from mults.** Per mult a convolution's JVP still costs ~3–7×
+  and its VJP ~6–15× a dense BLAS mult (figure D's last columns): their products have inner
+  dimension `C·9` (9–27) or `F` (4–16) and few rows, so they are bound by memory traffic, and
+  the VJP transposes its block in and out (seeds-first ↔ seeds-last) at ~1 ns per number,
+  which BLAS cannot absorb (no 2-D matrix view of the block has a unit stride). Elementwise
+  links cost even more per priced mult (~1 ns: one read and one write per mult, ~25× a dense
+  mult), and every fresh block the executor allocates is page-faulted and zero-filled by the
+  kernel (~0.7 ns per float64 written the first time; `np.eye` of an 1800-seed identity takes
+  1–2 ms that no mult prices). Plans of a chain that starts with a convolution (and has a
+  wide elementwise link) differ mostly in how they treat those links, so the plans that
+  give them a larger share of their mults are slower than their mults say. Pricing that
+  would need a per-kind time model, which the brief rules out.
+- **Figure B before and after (CPU time, the three convolution chains):** session 3's run
+  0.950 / 0.881 / 0.843; session 4's run (load 1.0): 0.939 / 0.928 / 0.857 in B and
+  0.940 / 0.959 / 0.899 in B′. The chain `conv2d 1800×1024 → tanh → …` still misses 0.9 by
+  0.04 in B (its plans differ mostly in how they sweep the convolution and the 1800-wide
+  tanh); in B′ it sits at the threshold (wall 0.900, which the summary counts as met; CPU
+  0.899). Figure B′ runs the same chains after
+  `mallopt` stops glibc from returning freed memory (no page faults for reused blocks): a
+  measurement of how much of the remaining gap is the allocator, not a change to the
+  executor or the model; the official figure is B.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
   of near-equal plans.
 - **Load.** The machine has 2 cores shared with other work (load average at start above);
   round-robin timing spreads slow spells over all plans but cannot remove them: plans whose
-  costs differ by a few percent swap places from run to run. The CPU-time column of figure B
-  leaves out the time the measuring thread waited for a core; where it and the wall-clock
-  column differ (a dense chain at 0.79 wall, 0.985 CPU), the difference is the load.
+  costs differ by a few percent swap places from run to run, and a chain's Spearman moves
+  by a few hundredths between runs. The CPU-time column leaves out the time the measuring
+  thread waited for a core; where it and the wall-clock column differ, the difference is
+  the load.
 """
 
 NAMES = {"pure tangent": "pure tangent (jacfwd)", "pure adjoint": "pure adjoint (jacrev)"}
@@ -183,9 +183,40 @@ def random_short_chain(seed: int, n_links: int = 4) -> list:
     return links
 
 
-def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
+#: glibc mallopt parameters and values for ``--keep-heap``: never trim the heap's top, serve
+#: blocks up to 32 MiB (the most glibc allows) from the heap, keep 64 MiB spare at its top.
+KEEP_HEAP = {"M_TRIM_THRESHOLD": (-1, 2**31 - 1), "M_MMAP_THRESHOLD": (-3, 32 << 20),
+             "M_TOP_PAD": (-2, 64 << 20)}
+
+
+def keep_heap() -> str:
+    """Tell glibc to keep freed memory (see :data:`KEEP_HEAP`); a one-line description, or
+    why it could not. Afterwards a freed block is reused without page faults."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok = all(libc.mallopt(code, value) == 1 for code, value in KEEP_HEAP.values())
+    except (OSError, AttributeError) as exc:
+        return f"not glibc ({exc})"
+    if not ok:
+        return "mallopt refused a parameter"
+    return ", ".join(f"{k}={v}" for k, (_, v) in KEEP_HEAP.items())
+
+
+def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
+    head = "### B. Every plan of random short chains (given setting)"
+    if variant:
+        head = (
+            "### B′. Figure B again, glibc keeping freed memory\n\nThe same chains, plans "
+            "and timing, after `mallopt` told glibc not to trim the heap and to serve blocks "
+            f"up to 32 MiB from it ({variant}): a block freed by one run is reused by the "
+            "next without page faults. Memory is measured by tracemalloc as before (the live "
+            "arrays; the process's resident size no longer shrinks)."
+        )
     lines = [
-        "### B. Every plan of random short chains (given setting)",
+        head,
         "",
         "Each chain's every matrix-free plan (every tree and every per-node choice of "
         "tangent sweep, adjoint sweep or dense product) run on seeded layers, timed "
@@ -198,6 +229,10 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
         "thread waited for a core on this shared machine. *spread*: the costliest plan's "
         "mults over the cheapest's.",
         "",
+    ]
+    if variant:
+        del lines[2:4]  # the description is B's
+    lines += [
         "| chain | plans | spread | Spearman(mults, time) | Spearman(mults, CPU) | "
         "optimum (ms) | fastest (ms) | optimum / fastest | worst peak measured / predicted |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -246,75 +281,6 @@ def figure_b(repeat: int, chains: int) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-#: Figure D's convolutions: (C, H, filters, stride, seeds) — figure B's convolutions at the
-#: seed counts its plans sweep them backwards with, and the CNN's two at 10 seeds.
-CONV_CASES = (
-    (1, 28, 4, 2, 81),
-    (1, 28, 4, 2, 676),
-    (3, 24, 8, 2, 122),
-    (3, 24, 8, 2, 968),
-    (1, 32, 8, 2, 131),
-    (1, 32, 8, 2, 1800),
-    (1, 28, 4, 1, 614),
-    (2, 24, 4, 1, 480),
-    (1, 28, 8, 1, 10),
-    (8, 26, 16, 2, 10),
-)
-
-
-#: Seeds of figure D's dense comparison (the explicit Jacobian times this many columns).
-DENSE_SEEDS = 128
-
-
-def figure_d(repeat: int) -> tuple[str, None]:
-    k = max(repeat, 7)
-    forms = list(FORMS)
-    lines = [
-        "### D. Convolution JVP against VJP, time per multiplication",
-        "",
-        "One call on a block of seeds (3×3 kernels, no padding, float64, one BLAS thread). "
-        "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
-        "which also multiplies the zero border (its ns/mult is per JVP mult). *first*: "
-        "seeds-first, `kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole "
-        "block seeds-last, strided additions into a padded accumulator; *polyphase gather*: "
-        "per phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col "
-        "+ one BLAS product); *now*: `Conv2d.vjp` (cache-sized seed blocks, polyphase "
-        f"accumulator, first offset per phase copied). Interleaved, best of {k} CPU times "
-        "(`thread_time`); *now / JVP (wall)*: the same ratio from wall-clock times; *dense*: "
-        f"a BLAS product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for "
-        "scale.",
-        "",
-        "| input | filters | stride | seeds | mults | JVP (ns/mult) | "
-        + " | ".join(f"VJP {f} (ns/mult)" for f in forms)
-        + " | VJP now (ns/mult) | now / JVP | now / JVP (wall) | dense J·T (ns/mult) |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(forms) + "---:|---:|---:|---:|",
-    ]
-    rng = np.random.default_rng(0)
-    for c, h, f, st, seeds in CONV_CASES:
-        g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
-        conv = Conv2d.random(g, rng)
-        T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
-        now = conv.vjp(None, A)
-        for form in FORMS.values():
-            np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
-        calls = [partial(conv.jvp, None, T)]
-        calls += [partial(form, conv, A) for form in FORMS.values()]
-        calls.append(partial(conv.vjp, None, A))
-        J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
-        calls.append(partial(np.matmul, J, Td))
-        cpu: list[float] = []
-        wall = round_robin(calls, k, cpu=cpu)
-        mults = g.mults_per_seed * seeds
-        ns = [t / mults * 1e9 for t in cpu[:-1]]
-        dense_ns = cpu[-1] / (g.m * g.n * Td.shape[1]) * 1e9
-        cells = " | ".join(f"{v:.2f}" for v in ns)
-        lines.append(
-            f"| {c}×{h}×{h} | {f} | {st} | {seeds} | {format_count(mults)} | {cells} | "
-            f"{ns[-1] / ns[0]:.2f} | {wall[-2] / wall[0]:.2f} | {dense_ns:.3f} |"
-        )
-    return "\n".join(lines), None  # no target: a measurement
-
-
 def figure_c(lengths: tuple[int, ...]) -> tuple[str, bool]:
     lines = [
         "### C. Planning time: generalised DP against the plain DP",
@@ -356,14 +322,21 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     ap.add_argument("--skip", default="", help="letters of figures to skip, e.g. 'C'")
+    ap.add_argument(
+        "--keep-heap",
+        action="store_true",
+        help="after B, run B again with glibc keeping freed memory (figure B′)",
+    )
     args = ap.parse_args()
     networks = dict(NETWORKS)
     if args.small:
         networks["hourglass"] = "1024,64,tanh,1024,tanh,64,tanh,1024"
     limit: Any = contextlib.nullcontext()
     if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            ap.error("--threads needs threadpoolctl; or set OPENBLAS_NUM_THREADS before the run")
         limit = threadpool_limits(limits=args.threads, user_api="blas")
     started = time.time()
     load = os.getloadavg()
@@ -373,10 +346,11 @@ def main() -> int:
         for letter, fn in (
             ("A", lambda: figure_a(args.repeat, networks)),
             ("B", lambda: figure_b(args.repeat, args.chains)),
+            ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap())),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
             ("D", lambda: figure_d(args.repeat)),
         ):
-            if letter in args.skip:
+            if letter in args.skip or (letter == "B′" and not args.keep_heap):
                 continue
             print(f"figure {letter} ...", file=sys.stderr, flush=True)
             text, ok = fn()
@@ -384,6 +358,10 @@ def main() -> int:
             if ok is not None:
                 verdicts[letter] = ok
     command = " ".join(["python", *sys.argv])
+    env_threads = os.environ.get("OPENBLAS_NUM_THREADS")
+    threads = args.threads or (f"{env_threads} (OPENBLAS_NUM_THREADS)" if env_threads else "none")
+    if env_threads:
+        command = f"OPENBLAS_NUM_THREADS={env_threads} {command}"
     head = [
         "## Matrix-free Jacobian chains: predictions against measurements (issue 10)",
         "",
@@ -391,7 +369,7 @@ def main() -> int:
         "",
         f"Machine: Python {platform.python_version()}, NumPy {np.__version__}, "
         f"{os.cpu_count()} CPU cores ({platform.machine()}); BLAS threads limit: "
-        f"{args.threads or 'none'}; load average at start {load[0]:.2f}; float64; times are "
+        f"{threads}; load average at start {load[0]:.2f}; float64; times are "
         f"best of {args.repeat} after one warm-up; run took {time.time() - started:.0f} s.",
         "",
         summary_line(verdicts),

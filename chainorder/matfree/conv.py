@@ -1,24 +1,26 @@
-"""NumPy convolution layers as matrix-free elementals (no SciPy): im2col + one BLAS product.
+"""NumPy convolution layers as matrix-free elementals (no SciPy): im2col and BLAS products.
 
 A :class:`Conv2d` maps an input of ``C × H × W`` numbers (flattened channel-major, the C
 order of ``x.reshape(C, H, W)``) to ``F × Ho × Wo`` numbers with ``Ho = (H + 2p_h - k_h) //
 s_h + 1`` (likewise ``Wo``). It is linear up to its bias, so its Jacobian does not depend on
 the point and the adjoint keeps no tape.
 
-``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``) is the convolution of
-the ``s`` tangents: the windows of the padded block are gathered into an im2col matrix of
-``C·k_h·k_w × Ho·Wo·s`` numbers (the *workspace*), multiplied by the ``F × C·k_h·k_w`` kernel
-matrix, and the result is already laid out as ``(m, s)``.
+``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``, seeds-last) is the
+convolution of the ``s`` tangents, computed by
+:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output rows in cache-sized bands, per
+band the windows gathered into one reused im2col scratch (``C·k_h·k_w × r·Wo·s`` numbers) and
+one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written straight into the result,
+which is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
 convolution with the same multiplications, computed by
-:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, one BLAS product
-per block with ``Kᵀ`` (rows ordered by kernel offset), the contributions accumulated in a
-polyphase layout (unit stride whatever the convolution's stride; each phase's first offset
-copied, not added) and written phase by phase into the result. Per multiplication it takes
-0.7–1.4× the JVP's CPU time on the geometries of issue 10's benchmarks
-(benchmarks/bench_matfree.py figure D, which also keeps the former forms and the rejected
-gather forms).
+:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, BLAS products with
+``Kᵀ`` written per output row into a polyphase accumulator (each phase's first kernel offset)
+or into a scratch whose rows are padded to the phase width (the other offsets, then each
+added by one flat 1-D shift), and the phases written into the result. Per multiplication the
+JVP and the VJP take several times a dense BLAS product's time (their products have inner
+dimension ``C·k_h·k_w`` or ``F``); benchmarks/bench_matfree.py figure D measures both
+against their former forms and against a dense product.
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the
@@ -36,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
 from chainorder.matfree.conv_adjoint import UFUNC_BUFFER, adjoint_workspace, conv_vjp
+from chainorder.matfree.conv_tangent import conv_jvp, tangent_workspace
 
 __all__ = [
     "UFUNC_BUFFER",
@@ -168,8 +171,9 @@ class Conv2d:
 
     Notes
     -----
-    ``jvp``/``vjp`` on ``s`` seeds: ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product) and
-    the workspace of :meth:`workspace` elements.
+    ``jvp``/``vjp`` on ``s`` seeds: ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per
+    band of output rows; VJP: per seed block, one per output row) and the workspace of
+    :meth:`workspace` elements.
     """
 
     kind = "conv2d"
@@ -214,10 +218,12 @@ class Conv2d:
         """Peak elements of temporaries during one call on ``seeds`` seeds, above the input
         block and the result (which the caller counts).
 
-        ``"forward"``/``"tangent"``: the im2col matrix ``c = C·kh·kw·Ho·Wo·s`` lives first
-        next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding > 0), then
-        next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"adjoint"``: the
-        temporaries of one seed block of
+        ``"forward"`` (one point, ``seeds = 1``): the im2col matrix ``c = C·kh·kw·Ho·Wo·s``
+        lives first next to the padded copy ``p = C·(H+2ph)·(W+2pw)·s`` (only when padding
+        > 0), then next to the result ``r = m·s``: ``max(c + p, c + r) - r``. ``"tangent"``:
+        the padded copy and one band's im2col scratch
+        (:func:`~chainorder.matfree.conv_tangent.tangent_workspace`; the result is allocated
+        before the first band). ``"adjoint"``: the temporaries of one seed block of
         :func:`~chainorder.matfree.conv_adjoint.adjoint_workspace` (the result is allocated
         once, before the first block).
 
@@ -227,7 +233,7 @@ class Conv2d:
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)
-        300
+        440
 
         Notes
         -----
@@ -256,9 +262,7 @@ class Conv2d:
 
     def jvp(self, tape: Any, T: Any) -> Any:
         """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each."""
-        g = self.geometry
-        s = T.shape[1]
-        return (self._kmat @ self._im2col(T)).reshape(g.m, s)
+        return conv_jvp(self.geometry, self._kmat, np.asarray(T))
 
     def vjp(self, tape: Any, A: Any) -> Any:
         """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
@@ -339,11 +343,12 @@ def conv_workspace(g: ConvGeometry, direction: str, seeds: int) -> int:
     -----
     O(1).
     """
-    c = g.patch * g.out_height * g.out_width * seeds
-    padded = bool(g.ph or g.pw)
-    if direction in ("forward", "tangent"):
-        p, r = (g.padded * seeds if padded else 0), g.m * seeds
+    if direction == "forward":
+        c = g.patch * g.out_height * g.out_width * seeds
+        p, r = (g.padded * seeds if (g.ph or g.pw) else 0), g.m * seeds
         return max(c + p, c + r) - r
+    if direction == "tangent":
+        return tangent_workspace(g, seeds)
     if direction == "adjoint":
         return adjoint_workspace(g, seeds)
     raise ValueError(f"direction must be forward, tangent or adjoint, got {direction!r}")

@@ -1,47 +1,52 @@
-"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, one BLAS product each,
-scattered into a polyphase accumulator.
+"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, BLAS products written
+into a polyphase accumulator, the other kernel offsets added by flat 1-D shifts.
 
 For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×W → F×Ho×Wo`` with
 kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
 convolution. It is computed block by block over the seeds, ``b`` seeds at a time with ``b``
 chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
-core's L2 cache in float64), and for each block:
+core's L2 cache in float64). Offset ``(i, j)`` of the kernel sends output pixel ``(y, x)`` to
+padded input pixel ``(y·sh + i, x·sw + j)``, which lies in *phase* ``(i mod sh, j mod sw)`` of
+the padded input at phase pixel ``(y + i // sh, x + j // sw)``. The accumulator holds the
+phases, ``C × sh × sw × Hq × Wq × b`` with ``Hq = ⌈Hp/sh⌉``, ``Wq = ⌈Wp/sw⌉`` (``Hp = H +
+2ph``), seeds last. For each block:
 
-1. the block is turned seeds-last, ``(F, Ho·Wo·b)`` (one copy of ``F·Ho·Wo·b`` numbers);
-2. one BLAS product with the ``(kh·kw·C) × F`` kernel matrix (rows ordered by kernel offset)
-   gives each offset's contribution as a contiguous ``C × Ho × Wo × b`` block — exactly the
-   JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw``, no zeros multiplied;
-3. the contributions are accumulated in a *polyphase* layout ``C × sh × sw × ⌈Hp/sh⌉ ×
-   ⌈Wp/sw⌉ × b`` (``Hp = H + 2ph``): offset ``(i, j)`` lands in phase ``(i mod sh, j mod sw)``
-   at shift ``(i // sh, j // sw)``, a region with unit stride along the output columns and
-   the seeds (runs of ``Wo·b`` numbers) whatever the stride. The first offset of each phase
-   (shift 0) is copied rather than added, so only ``kh·kw − min(kh, sh)·min(kw, sw)``
-   additions remain (5 of 9 for a 3×3 kernel at stride 2);
+1. the block is turned seeds-last, ``(F, Ho, Wo, b)`` (one copy of ``F·Ho·Wo·b`` numbers);
+2. the first offset of each phase (``i < sh``, ``j < sw``: shift 0) is computed by BLAS
+   straight into the accumulator: one product ``(C·sh·sw) × F`` by ``F × Wo·b`` per output row
+   (the rows stacked in one ``matmul`` call, so NumPy loops over them in C), each writing
+   ``Wo·b`` numbers into an accumulator row of ``Wq·b``; the rest of the accumulator is
+   zeroed;
+3. the other ``kh·kw − min(kh, sh)·min(kw, sw)`` offsets (5 of 9 for a 3×3 kernel at stride 2,
+   8 at stride 1) are computed the same way into a scratch whose rows are padded to ``Wq·b``
+   with zeros, so that a shift by ``(i // sh, j // sw)`` pixels is one *flat* shift by
+   ``(i // sh · Wq + j // sw)·b`` numbers: per channel one 1-D contiguous addition of
+   ``((Ho−1)·Wq + Wo)·b`` numbers (the padding zeros land on positions outside the output's
+   reach or add nothing);
 4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
    ``(s, C, H, W)`` result, which is allocated once.
 
-All temporaries of all blocks live in *one* scratch array (the seeds-last block and the
-accumulator share its second part; they are never alive together). Separate arrays per block
-made glibc hand the freed top of the heap back to the system after each call (the freed
+The products do exactly the JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw`` (no zeros: the
+padding columns are never multiplied). Every copy and addition is between contiguous runs, so
+NumPy allocates no ufunc buffer (a 2-D strided in-place addition may buffer or copy its
+operand depending on sizes and strides in NumPy 2.x, which a memory model cannot follow).
+
+All temporaries of all blocks live in *one* scratch array. Separate arrays per block made
+glibc hand the freed top of the heap back to the system after each call (the freed
 temporaries together exceeded its trim threshold, twice the largest block freed so far), so
 the next call page-faulted its ~2 MiB in again: 440 faults and 3–6× the time of a call at 81
 seeds on a 28×28 input. One scratch next to the result stays under that threshold.
 
-Against the former single-block form (the whole block seeds-last, ``kh·kw`` strided additions
-into a ``C × Hp × Wp × s`` accumulator, the result turned back) this keeps the working set in
-cache and turns 4 of the 9 additions of a 3×3 kernel at stride 2 into copies: on the
-geometries of issue 10's benchmarks it takes 0.7–1.4× the JVP's CPU time per
-multiplication, where the former form took 0.6–2.3× (the most at many seeds;
-benchmarks/bench_matfree.py figure D). A polyphase *gather* (per phase a stride-1
-correlation of the padded adjoints with the flipped sub-kernel, im2col + one BLAS product)
-multiplies no inserted zeros either, but gathers ``F`` numbers per kernel tap and input pixel
-where the JVP gathers ``C`` per tap and output pixel: ``F/C`` times the JVP's im2col, and it
-multiplies the zero border; 1.3–11× the JVP's time per multiplication for the layers
-measured (``C ≤ 8``, ``F ≥ 4``).
-
-NumPy performs a strided in-place addition through two buffers of at most
-:data:`UFUNC_BUFFER` elements each (measured with tracemalloc); :func:`add_buffers` states
-their size and :func:`adjoint_workspace` counts them.
+Earlier forms (benchmarks/_conv_forms.py, measured in benchmarks/bench_matfree.py figure D):
+seeds-first scatter-adds; the whole block seeds-last with strided additions into a padded
+accumulator; session 3's seed blocks with each offset copied to a contiguous block and added
+as a strided 3-D region (through NumPy's ufunc buffers); and a rejected polyphase *gather*
+(per phase a stride-1 correlation of the padded adjoints with the flipped sub-kernel, im2col +
+one BLAS product), which gathers ``F`` numbers per kernel tap and input pixel where the JVP
+gathers ``C`` per tap and output pixel and multiplies the zero border. Per multiplication the
+VJP still takes about 1.5–3× the JVP's time: its products have ``F`` (4–16) as inner
+dimension and write ``C·kh·kw`` rows, and the block is transposed twice (in and out), which
+NumPy does at about 1 ns per number.
 """
 
 from __future__ import annotations
@@ -53,7 +58,6 @@ import numpy as np
 __all__ = [
     "BLOCK_ELEMENTS",
     "UFUNC_BUFFER",
-    "add_buffers",
     "adjoint_block",
     "adjoint_workspace",
     "conv_vjp",
@@ -72,11 +76,21 @@ def _phases(g: Any) -> tuple[int, int]:
     return -(-hp // g.sh), -(-wp // g.sw)
 
 
+def _offsets(g: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Kernel offsets ``(i, j)``: each phase's first (``i < sh``, ``j < sw``; its product is
+    written straight into the accumulator) and the rest (added, shifted)."""
+    first = [(i, j) for i in range(min(g.sh, g.kh)) for j in range(min(g.sw, g.kw))]
+    rest = [(i, j) for i in range(g.kh) for j in range(g.kw) if i >= g.sh or j >= g.sw]
+    return first, rest
+
+
 def _sizes(g: Any) -> tuple[int, int, int]:
-    """Per seed: the seeds-last block, the offsets' blocks, the polyphase accumulator."""
+    """Per seed: the seeds-last block, the added offsets' blocks (rows padded to the phase
+    width ``Wq``), the polyphase accumulator."""
     hq, wq = _phases(g)
     pixels = g.out_height * g.out_width
-    return g.filters * pixels, g.kh * g.kw * g.channels * pixels, g.channels * g.sh * g.sw * hq * wq
+    added = len(_offsets(g)[1]) * g.channels * g.out_height * wq
+    return g.filters * pixels, added, g.channels * g.sh * g.sw * hq * wq
 
 
 def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
@@ -86,88 +100,40 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
     >>> adjoint_block(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 207)
-    113
+    110
 
     Notes
     -----
     O(1).
     """
     a, c, p = _sizes(g)
-    return max(1, min(seeds, block // (c + max(a, p))))
-
-
-def add_buffers(g: Any, b: int) -> int:
-    """Elements of the two buffers NumPy allocates for the strided additions of a ``b``-seed
-    block (the largest over the kernel offsets that are added, 0 when none is).
-
-    NumPy (2.x) runs an in-place addition between non-contiguous views through two buffers
-    whose size it grows from the innermost (coalesced) dimension outwards while the product
-    stays within :data:`UFUNC_BUFFER`, then by whole multiples of that product; it skips
-    buffering when the innermost dimension alone exceeds :data:`UFUNC_BUFFER` (all measured
-    with tracemalloc).
-
-    Examples
-    --------
-    >>> from chainorder.matfree.conv import ConvGeometry
-    >>> add_buffers(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 113)  # 2 · 5 runs of 13·113
-    14690
-
-    Notes
-    -----
-    O(kh·kw).
-    """
-    hq, wq = _phases(g)
-    ho, wo = g.out_height, g.out_width
-    most = 0
-    for i in range(g.kh):
-        for j in range(g.kw):
-            if i < g.sh and j < g.sw:
-                continue  # copied, not added
-            # the view acc[:, phase, rows, cols] is (C, Ho, Wo·b) with row pitch Wq·b
-            dims = [g.channels, ho, wo * b]
-            if wq == wo:  # rows coalesce (only when no column shift)
-                dims[1:] = [ho * wo * b]
-                if g.sh * g.sw * hq == ho:
-                    dims = [g.channels * ho * wo * b]
-            dims = [d for d in dims if d > 1]
-            most = max(most, _buffer_core(dims))
-    return 2 * most
-
-
-def _buffer_core(dims: list[int]) -> int:
-    if len(dims) <= 1 or dims[-1] > UFUNC_BUFFER:
-        return 0
-    size = 1
-    for d in reversed(dims):
-        if size * d > UFUNC_BUFFER:
-            return size * (UFUNC_BUFFER // size)
-        size *= d
-    return size
+    return max(1, min(seeds, block // (c + a + p)))
 
 
 def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
 
     With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
-    ``c = kh·kw·C·Ho·Wo`` (the offsets' blocks) and ``p = C·sh·sw·⌈Hp/sh⌉·⌈Wp/sw⌉`` (the
-    polyphase accumulator) one scratch array of ``b·(c + max(a, p))`` elements holds the
-    offsets' blocks and, in the same place, first the seeds-last block and then the
-    accumulator; NumPy's buffers of :func:`add_buffers` come on top:
-    ``b·(c + max(a, p)) + add_buffers(g, b)``.
+    ``c = r·C·Ho·Wq`` (the blocks of the ``r = kh·kw − min(kh, sh)·min(kw, sw)`` added
+    offsets, rows padded to the phase width ``Wq = ⌈Wp/sw⌉``) and
+    ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator), one scratch array of
+    ``b·(c + a + p)`` elements holds all three (the products read the seeds-last block while
+    the phases' first offsets are written into the accumulator). Every addition is between
+    1-D contiguous runs, for which NumPy allocates no buffer.
 
     Examples
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
-    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(36 + 16) + 2·(2·10)
-    300
+    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(8·2·4 + 2·2·2 + 16)
+    440
 
     Notes
     -----
-    O(kh·kw).
+    O(1).
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return b * (c + max(a, p)) + add_buffers(g, b)
+    return b * (c + a + p)
 
 
 def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
@@ -188,8 +154,8 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
 
     Notes
     -----
-    ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per block); temporaries of
-    :func:`adjoint_workspace` elements.
+    ``s·F·Ho·Wo·C·kh·kw`` multiplications (per block two stacked ``matmul`` calls, one BLAS
+    product per output row each); temporaries of :func:`adjoint_workspace` elements.
     """
     s = A.shape[0]
     C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw
@@ -197,31 +163,48 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     hq, wq = _phases(g)
     sb = adjoint_block(g, s, block)
     a_, c_, p_ = _sizes(g)
+    first, rest = _offsets(g)
+    K = kmat_offsets.reshape(kh, kw, C, F)
+    merged = kh >= sh and kw >= sw  # every phase has a first offset: one product for all
+    if merged:  # rows (channel, phase): the accumulator's order
+        k_first = [np.ascontiguousarray(K[:sh, :sw].transpose(2, 0, 1, 3)).reshape(-1, F)]
+    else:
+        k_first = [K[i, j] for i, j in first]
+    k_rest = np.ascontiguousarray(np.array([K[i, j] for i, j in rest]).reshape(-1, F))
     dtype = np.result_type(A.dtype, kmat_offsets.dtype)
     result = np.empty((s, C, g.height, g.width), dtype=dtype)
-    # one scratch for every block: the offsets' blocks, then the seeds-last block and later
-    # the accumulator in the same place (one allocation: see the notes)
-    scratch = np.empty(sb * (c_ + max(a_, p_)), dtype=dtype)
-    blocks = np.asarray(A).reshape(s, F, ho * wo)
+    # one scratch for every block (one allocation: see the notes)
+    scratch = np.empty(sb * (c_ + a_ + p_), dtype=dtype)
+    blocks = np.asarray(A).reshape(s, F, ho, wo)
+    run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
-        cols = scratch[: b * c_].reshape(kh * kw * C, ho * wo * b)
-        rest = scratch[sb * c_ :]
-        at = rest[: b * a_].reshape(F, ho * wo, b)
-        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 0))
-        np.matmul(kmat_offsets, at.reshape(F, -1), out=cols)
-        cols = cols.reshape(kh, kw, C, ho, wo, b)
-        acc = rest[: b * p_].reshape(C, sh, sw, hq, wq, b)
-        for i in range(kh):
-            for j in range(kw):
-                qi, qj = i // sh, j // sw
-                phase = acc[:, i % sh, j % sw]
-                if qi == 0 and qj == 0:  # the phase's first offset: copy, zero the rest
-                    phase[:, :ho, :wo] = cols[i, j]
-                    phase[:, ho:] = 0
-                    phase[:, :ho, wo:] = 0
-                else:
-                    phase[:, qi : qi + ho, qj : qj + wo] += cols[i, j]
+        cols = scratch[: b * c_].reshape(len(rest) * C, ho, wq * b)
+        if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
+            cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
+        run = ((ho - 1) * wq + wo) * b
+        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
+        acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
+        outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
+            acc[:, i, j] for i, j in first
+        ]
+        # one product per output row (Wo·b numbers into rows of Wq·b), stacked: NumPy loops
+        # over the rows in C and hands each to BLAS with its leading dimensions
+        rows = at.reshape(F, ho, wo * b).transpose(1, 0, 2)
+        for k, out in zip(k_first, outs, strict=True):
+            np.matmul(k, rows, out=out[:, :ho, : wo * b].transpose(1, 0, 2))
+        if rest:
+            np.matmul(k_rest, rows, out=cols[:, :, : wo * b].transpose(1, 0, 2))
+        acc[:, :, :, :ho, wo * b :] = 0  # what the first offsets do not cover
+        acc[:, :, :, ho:] = 0
+        added = cols.reshape(len(rest), C, ho * wq * b)
+        flat = acc.reshape(C, sh, sw, hq * wq * b)
+        for ch in range(C):  # one channel at a time: 1-D contiguous additions
+            for k, (i, j) in enumerate(rest):
+                d = ((i // sh) * wq + j // sw) * b  # a shift by whole pixels: one flat shift
+                flat[ch, i % sh, j % sw, d : d + run] += added[k, ch, :run]
+        acc = acc.reshape(C, sh, sw, hq, wq, b)
         for a in range(sh):
             y0 = (a - g.ph) % sh  # first result row y with (y + ph) mod sh == a
             ny = len(range(y0, g.height, sh))
