@@ -42,6 +42,9 @@ class Prepared:
     leaf_specs: tuple[Any, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     compiled: dict[str, Any] = field(default_factory=dict)
+    fn: Any = None  # the differentiated function, its argnums and the arguments' tree
+    argnums: Any = 0
+    args_tree: Any = None
 
     @property
     def plan(self) -> Candidate:
@@ -155,6 +158,8 @@ class JaxJacobian:
             for a in jax.tree_util.tree_leaves(arrays)
         )
         prep = Prepared(prog, out_tree, segs, tuple(wrt), tuple(arg_trees), dtype, plans, "", specs)
+        prep.fn, prep.argnums = self.f, self.argnums
+        prep.args_tree = jax.tree_util.tree_structure(args)
         if self.method != "auto":
             prep.chosen = self.method
             return prep
@@ -181,11 +186,11 @@ class JaxJacobian:
         ``jax.jacrev``, so it runs as that: the same program, not a re-assembled one."""
         import jax
 
-        from chainorder.jax.build import jacfwd_layout, run_plan
+        from chainorder.jax.build import jacfwd_layout, pure_sweep, run_plan
 
         plan = prep.plans[name].plan
-        if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
-            pure = jax.jacfwd if plan.root.action == "tangent" else jax.jacrev
+        pure = pure_sweep(plan)
+        if pure is not None:
             return pure(self.f, argnums=self.argnums)(*args)
         leaves = jax.tree_util.tree_leaves(args)
         jac = run_plan(plan, prep.prog, prep.segs, leaves, prep.dtype)

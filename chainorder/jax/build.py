@@ -24,7 +24,7 @@ from chainorder.jax.program import Program, read, run_ops
 from chainorder.jax.segments import Segment
 from chainorder.matfree.plan import MatrixFreePlan
 
-__all__ = ["forward_cuts", "jacfwd_layout", "run_plan", "segment_fn"]
+__all__ = ["forward_cuts", "jacfwd_layout", "pure_sweep", "run_plan", "segment_fn"]
 
 
 def _flat(values: Sequence[Any], dtype: Any) -> Any:
@@ -210,6 +210,28 @@ def run_plan(
         else:  # "given" never occurs: segments are not given as arrays
             raise ValueError(f"unexpected plan action {node.action!r}")
     return _dense(arrays.pop(len(plan.nodes) - 1))
+
+
+def pure_sweep(plan: MatrixFreePlan) -> Any:
+    """``jax.jacfwd`` / ``jax.jacrev`` when ``plan`` is one tangent / adjoint sweep over the
+    whole chain from the identity (then it runs as that: the same program), else None.
+
+    Examples
+    --------
+    >>> from chainorder.matfree import pure_adjoint_plan
+    >>> from chainorder.matfree.links import custom
+    >>> pure_sweep(pure_adjoint_plan([custom(3, 4, 12), custom(2, 3, 6)])).__name__
+    'jacrev'
+
+    Notes
+    -----
+    O(1).
+    """
+    import jax
+
+    if len(plan.nodes) != 1 or plan.root.action not in ("tangent", "adjoint"):
+        return None
+    return jax.jacfwd if plan.root.action == "tangent" else jax.jacrev
 
 
 def jacfwd_layout(

@@ -120,7 +120,10 @@ def explain_text(prep: Any) -> str:
         )
     if prep.timings:
         timed = ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in prep.timings.items())
-        out.append(f"timed on the first call (best of 5, compiled): {timed}; kept {chosen.name}")
+        out.append(
+            f"timed on the first call (best of 2 to 5 interleaved runs, compiled): {timed}; "
+            f"kept {chosen.name}"
+        )
     unknown = tuple(dict.fromkeys(u for s in segs for u in s.cost.unknown))
     if unknown:
         out.append(

@@ -64,7 +64,8 @@ def concrete_args(args: Sequence[Any]) -> list[Any]:
 
 
 def compiled_plan(prep: Any, name: str) -> Any:
-    """The jitted, compiled flat Jacobian ``(leaves...) -> (d_L, d_0)`` of plan ``name``.
+    """The jitted, compiled Jacobian of plan ``name`` as a function of the flat leaves: the
+    ``(d_L, d_0)`` matrix, or for a pure sweep what runs, ``jax.jacfwd``/``jacrev`` itself.
 
     Examples
     --------
@@ -83,13 +84,17 @@ def compiled_plan(prep: Any, name: str) -> Any:
     """
     import jax
 
-    from chainorder.jax.build import run_plan
+    from chainorder.jax.build import pure_sweep, run_plan
 
     hit = prep.compiled.get(name)
     if hit is None:
         plan = prep.plans[name].plan
+        pure = pure_sweep(plan) if prep.fn is not None else None
 
         def fn(*xs: Any) -> Any:
+            if pure is not None:  # what run() executes for a pure sweep: jacfwd/jacrev itself
+                args = jax.tree_util.tree_unflatten(prep.args_tree, xs)
+                return pure(prep.fn, argnums=prep.argnums)(*args)
             return run_plan(plan, prep.prog, prep.segs, xs, prep.dtype)
 
         with jax.ensure_compile_time_eval():
@@ -124,9 +129,11 @@ def xla_figures(prep: Any, name: str) -> XlaFigures:
 
 
 def time_candidates(
-    prep: Any, names: Sequence[str], args: Sequence[Any], repeats: int = 5
+    prep: Any, names: Sequence[str], args: Sequence[Any], repeats: int = 5, budget: float = 2.0
 ) -> dict[str, float]:
-    """Best-of-``repeats`` seconds of each named plan of ``prep`` (compiled, warm).
+    """Best seconds of each named plan of ``prep`` (compiled, warm) over up to ``repeats``
+    interleaved rounds; after two rounds it stops once ``budget`` seconds are spent, so a
+    function whose Jacobian takes seconds is timed twice, not ``repeats`` times.
 
     Examples
     --------
@@ -140,7 +147,8 @@ def time_candidates(
 
     Notes
     -----
-    One compilation and ``repeats + 1`` runs per candidate.
+    One compilation and 2 to ``repeats + 1`` timed runs per candidate (plus an untimed one
+    before each timed run of a candidate that takes under 50 ms).
     """
     import jax
 
@@ -150,10 +158,14 @@ def time_candidates(
         for c in runs.values():
             jax.block_until_ready(c(*leaves))
         best = {name: float("inf") for name in names}
-        for _ in range(repeats):
+        start = time.perf_counter()
+        for r in range(repeats):
             for name in names:
-                jax.block_until_ready(runs[name](*leaves))  # untimed, same function first
+                if best[name] < 0.05:  # a short run: the same function first, untimed
+                    jax.block_until_ready(runs[name](*leaves))
                 t0 = time.perf_counter()
                 jax.block_until_ready(runs[name](*leaves))
                 best[name] = min(best[name], time.perf_counter() - t0)
+            if r >= 1 and time.perf_counter() - start > budget:
+                break
     return best
