@@ -21,6 +21,7 @@ peak memory ≤ the smaller pure mode's + 10 %; the same for ``jax.jit(chainorde
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 from pathlib import Path
@@ -40,14 +41,18 @@ NOTES = """### Notes on method
 
 - One process, one run: every ratio compares methods timed in the same interleaved rounds
   (best of the rounds), on the wall clock and on the process's CPU time (all its threads;
-  less sensitive to other jobs). The machine was **shared** with other jobs (2 cores, about
-  seven processes), so absolute times are noisy and a single row can be off by several times;
-  the targets are judged on these ratios as they came out, not re-run until they pass.
+  less sensitive to other jobs). In each round a method runs a batch of calls lasting at least
+  50 ms (a call of a few ms is repeated; the batch's mean per call counts), so one scheduler
+  tick or one spin of XLA's idle threads does not decide a row. The load average at the start
+  is in the header (2 cores); the targets are judged on these ratios as they came out, not
+  re-run until they pass.
 - Every Jacobian is compared with `torch.func.jacrev`'s (normwise relative difference,
   tolerance 1e-4 in float32, 1e-9 in float64) before its time counts.
 - `chainorder.torch auto` is `chainorder.torch.jacobian(model)`: its first call (warm-up, not
   timed) plans and, where the plan predicts candidates within 20 % of each other, times each
-  once and keeps the fastest; the timed calls run the kept plan.
+  once and keeps the fastest; the timed calls run the kept plan. A plan that is one pure
+  sweep runs as the framework's own `jacfwd`/`jacrev` (for JAX the same jaxpr, tested), so on
+  those rows the ratio is the same program timed twice.
 - Predicted mults are the matrix-free model's derivative work for the plan each method runs
   (jacfwd = one tangent sweep, jacrev = one adjoint sweep); forward evaluations excluded.
 - `chainorder.torch` runs a tangent sweep as the transpose of the pullback (`vjp` of the
@@ -146,6 +151,7 @@ def main() -> None:
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    load = os.getloadavg()[0]
     rows: list[FrameworkResult] = []
     for r in iter_results(cases, repeat=args.repeat, full=args.full, dtypes=dtypes):
         rows.append(r)
@@ -162,7 +168,8 @@ def main() -> None:
         [
             "## Frameworks suite: chainorder.torch / chainorder.jax against jacfwd and jacrev",
             "",
-            f"{machine_line()}; {versions}; {platform.system()}; best of {args.repeat} "
+            f"{machine_line()}; {versions}; {platform.system()}; load average at start "
+            f"{load:.2f}; best of {args.repeat} "
             f"interleaved rounds; transformer at {64 if args.full else 16} tokens × 128.",
             f"Command: `python benchmarks/bench_frameworks.py --repeat {args.repeat}"
             + (" --full" if args.full else "")

@@ -6,9 +6,10 @@ and CUDA where PyTorch sees one) the methods are ``torch.func.jacfwd``, ``torch.
 ``jax.jit(chainorder.jax.jacobian)`` (when :mod:`chainorder.jax` exists). Each method is called
 once (warm-up, compilation, chainorder's planning and measuring) and its Jacobian compared with
 ``torch.func.jacrev``'s (normwise, :func:`chainorder.measure.tolerance`); only methods that
-match are timed: ``repeat`` rounds, the methods interleaved in every round, best wall-clock
-time and best process CPU time (every thread of this process; less sensitive than the wall
-clock to other jobs on a shared machine) kept.
+match are timed: ``repeat`` rounds, the methods interleaved in every round, each a batch of
+calls lasting at least :data:`BATCH_SECONDS` (its mean per call counts), best wall-clock time
+and best process CPU time (every thread of this process; less sensitive than the wall clock
+to other jobs on a shared machine) kept.
 
 Peak memory, after timing, one more call each: PyTorch on CPU from the profiler's allocator
 events (``torch.profiler``, ``profile_memory=True``: the highest ``Total Allocated`` above the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -224,6 +226,18 @@ def _run(entry: Any) -> Any:
     return out
 
 
+#: A timed batch lasts at least this long (seconds): a call of a few ms is repeated within the
+#: batch, so one scheduler tick or one spin of XLA's idle threads does not decide its time.
+BATCH_SECONDS = 0.05
+
+
+def _batch_size(entry: Any) -> int:
+    """Calls per timed batch: enough for :data:`BATCH_SECONDS`, from one untimed warm call."""
+    start = time.perf_counter()
+    _run(entry)
+    return max(1, min(100, math.ceil(BATCH_SECONDS / max(time.perf_counter() - start, 1e-6))))
+
+
 def _host(a: Any) -> Any:
     import numpy as np
 
@@ -320,11 +334,15 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             r.status = "mismatch"
             calls.pop(method)
         del J
+    batch = {method: _batch_size(entry) for method, entry in calls.items()}
     for _ in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
         for method, entry in calls.items():
+            k = batch[method]
             start, cpu = time.perf_counter(), time.process_time()
-            _run(entry)
-            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            for _ in range(k):
+                _run(entry)
+            seconds = (time.perf_counter() - start) / k
+            cpu = (time.process_time() - cpu) / k
             r = results[method]
             r.seconds = seconds if r.seconds is None else min(r.seconds, seconds)
             r.cpu_seconds = cpu if r.cpu_seconds is None else min(r.cpu_seconds, cpu)
