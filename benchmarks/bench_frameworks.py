@@ -43,9 +43,10 @@ NOTES = """### Notes on method
   (best of the rounds), on the wall clock and on the process's CPU time (all its threads;
   less sensitive to other jobs). In each round a method runs a batch of calls lasting at least
   50 ms (a call of a few ms is repeated; the batch's mean per call counts), so one scheduler
-  tick or one spin of XLA's idle threads does not decide a row. The load average at the start
-  is in the header (2 cores); the targets are judged on these ratios as they came out, not
-  re-run until they pass.
+  tick or one spin of XLA's idle threads does not decide a row; each round starts one method
+  later than the last, so no method always runs right after the same (large) one. The load
+  average at the start is in the header (2 cores); the targets are judged on these ratios as
+  they came out, not re-run until they pass.
 - Every Jacobian is compared with `torch.func.jacrev`'s (normwise relative difference,
   tolerance 1e-4 in float32, 1e-9 in float64) before its time counts.
 - `chainorder.torch auto` is `chainorder.torch.jacobian(model)`: its first call (warm-up, not

@@ -335,8 +335,11 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             calls.pop(method)
         del J
     batch = {method: _batch_size(entry) for method, entry in calls.items()}
-    for _ in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
-        for method, entry in calls.items():
+    order = list(calls.items())
+    for r in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
+        # each round starts one method later: no method always follows the same one (a
+        # method that runs after a large one finds its caches and allocator cold)
+        for method, entry in order[r % len(order) :] + order[: r % len(order)]:
             k = batch[method]
             start, cpu = time.perf_counter(), time.process_time()
             for _ in range(k):

@@ -21,10 +21,12 @@ from chainorder.jax.planning import Candidate, candidates, check_method, make_pl
 from chainorder.jax.program import Program
 from chainorder.jax.segments import Segment
 
-__all__ = ["TIME_TIE", "JaxJacobian", "Prepared", "choose_timed", "jacobian"]
+__all__ = ["MEMORY_TIE", "TIME_TIE", "JaxJacobian", "Prepared", "choose_timed", "jacobian"]
 
-#: Timed candidates within this factor of the fastest count as tied (memory decides).
+#: Timed candidates within this factor of the fastest count as near-tied ...
 TIME_TIE = 1.03
+#: ... and a near-tie goes to the leaner plan only if it needs at most this fraction of the memory.
+MEMORY_TIE = 0.9
 
 
 @dataclass
@@ -220,8 +222,9 @@ class JaxJacobian:
 
 
 def choose_timed(prep: Prepared) -> str:
-    """The fastest timed candidate; among those within 3 % of it, the one XLA says allocates
-    the least (a tie in time is broken by memory).
+    """The fastest timed candidate, unless one within 3 % of its time allocates at least 10 %
+    less (XLA's figures): then that one (a near-tie in time goes to clearly less memory, never
+    to a fraction of a percent of it).
 
     Examples
     --------
@@ -238,9 +241,11 @@ def choose_timed(prep: Prepared) -> str:
     """
     from chainorder.jax.timing import xla_figures
 
-    best = min(prep.timings.values())
-    close = [k for k, t in prep.timings.items() if t <= TIME_TIE * best]
-    return min(close, key=lambda k: (xla_figures(prep, k).peak_bytes, prep.timings[k]))
+    fastest = min(prep.timings, key=prep.timings.__getitem__)
+    close = [k for k, t in prep.timings.items() if t <= TIME_TIE * prep.timings[fastest]]
+    lean = min(close, key=lambda k: (xla_figures(prep, k).peak_bytes, prep.timings[k]))
+    peak = xla_figures(prep, lean).peak_bytes
+    return lean if peak <= MEMORY_TIE * xla_figures(prep, fastest).peak_bytes else fastest
 
 
 def jacobian(
