@@ -181,7 +181,8 @@ def run_plan(
             starts.append(node.lo - 1)
     env, x = forward_cuts(prog, segs, args, dtype, max(starts))
     env = dict(env)  # the sweeps read the weights as run-time values in a fast layout
-    opaque_operands(env, segs)
+    swept = {l for n in plan.nodes if n.action == "tangent" for l in range(n.split, n.hi + 1)}
+    opaque_operands(env, segs, [segs[l - 1] for l in sorted(swept)])
     arrays: dict[int, Any] = {}
     for i, node in enumerate(plan.nodes):
         if node.action == "diagonal":

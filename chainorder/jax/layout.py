@@ -108,10 +108,15 @@ def preferred_order(segs: Sequence[Segment], inactive: set[int]) -> dict[int, tu
     return orders
 
 
-def opaque_operands(env: dict[int, Any], segs: Sequence[Segment]) -> None:
+def opaque_operands(
+    env: dict[int, Any], segs: Sequence[Segment], tangent: Sequence[Segment] | None = None
+) -> None:
     """Replace the segments' inactive operands in ``env`` by run-time values (see the module
     notes): one ``optimization_barrier`` over all of them, those of :func:`preferred_order`
-    stored transposed before it and viewed in their own order after it.
+    in the segments ``tangent`` (default: all) stored transposed before it and viewed in their
+    own order after it. Adjoint sweeps and forward evaluations take either layout at the same
+    speed, but a forward product fused with its bias may copy a reordered operand back, so
+    only the segments that tangent sweeps run should be given.
 
     Examples
     --------
@@ -135,7 +140,7 @@ def opaque_operands(env: dict[int, Any], segs: Sequence[Segment]) -> None:
     ids = [v for v in inactive_operands(segs) if v in env]
     if not ids:
         return
-    orders = preferred_order(segs, set(ids))
+    orders = preferred_order(segs if tangent is None else tangent, set(ids))
     stored = tuple(lax.transpose(env[v], orders[v]) if v in orders else env[v] for v in ids)
     for v, value in zip(ids, lax.optimization_barrier(stored), strict=True):
         if v in orders:
