@@ -50,10 +50,19 @@ def test_suite_rows_check_then_time() -> None:
         assert r.status == "ok" and r.seconds > 0 and r.rel_diff <= 1e-9
         assert r.peak_bytes > 0 and r.memory_source.startswith("torch.profiler")
     assert by["chainorder.torch auto"].mode == "reverse"  # 10 outputs: one adjoint sweep
+    assert by["chainorder.torch auto"].pure_call == "torch.func.jacrev"  # runs jacrev itself
+    for r in cpu:  # one figure per round, the best round as the row's time
+        if r.status == "ok":
+            assert len(r.rounds) == len(r.cpu_rounds) == 1
+            assert (r.seconds, r.cpu_seconds) == (min(r.rounds), min(r.cpu_rounds))
     assert by["torch.func.jacfwd"].predicted_mults > by["torch.func.jacrev"].predicted_mults
     if importlib.util.find_spec("jax") is not None:
         r = by["jax.jit(jax.jacrev)"]
         assert r.status == "ok" and r.peak_bytes > 0 and r.memory_source.startswith("XLA")
+        if "jax.jit(chainorder.jax)" in by and by["jax.jit(chainorder.jax)"].status == "ok":
+            auto = by["jax.jit(chainorder.jax)"]
+            assert (auto.mode, auto.pure_call) == ("reverse", "jax.jacrev")
+            assert auto.predicted_mults == r.predicted_mults
 
 
 def test_cli_runs_the_suite(monkeypatch) -> None:

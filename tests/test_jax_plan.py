@@ -111,7 +111,9 @@ def test_random_mlp_widths_match_jacrev(widths, seed):
 def test_predicted_flops_are_what_xla_compiles(name):
     """The plan's FLOPs plus the forward evaluations it runs are XLA's count of the compiled
     Jacobian, and the plans rank as predicted. XLA may rewrite the first product of a sweep
-    that starts from the identity (``I·W = W``): that link's sweep work is the allowed saving."""
+    that starts from the identity (``I·W = W``): that link's sweep work is the allowed saving.
+    Compiled staged, as ``jax.jit`` of the Jacobian compiles them (nothing folded at trace
+    time)."""
     f, x = make_case(name, "float32", scale=4)
     prep = cjax.jacobian(f, measure=False).prepared(x)
     cost = jax.jit(f).lower(x).compile().cost_analysis()
@@ -126,7 +128,11 @@ def test_predicted_flops_are_what_xla_compiles(name):
             if n.action == "adjoint" and n.left < 0:
                 saved += 2 * n.seeds * plan.links[n.split - 2].adjoint
         xla = xla_figures(prep, key).flops
-        assert plan.flops - saved <= xla <= plan.flops + (1 + sweeps) * forward * 1.1 + 1e4, key
+        # above: the identity seed block is built at run time (XLA counts its compare and
+        # convert, 2 per element) and an elementwise JVP counts 3 operations per element where
+        # the plan prices one multiply-add: at most 4 % of the plan's FLOPs here
+        high = plan.flops * 1.04 + (1 + sweeps) * forward * 1.1 + 1e4
+        assert plan.flops - saved <= xla <= high, key
     if name == "hourglass":
         opt, fwd = xla_figures(prep, "optimal").flops, xla_figures(prep, "forward").flops
         assert opt < 0.5 * fwd

@@ -6,10 +6,13 @@ and CUDA where PyTorch sees one) the methods are ``torch.func.jacfwd``, ``torch.
 ``jax.jit(chainorder.jax.jacobian)`` (when :mod:`chainorder.jax` exists). Each method is called
 once (warm-up, compilation, chainorder's planning and measuring) and its Jacobian compared with
 ``torch.func.jacrev``'s (normwise, :func:`chainorder.measure.tolerance`); only methods that
-match are timed: ``repeat`` rounds, the methods interleaved in every round, each a batch of
-calls lasting at least :data:`BATCH_SECONDS` (its mean per call counts), best wall-clock time
-and best process CPU time (every thread of this process; less sensitive than the wall clock
-to other jobs on a shared machine) kept.
+match are timed: ``repeat`` rounds, the methods back to back in every round (in a new,
+seeded random order each round, so that no method always follows the same one), each a batch
+of calls lasting at least :data:`BATCH_SECONDS` (its mean per call counts; a batch of several
+calls starts after one untimed call of the same method). Every round's wall-clock and
+process CPU time (every thread of this process; less sensitive than the wall clock to other
+jobs on a shared machine) is kept on the row (``rounds``, ``cpu_rounds``), so that a ratio
+can be taken within each round; ``seconds`` and ``cpu_seconds`` are the best rounds.
 
 Peak memory, after timing, one more call each: PyTorch on CPU from the profiler's allocator
 events (``torch.profiler``, ``profile_memory=True``: the highest ``Total Allocated`` above the
@@ -23,10 +26,11 @@ import contextlib
 import json
 import math
 import os
+import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chainorder.frameworks.models import Model, case_names, make_model
@@ -72,6 +76,9 @@ class FrameworkResult:
     predicted_peak_bytes: int | None = None
     expression: str = ""
     mode: str = ""
+    pure_call: str = ""  # the framework function a pure plan runs as (auto rows), else ""
+    rounds: list[float] = field(default_factory=list)  # wall seconds per call, per round
+    cpu_rounds: list[float] = field(default_factory=list)  # CPU seconds per call, per round
 
 
 def _devices() -> list[str]:
@@ -207,7 +214,9 @@ def _methods(model: Model, dtype: str, device: str, jax_ok: bool) -> dict[str, A
         try:
             import chainorder.jax as cj
 
-            calls["jax.jit(chainorder.jax)"] = (jax.jit(cj.jacobian(f)), "jax", xj)
+            jac = cj.jacobian(f)
+            calls["jax.jit(chainorder.jax)"] = (jax.jit(jac), "jax", xj)
+            calls["_jax_auto"] = (jac, xj)
         except ImportError:
             pass
     del np
@@ -306,6 +315,7 @@ def iter_results(
 def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[FrameworkResult]:
     calls = _methods(model, dtype, device, jax_ok)
     auto, xt = calls.pop("_auto"), calls.pop("_input")
+    jax_auto = calls.pop("_jax_auto", None)
     planned = auto.plan_for(xt)
     predicted = {
         "torch.func.jacrev": planned.baselines["jacrev"],
@@ -335,20 +345,25 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             calls.pop(method)
         del J
     batch = {method: _batch_size(entry) for method, entry in calls.items()}
-    order = list(calls.items())
-    for r in range(repeat):  # interleaved rounds, best time kept (wall clock and CPU time)
-        # each round starts one method later: no method always follows the same one (a
-        # method that runs after a large one finds its caches and allocator cold)
-        for method, entry in order[r % len(order) :] + order[: r % len(order)]:
+    for i in range(repeat):  # interleaved rounds: every method once per round, back to back
+        # in a new order every round (seeded): a method that runs right after a large one
+        # finds its caches and allocator cold, so no method may always follow the same one (a
+        # rotation would keep every method's predecessor)
+        order = list(calls.items())
+        random.Random(i).shuffle(order)
+        for method, entry in order:
             k = batch[method]
+            if k > 1:  # a short call: one untimed call first, so the batch starts warm
+                _run(entry)
             start, cpu = time.perf_counter(), time.process_time()
             for _ in range(k):
                 _run(entry)
-            seconds = (time.perf_counter() - start) / k
-            cpu = (time.process_time() - cpu) / k
             r = results[method]
-            r.seconds = seconds if r.seconds is None else min(r.seconds, seconds)
-            r.cpu_seconds = cpu if r.cpu_seconds is None else min(r.cpu_seconds, cpu)
+            r.rounds.append((time.perf_counter() - start) / k)
+            r.cpu_rounds.append((time.process_time() - cpu) / k)
+    for method in calls:  # the best round of each (the per-round figures stay on the row)
+        r = results[method]
+        r.seconds, r.cpu_seconds = min(r.rounds), min(r.cpu_rounds)
     for method, entry in calls.items():
         r = results[method]
         if entry[1] == "jax":
@@ -361,6 +376,12 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
         elif method == "chainorder.torch auto":
             c = next(c for c in planned.baselines.values() if c.name == planned.chosen)
             r.expression, r.mode = c.plan.expression(), c.plan.mode
+            r.pure_call = _pure_call(c.plan, "torch.func")
+        elif method == "jax.jit(chainorder.jax)" and jax_auto is not None:
+            prep = jax_auto[0].prepared(jax_auto[1])  # cached by the warm-up call's trace
+            c = prep.plan
+            r.expression, r.mode = c.plan.expression(), c.plan.mode
+            r.pure_call = _pure_call(c.plan, "jax")
         else:
             c = None
         if c is not None:
@@ -368,6 +389,14 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             r.predicted_peak_bytes = c.peak_bytes
             r.mode = r.mode or c.plan.mode
         yield r
+
+
+def _pure_call(plan: Any, prefix: str) -> str:
+    """``prefix.jacfwd``/``prefix.jacrev`` when ``plan`` is one sweep from the identity over
+    the whole chain (then both chainorder front ends run the framework's own function)."""
+    if len(plan.nodes) != 1 or plan.root.action not in ("tangent", "adjoint"):
+        return ""
+    return f"{prefix}.{'jacfwd' if plan.root.action == 'tangent' else 'jacrev'}"
 
 
 def bench_rows(repeat: int = 3, seed: int = 0, full: bool = False) -> Iterator[Any]:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainorder.execute_links import multiply_stored
+from chainorder.jax.layout import opaque_operands
 from chainorder.jax.program import Program, read, run_ops
 from chainorder.jax.segments import Segment
 from chainorder.matfree.plan import MatrixFreePlan
@@ -179,6 +180,9 @@ def run_plan(
         elif node.action in ("adjoint", "diagonal"):
             starts.append(node.lo - 1)
     env, x = forward_cuts(prog, segs, args, dtype, max(starts))
+    env = dict(env)  # the sweeps read the weights as run-time values in a fast layout
+    swept = {l for n in plan.nodes if n.action == "tangent" for l in range(n.split, n.hi + 1)}
+    opaque_operands(env, segs, [segs[l - 1] for l in sorted(swept)])
     arrays: dict[int, Any] = {}
     for i, node in enumerate(plan.nodes):
         if node.action == "diagonal":

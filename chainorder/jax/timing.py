@@ -97,8 +97,10 @@ def compiled_plan(prep: Any, name: str) -> Any:
                 return pure(prep.fn, argnums=prep.argnums)(*args)
             return run_plan(plan, prep.prog, prep.segs, xs, prep.dtype)
 
-        with jax.ensure_compile_time_eval():
-            hit = jax.jit(fn).lower(*prep.leaf_specs).compile()
+        # staged like the call it stands for (not under ensure_compile_time_eval: that would
+        # run the operations on constants while tracing, so the compiled program would differ
+        # from the one ``jax.jit`` of the Jacobian compiles, barriers included)
+        hit = jax.jit(fn).lower(*prep.leaf_specs).compile()
         prep.compiled[name] = hit
     return hit
 

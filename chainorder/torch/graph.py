@@ -268,9 +268,7 @@ def build_chain(gm: Any, args: Sequence[Any], argnums: int = 0) -> TorchChain:
         inputs = node.all_input_nodes
         if any(n.name in dependent for n in inputs) and _has_tensor(value):
             dependent.add(node.name)
-            flags = tuple(
-                isinstance(a, torch.fx.Node) and a.name in dependent for a in node.args
-            )
+            flags = tuple(isinstance(a, torch.fx.Node) and a.name in dependent for a in node.args)
             a = torch.fx.node.map_arg(node.args, lambda n: env[n.name])
             kw = torch.fx.node.map_arg(node.kwargs, lambda n: env[n.name])
             module = gm.get_submodule(node.target) if node.op == "call_module" else None

@@ -74,12 +74,11 @@ class Planned:
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    import torch
-
     out = []
     for a in args:
-        if isinstance(a, torch.Tensor):
-            out.append((tuple(a.shape), str(a.dtype), str(a.device)))
+        shape = getattr(a, "shape", None)
+        if shape is not None and hasattr(a, "device"):  # a tensor (hashable parts, no strings)
+            out.append((shape, a.dtype, a.device))
         else:
             out.append(("value", repr(a)))
     return tuple(out)
@@ -95,6 +94,10 @@ class TorchJacobian:
         self.measure = measure
         self._gm: Any = None
         self._plans: dict[tuple[Any, ...], Planned] = {}
+        #: per signature, once planned, checked and measured: what a call runs (a pure plan:
+        #: ``torch.func.jacfwd``/``jacrev`` of ``f`` itself, built once), so that a call does
+        #: no planning work besides one dictionary look-up
+        self._runners: dict[tuple[Any, ...], tuple[Planned, Callable[..., Any]]] = {}
         self.last: Planned | None = None
 
     def __repr__(self) -> str:
@@ -158,6 +161,11 @@ class TorchJacobian:
     # running ----------------------------------------------------------------------------------
     def __call__(self, *args: Any) -> Any:
         """The Jacobian of ``f`` w.r.t. argument ``argnums`` at ``args``."""
+        key = _signature(args)
+        hit = self._runners.get(key)
+        if hit is not None:  # the per-call path: one look-up, then the plan's own work
+            self.last = hit[0]
+            return hit[1](*args)
         from chainorder.memory_guard import check_memory
 
         planned = self.plan_for(*args)
@@ -167,20 +175,27 @@ class TorchJacobian:
             check_memory(peak, "chainorder.torch.jacobian's plan")
             planned.checked = True
         if len(planned.candidates) > 1 and not planned.measured:
-            return self._measure(planned, args)
-        return self._execute(planned.plan, planned, args)
+            out = self._measure(planned, args)
+        else:
+            out = self._execute(planned.plan, planned, args)
+        self._runners[key] = (planned, self._runner(planned.plan, planned))
+        return out
 
-    def _execute(self, plan: MatrixFreePlan, planned: Planned, args: tuple[Any, ...]) -> Any:
-        """Run ``plan``; a pure sweep over the whole chain from the identity is exactly
+    def _runner(self, plan: MatrixFreePlan, planned: Planned) -> Callable[..., Any]:
+        """What runs ``plan``: a pure sweep over the whole chain from the identity is exactly
         ``torch.func.jacfwd``/``jacrev``, so it runs as that (no interpreter in between)."""
-        from chainorder.torch.execute import run_plan
-
         if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
             import torch
 
             pure = torch.func.jacfwd if plan.root.action == "tangent" else torch.func.jacrev
-            return pure(self.f, argnums=self.argnums)(*args)
-        return run_plan(plan, planned.chain, args)
+            return pure(self.f, argnums=self.argnums)
+        from chainorder.torch.execute import run_plan
+
+        return lambda *args: run_plan(plan, planned.chain, args)
+
+    def _execute(self, plan: MatrixFreePlan, planned: Planned, args: tuple[Any, ...]) -> Any:
+        """Run ``plan`` (see :meth:`_runner`)."""
+        return self._runner(plan, planned)(*args)
 
     def _measure(self, planned: Planned, args: tuple[Any, ...]) -> Any:
         from chainorder.measure import tolerance
