@@ -250,6 +250,14 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         (sb, _), (sa, _) = ins.terms
         b, a = slots[sb], slots[sa]
         db, da = info["diag_b"], info["diag_a"]
+        into = info.get("into", -1)  # a dying factor of the product's layout, ours alone
+        if into >= 0 and getattr(getattr(slots[into], "flags", None), "writeable", True):
+            dest = slots[into]
+            if db and da:
+                return xp.multiply(b, a, out=dest), a.size
+            if db:
+                return xp.multiply(b[:, None], a, out=dest), a.size
+            return xp.multiply(b, a[None, :], out=dest), b.size
         if db and da:
             return b * a, a.size
         if db:

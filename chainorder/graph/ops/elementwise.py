@@ -15,6 +15,7 @@ from chainorder.graph.ops.registry import (
     bcast_tangent,
     register,
     size_of,
+    sum_axes,
     unbroadcast,
 )
 from chainorder.graph.structure import EdgeStructure
@@ -92,9 +93,9 @@ def _elementwise(
 
     def vjp(i, c, values, out, params):
         in_shape = np.shape(values[i])
-        if i in units:
-            g = c if units[i] > 0 else -c
-            return unbroadcast(g, in_shape)
+        if i in units:  # negated after the reduction: a small array, the same values
+            g = unbroadcast(c, in_shape)
+            return g if units[i] > 0 else -g
         f = factors(i, values, out)
         if tuple(in_shape) != c.shape[1:] and type(c) is np.ndarray:
             fused = _fused_unbroadcast(c, f, in_shape)
@@ -285,7 +286,7 @@ def _reduction(name: str, forward: Callable[..., Any], scaled: bool) -> OpRule:
 
     def jvp(i, t, values, out, params):
         axes = _axes(params.get("axis"), np.ndim(values[0]))
-        r = t.sum(axis=tuple(a + 1 for a in axes), keepdims=params.get("keepdims", False))
+        r = sum_axes(t, tuple(a + 1 for a in axes), params.get("keepdims", False))
         return r / count(np.shape(values[0]), params) if scaled else r
 
     def vjp(i, c, values, out, params):

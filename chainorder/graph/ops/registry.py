@@ -14,7 +14,9 @@ import numpy as np
 
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "get_rule", "register"]
+__all__ = [
+    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "get_rule", "register", "sum_axes",
+]  # fmt: skip
 
 Array = np.ndarray
 Shape = tuple[int, ...]
@@ -116,13 +118,37 @@ def bcast_tangent(t: Array, out_shape: Shape) -> Array:
     return np.broadcast_to(t, (k, *out_shape))
 
 
+def sum_axes(a: Array, axes: tuple[int, ...], keepdims: bool = False) -> Array:
+    """``a.sum(axis=axes, keepdims=keepdims)``; for a NumPy array as one ``einsum``.
+
+    NumPy's ``sum`` over a short trailing axis runs its inner loop once per group (a
+    ``(512, 32, 32)`` block summed over its last axis: 16,384 loops of 32, 0.43 ms), where
+    ``einsum`` keeps the long axes inside (0.15 ms). The same additions, in another order
+    (results agree to rounding). Other array types (CuPy) use their own ``sum``.
+
+    Examples
+    --------
+    >>> sum_axes(np.arange(6.0).reshape(1, 2, 3), (2,), keepdims=True).tolist()
+    [[[3.0], [12.0]]]
+    """
+    axes = tuple(sorted({int(x) % max(a.ndim, 1) for x in axes}))
+    if type(a) is not np.ndarray or a.ndim > 26 or not axes or a.dtype.kind not in "fc":
+        return a.sum(axis=axes, keepdims=keepdims)
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
+    kept = "".join(ch for n, ch in enumerate(letters) if n not in axes)
+    r = np.einsum(f"{letters}->{kept}", a)
+    if keepdims:
+        r = r.reshape(tuple(1 if n in axes else m for n, m in enumerate(a.shape)))
+    return r
+
+
 def unbroadcast(c: Array, in_shape: Shape) -> Array:
     """Sum a batch of cotangents ``(k, *out_shape)`` down to ``(k, *in_shape)``."""
     k = c.shape[0]
     pad = c.ndim - 1 - len(in_shape)
-    if pad:
-        c = c.sum(axis=tuple(range(1, 1 + pad)))
-    axes = tuple(i + 1 for i, n in enumerate(in_shape) if n == 1 and c.shape[i + 1] != 1)
+    axes = tuple(range(1, 1 + pad)) + tuple(
+        i + 1 + pad for i, n in enumerate(in_shape) if n == 1 and c.shape[i + 1 + pad] != 1
+    )
     if axes:
-        c = c.sum(axis=axes, keepdims=True)
+        c = sum_axes(c, axes)
     return c.reshape((k, *in_shape))
