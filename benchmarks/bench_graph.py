@@ -226,6 +226,8 @@ def execution(ns) -> str:
     summary = ["| function | max mults | ρ(mults, time) | chosen | chosen/fastest |",
                "|---|---:|---:|---|---:|"]  # fmt: skip
     for name, make in CASES.items():
+        if ns.only and ns.only not in name:
+            continue
         f, args, wrt = make(1.0)
         g = trace(f, *args, wrt=list(wrt))
         p = plan_graph(g, seed=ns.seed)
@@ -311,6 +313,7 @@ def main() -> None:
     parser.add_argument(
         "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"
     )
+    parser.add_argument("--only", default=None, help="cases whose name contains this (--exec)")
     parser.add_argument(
         "--profile", metavar="CASE", help="per-instruction times of every mode of CASE"
     )
@@ -319,6 +322,8 @@ def main() -> None:
         profile(ns.profile, ns.seed)
         return
     if ns.exec:
+        if ns.only and ns.write:
+            parser.error("--only runs a part of the section: not with --write")
         emit("graph-exec", execution(ns), ns.out, ns.write)
         return
     lines = [

@@ -44,6 +44,35 @@ def _times(tb: Array, f: Any, last: bool) -> Array:
     return np.multiply(tb, f, out=np.moveaxis(res, -1, 0))
 
 
+def _broadcast_times(t: Array, f: Any, out_shape: Shape, last: bool) -> Array | None:
+    """``bcast_tangent(t, out_shape) * f`` as one ``einsum`` when ``t`` or an array ``f``
+    must be broadcast (else ``None``): NumPy's broadcast product runs its inner loop once
+    per short group (512 tangents ``(32, 1)`` times a ``(32, 32)`` factor: 0.81 ms), the
+    ``einsum`` over the long axes (0.50 ms). A broadcast axis gets a label of its own (a
+    sum over one term: the same products)."""
+    if type(t) is not np.ndarray or not isinstance(f, np.ndarray) or f.ndim == 0:
+        return None
+    nd = len(out_shape)
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
+    if 2 * nd + 1 > len(letters) or f.ndim > nd or t.ndim - 1 > nd:
+        return None
+    pad = (1,) * (nd - (t.ndim - 1))
+    t_shape = (*pad, *t.shape[1:])
+    lead = nd - f.ndim
+    if t_shape == tuple(out_shape) and f.shape == tuple(out_shape[lead:]):
+        return None  # nothing broadcast: the plain product is as fast
+    spare = iter(letters[nd:])
+    ts = "".join(letters[a] if n == out_shape[a] else next(spare) for a, n in enumerate(t_shape))
+    fs = "".join(letters[lead + a] if n == out_shape[lead + a] else next(spare)
+                 for a, n in enumerate(f.shape))  # fmt: skip
+    spec = f"Z{ts},{fs}->Z{letters[:nd]}"
+    tt = t.reshape((t.shape[0], *t_shape))
+    if not last:
+        return np.einsum(spec, tt, f)
+    res = np.empty((*out_shape, t.shape[0]), np.result_type(t, f))
+    return np.einsum(spec, tt, f, out=np.moveaxis(res, -1, 0))
+
+
 def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
     """``unbroadcast(c * f, in_shape)`` as one ``einsum`` (the same multiply-adds, without
     the ``c * f`` temporary of the full block), for an array factor ``f``; else ``None``."""
@@ -86,10 +115,15 @@ def _elementwise(
     # masks: every factor is 0 or 1 (where), so the partial is unit and costs no mults
 
     def jvp(i, t, values, out, params):
+        if i not in units:
+            f = factors(i, values, out)
+            fused = _broadcast_times(t, f, np.shape(out), _seeds_last(t))
+            if fused is not None:
+                return fused
         tb = bcast_tangent(t, np.shape(out))
         if i in units:
             return tb if units[i] > 0 else -tb
-        return _times(tb, factors(i, values, out), _seeds_last(t))
+        return _times(tb, f, _seeds_last(t))
 
     def vjp(i, c, values, out, params):
         in_shape = np.shape(values[i])
