@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainorder.graph.ops.elementwise import DIAGONAL_FACTORS
+from chainorder.graph.ops.registry import dense_copy
 
 __all__ = ["form", "former"]
 
@@ -91,6 +92,8 @@ def form(graph, u: str, v: str, xp=np):
             f = units[i]
         else:
             f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
+        if xp is np:  # a broadcast factor written by repeat (dense_copy), not a copy loop
+            return dense_copy(np.broadcast_to(np.asarray(f, dtype=float), np.shape(out))).ravel()
         return xp.array(xp.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
     other = graph.value(d["args"][1 - i])
     sa, sb = shapes

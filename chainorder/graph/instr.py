@@ -22,6 +22,7 @@ import numpy as np
 
 from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
+from chainorder.graph.ops.registry import broadcast_axes, dense_copy
 
 __all__ = ["Instr", "array_module", "execute", "live_after", "simulate_peak"]
 
@@ -244,6 +245,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         r = out.shape[0]
         if op == "apply_jvp" and xp is np:
             return _tangents_as_columns(out), mults
+        if xp is np and broadcast_axes(out):
+            out = dense_copy(out)  # a broadcast block by repeat, not NumPy's copy loop
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors

@@ -135,6 +135,10 @@ def _elementwise(
             fused = _fused_unbroadcast(c, f, in_shape)
             if fused is not None:
                 return fused
+        elif tuple(in_shape) == c.shape[1:]:  # a broadcast factor: one einsum
+            fused = _broadcast_times(c, f, c.shape[1:], _seeds_last(c))
+            if fused is not None:
+                return fused
         return unbroadcast(c * f, in_shape)
 
     def structure(i, shapes, out_shape, params):

@@ -15,7 +15,8 @@ import numpy as np
 from chainorder.graph.structure import EdgeStructure
 
 __all__ = [
-    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "get_rule", "register", "sum_axes",
+    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "broadcast_axes", "dense_copy", "get_rule", "register",
+    "sum_axes",
 ]  # fmt: skip
 
 Array = np.ndarray
@@ -140,6 +141,38 @@ def sum_axes(a: Array, axes: tuple[int, ...], keepdims: bool = False) -> Array:
     if keepdims:
         r = r.reshape(tuple(1 if n in axes else m for n, m in enumerate(a.shape)))
     return r
+
+
+def dense_copy(a: Array) -> Array:
+    """A new C-contiguous copy of ``a``; a broadcast NumPy view (stride-0 axes) is written
+    by ``np.repeat`` of its base along those axes, not by NumPy's copy loop, which runs
+    once per short group (``(1, 400, 400, 1)`` → ``(…, 2)``: 1.0 against 0.43 ms).
+
+    Examples
+    --------
+    >>> dense_copy(np.broadcast_to(np.arange(2.0)[:, None], (2, 3))).tolist()
+    [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    wide = broadcast_axes(a)
+    if len(wide) != 1 or type(a) is not np.ndarray:  # (several: repeat's steps would be
+        return a.copy()  # temporaries of their own)
+    base = a[tuple(slice(0, 1) if ax in wide else slice(None) for ax in range(a.ndim))]
+    return np.repeat(base, a.shape[wide[0]], axis=wide[0])
+
+
+def broadcast_axes(a: Array) -> list[int]:
+    """The axes along which ``a`` is a broadcast view (stride 0, length > 1).
+
+    Examples
+    --------
+    >>> broadcast_axes(np.broadcast_to(np.ones(3), (2, 3)))
+    [0]
+    """
+    strides = getattr(a, "strides", None)
+    if strides is None:
+        return []
+    return [ax for ax, (n, st) in enumerate(zip(a.shape, strides, strict=True))
+            if st == 0 and n > 1]  # fmt: skip
 
 
 def unbroadcast(c: Array, in_shape: Shape) -> Array:
