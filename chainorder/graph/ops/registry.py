@@ -15,8 +15,8 @@ import numpy as np
 from chainorder.graph.structure import EdgeStructure
 
 __all__ = [
-    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "broadcast_axes", "dense_copy", "get_rule", "register",
-    "sum_axes",
+    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "broadcast_axes", "dense_copy",
+    "get_rule", "register", "sum_axes",
 ]  # fmt: skip
 
 Array = np.ndarray
