@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +74,31 @@ def _broadcast_times(t: Array, f: Any, out_shape: Shape, last: bool) -> Array | 
     return np.einsum(spec, tt, f, out=np.moveaxis(res, -1, 0))
 
 
+def _short_tail(c: Array, f: Array, in_shape: Shape) -> Array | None:
+    """``unbroadcast(c * f, in_shape)`` where ``in_shape`` keeps only a short trailing block
+    of the output's axes (at most 16 scalars, e.g. a length scale ``(2,)`` of ``(N, N, 2)``
+    differences) and ``f`` has the output's shape: one strided product per kept scalar
+    (``einsum`` runs its inner loop along the short axis: 0.92 against 0.42 ms for
+    ``(1, 400, 400, 2)``); else ``None``."""
+    out_shape = c.shape[1:]
+    nd = len(out_shape)
+    kept = len(in_shape)
+    while kept and in_shape[len(in_shape) - kept] == 1:
+        kept -= 1  # leading size-1 axes of in_shape are summed over
+    tail = tuple(in_shape[len(in_shape) - kept :])
+    n_k = math.prod(tail)
+    if (not kept or n_k > 16 or tail != tuple(out_shape[nd - kept :])
+            or tuple(f.shape) != tuple(out_shape) or n_k == math.prod(out_shape)
+            or not c.flags.c_contiguous or not f.flags.c_contiguous):  # fmt: skip
+        return None
+    c2 = c.reshape(c.shape[0], -1, n_k)
+    f2 = f.reshape(-1, n_k)
+    res = np.empty((c.shape[0], n_k), np.result_type(c, f))
+    for k in range(n_k):
+        res[:, k] = c2[:, :, k] @ f2[:, k]
+    return res.reshape((c.shape[0], *in_shape))
+
+
 def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
     """``unbroadcast(c * f, in_shape)`` as one ``einsum`` (the same multiply-adds, without
     the ``c * f`` temporary of the full block), for an array factor ``f``; else ``None``."""
@@ -83,6 +109,9 @@ def _fused_unbroadcast(c: Array, f: Any, in_shape: Shape) -> Array | None:
     letters = "abcdefghijklmnopqrstuvwxy"[:nd]
     if nd > len(letters) or f.ndim > nd:
         return None
+    short = _short_tail(c, f, in_shape)
+    if short is not None:
+        return short
     lead = nd - f.ndim  # f's size-1 axes along which out is wider are squeezed out
     squeeze = tuple(a for a in range(f.ndim) if f.shape[a] == 1 and out_shape[lead + a] != 1)
     fspec = "".join(letters[lead + a] for a in range(f.ndim) if a not in squeeze)

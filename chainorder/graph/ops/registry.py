@@ -154,8 +154,14 @@ def dense_copy(a: Array) -> Array:
     [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
     """
     wide = broadcast_axes(a)
-    if len(wide) != 1 or type(a) is not np.ndarray:  # (several: repeat's steps would be
-        return a.copy()  # temporaries of their own)
+    if not wide or type(a) is not np.ndarray:
+        return a.copy()
+    if wide == list(range(len(wide))):  # leading axes: copies of the tail, one repeat
+        tail = np.ascontiguousarray(a[(0,) * len(wide)])
+        count = math.prod(a.shape[: len(wide)])
+        return np.repeat(tail[None], count, axis=0).reshape(a.shape)
+    if len(wide) > 1:  # (repeat axis by axis would leave temporaries of its own)
+        return a.copy()
     base = a[tuple(slice(0, 1) if ax in wide else slice(None) for ax in range(a.ndim))]
     return np.repeat(base, a.shape[wide[0]], axis=wide[0])
 
