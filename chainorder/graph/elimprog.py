@@ -146,9 +146,13 @@ class _Emitter:
             fps = [self.fp(node, i, way, self._shape(j), batch) for _, i in terms]
             temp += summed(fps, batch, size)[1]
             fresh = len(fps) > 1 or (not fps[0].view and fps[0].held(batch) >= size)
-        info = {"both_diag": both, "shape_j": self._shape(j), "copy": copy}
+        info = {"both_diag": both, "shape_j": self._shape(j), "copy": copy,
+                "shape_out": self._shape(i if way == "vjp" else k)}  # fmt: skip
         ins = Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
                     alloc=size, temp=temp, mults=batch * per)  # fmt: skip
+        if not copy and not both and len(fps) == 1 and fps[0].view:
+            # the rule's result is a view of its block (a broadcast): an add can take it
+            ins = replace(ins, info={**info, "view_rule": True}, temp=fps[0].temp(batch))
         if not copy and any(fp.view for fp in fps):
             self.owned.discard(src)  # the result may be a view of it: never written in place
         if not copy and not both and len(fps) == 1 and fps[0].view:
@@ -200,6 +204,12 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
                 diag_x, diag_y = state.E[(i, k)].is_diagonal, prod.is_diagonal
                 alloc = state.added(state.E[(i, k)], prod).nnz
                 into = _in_place_target(em, old, slot, diag_x, diag_y)
+                if _fuse_apply_add(em, old, slot, diag_x, diag_y):
+                    new = em.prog[-1].out
+                    em.owned.add(new)
+                    em.held[(i, k)] = new
+                    total += m
+                    continue
                 em.emit(
                     Instr("add", em.new_slot(), ((old, 0), (slot, 0)), None,
                           {"diag_x": diag_x, "diag_y": diag_y, "into": into},
@@ -299,6 +309,22 @@ def _products_in_place(prog: list[Instr], owned: set[int]) -> list[Instr]:
                 ins = replace(ins, info={**ins.info, "into": into}, alloc=0, alias=into)
         out.append(ins)
     return out
+
+
+def _fuse_apply_add(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: bool) -> bool:
+    """Fuse ``add(old, slot)`` with the rule application that just made ``slot``, when that
+    rule's result is a view of its block (a broadcast: the VJP of a sum, a mean) and
+    ``old`` is a dense array of the program's own: the broadcast is added into ``old`` in
+    place (``apply_add``), never written out as a block of its own. Rewrites the last
+    instruction; returns whether it did."""
+    last = em.prog[-1]
+    if (last.out != slot or not last.op.startswith("apply_") or not last.info.get("view_rule")
+            or last.alias >= 0 or diag_x or diag_y or old not in em.owned):  # fmt: skip
+        return False
+    info = {**last.info, "into": old}
+    em.prog[-1] = replace(last, op="apply_add", info={**info, "way": last.op[6:]}, alloc=0,
+                          alias=old, free=(*last.free, old))  # fmt: skip
+    return True
 
 
 def _expand(diag_x: bool, diag_y: bool, alloc: int) -> int:

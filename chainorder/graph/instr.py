@@ -249,6 +249,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
             out = dense_copy(out)  # a broadcast block by repeat, not NumPy's copy loop
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
+    if op == "apply_add":  # a broadcast rule result added into a dense sum of our own
+        return _apply_add(graph, ins, slots, xp)
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
         (sb, _), (sa, _) = ins.terms
         b, a = slots[sb], slots[sa]
@@ -282,6 +284,31 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         dense, diag = (y, x) if info["diag_x"] else (x, y)
         return _add_diagonal(dense if into >= 0 else dense.copy(), diag, xp), 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def _apply_add(graph, ins: Instr, slots: list, xp) -> tuple:
+    """``dest += rule(block)``: ``dest`` (``into``) is ``rows × size`` (adjoints, ``vjp``)
+    or ``size × cols`` (tangents, ``jvp``); the rule's result ``(r, *shape_out)`` is added
+    through a view of ``dest`` shaped like it, or row by row where ``dest``'s layout has no
+    such view (temporaries of at most one row)."""
+    info = ins.info
+    shape_j, shape_out = info["shape_j"], info["shape_out"]
+    if info["way"] == "jvp":
+        g, mults = _rule_sum(graph, ins, slots, lambda a: _as_tangents(a, shape_j, xp), "jvp", xp)
+        dest = slots[info["into"]]
+        rows = dest.T
+    else:
+        g, mults = _rule_sum(graph, ins, slots, lambda a: _as_adjoints(a, shape_j, xp), "vjp",
+                             xp)  # fmt: skip
+        dest = slots[info["into"]]
+        rows = dest
+    if rows.flags.c_contiguous:
+        view = rows.reshape((rows.shape[0], *shape_out))
+        xp.add(view, g, out=view)
+    else:
+        for r in range(rows.shape[0]):
+            rows[r] += g[r].reshape(-1)
+    return dest, mults
 
 
 def _tangents_as_columns(out):

@@ -62,6 +62,9 @@ def _broadcast_times(t: Array, f: Any, out_shape: Shape, last: bool) -> Array | 
     lead = nd - f.ndim
     if t_shape == tuple(out_shape) and f.shape == tuple(out_shape[lead:]):
         return None  # nothing broadcast: the plain product is as fast
+    fpad = (1,) * lead + tuple(f.shape)
+    if any(n != 1 and t_shape[a] == 1 and fpad[a] == 1 for a, n in enumerate(out_shape)):
+        return None  # an axis neither operand spans (a third argument's)
     spare = iter(letters[nd:])
     ts = "".join(letters[a] if n == out_shape[a] else next(spare) for a, n in enumerate(t_shape))
     fs = "".join(letters[lead + a] if n == out_shape[lead + a] else next(spare)
