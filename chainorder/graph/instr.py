@@ -162,7 +162,10 @@ def _as_tangents(a, shape: tuple, xp=np):
 
 
 def _as_adjoints(b, shape: tuple, xp=np):
-    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j``."""
+    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j`` (a factor kept
+    in its block shape, ``keep_nd``, as it is)."""
+    if b.ndim == 1 + len(shape) and tuple(b.shape[1:]) == tuple(shape):
+        return b
     return _split(b, shape, xp)
 
 
@@ -242,6 +245,8 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         out = xp.asarray(out)
         if diag_out:
             return out.reshape(-1), mults
+        if info.get("keep_nd"):  # a view of the factor, read only by rules: not flattened
+            return out, mults
         r = out.shape[0]
         if op == "apply_jvp" and xp is np:
             return _tangents_as_columns(out), mults
