@@ -170,17 +170,23 @@ def test_fused_sum_programs_match_the_sweep_and_their_predicted_peak(name) -> No
     assert abs(measured.peak_bytes - pred) <= 0.1 * measured.peak_bytes + 64 * 1024
 
 
-def test_a_transposed_factor_read_only_by_rules_is_kept_as_a_view() -> None:
-    f, args, wrt = cases.CASES["attention"](1.0)
+@pytest.mark.parametrize(
+    ("name", "which", "op"),
+    [("attention", "reverse elimination", "apply_vjp"),
+     ("attention", "best found (search)", "apply_jvp"),
+     ("gp_datafit", "forward elimination", "apply_jvp")],
+)  # fmt: skip
+def test_a_transposed_factor_read_only_by_rules_is_kept_as_a_view(name, which, op) -> None:
+    f, args, wrt = cases.CASES[name](1.0)
     g = trace(f, *args, wrt=list(wrt))
     p = plan_graph(g)
-    row = p.row("reverse elimination")
+    row = p.row(which)
     prog = compile_jacobian_program(p.lin, row.method, row.order)
     kept = [i for i in prog.instructions if i.info.get("keep_nd")]
     assert kept and all(i.alloc == 0 and i.alias == i.terms[0][0] for i in kept)
     for ins in kept:  # only rules read it, in its block shape
         readers = [j for j in prog.instructions if any(s == ins.out for s, _ in j.terms)]
-        assert readers and all(j.op == "apply_vjp" for j in readers)
+        assert ins.op == op and readers and all(j.op == op for j in readers)
     measured = peak_memory(lambda: prog.run(g))
     ref = compile_jacobian_program(p.lin, "forward").run(g)
     np.testing.assert_allclose(measured.result, ref, rtol=1e-10, atol=1e-12)

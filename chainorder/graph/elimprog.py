@@ -328,8 +328,8 @@ def _fuse_apply_add(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: boo
 
 
 def _views_kept(prog: list[Instr]) -> list[Instr]:
-    """Adjoint rule results that are views of their factor (a transpose, a reshape) kept
-    in their block shape, where only other adjoint rules read them (``keep_nd``): the
+    """Rule results that are views of their factor (a transpose, a reshape) kept in their
+    block shape, where only other rules of the same direction read them (``keep_nd``): the
     flattening copy of the block (262,144 scalars for attention's ``k.T``: 0.27 ms) is
     not made; the result aliases the factor, which then lives as long as it does."""
     readers: dict[int, set[str]] = {}
@@ -343,8 +343,10 @@ def _views_kept(prog: list[Instr]) -> list[Instr]:
             readers.setdefault(ins.info["into"], set()).add("into")
     out = []
     for ins in prog:
-        if (ins.op == "apply_vjp" and ins.info.get("view_rule") and ins.alias < 0
-                and readers.get(ins.out, {"none"}) <= {"apply_vjp", "apply_add"}):  # fmt: skip
+        way = ins.op[6:] if ins.op in ("apply_vjp", "apply_jvp") else None
+        if (way and ins.info.get("view_rule") and ins.alias < 0
+                and (way == "vjp" or len(ins.info["shape_out"]) >= 2)
+                and readers.get(ins.out, {"none"}) <= {f"apply_{way}"}):  # fmt: skip
             src = ins.terms[0][0]
             ins = replace(ins, info={**ins.info, "keep_nd": True}, alloc=0, alias=src)
         out.append(ins)

@@ -157,7 +157,11 @@ def _split(a, shape: tuple, xp):
 
 def _as_tangents(a, shape: tuple, xp=np):
     """A formed dense ``∂j/∂i`` (``size(j) × c``) as ``c`` tangents of ``j``. (A diagonal
-    factor is never expanded for a rule: the elimination state multiplies it instead.)"""
+    factor is never expanded for a rule: the elimination state multiplies it instead.) A
+    factor kept as ``c`` tangents (``keep_nd``, only for ``j`` of two or more axes) is
+    returned as it is."""
+    if len(shape) >= 2 and a.ndim == 1 + len(shape) and tuple(a.shape[1:]) == tuple(shape):
+        return a
     return _split(a.T, shape, xp)
 
 
