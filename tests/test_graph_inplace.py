@@ -193,3 +193,21 @@ def test_a_transposed_factor_read_only_by_rules_is_kept_as_a_view(name, which, o
     pred = prog.predicted_peak_bytes
     assert abs(measured.peak_bytes - pred) <= 0.1 * measured.peak_bytes + 64 * 1024
     assert prog.last_mults == prog.predicted_mults == row.mults
+
+
+@pytest.mark.parametrize("method", ["forward", "reverse", "elimination:forward",
+                                    "elimination:reverse", "elimination:markowitz"])
+def test_the_jacobian_is_left_uninitialised_only_when_every_block_is_written(method) -> None:
+    x, y = RNG.standard_normal(3), RNG.standard_normal(2)
+    partial = trace(lambda x, y: (np.sin(x), y * 3.0), x, y, wrt=[0, 1])  # zero blocks
+    full = trace(lambda x, y: np.sin(x).sum() * y, x, y, wrt=[0, 1])
+    sweep = not method.startswith("elimination")  # a sweep writes whole rows / columns
+    for g, empty in ((partial, sweep), (full, True)):
+        prog = compile_jacobian_program(linearize(g), method)
+        (z,) = [i for i in prog.instructions if i.op == "zeros"]
+        assert bool(z.info.get("empty")) is empty
+        jac = prog.run(g)
+        ref = compile_jacobian_program(linearize(g), "forward").run(g)
+        np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-12)
+    jac = compile_jacobian_program(linearize(partial), method).run(partial)
+    assert not jac[:3, 3:].any() and not jac[3:, :3].any()

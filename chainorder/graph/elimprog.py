@@ -27,7 +27,7 @@ from dataclasses import replace
 import numpy as np
 
 from chainorder.graph.elimstate import _State
-from chainorder.graph.instr import Instr, _run_elim
+from chainorder.graph.instr import Instr, _run_elim, jacobian_written
 from chainorder.graph.linearize import LinearizedGraph
 from chainorder.graph.probe import Footprints, summed
 
@@ -251,7 +251,7 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
                 )  # fmt: skip
             c0 += lin.sizes[x]
         r0 += lin.sizes[y]
-    return _views_kept(em.prog), em.nxt, total
+    return jacobian_written(_views_kept(em.prog)), em.nxt, total
 
 
 #: Largest formed factor (scalars) on which :func:`_result_is_view` runs a view rule.

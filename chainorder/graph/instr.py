@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
 from chainorder.graph.ops.registry import broadcast_axes, dense_copy
 
-__all__ = ["Instr", "array_module", "execute", "live_after", "simulate_peak"]
+__all__ = ["Instr", "array_module", "execute", "jacobian_written", "live_after", "simulate_peak"]
 
 
 
@@ -204,8 +204,8 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
             else:
                 dest[...] = a.reshape(dest.shape)
         return jac, 0
-    if op == "zeros":
-        return xp.zeros(info["shape"]), 0
+    if op == "zeros":  # the Jacobian; "empty" when every block of it is written
+        return (xp.empty if info.get("empty") else xp.zeros)(info["shape"]), 0
     return _run_elim(graph, ins, slots, xp)
 
 
@@ -360,6 +360,35 @@ def _add_diagonal(dense, diag, xp):
         idx = xp.arange(diag.shape[0])
         dense[idx, idx] += diag
     return dense
+
+
+def jacobian_written(prog: list[Instr]) -> list[Instr]:
+    """``prog`` with its Jacobian allocated uninitialised (``zeros`` marked ``empty``) when
+    its ``place`` steps write every entry (boxes that tile the whole ``m × n``; a box is
+    written once), as a sum of box areas equal to ``m·n`` shows; else unchanged.
+
+    Examples
+    --------
+    >>> z = Instr("zeros", 0, info={"shape": (2, 3)}, alloc=6)
+    >>> p = Instr("place", 0, ((1, 0),), info={"box": (0, 2, 0, 3), "layout": "formed"})
+    >>> jacobian_written([z, p])[0].info["empty"], "empty" in jacobian_written([z])[0].info
+    (True, False)
+
+    Notes
+    -----
+    O(len(prog)).
+    """
+    zeros = [k for k, ins in enumerate(prog) if ins.op == "zeros" and ins.out == 0]
+    if len(zeros) != 1:
+        return prog
+    m, n = prog[zeros[0]].info["shape"]
+    boxes = {ins.info["box"] for ins in prog if ins.op == "place"}
+    if sum((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in boxes) != m * n:
+        return prog
+    z = prog[zeros[0]]
+    out = list(prog)
+    out[zeros[0]] = replace(z, info={**z.info, "empty": True})
+    return out
 
 
 def array_module(graph):
