@@ -66,7 +66,7 @@ def former(graph, u: str, v: str) -> tuple[str, int] | None:
     return None
 
 
-def form(graph, u: str, v: str, xp=np):
+def form(graph, u: str, v: str, xp=np, static: dict | None = None):
     """The partial ``∂v/∂u`` by its structured former (a vector if diagonal, else a matrix),
     in the array namespace ``xp`` of the graph's values.
 
@@ -82,9 +82,15 @@ def form(graph, u: str, v: str, xp=np):
 
     Notes
     -----
-    No mults; the size of the partial in copies (none when it is an operand).
+    No mults; the size of the partial in copies (none when it is an operand). ``static``
+    (a compiled instruction's cache) keeps the edge's structure between runs.
     """
-    op, i, shapes, d = _operands(graph, u, v)
+    found = None if static is None else static.get("form")
+    if found is None:  # the structure (op, argument, shapes), kept by a compiled program
+        found = _operands(graph, u, v)
+        if static is not None:
+            static["form"] = found
+    op, i, shapes, d = found
     if op in DIAGONAL_FACTORS:
         factor, units, _ = DIAGONAL_FACTORS[op]
         out = graph.value(v)

@@ -120,22 +120,25 @@ def simulate_peak(instrs: Sequence[Instr]) -> int:
 def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str, xp=np) -> tuple:
     """Sum of the rule applications of ``ins.terms``; mults counted per block row."""
     v = ins.node
-    d = graph.nx.nodes[v]
-    values = tuple(graph.value(a) for a in d["args"])
-    out = graph.value(v)
     static = ins.static.get(kind)
     if static is None:  # the structure's part: the same at every run of the program
+        d = graph.nx.nodes[v]
         rule = get_rule(d["op"])
-        shapes = tuple(np.shape(x) for x in values)
+        shapes = tuple(np.shape(graph.value(a)) for a in d["args"])
         price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
-        per_row = tuple(price(i, shapes, np.shape(out), d["params"]) for _, i in ins.terms)
-        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row)
-    apply, per_row = static
+        out_shape = np.shape(graph.value(v))
+        per_row = tuple(price(i, shapes, out_shape, d["params"]) for _, i in ins.terms)
+        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row,
+                                     tuple(d["args"]), d["params"])  # fmt: skip
+    apply, per_row, args, params = static
+    value = graph.value
+    values = tuple(value(a) for a in args)
+    out = value(v)
     acc, mults, owned = None, 0, False
     for (slot, argnum), price in zip(ins.terms, per_row, strict=True):
         block = block_of(slots[slot])
         mults += block.shape[0] * price
-        t = apply(argnum, block, values, out, d["params"])
+        t = apply(argnum, block, values, out, params)
         if acc is None:
             acc = t
         elif owned:
@@ -213,7 +216,7 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
     info, op = ins.info, ins.op
     if op == "form":  # an original partial ∂v/∂u from an identity (or ones) seed
         if info["way"] == "hook":
-            return form(graph, info["u"], info["v"], xp), 0
+            return form(graph, info["u"], info["v"], xp, ins.static), 0
         su, sv = info["shape_u"], info["shape_v"]
         nu, nv = int(np.prod(su)), int(np.prod(sv))
         if info["copy"]:
