@@ -29,6 +29,8 @@ import numpy as np
 from chainorder.graph.elimstate import _State
 from chainorder.graph.instr import Instr, _run_elim, jacobian_written
 from chainorder.graph.linearize import LinearizedGraph
+from chainorder.graph.ops import get_rule
+from chainorder.graph.ops.registry import broadcast_axes
 from chainorder.graph.probe import Footprints, summed
 
 __all__ = ["elimination_program"]
@@ -151,8 +153,12 @@ class _Emitter:
         ins = Instr(f"apply_{way}", self.new_slot(), terms, None if copy else node, info,
                     alloc=size, temp=temp, mults=batch * per)  # fmt: skip
         if not copy and not both and len(fps) == 1 and fps[0].view:
-            # the rule's result is a view of its block (a broadcast): an add can take it
-            ins = replace(ins, info={**info, "view_rule": True}, temp=fps[0].temp(batch))
+            # the rule's result is a view of its block (a broadcast, a transpose): an add
+            # can take it as it is; a broadcast is never kept as a block (stride-0 axes
+            # make every later product loop once per short group)
+            bcast = _broadcasts(self.graph, node, terms[0][1], way, self._shape(j))
+            ins = replace(ins, info={**info, "view_rule": True, "bcast": bcast},
+                          temp=fps[0].temp(batch))  # fmt: skip
         if not copy and any(fp.view for fp in fps):
             self.owned.discard(src)  # the result may be a view of it: never written in place
         if not copy and not both and len(fps) == 1 and fps[0].view:
@@ -357,6 +363,17 @@ def _fuse_apply_add(em: _Emitter, old: int, slot: int, diag_x: bool, diag_y: boo
     return True
 
 
+def _broadcasts(graph, node: str, argnum: int, way: str, shape_in: tuple) -> bool:
+    """Whether ``node``'s ``way`` rule for ``argnum`` returns a broadcast view (stride-0
+    axes), tried on a block of two zero rows."""
+    d = graph.nx.nodes[node]
+    rule = get_rule(d["op"])
+    apply = rule.jvp if way == "jvp" else rule.vjp
+    values = tuple(graph.value(a) for a in d["args"])
+    res = apply(argnum, np.zeros((2, *shape_in)), values, graph.value(node), d["params"])
+    return bool(broadcast_axes(np.asarray(res)[:1]))
+
+
 def _views_kept(prog: list[Instr]) -> list[Instr]:
     """Adjoint rule results that are views of their factor (a transpose, a reshape) kept
     in their block shape, where only other adjoint rules read them (``keep_nd``): the
@@ -375,7 +392,8 @@ def _views_kept(prog: list[Instr]) -> list[Instr]:
     for ins in prog:
         # (tangent blocks are not kept: a permuted tangent block made the next rule's
         # product 2.3x slower than the copy saved, attention's search order 5.3 -> 10 ms)
-        if (ins.op == "apply_vjp" and ins.info.get("view_rule") and ins.alias < 0
+        if (ins.op == "apply_vjp" and ins.info.get("view_rule") and not ins.info["bcast"]
+                and ins.alias < 0
                 and readers.get(ins.out, {"none"}) <= {"apply_vjp"}):  # fmt: skip
             src = ins.terms[0][0]
             ins = replace(ins, info={**ins.info, "keep_nd": True}, alloc=0, alias=src)
