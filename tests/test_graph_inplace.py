@@ -228,3 +228,14 @@ def test_every_slot_is_dropped_at_its_last_read() -> None:
                     reads = [j for j, i in enumerate(prog[: k + 1])
                              if any(t == s for t, _ in i.terms) or i.info.get("into") == s]
                     assert not reads or reads[-1] == k, (name, row.name, k, s)
+
+
+def test_a_broadcast_view_is_never_kept_as_a_block() -> None:
+    f, args, wrt = cases.CASES["gp_datafit"](1.0)
+    g = trace(f, *args, wrt=list(wrt))
+    p = plan_graph(g)
+    row = p.row("reverse elimination")
+    prog = compile_jacobian_program(p.lin, row.method, row.order).instructions
+    views = [i for i in prog if i.info.get("view_rule")]
+    assert any(i.info["bcast"] for i in views)  # the sum's VJP: a broadcast of its block
+    assert not any(i.info.get("keep_nd") and i.info["bcast"] for i in prog)
