@@ -63,16 +63,19 @@ added straight into its sum, a transposed adjoint block stays a view, slots are 
 at their last read) and the NumPy rules no longer run loops once per short group (sums
 over trailing axes, max/min and broadcast products by `einsum`, broadcasts written by
 `np.repeat`, a length-scale VJP by strided products); see the graph-exec section's notes.
-Per-call engine overhead was measured, not the gap: replaying the forward values costs
-0.04 ms of attention's call and the layout 0.003 ms; the rest of the gap to the bare
-program in graph-exec is the program itself run after other work (cold caches; page faults
-were 16 per call). Paired before/after on this shared machine (CPU time per call, each call
-right after JAX's jitted jacfwd and jacrev as in this benchmark, medians of 21, alternating
-processes): attention 32×16 10.3–10.6 → 7.2–8.5 ms (ratio to jacrev's median 1.47–1.65 →
-1.24–1.33); the quiet-machine run before this session measured 9.25 ms against 3.53 ms
-(2.62×). GP N = 400: the compiled program 11.3 → 7.1 ms (warm, per instruction: the solve's
-VJP still refactorises K, 2.0 ms: NumPy exposes no LU factors); its forward replay, 8–9 ms,
-is NumPy's own loops over N × N × 2 differences (the same calls the user's function makes).
+`jacobian(f)` keeps the forward values NumPy ufuncs compute (arrays of 64 KiB or more) in
+buffers between calls and writes each call's values into them (`reuse=True`, the default;
+`explain()` states the bytes held, at most the graph's values; `reuse=False` opts out):
+GP N = 400 met 3,100–5,900 fresh pages (page faults) per call before, depending on what
+glibc's heap kept from earlier calls, and none now. Per-call engine overhead otherwise:
+replaying the forward values costs 0.04 ms of attention's call, the layout 0.003 ms.
+Paired before/after on this shared machine (CPU time per call, each call right after JAX's
+jitted jacrev (and jacfwd where run) as in this benchmark, medians of 21, alternating
+processes): attention 32×16 9.3–10.1 → 7.3–8.0 ms, best 8.5–9.4 → 6.9–7.5 ms (the quiet run
+before this session: 9.25 ms against JAX's 3.53 ms, 2.62×); GP N = 400 best 21–24 → 18.5 ms
+against jacrev's 7.6–7.8 ms. GP's compiled program alone 11.3 → 7.1 ms (warm); the solve's
+VJP still refactorises K (2.0 ms: NumPy exposes no LU factors) and the forward replay is
+NumPy's own loops over N × N × 2 differences (the calls the user's function makes).
 """
 
 
