@@ -98,8 +98,13 @@ def form(graph, u: str, v: str, xp=np, static: dict | None = None):
             f = units[i]
         else:
             f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
-        if xp is np:  # a broadcast factor written by repeat (dense_copy), not a copy loop
-            return dense_copy(np.broadcast_to(np.asarray(f, dtype=float), np.shape(out))).ravel()
+        if xp is np:  # a new array of the factor: copied, filled, or repeated (dense_copy)
+            shape = np.shape(out)
+            if np.shape(f) == shape:
+                return np.array(f, dtype=float).reshape(-1)
+            if np.ndim(f) == 0:
+                return np.full(int(np.prod(shape)), float(f))
+            return dense_copy(np.broadcast_to(np.asarray(f, dtype=float), shape)).ravel()
         return xp.array(xp.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
     other = graph.value(d["args"][1 - i])
     sa, sb = shapes
