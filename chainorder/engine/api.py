@@ -166,7 +166,9 @@ class JacobianFunction:
     planned accumulation; a new signature costs a trace and a plan too.
     """
 
-    def __init__(self, fn: Callable[..., Any], argnums: Any, method: str, scalar: bool) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], argnums: Any, method: str, scalar: bool, reuse: bool = True
+    ) -> None:
         if not callable(fn):
             raise SpecTypeError(f"jacobian needs a function, got {type(fn).__name__}")
         self.fn = fn
@@ -175,6 +177,7 @@ class JacobianFunction:
         self.method = method
         self._key = _method_key(method)
         self._scalar = scalar
+        self.reuse = bool(reuse)
         self.entries: dict[tuple, CacheEntry] = {}
         self._by_count: dict[int, tuple[int, ...]] = {}  # argument count → positions
         self.last: CacheEntry | None = None
@@ -222,7 +225,7 @@ class JacobianFunction:
                 )
             row = rows[0]
         program = compile_jacobian_program(plan.lin, row.method, row.order)
-        return CacheEntry(graph, plan, row, Replay(graph), program)
+        return CacheEntry(graph, plan, row, Replay(graph, reuse=self.reuse), program)
 
     def compiled(self, *args: Any) -> CacheEntry:
         """The cache entry for ``args`` (traced and planned now if new), without running it.
@@ -302,6 +305,7 @@ class JacobianFunction:
         from rich.console import Console
 
         from chainorder.report.graph_tables import cost_table
+        from chainorder.units import format_bytes
 
         plan, entry = self.plan, self.last
         buf = io.StringIO()
@@ -313,7 +317,9 @@ class JacobianFunction:
             + f"\nmethod {self.method}: {row.name}, {row.mults:,} mults; {n} signature"
             + f"{'' if n == 1 else 's'} compiled, traced {entry.traces} "
             + f"time{'' if entry.traces == 1 else 's'}"
-        )
+            + (f"; holds {format_bytes(entry.replay.held_bytes)} of forward values between "
+               "calls (reuse=True)" if entry.replay.held_bytes else "")
+        )  # fmt: skip
 
 
 def _carried(graph: TracedGraph) -> tuple[int, ...]:
@@ -328,7 +334,11 @@ def _key_of(entries: dict, entry: CacheEntry) -> tuple:
 
 
 def jacobian(
-    f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *, method: str = "auto"
+    f: Callable[..., Any],
+    argnums: int | tuple[int, ...] = 0,
+    *,
+    method: str = "auto",
+    reuse: bool = True,
 ) -> JacobianFunction:
     """The Jacobian of ``f`` as a function of ``f``'s arguments, in JAX's layout.
 
@@ -343,6 +353,12 @@ def jacobian(
         :func:`~chainorder.graph.planning.row_score`), ``"forward"`` or ``"reverse"`` (sweeps),
         or an elimination order: ``"markowitz"``, ``"chain"``, ``"search"``, or
         ``"elimination:NAME"`` (NAME also ``forward`` or ``reverse``).
+    reuse : bool
+        Keep the forward values NumPy ufuncs compute (64 KiB or more each) between calls
+        and write later calls' values into them: no fresh pages per call. The function
+        then holds those bytes between calls (``explain()`` states them; at most the
+        graph's values, which the plan's peak counts) and is not for concurrent calls from
+        several threads; ``reuse=False`` allocates them afresh at every call.
 
     Returns
     -------
@@ -379,10 +395,12 @@ def jacobian(
     calls with the same signature: one replay (one call per op and per guard) and the
     planned accumulation's products.
     """
-    return JacobianFunction(f, argnums, method, scalar=False)
+    return JacobianFunction(f, argnums, method, scalar=False, reuse=reuse)
 
 
-def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> JacobianFunction:
+def grad(
+    f: Callable[..., Any], argnums: int | tuple[int, ...] = 0, *, reuse: bool = True
+) -> JacobianFunction:
     """The gradient of a scalar-valued ``f``: blocks of the arguments' shapes.
 
     Examples
@@ -398,6 +416,6 @@ def grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0) -> JacobianF
 
     Notes
     -----
-    As :func:`jacobian` with ``method="auto"``.
+    As :func:`jacobian` with ``method="auto"`` (``reuse`` as there).
     """
-    return JacobianFunction(f, argnums, "auto", scalar=True)
+    return JacobianFunction(f, argnums, "auto", scalar=True, reuse=reuse)

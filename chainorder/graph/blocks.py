@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainorder.graph.ops.elementwise import DIAGONAL_FACTORS
+from chainorder.graph.ops.registry import dense_copy
 
 __all__ = ["form", "former"]
 
@@ -65,7 +66,7 @@ def former(graph, u: str, v: str) -> tuple[str, int] | None:
     return None
 
 
-def form(graph, u: str, v: str, xp=np):
+def form(graph, u: str, v: str, xp=np, static: dict | None = None):
     """The partial ``∂v/∂u`` by its structured former (a vector if diagonal, else a matrix),
     in the array namespace ``xp`` of the graph's values.
 
@@ -81,9 +82,15 @@ def form(graph, u: str, v: str, xp=np):
 
     Notes
     -----
-    No mults; the size of the partial in copies (none when it is an operand).
+    No mults; the size of the partial in copies (none when it is an operand). ``static``
+    (a compiled instruction's cache) keeps the edge's structure between runs.
     """
-    op, i, shapes, d = _operands(graph, u, v)
+    found = None if static is None else static.get("form")
+    if found is None:  # the structure (op, argument, shapes), kept by a compiled program
+        found = _operands(graph, u, v)
+        if static is not None:
+            static["form"] = found
+    op, i, shapes, d = found
     if op in DIAGONAL_FACTORS:
         factor, units, _ = DIAGONAL_FACTORS[op]
         out = graph.value(v)
@@ -91,6 +98,13 @@ def form(graph, u: str, v: str, xp=np):
             f = units[i]
         else:
             f = factor(i, tuple(graph.value(a) for a in d["args"]), out)
+        if xp is np:  # a new array of the factor: copied, filled, or repeated (dense_copy)
+            shape = np.shape(out)
+            if np.shape(f) == shape:
+                return np.array(f, dtype=float).reshape(-1)
+            if np.ndim(f) == 0:
+                return np.full(int(np.prod(shape)), float(f))
+            return dense_copy(np.broadcast_to(np.asarray(f, dtype=float), shape)).ravel()
         return xp.array(xp.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
     other = graph.value(d["args"][1 - i])
     sa, sb = shapes

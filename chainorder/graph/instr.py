@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
+from chainorder.graph.ops.registry import broadcast_axes, dense_copy
 
-__all__ = ["Instr", "array_module", "execute", "live_after", "simulate_peak"]
+__all__ = ["Instr", "array_module", "execute", "jacobian_written", "live_after", "simulate_peak"]
 
 
 
@@ -119,22 +120,25 @@ def simulate_peak(instrs: Sequence[Instr]) -> int:
 def _rule_sum(graph, ins: Instr, slots: list, block_of, kind: str, xp=np) -> tuple:
     """Sum of the rule applications of ``ins.terms``; mults counted per block row."""
     v = ins.node
-    d = graph.nx.nodes[v]
-    values = tuple(graph.value(a) for a in d["args"])
-    out = graph.value(v)
     static = ins.static.get(kind)
     if static is None:  # the structure's part: the same at every run of the program
+        d = graph.nx.nodes[v]
         rule = get_rule(d["op"])
-        shapes = tuple(np.shape(x) for x in values)
+        shapes = tuple(np.shape(graph.value(a)) for a in d["args"])
         price = rule.jvp_cost if kind == "jvp" else rule.vjp_cost
-        per_row = tuple(price(i, shapes, np.shape(out), d["params"]) for _, i in ins.terms)
-        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row)
-    apply, per_row = static
+        out_shape = np.shape(graph.value(v))
+        per_row = tuple(price(i, shapes, out_shape, d["params"]) for _, i in ins.terms)
+        static = ins.static[kind] = (rule.jvp if kind == "jvp" else rule.vjp, per_row,
+                                     tuple(d["args"]), d["params"])  # fmt: skip
+    apply, per_row, args, params = static
+    value = graph.value
+    values = tuple(value(a) for a in args)
+    out = value(v)
     acc, mults, owned = None, 0, False
     for (slot, argnum), price in zip(ins.terms, per_row, strict=True):
         block = block_of(slots[slot])
         mults += block.shape[0] * price
-        t = apply(argnum, block, values, out, d["params"])
+        t = apply(argnum, block, values, out, params)
         if acc is None:
             acc = t
         elif owned:
@@ -156,12 +160,19 @@ def _split(a, shape: tuple, xp):
 
 def _as_tangents(a, shape: tuple, xp=np):
     """A formed dense ``∂j/∂i`` (``size(j) × c``) as ``c`` tangents of ``j``. (A diagonal
-    factor is never expanded for a rule: the elimination state multiplies it instead.)"""
+    factor is never expanded for a rule: the elimination state multiplies it instead.) A
+    factor kept as ``c`` tangents (``keep_nd``, only for ``j`` of two or more axes) is
+    returned as it is."""
+    if len(shape) >= 2 and a.ndim == 1 + len(shape) and tuple(a.shape[1:]) == tuple(shape):
+        return a
     return _split(a.T, shape, xp)
 
 
 def _as_adjoints(b, shape: tuple, xp=np):
-    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j``."""
+    """A formed dense ``∂k/∂j`` (``r × size(j)``) as ``r`` adjoints of ``j`` (a factor kept
+    in its block shape, ``keep_nd``, as it is)."""
+    if b.ndim == 1 + len(shape) and tuple(b.shape[1:]) == tuple(shape):
+        return b
     return _split(b, shape, xp)
 
 
@@ -196,8 +207,8 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
             else:
                 dest[...] = a.reshape(dest.shape)
         return jac, 0
-    if op == "zeros":
-        return xp.zeros(info["shape"]), 0
+    if op == "zeros":  # the Jacobian; "empty" when every block of it is written
+        return (xp.empty if info.get("empty") else xp.zeros)(info["shape"]), 0
     return _run_elim(graph, ins, slots, xp)
 
 
@@ -205,7 +216,7 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
     info, op = ins.info, ins.op
     if op == "form":  # an original partial ∂v/∂u from an identity (or ones) seed
         if info["way"] == "hook":
-            return form(graph, info["u"], info["v"], xp), 0
+            return form(graph, info["u"], info["v"], xp, ins.static), 0
         su, sv = info["shape_u"], info["shape_v"]
         nu, nv = int(np.prod(su)), int(np.prod(sv))
         if info["copy"]:
@@ -241,15 +252,29 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         out = xp.asarray(out)
         if diag_out:
             return out.reshape(-1), mults
+        if info.get("keep_nd"):  # a view of the factor, read only by rules: not flattened
+            return out, mults
         r = out.shape[0]
         if op == "apply_jvp" and xp is np:
             return _tangents_as_columns(out), mults
+        if xp is np and broadcast_axes(out):
+            out = dense_copy(out)  # a broadcast block by repeat, not NumPy's copy loop
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
+    if op == "apply_add":  # a broadcast rule result added into a dense sum of our own
+        return _apply_add(graph, ins, slots, xp)
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
         (sb, _), (sa, _) = ins.terms
         b, a = slots[sb], slots[sa]
         db, da = info["diag_b"], info["diag_a"]
+        into = info.get("into", -1)  # a dying factor of the product's layout, ours alone
+        if into >= 0 and getattr(getattr(slots[into], "flags", None), "writeable", True):
+            dest = slots[into]
+            if db and da:
+                return xp.multiply(b, a, out=dest), a.size
+            if db:
+                return xp.multiply(b[:, None], a, out=dest), a.size
+            return xp.multiply(b, a[None, :], out=dest), b.size
         if db and da:
             return b * a, a.size
         if db:
@@ -271,6 +296,31 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         dense, diag = (y, x) if info["diag_x"] else (x, y)
         return _add_diagonal(dense if into >= 0 else dense.copy(), diag, xp), 0
     raise ValueError(f"unknown instruction {op!r}")  # pragma: no cover - compiler bug
+
+
+def _apply_add(graph, ins: Instr, slots: list, xp) -> tuple:
+    """``dest += rule(block)``: ``dest`` (``into``) is ``rows × size`` (adjoints, ``vjp``)
+    or ``size × cols`` (tangents, ``jvp``); the rule's result ``(r, *shape_out)`` is added
+    through a view of ``dest`` shaped like it, or row by row where ``dest``'s layout has no
+    such view (temporaries of at most one row)."""
+    info = ins.info
+    shape_j, shape_out = info["shape_j"], info["shape_out"]
+    if info["way"] == "jvp":
+        g, mults = _rule_sum(graph, ins, slots, lambda a: _as_tangents(a, shape_j, xp), "jvp", xp)
+        dest = slots[info["into"]]
+        rows = dest.T
+    else:
+        g, mults = _rule_sum(graph, ins, slots, lambda a: _as_adjoints(a, shape_j, xp), "vjp",
+                             xp)  # fmt: skip
+        dest = slots[info["into"]]
+        rows = dest
+    if rows.flags.c_contiguous:
+        view = rows.reshape((rows.shape[0], *shape_out))
+        xp.add(view, g, out=view)
+    else:
+        for r in range(rows.shape[0]):
+            rows[r] += g[r].reshape(-1)
+    return dest, mults
 
 
 def _tangents_as_columns(out):
@@ -313,6 +363,35 @@ def _add_diagonal(dense, diag, xp):
         idx = xp.arange(diag.shape[0])
         dense[idx, idx] += diag
     return dense
+
+
+def jacobian_written(prog: list[Instr]) -> list[Instr]:
+    """``prog`` with its Jacobian allocated uninitialised (``zeros`` marked ``empty``) when
+    its ``place`` steps write every entry (boxes that tile the whole ``m × n``; a box is
+    written once), as a sum of box areas equal to ``m·n`` shows; else unchanged.
+
+    Examples
+    --------
+    >>> z = Instr("zeros", 0, info={"shape": (2, 3)}, alloc=6)
+    >>> p = Instr("place", 0, ((1, 0),), info={"box": (0, 2, 0, 3), "layout": "formed"})
+    >>> jacobian_written([z, p])[0].info["empty"], "empty" in jacobian_written([z])[0].info
+    (True, False)
+
+    Notes
+    -----
+    O(len(prog)).
+    """
+    zeros = [k for k, ins in enumerate(prog) if ins.op == "zeros" and ins.out == 0]
+    if len(zeros) != 1:
+        return prog
+    m, n = prog[zeros[0]].info["shape"]
+    boxes = {ins.info["box"] for ins in prog if ins.op == "place"}
+    if sum((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in boxes) != m * n:
+        return prog
+    z = prog[zeros[0]]
+    out = list(prog)
+    out[zeros[0]] = replace(z, info={**z.info, "empty": True})
+    return out
 
 
 def array_module(graph):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chainorder.graph.instr import Instr
+from chainorder.graph.instr import Instr, jacobian_written
 from chainorder.graph.ops import get_rule
 from chainorder.graph.probe import Footprints, summed
 from chainorder.graph.trace import TracedGraph
@@ -70,10 +70,10 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
     O(V + E).
     """
     active = graph.active()
-    act = set(active)
     fp = Footprints(graph)
     m, n = graph.n_out, graph.n_in
     prog: list[Instr] = [Instr("zeros", 0, info={"shape": (m, n)}, alloc=m * n)]
+    act = set(active)
     slot: dict[str, int] = {}
     nxt = 1
     if mode == "forward":
@@ -113,7 +113,7 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
                     Instr("place", 0, ((slot[v], 0),), info={"box": (r0, r1, 0, n),
                           "layout": "forward"}, free=dead, alias=0)
                 )  # fmt: skip
-        return prog, nxt
+        return jacobian_written(prog), nxt
     cols = {x: (a, b) for x, a, b in _boxes(graph, graph.inputs)}
     for y, a, b in _boxes(graph, graph.outputs):
         slot[y] = nxt
@@ -156,4 +156,4 @@ def sweep_program(graph: TracedGraph, mode: str) -> tuple[list[Instr], int]:
                 Instr("place", 0, ((slot[x], 0),), info={"box": (0, m, c0, c1),
                       "layout": "reverse"}, free=(slot[x],), alias=0)
             )  # fmt: skip
-    return prog, nxt
+    return jacobian_written(prog), nxt

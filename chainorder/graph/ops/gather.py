@@ -71,6 +71,38 @@ def _host_ints(repeats: Any) -> Any:
     return repeats.tolist() if hasattr(repeats, "tolist") else repeats
 
 
+#: Index maps of gather rules prepared once per node: ``id(params)`` → ``(params, {key:
+#: prepared})``; the params object is held, so its id cannot be reused while cached.
+_PREPARED: dict[int, tuple[dict, dict]] = {}
+_PREPARED_LIMIT = 1024
+
+
+def _prepared(ifwd, value_map, values: tuple, params: dict, i: int) -> tuple | None:
+    """``(local, sel, every, idx, unique)`` of argument ``i``'s index map, computed once per
+    node (its params object) and argument shapes — not at every rule application (the
+    map, its selection and ``np.unique`` depend on the structure only); ``None`` for a map
+    that depends on the values (``sort``)."""
+    if value_map is not None:
+        return None
+    shapes = tuple(np.shape(v) for v in values)
+    entry = _PREPARED.get(id(params))
+    if entry is None or entry[0] is not params:
+        if len(_PREPARED) >= _PREPARED_LIMIT:
+            _PREPARED.clear()
+        entry = _PREPARED[id(params)] = (params, {})
+    key = (ifwd, shapes, i)
+    found = entry[1].get(key)
+    if found is None:
+        src, offs = gather_index_map(ifwd, shapes, params)
+        n_in = size_of(shapes[i])
+        local = src - offs[i]
+        sel = (local >= 0) & (local < n_in) & (src >= 0)
+        idx = local[sel]
+        found = entry[1][key] = (local, sel, bool(sel.all()), idx,
+                                 bool(np.unique(idx).size == idx.size))  # fmt: skip
+    return found
+
+
 def _gather_rule(
     name: str,
     forward: Callable[..., Any],
@@ -94,9 +126,17 @@ def _gather_rule(
         return gather_index_map(ifwd, tuple(np.shape(v) for v in values), params)
 
     def jvp(i, t, values, out, params):
-        src, offs = src_of(values, params)
         k, n_in = t.shape[0], size_of(np.shape(values[i]))
         tf = t.reshape(k, n_in)
+        kept = _prepared(ifwd, value_map, values, params, i) if type(t) is np.ndarray else None
+        if kept is not None:
+            local, sel, every, idx, _ = kept
+            g = tf[:, local] if every else None
+            if g is None:
+                g = np.zeros((k, local.size), dtype=t.dtype)
+                g[:, sel] = tf[:, idx]
+            return g.reshape((k, *np.shape(out)))
+        src, offs = src_of(values, params)
         src = np.asarray(src, like=t)  # index maps live with the values (CuPy: on the device)
         local = src - offs[i]
         sel = (local >= 0) & (local < n_in) & (src >= 0)
@@ -108,10 +148,20 @@ def _gather_rule(
         return g.reshape((k, *np.shape(out)))
 
     def vjp(i, c, values, out, params):
-        src, offs = src_of(values, params)
         k, shape = c.shape[0], np.shape(values[i])
         n_in = size_of(shape)
         cf = c.reshape(k, -1)
+        kept = _prepared(ifwd, value_map, values, params, i) if type(c) is np.ndarray else None
+        if kept is not None:
+            _, sel, every, idx, unique = kept
+            g = np.zeros((k, n_in), dtype=np.result_type(c.dtype, np.float64))
+            picked = cf if every else cf[:, sel]
+            if unique:
+                g[:, idx] = picked
+            else:
+                np.add.at(g, (slice(None), idx), picked)
+            return g.reshape((k, *shape))
+        src, offs = src_of(values, params)
         src = np.asarray(src, like=c)
         local = src - offs[i]
         sel = (local >= 0) & (local < n_in) & (src >= 0)

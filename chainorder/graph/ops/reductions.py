@@ -34,14 +34,20 @@ def _reduce_rule(name: str, forward, weights, doc: str, spelling: str = "") -> O
 
     def jvp(i, t, values, out, params):
         w, axes = w_of(values, out, params)
-        r = (t * w).sum(axis=tuple(a + 1 for a in axes), keepdims=params.get("keepdims", False))
+        red = tuple(a + 1 for a in axes)
+        if type(t) is np.ndarray and type(w) is np.ndarray and t.ndim <= 26:
+            letters = "abcdefghijklmnopqrstuvwxyz"[: t.ndim]  # Σ w·t in one pass
+            kept = "".join(ch for n, ch in enumerate(letters) if n not in red)
+            r = np.einsum(f"{letters},{letters[1:]}->{kept}", t, w)
+        else:
+            r = (t * w).sum(axis=red)
         return r.reshape((t.shape[0], *np.shape(out)))
 
     def vjp(i, c, values, out, params):
         w, axes = w_of(values, out, params)
         shape = np.shape(values[0])
         g = c.reshape((c.shape[0], *_kept_shape(shape, axes)))
-        return g * w
+        return _times(g, w)
 
     def structure(i, shapes, out_shape, params):
         n_in = size_of(shapes[0])
@@ -56,6 +62,18 @@ def _reduce_rule(name: str, forward, weights, doc: str, spelling: str = "") -> O
             partial="reduction (dense within each group)",
         )
     )  # fmt: skip
+
+
+def _times(g: Array, w: Array) -> Array:
+    """``g * w`` for a block ``g`` (``(k, *kept)``, size 1 along the reduced axes) and the
+    weights ``w``; for NumPy arrays as one ``einsum``, which runs the long axes inside
+    (``g * w`` loops once per group over the short reduced axis: 0.69 against 0.35 ms for
+    ``(512, 32, 1) × (32, 32)``). The same products, exactly."""
+    if type(g) is not np.ndarray or type(w) is not np.ndarray or g.ndim > 26:
+        return g * w
+    letters = "abcdefghijklmnopqrstuvwxyz"[: g.ndim]
+    lead = g.ndim - w.ndim
+    return np.einsum(f"{letters},{letters[lead:]}->{letters}", g, w)
 
 
 def _w_extreme(x, out_k, axes, params):

@@ -14,7 +14,10 @@ import numpy as np
 
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "get_rule", "register"]
+__all__ = [
+    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "broadcast_axes", "dense_copy",
+    "get_rule", "register", "sum_axes",
+]  # fmt: skip
 
 Array = np.ndarray
 Shape = tuple[int, ...]
@@ -116,13 +119,75 @@ def bcast_tangent(t: Array, out_shape: Shape) -> Array:
     return np.broadcast_to(t, (k, *out_shape))
 
 
+def sum_axes(a: Array, axes: tuple[int, ...], keepdims: bool = False) -> Array:
+    """``a.sum(axis=axes, keepdims=keepdims)``; for a NumPy array as one ``einsum``.
+
+    NumPy's ``sum`` over a short trailing axis runs its inner loop once per group (a
+    ``(512, 32, 32)`` block summed over its last axis: 16,384 loops of 32, 0.43 ms), where
+    ``einsum`` keeps the long axes inside (0.15 ms). The same additions, in another order
+    (results agree to rounding). Other array types (CuPy) use their own ``sum``.
+
+    Examples
+    --------
+    >>> sum_axes(np.arange(6.0).reshape(1, 2, 3), (2,), keepdims=True).tolist()
+    [[[3.0], [12.0]]]
+    """
+    axes = tuple(sorted({int(x) % max(a.ndim, 1) for x in axes}))
+    if type(a) is not np.ndarray or a.ndim > 26 or not axes or a.dtype.kind not in "fc":
+        return a.sum(axis=axes, keepdims=keepdims)
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
+    kept = "".join(ch for n, ch in enumerate(letters) if n not in axes)
+    r = np.einsum(f"{letters}->{kept}", a)
+    if keepdims:
+        r = r.reshape(tuple(1 if n in axes else m for n, m in enumerate(a.shape)))
+    return r
+
+
+def dense_copy(a: Array) -> Array:
+    """A new C-contiguous copy of ``a``; a broadcast NumPy view (stride-0 axes) is written
+    by ``np.repeat`` of its base along those axes, not by NumPy's copy loop, which runs
+    once per short group (``(1, 400, 400, 1)`` → ``(…, 2)``: 1.0 against 0.43 ms).
+
+    Examples
+    --------
+    >>> dense_copy(np.broadcast_to(np.arange(2.0)[:, None], (2, 3))).tolist()
+    [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
+    """
+    wide = broadcast_axes(a)
+    if not wide or type(a) is not np.ndarray:
+        return a.copy()
+    if wide == list(range(len(wide))):  # leading axes: copies of the tail, one repeat
+        tail = np.ascontiguousarray(a[(0,) * len(wide)])
+        count = math.prod(a.shape[: len(wide)])
+        return np.repeat(tail[None], count, axis=0).reshape(a.shape)
+    if len(wide) > 1:  # (repeat axis by axis would leave temporaries of its own)
+        return a.copy()
+    base = a[tuple(slice(0, 1) if ax in wide else slice(None) for ax in range(a.ndim))]
+    return np.repeat(base, a.shape[wide[0]], axis=wide[0])
+
+
+def broadcast_axes(a: Array) -> list[int]:
+    """The axes along which ``a`` is a broadcast view (stride 0, length > 1).
+
+    Examples
+    --------
+    >>> broadcast_axes(np.broadcast_to(np.ones(3), (2, 3)))
+    [0]
+    """
+    strides = getattr(a, "strides", None)
+    if strides is None:
+        return []
+    return [ax for ax, (n, st) in enumerate(zip(a.shape, strides, strict=True))
+            if st == 0 and n > 1]  # fmt: skip
+
+
 def unbroadcast(c: Array, in_shape: Shape) -> Array:
     """Sum a batch of cotangents ``(k, *out_shape)`` down to ``(k, *in_shape)``."""
     k = c.shape[0]
     pad = c.ndim - 1 - len(in_shape)
-    if pad:
-        c = c.sum(axis=tuple(range(1, 1 + pad)))
-    axes = tuple(i + 1 for i, n in enumerate(in_shape) if n == 1 and c.shape[i + 1] != 1)
+    axes = tuple(range(1, 1 + pad)) + tuple(
+        i + 1 + pad for i, n in enumerate(in_shape) if n == 1 and c.shape[i + 1 + pad] != 1
+    )
     if axes:
-        c = c.sum(axis=axes, keepdims=True)
+        c = sum_axes(c, axes)
     return c.reshape((k, *in_shape))
