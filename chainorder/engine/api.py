@@ -258,19 +258,31 @@ class JacobianFunction:
                 xp.asarray(args[p], dtype=graph.nx.nodes[x]["dtype"])
                 for p, x in zip(graph.wrt, graph.inputs, strict=True)
             ]
-            vals = entry.replay.run(inputs, args, xp)
-            if vals is None:  # a guard changed: the function takes another path here
-                retraced = self._compile(args, graph.wrt, _carried(graph))
-                retraced.traces = entry.traces + 1
-                self.entries[_key_of(self.entries, entry)] = entry = retraced
-                graph = entry.graph
-                if xp is not np:  # traced on host copies: the values on the device
-                    graph = entry.replay.graph_at(entry.replay.run(inputs, args, xp), args)
-            else:
-                graph = entry.replay.graph_at(vals, args)
+            held = entry.replay.lock.acquire(blocking=False)
+            try:
+                return self._rerun(entry, inputs, args, xp, held)
+            finally:
+                if held:
+                    entry.replay.lock.release()
         self.last = entry
-        jac = entry.program.run(graph)
-        return self._layout(jac, entry)
+        return self._layout(entry.program.run(graph), entry)
+
+    def _rerun(self, entry: CacheEntry, inputs: list, args: tuple, xp: Any, held: bool) -> Any:
+        """Replay ``entry`` at new values and run its program; ``held``: this call owns
+        the replay's kept buffers (the values and the program's reads of them)."""
+        graph = entry.graph
+        vals = entry.replay.run(inputs, args, xp, use_buffers=held)
+        if vals is None:  # a guard changed: the function takes another path here
+            retraced = self._compile(args, graph.wrt, _carried(graph))
+            retraced.traces = entry.traces + 1
+            self.entries[_key_of(self.entries, entry)] = entry = retraced
+            graph = entry.graph
+            if xp is not np:  # traced on host copies: the values on the device
+                graph = entry.replay.graph_at(entry.replay.run(inputs, args, xp), args)
+        else:
+            graph = entry.replay.graph_at(vals, args)
+        self.last = entry
+        return self._layout(entry.program.run(graph), entry)
 
     def _layout(self, jac: Any, entry: CacheEntry) -> Any:
         if entry.shapes is None:
@@ -357,8 +369,8 @@ def jacobian(
         Keep the forward values NumPy ufuncs compute (64 KiB or more each) between calls
         and write later calls' values into them: no fresh pages per call. The function
         then holds those bytes between calls (``explain()`` states them; at most the
-        graph's values, which the plan's peak counts) and is not for concurrent calls from
-        several threads; ``reuse=False`` allocates them afresh at every call.
+        graph's values, which the plan's peak counts). A call that finds them in use by
+        another thread computes its values afresh; ``reuse=False`` always does.
 
     Returns
     -------

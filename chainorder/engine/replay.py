@@ -13,6 +13,7 @@ program there (data-dependent control flow, or a constant that would differ) and
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +69,9 @@ class Replay:
         and write each run's values into them (``out=``): no fresh pages per run (a
         400 × 400 × 2 GP kernel: about 2,500 page faults per run otherwise). A run's
         values are then valid until the next run, and ``held_bytes`` stay allocated.
+        ``lock`` marks the buffers as in use: a caller that holds it (acquired without
+        blocking) runs with them, one that finds it taken runs with fresh arrays, so
+        calls from several threads stay correct.
 
     Examples
     --------
@@ -91,6 +95,7 @@ class Replay:
     def __init__(self, graph: TracedGraph, reuse: bool = False) -> None:
         self.graph = graph
         self.reuse = bool(reuse)
+        self.lock = threading.Lock()
         self._buffers: dict[int, np.ndarray] = {}  # slot → the array a ufunc writes into
         order = graph.order
         slot = {name: i for i, name in enumerate(order)}
@@ -137,7 +142,11 @@ class Replay:
         self.schedule = tuple(schedule)
 
     def run(
-        self, inputs: Sequence[Any], args: Sequence[Any] | None = None, xp: Any = np
+        self,
+        inputs: Sequence[Any],
+        args: Sequence[Any] | None = None,
+        xp: Any = np,
+        use_buffers: bool = True,
     ) -> list | None:
         """Every node's value at new ``inputs`` (differentiated inputs, in order) and
         ``args`` (the full argument list, for carried arguments); ``None`` when a guard
@@ -146,8 +155,10 @@ class Replay:
         The inputs must already have the traced shapes and dtypes (the caller's cache key).
         ``xp`` is the inputs' array namespace (``cupy`` for device arrays): the constants are
         moved to it once, and the ops' NumPy functions dispatch to it by NumPy's protocols.
+        ``use_buffers=False`` computes every value afresh even with ``reuse`` (the caller
+        did not get :attr:`lock`).
         """
-        reuse = self.reuse and xp is np
+        reuse = self.reuse and use_buffers and xp is np
         vals = list(self.template if xp is np else self._template_on(xp))
         for s, x in zip(self.input_slots, inputs, strict=True):
             vals[s] = x
