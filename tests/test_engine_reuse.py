@@ -61,7 +61,8 @@ def test_concurrent_calls_from_threads_each_get_their_own_answer() -> None:
 
     kept = chainorder.grad(_gp, argnums=(0, 1))
     points = [_args(s, n=120) for s in range(6)]
-    kept(*points[0])  # planned; later calls replay and contend for the kept buffers
+    kept(*points[0])  # planned; the replays keep buffers and contend for them
+    kept(*points[1])
     assert kept.last.replay.held_bytes > 0  # buffers to contend for (N × N × 2 > 64 KiB)
     want = [chainorder.grad(_gp, argnums=(0, 1), reuse=False)(*a) for a in points]
     with ThreadPoolExecutor(max_workers=4) as pool:
