@@ -103,22 +103,39 @@ def _first_call(make, call, tries: int = FIRST_TRIES) -> tuple[float, object]:
     return best, out
 
 
+#: "numpy" (the host) or "cupy" (chainorder on CuPy arrays; JAX and torch on the GPU too).
+BACKEND = "numpy"
+
+
 def _block(out):
-    """``out`` once every JAX array in it is computed."""
+    """``out`` once every array in it is computed (JAX arrays; on the GPU, the device)."""
     leaves = out if isinstance(out, tuple | list) else [out]
     for leaf in leaves:
         if isinstance(leaf, tuple | list):
             _block(leaf)
         elif hasattr(leaf, "block_until_ready"):
             leaf.block_until_ready()
+    if BACKEND == "cupy":
+        import cupy
+
+        cupy.cuda.runtime.deviceSynchronize()  # CuPy's and torch's queued kernels
     return out
+
+
+def _host(a) -> np.ndarray:
+    """A NumPy copy of a NumPy, JAX, CuPy or torch array."""
+    if hasattr(a, "detach"):
+        return a.detach().cpu().numpy()
+    if type(a).__module__.startswith("cupy"):
+        return a.get()
+    return np.asarray(a)
 
 
 def _flat(out) -> np.ndarray:
     leaves = out if isinstance(out, tuple | list) else [out]
     parts = []
     for leaf in leaves:
-        parts.append(_flat(leaf) if isinstance(leaf, tuple | list) else np.asarray(leaf).ravel())
+        parts.append(_flat(leaf) if isinstance(leaf, tuple | list) else _host(leaf).ravel())
     return np.concatenate(parts)
 
 
@@ -136,18 +153,24 @@ def run_case(case: Case, k: int, rng: np.random.Generator) -> dict:
     jax.config.update("jax_enable_x64", True)
     args = case.args(rng)
     new = _moved(args, rng, case.argnums)
+    host_new = new
+    if BACKEND == "cupy":  # chainorder's arguments on the device (the data arguments too)
+        import cupy
+
+        args = tuple(cupy.asarray(a) for a in args)
+        new = tuple(cupy.asarray(a) for a in new)
     row: dict = {"case": case}
     row["first"], (jf, ours) = _first_call(
         lambda: chainorder.jacobian(case.make(NumpyNS(np)), argnums=case.argnums),
-        lambda jf: (jf, jf(*args)),
+        lambda jf: (jf, _block(jf(*args))),
     )
     entry = jf.last
     row["method"] = entry.row.name
     row["mults"] = entry.row.mults
 
     f_jax = case.make(NumpyNS(jnp))
-    jargs = tuple(jnp.asarray(a) for a in args)
-    jnew = tuple(jnp.asarray(a) for a in new)
+    jargs = tuple(jnp.asarray(_host(a)) for a in args)  # JAX's default device
+    jnew = tuple(jnp.asarray(a) for a in host_new)
     jit_first, jit_rerun, nojit, jitted_runs = {}, {}, {}, {}
     sweep_peak = {m.method: m.peak_bytes for m in jf.plan.rows if m.method.is_sweep}
     row["skipped"] = []
@@ -182,7 +205,7 @@ def run_case(case: Case, k: int, rng: np.random.Generator) -> dict:
     row["jit_first"] = jit_first[best]
     row["jit_rerun"] = jit_rerun[best]
     row["nojit"] = min(nojit.values())
-    row["torch"] = _torch(case, new, k, [m for m in ("jacfwd", "jacrev") if m in jit_rerun])
+    row["torch"] = _torch(case, host_new, k, [m for m in ("jacfwd", "jacrev") if m in jit_rerun])
     return row
 
 
@@ -195,7 +218,8 @@ def _torch(case: Case, args: tuple, k: int, modes: list[str]) -> float | None:
     torch.set_default_dtype(torch.float64)
     torch.set_num_threads(1)
     f = case.make(TorchNS())
-    targs = tuple(torch.as_tensor(a) for a in args)
+    device = "cuda" if BACKEND == "cupy" else "cpu"
+    targs = tuple(torch.as_tensor(a, device=device) for a in args)
     times = []
     for name, transform in (("jacfwd", jacfwd), ("jacrev", jacrev)):
         if name not in modes:
@@ -246,7 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the Markdown to this file")
     ap.add_argument("--repeat", type=int, default=7, help="best of K re-runs (7)")
     ap.add_argument("--only", default=None, help="run the functions whose name contains this")
+    ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                    help="cupy: chainorder on CuPy arrays, JAX and torch on the GPU")
     ns = ap.parse_args(argv)
+    global BACKEND
+    BACKEND = ns.backend
     rng = np.random.default_rng(0)
     rows = []
     for case in CASES:
@@ -254,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows.append(run_case(case, ns.repeat, rng))
         print(table(rows[-1:]).splitlines()[2], file=sys.stderr)
+    if BACKEND == "cupy":
+        body = _gpu_body(rows, ns.repeat)
+        emit("engine-gpu", body, ns.out, ns.write)
+        return 0
     body = (
         "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)\n\n"
         f"{machine_line()}; JAX x64 on CPU; every framework single-threaded (OpenBLAS, XLA "
@@ -275,6 +307,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     emit("engine", body, ns.out, ns.write)
     return 0
+
+
+def _gpu_body(rows: list[dict], repeat: int) -> str:
+    import cupy
+    import jax
+
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return (
+        "## chainorder.jacobian() on a GPU: CuPy against JAX and torch.func on the same GPU "
+        "(`bench_engine.py --backend cupy`)\n\n"
+        f"{name}; CuPy {cupy.__version__}, JAX {jax.__version__} "
+        f"({jax.devices()[0].platform}), x64; best of {repeat} interleaved re-runs, each "
+        "ended by a device synchronisation. chainorder traces and plans on the host (first "
+        "call) and replays on CuPy arrays; ratios as in the CPU table (chainorder / jitted "
+        "JAX, the faster of jacfwd and jacrev; targets as there).\n\n" + table(rows)
+    )
 
 
 if __name__ == "__main__":
