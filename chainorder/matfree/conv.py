@@ -260,17 +260,19 @@ class Conv2d:
         y += self.bias[:, None]
         return y.reshape(g.m), None
 
-    def jvp(self, tape: Any, T: Any) -> Any:
-        """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each."""
-        return conv_jvp(self.geometry, self._kmat, np.asarray(T))
+    def jvp(self, tape: Any, T: Any, out: Any = None) -> Any:
+        """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each
+        (C-ordered result; into ``out`` when given)."""
+        return conv_jvp(self.geometry, self._kmat, np.asarray(T), out=out)
 
-    def vjp(self, tape: Any, A: Any) -> Any:
+    def vjp(self, tape: Any, A: Any, out: Any = None) -> Any:
         """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
 
         Same multiplications as the JVP (``s·F·Ho·Wo·C·kh·kw``), in cache-sized seed blocks
-        (:func:`chainorder.matfree.conv_adjoint.conv_vjp`).
+        (:func:`chainorder.matfree.conv_adjoint.conv_vjp`); the result is seeds-last
+        (Fortran-ordered), and a seeds-last ``A`` is read without transposing.
         """
-        return conv_vjp(self.geometry, self._kmat_offsets, np.asarray(A))
+        return conv_vjp(self.geometry, self._kmat_offsets, np.asarray(A), out=out)
 
     def jacobian(self, tape: Any) -> Any:
         """The dense ``(m, n)`` Jacobian (the tangent sweep of the identity)."""

@@ -136,11 +136,17 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     return b * (c + a + p)
 
 
-def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
+def conv_vjp(
+    g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS, out: Any = None
+) -> Any:
     """``A @ J`` of the convolution ``g`` for adjoint rows ``A`` (``(s, m)``) → ``(s, n)``.
 
     ``kmat_offsets`` is the kernel ``(F, C, kh, kw)`` as a ``(kh·kw·C) × F`` matrix (rows
-    ordered by kernel offset, then channel). See the module notes for the method.
+    ordered by kernel offset, then channel). See the module notes for the method. ``A`` may
+    be seeds-first (C-ordered) or seeds-last (Fortran-ordered, ``Aᵀ`` C-contiguous: no
+    transposing copy, and with a single seed block no copy at all); the result is always
+    seeds-last (a Fortran-ordered ``(s, n)`` array, ``Aᵀ`` as ``C × H × W × s``), written
+    into ``out`` when given.
 
     Examples
     --------
@@ -151,12 +157,15 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     >>> A = np.random.default_rng(1).standard_normal((4, g.m))
     >>> bool(np.allclose(conv_vjp(g, conv._kmat_offsets, A, block=50), A @ conv.jacobian(None)))
     True
+    >>> conv_vjp(g, conv._kmat_offsets, np.asfortranarray(A)).flags.f_contiguous
+    True
 
     Notes
     -----
     ``s·F·Ho·Wo·C·kh·kw`` multiplications (per block two stacked ``matmul`` calls, one BLAS
     product per output row each); temporaries of :func:`adjoint_workspace` elements.
     """
+    A = np.asarray(A)
     s = A.shape[0]
     C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw
     ho, wo = g.out_height, g.out_width
@@ -172,10 +181,17 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         k_first = [K[i, j] for i, j in first]
     k_rest = np.ascontiguousarray(np.array([K[i, j] for i, j in rest]).reshape(-1, F))
     dtype = np.result_type(A.dtype, kmat_offsets.dtype)
-    result = np.empty((s, C, g.height, g.width), dtype=dtype)
+    if out is not None and out.T.flags.c_contiguous:
+        result = out.T.reshape(C, g.height, g.width, s)
+    else:
+        result = np.empty((C, g.height, g.width, s), dtype=dtype)  # seeds-last
     # one scratch for every block (one allocation: see the notes)
     scratch = np.empty(sb * (c_ + a_ + p_), dtype=dtype)
-    blocks = np.asarray(A).reshape(s, F, ho, wo)
+    seeds_last = A.T.flags.c_contiguous
+    if seeds_last:
+        source = A.T.reshape(F, ho, wo, s)
+    else:
+        source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
     run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
@@ -183,8 +199,11 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
             cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
         run = ((ho - 1) * wq + wo) * b
-        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
-        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
+        if seeds_last and b == s:
+            at = source  # already (F, Ho, Wo, b) with contiguous rows: no copy
+        else:
+            at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+            np.copyto(at, source[..., s0 : s0 + b])
         acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
         outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
             acc[:, i, j] for i, j in first
@@ -192,8 +211,8 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         # one product per output row (Wo·b numbers into rows of Wq·b), stacked: NumPy loops
         # over the rows in C and hands each to BLAS with its leading dimensions
         rows = at.reshape(F, ho, wo * b).transpose(1, 0, 2)
-        for k, out in zip(k_first, outs, strict=True):
-            np.matmul(k, rows, out=out[:, :ho, : wo * b].transpose(1, 0, 2))
+        for k, dest in zip(k_first, outs, strict=True):
+            np.matmul(k, rows, out=dest[:, :ho, : wo * b].transpose(1, 0, 2))
         if rest:
             np.matmul(k_rest, rows, out=cols[:, :, : wo * b].transpose(1, 0, 2))
         acc[:, :, :, :ho, wo * b :] = 0  # what the first offsets do not cover
@@ -213,10 +232,14 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
                 nx = len(range(x0, g.width, sw))
                 if not (ny and nx):
                     continue
-                view = result[s0 : s0 + b, :, y0::sh, x0::sw]
+                view = result[:, y0::sh, x0::sw, s0 : s0 + b]  # runs of b seeds: no transpose
                 if a >= kh or c >= kw:  # no kernel offset reaches this phase
                     view[...] = 0
                     continue
                 q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
-                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx].transpose(3, 0, 1, 2)
-    return result.reshape(s, g.n)
+                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx]
+    if out is None:
+        return result.reshape(g.n, s).T
+    if not np.shares_memory(out, result):
+        np.copyto(out, result.reshape(g.n, s).T)
+    return out

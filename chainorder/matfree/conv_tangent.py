@@ -74,11 +74,16 @@ def tangent_workspace(g: Any, seeds: int, block: int = BAND_ELEMENTS) -> int:
     return padded + g.patch * tangent_band(g, seeds, block) * g.out_width * seeds
 
 
-def conv_jvp(g: Any, kmat: Any, T: Any, block: int = BAND_ELEMENTS) -> Any:
+def conv_jvp(
+    g: Any, kmat: Any, T: Any, block: int = BAND_ELEMENTS, out: Any = None
+) -> Any:
     """``J @ T`` of the convolution ``g`` for tangent columns ``T`` (``(n, s)``) → ``(m, s)``.
 
     ``kmat`` is the kernel ``(F, C, kh, kw)`` as an ``F × C·kh·kw`` matrix. See the module
-    notes for the method.
+    notes for the method. ``T`` may be C-ordered (seeds-last: the windows are copied in
+    runs of ``s`` numbers) or Fortran-ordered (seeds-first, e.g. an adjoint sweep's result:
+    the same copies gather with stride; no extra array). The result is C-ordered (written
+    into ``out`` when given).
 
     Examples
     --------
@@ -95,16 +100,21 @@ def conv_jvp(g: Any, kmat: Any, T: Any, block: int = BAND_ELEMENTS) -> Any:
     ``s·F·Ho·Wo·C·kh·kw`` multiplications (one BLAS product per band of output rows);
     temporaries of :func:`tangent_workspace` elements.
     """
+    T = np.asarray(T)
     s = T.shape[1]
     C, F, kh, kw = g.channels, g.filters, g.kh, g.kw
     ho, wo = g.out_height, g.out_width
-    X = np.asarray(T).reshape(C, g.height, g.width, s)
+    if T.flags.c_contiguous:
+        X = T.reshape(C, g.height, g.width, s)
+    else:  # seeds-first storage: a view with the seeds' stride outermost
+        X = T.T.reshape(s, C, g.height, g.width).transpose(1, 2, 3, 0)
     if g.ph or g.pw:
         X = np.pad(X, ((0, 0), (g.ph, g.ph), (g.pw, g.pw), (0, 0)))
     win = sliding_window_view(X, (kh, kw), axis=(1, 2))  # (C, H', W', s, kh, kw)
     win = win[:, :: g.sh, :: g.sw][:, :ho, :wo].transpose(0, 4, 5, 1, 2, 3)  # C,kh,kw,Ho,Wo,s
     dtype = np.result_type(X.dtype, kmat.dtype)
-    result = np.empty((F, ho * wo * s), dtype=dtype)
+    own = out is not None and out.flags.c_contiguous
+    result = out.reshape(F, ho * wo * s) if own else np.empty((F, ho * wo * s), dtype=dtype)
     band = tangent_band(g, s, block)
     row = wo * s
     scratch = np.empty(g.patch * band * row, dtype=X.dtype)
@@ -113,4 +123,7 @@ def conv_jvp(g: Any, kmat: Any, T: Any, block: int = BAND_ELEMENTS) -> Any:
         cols = scratch[: g.patch * r * row].reshape(C, kh, kw, r, wo, s)
         np.copyto(cols, win[:, :, :, y0 : y0 + r])
         np.matmul(kmat, cols.reshape(g.patch, r * row), out=result[:, y0 * row : (y0 + r) * row])
+    if out is not None and not own:
+        np.copyto(out, result.reshape(g.m, s))
+        return out
     return result.reshape(g.m, s)
