@@ -205,7 +205,9 @@ def keep_heap() -> str:
     return ", ".join(f"{k}={v}" for k, (_, v) in KEEP_HEAP.items())
 
 
-def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
+def figure_b(
+    repeat: int, chains: int, variant: str = "", only: tuple[int, ...] | None = None
+) -> tuple[str, bool]:
     head = "### B. Every plan of random short chains (given setting)"
     if variant:
         head = (
@@ -241,6 +243,8 @@ def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
     rhos, pooled_m, pooled_t, conv_rhos, plain_rhos = [], [], [], [], []
     cpu_rhos, pooled_c = [], []
     for seed in range(chains):
+        if only is not None and seed not in only:
+            continue
         links = random_short_chain(seed)
         r = measure_matrix_free(links, setting="given", every_plan=True, repeat=repeat)
         r.raise_if_disagree()
@@ -317,6 +321,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
     ap.add_argument("--chains", type=int, default=5, help="random chains in figure B")
+    ap.add_argument(
+        "--only-chains",
+        default=None,
+        help="figure B/B′: run only these chains (seeds, e.g. '1,3,4'), for iterating",
+    )
     ap.add_argument("--lengths", default="100,400,1000", help="chain lengths of figure C")
     ap.add_argument("--small", action="store_true", help="hourglass at 1024 instead of 4096")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
@@ -328,6 +337,9 @@ def main() -> int:
         help="after B, run B again with glibc keeping freed memory (figure B′)",
     )
     args = ap.parse_args()
+    only = None
+    if args.only_chains:
+        only = tuple(int(v) for v in args.only_chains.split(","))
     networks = dict(NETWORKS)
     if args.small:
         networks["hourglass"] = "1024,64,tanh,1024,tanh,64,tanh,1024"
@@ -345,8 +357,8 @@ def main() -> int:
     with limit:
         for letter, fn in (
             ("A", lambda: figure_a(args.repeat, networks)),
-            ("B", lambda: figure_b(args.repeat, args.chains)),
-            ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap())),
+            ("B", lambda: figure_b(args.repeat, args.chains, only=only)),
+            ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap(), only=only)),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
             ("D", lambda: figure_d(args.repeat)),
         ):

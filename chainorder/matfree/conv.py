@@ -38,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
 from chainorder.matfree.conv_adjoint import UFUNC_BUFFER, adjoint_workspace, conv_vjp
+from chainorder.matfree.conv_banded import plane_kernel
 from chainorder.matfree.conv_tangent import conv_jvp, tangent_workspace
 
 __all__ = [
@@ -180,7 +181,7 @@ class Conv2d:
 
     def __init__(self, geometry: ConvGeometry, kernel: Any, bias: Any) -> None:
         g = geometry
-        kernel = np.asarray(kernel)
+        kernel = np.ascontiguousarray(kernel)  # so that _kmat below is a view, not a copy
         bias = np.asarray(bias)
         if kernel.shape != (g.filters, g.channels, g.kh, g.kw) or bias.shape != (g.filters,):
             raise SpecError(
@@ -195,6 +196,7 @@ class Conv2d:
         self._kmat_offsets = np.ascontiguousarray(
             kernel.transpose(2, 3, 1, 0).reshape(g.kh * g.kw * g.channels, g.filters)
         )
+        self._kmat_planes = plane_kernel(g, self._kmat_offsets)  # the seeds-last VJP's
 
     @classmethod
     def random(cls, geometry: ConvGeometry, rng: np.random.Generator, dtype: Any = "float64"):
@@ -233,7 +235,7 @@ class Conv2d:
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)
-        440
+        720
 
         Notes
         -----
@@ -272,7 +274,9 @@ class Conv2d:
         (:func:`chainorder.matfree.conv_adjoint.conv_vjp`); the result is seeds-last
         (Fortran-ordered), and a seeds-last ``A`` is read without transposing.
         """
-        return conv_vjp(self.geometry, self._kmat_offsets, np.asarray(A), out=out)
+        return conv_vjp(
+            self.geometry, self._kmat_offsets, np.asarray(A), out=out, k_planes=self._kmat_planes
+        )
 
     def jacobian(self, tape: Any) -> Any:
         """The dense ``(m, n)`` Jacobian (the tangent sweep of the identity)."""

@@ -55,6 +55,14 @@ from typing import Any
 
 import numpy as np
 
+from chainorder.matfree.conv_banded import (
+    banded_workspace,
+    conv_vjp_banded,
+    offsets,
+    phases,
+    plane_kernel,
+)
+
 __all__ = [
     "BLOCK_ELEMENTS",
     "UFUNC_BUFFER",
@@ -70,18 +78,8 @@ UFUNC_BUFFER = np.getbufsize()
 BLOCK_ELEMENTS = 1 << 18
 
 
-def _phases(g: Any) -> tuple[int, int]:
-    """``(⌈Hp/sh⌉, ⌈Wp/sw⌉)``: rows and columns of one phase of the padded input."""
-    hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
-    return -(-hp // g.sh), -(-wp // g.sw)
-
-
-def _offsets(g: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Kernel offsets ``(i, j)``: each phase's first (``i < sh``, ``j < sw``; its product is
-    written straight into the accumulator) and the rest (added, shifted)."""
-    first = [(i, j) for i in range(min(g.sh, g.kh)) for j in range(min(g.sw, g.kw))]
-    rest = [(i, j) for i in range(g.kh) for j in range(g.kw) if i >= g.sh or j >= g.sw]
-    return first, rest
+_phases = phases
+_offsets = offsets
 
 
 def _sizes(g: Any) -> tuple[int, int, int]:
@@ -94,7 +92,8 @@ def _sizes(g: Any) -> tuple[int, int, int]:
 
 
 def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
-    """Seeds per block: the most whose temporaries fit ``block`` elements (at least 1).
+    """Seeds per block of a seeds-first ``A``: the most whose temporaries fit ``block``
+    elements (at least 1).
 
     Examples
     --------
@@ -111,9 +110,12 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
 
 
 def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
-    """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
+    """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result: its
+    one scratch array, sized for both forms (the larger of the two below), whichever runs.
 
-    With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
+    Seeds-last ``A``: the planes and carry of
+    :func:`chainorder.matfree.conv_banded.banded_workspace` (budget ``block``). Seeds-first
+    ``A``: with ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
     ``c = r·C·Ho·Wq`` (the blocks of the ``r = kh·kw − min(kh, sh)·min(kw, sw)`` added
     offsets, rows padded to the phase width ``Wq = ⌈Wp/sw⌉``) and
     ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator), one scratch array of
@@ -124,8 +126,9 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     Examples
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
-    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(8·2·4 + 2·2·2 + 16)
-    440
+    >>> g = ConvGeometry(1, 4, 4, 2, 3, 3)
+    >>> adjoint_workspace(g, 5), banded_workspace(g, 5)  # max(5·(8·2·4 + 2·2·2 + 16), 720)
+    (720, 720)
 
     Notes
     -----
@@ -133,11 +136,16 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return b * (c + a + p)
+    return max(b * (c + a + p), banded_workspace(g, seeds, block))
 
 
 def conv_vjp(
-    g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS, out: Any = None
+    g: Any,
+    kmat_offsets: Any,
+    A: Any,
+    block: int = BLOCK_ELEMENTS,
+    out: Any = None,
+    k_planes: Any = None,
 ) -> Any:
     """``A @ J`` of the convolution ``g`` for adjoint rows ``A`` (``(s, m)``) → ``(s, n)``.
 
@@ -146,7 +154,9 @@ def conv_vjp(
     be seeds-first (C-ordered) or seeds-last (Fortran-ordered, ``Aᵀ`` C-contiguous: no
     transposing copy, and with a single seed block no copy at all); the result is always
     seeds-last (a Fortran-ordered ``(s, n)`` array, ``Aᵀ`` as ``C × H × W × s``), written
-    into ``out`` when given.
+    into ``out`` when given. A seeds-last ``A`` runs
+    :func:`chainorder.matfree.conv_banded.conv_vjp_banded` (``k_planes``: its kernel
+    matrix, made from ``kmat_offsets`` when not given).
 
     Examples
     --------
@@ -185,13 +195,14 @@ def conv_vjp(
         result = out.T.reshape(C, g.height, g.width, s)
     else:
         result = np.empty((C, g.height, g.width, s), dtype=dtype)  # seeds-last
-    # one scratch for every block (one allocation: see the notes)
-    scratch = np.empty(sb * (c_ + a_ + p_), dtype=dtype)
-    seeds_last = A.T.flags.c_contiguous
-    if seeds_last:
-        source = A.T.reshape(F, ho, wo, s)
-    else:
-        source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
+    # one scratch for every block (one allocation: see the notes), sized for both forms
+    scratch = np.empty(adjoint_workspace(g, s, block), dtype=dtype)
+    if A.T.flags.c_contiguous:  # seeds-last: bands of output rows, all seeds at once
+        if k_planes is None:
+            k_planes = plane_kernel(g, kmat_offsets)
+        conv_vjp_banded(g, k_planes, A, scratch, result, block)
+        return _finish(g, result, out)
+    source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
     run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
@@ -199,11 +210,8 @@ def conv_vjp(
         if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
             cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
         run = ((ho - 1) * wq + wo) * b
-        if seeds_last and b == s:
-            at = source  # already (F, Ho, Wo, b) with contiguous rows: no copy
-        else:
-            at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
-            np.copyto(at, source[..., s0 : s0 + b])
+        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+        np.copyto(at, source[..., s0 : s0 + b])
         acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
         outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
             acc[:, i, j] for i, j in first
@@ -238,8 +246,14 @@ def conv_vjp(
                     continue
                 q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
                 view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx]
+    return _finish(g, result, out)
+
+
+def _finish(g: Any, result: Any, out: Any) -> Any:
+    """The ``(s, n)`` seeds-last view of ``result`` (``C × H × W × s``), or ``out`` holding it."""
+    view = result.reshape(g.n, result.shape[-1]).T
     if out is None:
-        return result.reshape(g.n, s).T
+        return view
     if not np.shares_memory(out, result):
-        np.copyto(out, result.reshape(g.n, s).T)
+        np.copyto(out, view)
     return out
