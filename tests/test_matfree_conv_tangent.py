@@ -28,14 +28,18 @@ from chainorder.measure import peak_memory
     block=st.sampled_from([1, 37, 400, BAND_ELEMENTS]),
     dtype=st.sampled_from(["float64", "float32"]),
     seed=st.integers(0, 10_000),
+    seeds_first=st.booleans(),
 )
-def test_jvp_equals_explicit_jacobian_product(geo, seeds, block, dtype, seed):
+def test_jvp_equals_explicit_jacobian_product(geo, seeds, block, dtype, seed, seeds_first):
     rng = np.random.default_rng(seed)
     g = ConvGeometry(*geo)
     conv = Conv2d.random(g, rng, dtype=dtype)
     T = rng.standard_normal((g.n, seeds)).astype(dtype)
+    if seeds_first:  # e.g. an adjoint sweep's result as a tangent sweep's start
+        T = np.asfortranarray(T)
     got = conv_jvp(g, conv._kmat, T, block=block)
     assert got.shape == (g.m, seeds) and got.dtype == np.dtype(dtype)
+    assert got.flags.c_contiguous
     tol = 1e-12 if dtype == "float64" else 2e-5
     ref = _loop_jacobian(conv) @ T.astype("float64")
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
@@ -79,11 +83,14 @@ def test_bands_cover_the_rows_and_respect_the_budget():
     ],
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_workspace_model_matches_traced_memory(geo, seeds, dtype):
+@pytest.mark.parametrize("seeds_first", [False, True])
+def test_workspace_model_matches_traced_memory(geo, seeds, dtype, seeds_first):
     rng = np.random.default_rng(3)
     g = ConvGeometry(*geo)
     conv = Conv2d.random(g, rng, dtype=dtype)
     T = rng.standard_normal((g.n, seeds)).astype(dtype)
+    if seeds_first:  # read through a transposed view: no copy of the block
+        T = np.asfortranarray(T)
     itemsize = np.dtype(dtype).itemsize
     predicted = itemsize * (g.m * seeds + conv.workspace("tangent", seeds))
     measured = peak_memory(lambda: conv.jvp(None, T)).peak_bytes
