@@ -24,6 +24,8 @@ Figures
      memory to the system (how much of B's gap is page faulting of fresh blocks).
   D. Convolution JVP (one piece, now) and VJP (earlier forms, now), time per multiplication,
      against a dense BLAS product.
+  E. Time per multiplication by link kind inside figure B's runs (the executor's event trace),
+     and the share of unpriced events (seeds, diagonal expansions).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _conv_forms import figure_d
+from _matfree_profile import figure_e
 from _results import emit, summary_line
 
 from chainorder.matfree.links import conv2d, dense, elementwise
@@ -189,6 +192,11 @@ KEEP_HEAP = {"M_TRIM_THRESHOLD": (-1, 2**31 - 1), "M_MMAP_THRESHOLD": (-3, 32 <<
              "M_TOP_PAD": (-2, 64 << 20)}
 
 
+def chains_of(chains: int, only: tuple[int, ...] | None) -> list[list]:
+    """Figure B's chains (seeds ``0..chains-1``, or only those in ``only``)."""
+    return [random_short_chain(k) for k in range(chains) if only is None or k in only]
+
+
 def keep_heap() -> str:
     """Tell glibc to keep freed memory (see :data:`KEEP_HEAP`); a one-line description, or
     why it could not. Afterwards a freed block is reused without page faults."""
@@ -203,6 +211,13 @@ def keep_heap() -> str:
     if not ok:
         return "mallopt refused a parameter"
     return ", ".join(f"{k}={v}" for k, (_, v) in KEEP_HEAP.items())
+
+
+def describe(links: list) -> str:
+    """``conv2d 1800×1024 → tanh → dense 67×1800 → ...``: how figures B and E name a chain."""
+    return " → ".join(
+        f"{link.label}{'' if link.diagonal else f' {link.rows}×{link.cols}'}" for link in links
+    )
 
 
 def figure_b(
@@ -261,9 +276,7 @@ def figure_b(
         spread = max(row.mults for row in r.rows) / min(row.mults for row in r.rows)
         ok &= rho >= 0.9 and r.memory_ok
         ok_cpu &= r.spearman_cpu >= 0.9 and r.memory_ok
-        desc = " → ".join(
-            f"{link.label}{'' if link.diagonal else f' {link.rows}×{link.cols}'}" for link in links
-        )
+        desc = describe(links)
         lines.append(
             f"| {desc} | {len(r.rows)} | {spread:.1f} | {rho:.3f} | {r.spearman_cpu:.3f} | "
             f"{opt.seconds * 1e3:.2f} | "
@@ -324,7 +337,7 @@ def main() -> int:
     ap.add_argument(
         "--only-chains",
         default=None,
-        help="figure B/B′: run only these chains (seeds, e.g. '1,3,4'), for iterating",
+        help="figures B, B′, E: only these chains (seeds, e.g. '1,3,4'), for iterating",
     )
     ap.add_argument("--lengths", default="100,400,1000", help="chain lengths of figure C")
     ap.add_argument("--small", action="store_true", help="hourglass at 1024 instead of 4096")
@@ -361,6 +374,7 @@ def main() -> int:
             ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap(), only=only)),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
             ("D", lambda: figure_d(args.repeat)),
+            ("E", lambda: figure_e(args.repeat, chains_of(args.chains, only), describe)),
         ):
             if letter in args.skip or (letter == "B′" and not args.keep_heap):
                 continue

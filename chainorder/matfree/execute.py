@@ -16,6 +16,7 @@ Aᵀ)ᵀ``, a convolution's VJP reads and writes that layout), so no step transp
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -160,11 +161,16 @@ def replay(
     *,
     tapes: Sequence[Any] | None = None,
     given: Mapping[int, Any] | None = None,
+    trace: list | None = None,
 ) -> Any:
     """Replay a prepared :class:`~chainorder.matfree.schedule.Schedule` on ``net``.
 
     The loop inside :func:`execute`, without its checks (memory guard, shapes): for repeated
-    timing of one plan. Arguments as in :func:`execute`.
+    timing of one plan. Arguments as in :func:`execute`. With a list ``trace``, each event
+    that computes appends ``(kind, link kind, CPU seconds, mults)`` (``jvp``/``vjp``: the
+    link's kind; ``multiply``: ``"diagonal"`` for a diagonal scaling, else ``"dense"``; the
+    seeds and products have 0 mults): the per-link-kind time per mult of
+    benchmarks/bench_matfree.py.
 
     Examples
     --------
@@ -211,6 +217,8 @@ def replay(
     block: Any = None
     for pos, ev in enumerate(sched.events):
         kind, i, l = ev.kind, ev.node, ev.link
+        if trace is not None:
+            started = time.thread_time()
         if kind == "compute":
             x_live, t = layers[l - 1].forward(x_live)
             if t is not None:
@@ -254,8 +262,23 @@ def replay(
             del a, b
         elif kind == "densify_root":
             arrays[i] = np.diag(arrays.pop(i))
+        if trace is not None:
+            trace.append(_traced(plan, ev, time.thread_time() - started))
         if block is not None and last_work.get(i) == pos:
             arrays[i] = block.reshape(-1) if nodes[i].diagonal else block
             block = None
     out = arrays.pop(len(nodes) - 1)
     return out
+
+
+def _traced(plan: MatrixFreePlan, ev: Any, seconds: float) -> tuple[str, str, float, int]:
+    """``(kind, link kind, seconds, mults)`` of one replayed event (see :func:`replay`)."""
+    if ev.kind in ("jvp", "vjp"):
+        link = plan.links[ev.link - 1]
+        per = link.tangent if ev.kind == "jvp" else link.adjoint
+        return ev.kind, link.kind, seconds, plan.nodes[ev.node].seeds * per
+    if ev.kind == "multiply":
+        node = plan.nodes[ev.node]
+        diagonal = plan.nodes[node.left].diagonal or plan.nodes[node.right].diagonal
+        return ev.kind, "diagonal" if diagonal else "dense", seconds, node.mults
+    return ev.kind, "", seconds, 0
