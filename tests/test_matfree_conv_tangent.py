@@ -16,6 +16,7 @@ from chainorder.matfree.conv_tangent import (
     BAND_ELEMENTS,
     conv_jvp,
     tangent_band,
+    tangent_tile,
     tangent_workspace,
 )
 from chainorder.measure import peak_memory
@@ -69,6 +70,10 @@ def test_bands_cover_the_rows_and_respect_the_budget():
     assert 1 < r < g.out_height
     assert tangent_workspace(g, 50) <= BAND_ELEMENTS < g.patch * (r + 1) * g.out_width * 50
     assert tangent_band(g, 5, block=1) == 1  # never 0 rows
+    # past one row per band, rows are cut into runs of output columns (9·9·784 ≤ 2^16)
+    assert tangent_tile(g, 784) == (1, 9) and tangent_tile(g, 50) == (r, g.out_width)
+    assert tangent_workspace(g, 784) == 9 * 9 * 784 <= BAND_ELEMENTS
+    assert tangent_tile(g, 5, block=1) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -76,7 +81,8 @@ def test_bands_cover_the_rows_and_respect_the_budget():
     [
         ((8, 26, 26, 16, 3, 3, 2, 2, 0, 0), 20),
         ((8, 26, 26, 16, 3, 3, 2, 2, 1, 1), 60),
-        ((1, 28, 28, 4, 3, 3, 2, 2, 0, 0), 784),  # one row per band
+        ((1, 28, 28, 4, 3, 3, 2, 2, 0, 0), 784),  # one row per band, cut into 9 columns
+        ((3, 24, 24, 8, 3, 3, 2, 2, 1, 1), 1728),  # tiles of one output pixel, padded
         ((1, 28, 28, 4, 3, 3, 1, 1, 0, 0), 81),
         ((3, 24, 24, 8, 3, 3, 2, 2, 0, 0), 300),
         ((1, 32, 32, 8, 3, 3, 2, 2, 0, 0), 10),  # one band

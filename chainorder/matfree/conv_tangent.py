@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["BAND_ELEMENTS", "conv_jvp", "tangent_band", "tangent_workspace"]
+__all__ = ["BAND_ELEMENTS", "conv_jvp", "tangent_band", "tangent_tile", "tangent_workspace"]
 
 #: Target elements of one band's im2col matrix (512 KiB of float64; a quarter of a core's L2).
 BAND_ELEMENTS = 1 << 16
@@ -54,11 +54,35 @@ def tangent_band(g: Any, seeds: int, block: int = BAND_ELEMENTS) -> int:
     return max(1, min(g.out_height, block // (g.patch * g.out_width * max(seeds, 1))))
 
 
+def tangent_tile(g: Any, seeds: int, block: int = BAND_ELEMENTS) -> tuple[int, int]:
+    """``(rows, columns)`` of output pixels per tile: whole rows in bands of
+    :func:`tangent_band` rows while one row's im2col matrix fits ``block`` elements; past that
+    one row at a time, cut into runs of ``Wo'`` output columns (``C·kh·kw·Wo'·s ≤ block``,
+    at least 1), so that the scratch still fits the cache at a thousand seeds or more.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> tangent_tile(ConvGeometry(3, 24, 24, 8, 3, 3, 2, 2), 1728)  # 27·11·1728 > 2^16
+    (1, 1)
+    >>> tangent_tile(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2), 10)
+    (13, 13)
+
+    Notes
+    -----
+    O(1).
+    """
+    s = max(seeds, 1)
+    if g.patch * g.out_width * s <= block:
+        return tangent_band(g, seeds, block), g.out_width
+    return 1, max(1, min(g.out_width, block // (g.patch * s)))
+
+
 def tangent_workspace(g: Any, seeds: int, block: int = BAND_ELEMENTS) -> int:
     """Peak elements of :func:`conv_jvp`'s temporaries above the input block and the result.
 
-    The padded copy ``C·(H+2ph)·(W+2pw)·s`` (only when padding > 0) and the band scratch
-    ``C·kh·kw·r·Wo·s`` (``r = tangent_band(g, seeds)``) are alive together.
+    The padded copy ``C·(H+2ph)·(W+2pw)·s`` (only when padding > 0) and the tile scratch
+    ``C·kh·kw·r·Wo'·s`` (``(r, Wo') = tangent_tile(g, seeds)``) are alive together.
 
     Examples
     --------
@@ -71,7 +95,8 @@ def tangent_workspace(g: Any, seeds: int, block: int = BAND_ELEMENTS) -> int:
     O(1).
     """
     padded = g.padded * seeds if (g.ph or g.pw) else 0
-    return padded + g.patch * tangent_band(g, seeds, block) * g.out_width * seeds
+    rows, cols = tangent_tile(g, seeds, block)
+    return padded + g.patch * rows * cols * seeds
 
 
 def conv_jvp(
@@ -115,14 +140,17 @@ def conv_jvp(
     dtype = np.result_type(X.dtype, kmat.dtype)
     own = out is not None and out.flags.c_contiguous
     result = out.reshape(F, ho * wo * s) if own else np.empty((F, ho * wo * s), dtype=dtype)
-    band = tangent_band(g, s, block)
+    band, xw = tangent_tile(g, s, block)
     row = wo * s
-    scratch = np.empty(g.patch * band * row, dtype=X.dtype)
+    scratch = np.empty(g.patch * band * xw * s, dtype=X.dtype)
     for y0 in range(0, ho, band):
         r = min(ho, y0 + band) - y0
-        cols = scratch[: g.patch * r * row].reshape(C, kh, kw, r, wo, s)
-        np.copyto(cols, win[:, :, :, y0 : y0 + r])
-        np.matmul(kmat, cols.reshape(g.patch, r * row), out=result[:, y0 * row : (y0 + r) * row])
+        for x0 in range(0, wo, xw):  # xw == wo unless one row is above the budget (r = 1)
+            w = min(wo, x0 + xw) - x0
+            cols = scratch[: g.patch * r * w * s].reshape(C, kh, kw, r, w, s)
+            np.copyto(cols, win[:, :, :, y0 : y0 + r, x0 : x0 + w])
+            at = y0 * row + x0 * s  # the tile's columns of the result: one 2-D view
+            np.matmul(kmat, cols.reshape(g.patch, r * w * s), out=result[:, at : at + r * w * s])
     if out is not None and not own:
         np.copyto(out, result.reshape(g.m, s))
         return out
