@@ -65,44 +65,49 @@ NETWORKS = {
 NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
-  model simulates) and includes NumPy's temporaries: the padded copy and one band's im2col
-  scratch of a convolution's JVP; for its VJP the one scratch array of a seed block (added
-  offsets' blocks, seeds-last block, polyphase accumulator; every addition is 1-D
+  model simulates) and includes NumPy's temporaries: the padded copy and one tile's im2col
+  scratch of a convolution's JVP; for its VJP one scratch array sized for both of its forms
+  (seeds-last: two slots of planes of a band of output rows; seeds-first: a seed block's
+  offsets' blocks, seeds-last copy and polyphase accumulator; every addition is 1-D
   contiguous, so NumPy allocates no ufunc buffer); the one ufunc buffer of a broadcasting
-  multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolutions (session 4).** The JVP (`chainorder/matfree/conv_tangent.py`) now takes the
-  output rows in bands whose im2col matrix fits 2^16 elements: per band the `C·9` strided
-  copies fill one reused scratch and one BLAS product writes the band straight into the
-  result (a 2-D view with leading dimension `Ho·Wo·s`; blocks stay seeds-last, nothing is
-  transposed). The VJP (`conv_adjoint.py`) writes each phase's first kernel offset by BLAS
-  straight into the polyphase accumulator and computes the other offsets into a scratch
-  whose rows are padded to the phase width, so each shift is one flat 1-D addition per
-  channel; the per-row products are stacked in one `matmul` call. Figure D: the JVP takes
-  0.3–0.8× the CPU time per mult of the one-piece form, the VJP 0.6–0.95× of session 3's
-  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged
-  (exactly `s·F·Ho·Wo·C·9`, no padding multiplied) and the cost model is unchanged
-  (tangent = adjoint = the convolution's mults).
-- **What still separates time from mults.** Per mult a convolution's JVP still costs ~3–7×
-  and its VJP ~6–15× a dense BLAS mult (figure D's last columns): their products have inner
-  dimension `C·9` (9–27) or `F` (4–16) and few rows, so they are bound by memory traffic, and
-  the VJP transposes its block in and out (seeds-first ↔ seeds-last) at ~1 ns per number,
-  which BLAS cannot absorb (no 2-D matrix view of the block has a unit stride). Elementwise
-  links cost even more per priced mult (~1 ns: one read and one write per mult, ~25× a dense
-  mult), and every fresh block the executor allocates is page-faulted and zero-filled by the
-  kernel (~0.7 ns per float64 written the first time; `np.eye` of an 1800-seed identity takes
-  1–2 ms that no mult prices). Plans of a chain that starts with a convolution (and has a
-  wide elementwise link) differ mostly in how they treat those links, so the plans that
-  give them a larger share of their mults are slower than their mults say. Pricing that
-  would need a per-kind time model, which the brief rules out.
-- **Figure B before and after (CPU time, the three convolution chains):** session 3's run
-  0.950 / 0.881 / 0.843; session 4's run (load 1.0): 0.939 / 0.928 / 0.857 in B and
-  0.940 / 0.959 / 0.899 in B′. The chain `conv2d 1800×1024 → tanh → …` still misses 0.9 by
-  0.04 in B (its plans differ mostly in how they sweep the convolution and the 1800-wide
-  tanh); in B′ it sits at the threshold (wall 0.900, which the summary counts as met; CPU
-  0.899). Figure B′ runs the same chains after
-  `mallopt` stops glibc from returning freed memory (no page faults for reused blocks): a
-  measurement of how much of the remaining gap is the allocator, not a change to the
-  executor or the model; the official figure is B.
+  multiply by a diagonal. An elementwise step on a block the run owns and a diagonal
+  scaling of an owned full child are done in place: their events allocate nothing (only the
+  ufunc buffer, as transient). What remains is a few KiB of Python objects.
+- **What this session changed in the executor (issue 10, session 5)** — the same priced
+  work, less unpriced work; mults and cost model unchanged (executed mults are counted in
+  `tests/test_matfree_exec_inplace.py` and equal every plan's prediction):
+  (1) elementwise JVP/VJP scale the block in place (`out=` the block; a `given` input is
+  never written) and a `dense` node's diagonal scaling overwrites its full child: no fresh
+  block to allocate and fault in; (2) adjoint sweeps keep their block seeds-last (the
+  symmetric identity or `diag` they start from handed over as its transpose, a dense VJP
+  computed as `(Wᵀ Aᵀ)ᵀ` by one BLAS call, the convolution's VJP reading and writing that
+  layout), so no step transposes a block; (3) the convolution's VJP on a seeds-last block
+  works in bands of output rows over all seeds (`chainorder/matfree/conv_banded.py`): one
+  stacked BLAS product per column chunk into equally spaced planes, the other kernel offsets
+  added by flat shifts from this band's and the previous band's planes (two slots, nothing
+  carried), finished rows copied out in runs of `s` — no per-seed-block gathers and
+  scatters; (4) the convolution's JVP cuts a row into runs of output columns when one row's
+  im2col matrix alone exceeds the 2^16-element budget (thousand-seed sweeps).
+- **Per link kind (figure E), before → after**, CPU ns per mult over every plan of figure
+  B's six chains (same harness, both measured this session on the shared machine, best of
+  3): elementwise JVP 2.13 → 0.83, elementwise VJP 1.79 → 0.80, diagonal scaling node
+  1.72 → 0.76, conv2d JVP 0.232 → 0.204 (before the column tiles; see figure E now),
+  conv2d VJP 0.397 → 0.229; dense JVP / VJP / product 0.034–0.036 either way. Per
+  convolution chain, conv2d VJP 0.784 / 0.314 / 0.406 → 0.454 / 0.188 / 0.229. The
+  identity seeds stay unpriced (≈ 6 % of all time: a fresh `s × s` block is zero-filled
+  by the kernel).
+- **Figure B before and after (CPU time, the three convolution chains):** session 4's
+  run 0.939 / 0.928 / 0.857 (B) and 0.940 / 0.959 / 0.899 (B′); this session, before the
+  conv VJP/JVP changes (elementwise in place, seeds-last blocks only) 0.949 / 0.923 /
+  0.899, after all of them 0.971 / 0.973 / 0.948 (three chains only, `--only-chains
+  1,3,4`, load average ≈ 3 on 2 cores); the full run above is the official figure.
+  What still separates time from mults: per mult a convolution costs ~3–6× and an
+  elementwise link ~20× a dense BLAS mult (figure E), so plans that sweep a convolution on
+  a thousand-seed identity rank a little slower than their mults say. Pricing that would
+  need a per-kind time model, which the brief rules out. Figure B′ runs the same chains
+  after `mallopt` stops glibc from returning freed memory (no page faults for reused
+  blocks): a measurement of how much of the remaining gap is the allocator, not a change
+  to the executor or the model; the official figure is B.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order

@@ -7,20 +7,21 @@ the point and the adjoint keeps no tape.
 
 ``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``, seeds-last) is the
 convolution of the ``s`` tangents, computed by
-:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output rows in cache-sized bands, per
-band the windows gathered into one reused im2col scratch (``C·k_h·k_w × r·Wo·s`` numbers) and
-one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written straight into the result,
-which is already laid out as ``(m, s)``.
+:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output pixels in cache-sized tiles
+(bands of rows, or runs of one row's columns at many seeds), per tile the windows gathered into
+one reused im2col scratch and one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written
+straight into the result, which is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
 convolution with the same multiplications, computed by
-:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, BLAS products with
-``Kᵀ`` written per output row into a polyphase accumulator (each phase's first kernel offset)
-or into a scratch whose rows are padded to the phase width (the other offsets, then each
-added by one flat 1-D shift), and the phases written into the result. Per multiplication the
-JVP and the VJP take several times a dense BLAS product's time (their products have inner
-dimension ``C·k_h·k_w`` or ``F``); benchmarks/bench_matfree.py figure D measures both
-against their former forms and against a dense product.
+:func:`chainorder.matfree.conv_adjoint.conv_vjp`: BLAS products with ``Kᵀ`` written into a
+polyphase accumulator (each phase's first kernel offset) or into planes whose rows are padded
+to the phase width (the other offsets, then each added by one flat 1-D shift), and the phases
+written into the result, which is seeds-last (Fortran-ordered ``(s, n)``). On a seeds-last
+``A`` (what an adjoint sweep carries) the work goes in bands of output rows over all seeds
+(:mod:`chainorder.matfree.conv_banded`); on a seeds-first ``A`` in cache-sized seed blocks.
+benchmarks/bench_matfree.py figure D measures both against their former forms and against a
+dense product.
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the

@@ -1,9 +1,13 @@
-"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, BLAS products written
-into a polyphase accumulator, the other kernel offsets added by flat 1-D shifts.
+"""The adjoint (VJP) of a NumPy convolution: BLAS products written into a polyphase
+accumulator, the other kernel offsets added by flat 1-D shifts.
 
 For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×W → F×Ho×Wo`` with
 kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
-convolution. It is computed block by block over the seeds, ``b`` seeds at a time with ``b``
+convolution. The result is always *seeds-last* (a Fortran-ordered ``(s, n)`` array: ``C × H ×
+W × s`` in memory), the layout an adjoint sweep keeps. A seeds-last ``A`` (what the executor
+hands over) goes to :func:`chainorder.matfree.conv_banded.conv_vjp_banded`: bands of output
+rows over all seeds, nothing gathered or scattered per seed block. A seeds-first ``A``
+(C-ordered) is computed here block by block over the seeds, ``b`` seeds at a time with ``b``
 chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
 core's L2 cache in float64). Offset ``(i, j)`` of the kernel sends output pixel ``(y, x)`` to
 padded input pixel ``(y·sh + i, x·sw + j)``, which lies in *phase* ``(i mod sh, j mod sw)`` of
@@ -23,8 +27,8 @@ phases, ``C × sh × sw × Hq × Wq × b`` with ``Hq = ⌈Hp/sh⌉``, ``Wq = ⌈
    ``(i // sh · Wq + j // sw)·b`` numbers: per channel one 1-D contiguous addition of
    ``((Ho−1)·Wq + Wo)·b`` numbers (the padding zeros land on positions outside the output's
    reach or add nothing);
-4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
-   ``(s, C, H, W)`` result, which is allocated once.
+4. each phase is copied, cropped, into its rows and columns of the seeds-last result (runs
+   of ``b`` numbers), which is allocated once.
 
 The products do exactly the JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw`` (no zeros: the
 padding columns are never multiplied). Every copy and addition is between contiguous runs, so
@@ -43,10 +47,10 @@ accumulator; session 3's seed blocks with each offset copied to a contiguous blo
 as a strided 3-D region (through NumPy's ufunc buffers); and a rejected polyphase *gather*
 (per phase a stride-1 correlation of the padded adjoints with the flipped sub-kernel, im2col +
 one BLAS product), which gathers ``F`` numbers per kernel tap and input pixel where the JVP
-gathers ``C`` per tap and output pixel and multiplies the zero border. Per multiplication the
-VJP still takes about 1.5–3× the JVP's time: its products have ``F`` (4–16) as inner
-dimension and write ``C·kh·kw`` rows, and the block is transposed twice (in and out), which
-NumPy does at about 1 ns per number.
+gathers ``C`` per tap and output pixel and multiplies the zero border. On a seeds-first block
+this form takes about 1.5–3× the JVP's time per multiplication (the block is turned
+seeds-last in pieces of ``b`` seeds, strided gathers and scatters at about 1 ns per number);
+the banded form on a seeds-last block takes about the JVP's time (figure D).
 """
 
 from __future__ import annotations

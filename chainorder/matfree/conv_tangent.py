@@ -19,8 +19,11 @@ row stride ``Ho·Wo·s``, which BLAS takes as its leading dimension). The scratc
 core's L2 cache between the copy and the product. The multiplications are exactly the
 convolution's, ``s·F·Ho·Wo·C·kh·kw``.
 
-Against the single-piece form this takes 0.3–0.8× the CPU time per multiplication at the
-seed counts of issue 10's benchmarks (benchmarks/bench_matfree.py figure D).
+When one output row's im2col matrix alone exceeds the budget (a thousand seeds and more), the
+row is cut into runs of output columns (:func:`tangent_tile`), each run's product written into
+its contiguous columns of the result. Against the single-piece form this takes 0.3–0.8× the
+CPU time per multiplication at the seed counts of issue 10's benchmarks
+(benchmarks/bench_matfree.py figure D).
 """
 
 from __future__ import annotations
