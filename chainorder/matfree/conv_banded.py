@@ -52,14 +52,37 @@ COLUMN_CHUNK = 4096
 
 
 def phases(g: Any) -> tuple[int, int]:
-    """``(⌈Hp/sh⌉, ⌈Wp/sw⌉)``: rows and columns of one phase of the padded input."""
+    """``(⌈Hp/sh⌉, ⌈Wp/sw⌉)``: rows and columns of one phase of the padded input.
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> phases(ConvGeometry(1, 28, 28, 4, 3, 3, 2, 2, 1, 0))
+    (15, 14)
+
+    Notes
+    -----
+    O(1).
+    """
     hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
     return -(-hp // g.sh), -(-wp // g.sw)
 
 
 def offsets(g: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Kernel offsets ``(i, j)``: each phase's first (``i < sh``, ``j < sw``; its product is
-    written straight into the accumulator) and the rest (added, shifted)."""
+    written straight into the accumulator) and the rest (added, shifted).
+
+    Examples
+    --------
+    >>> from chainorder.matfree.conv import ConvGeometry
+    >>> first, rest = offsets(ConvGeometry(1, 5, 5, 1, 3, 3, 2, 2))
+    >>> first, len(rest)
+    ([(0, 0), (0, 1), (1, 0), (1, 1)], 5)
+
+    Notes
+    -----
+    O(kh·kw).
+    """
     first = [(i, j) for i in range(min(g.sh, g.kh)) for j in range(min(g.sw, g.kw))]
     rest = [(i, j) for i in range(g.kh) for j in range(g.kw) if i >= g.sh or j >= g.sw]
     return first, rest
