@@ -5,9 +5,11 @@ For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×
 kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
 convolution. The result is always *seeds-last* (a Fortran-ordered ``(s, n)`` array: ``C × H ×
 W × s`` in memory), the layout an adjoint sweep keeps. A seeds-last ``A`` (what the executor
-hands over) goes to :func:`chainorder.matfree.conv_banded.conv_vjp_banded`: bands of output
-rows over all seeds, nothing gathered or scattered per seed block. A seeds-first ``A``
-(C-ordered) is computed here block by block over the seeds, ``b`` seeds at a time with ``b``
+hands over) with more seeds than one block holds goes to
+:func:`chainorder.matfree.conv_banded.conv_vjp_banded`: bands of output rows over all seeds,
+nothing gathered or scattered per seed block; with few seeds it is one block of the form
+below, read in place (step 1 needs no copy). A seeds-first ``A`` (C-ordered) is computed here
+block by block over the seeds, ``b`` seeds at a time with ``b``
 chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
 core's L2 cache in float64). Offset ``(i, j)`` of the kernel sends output pixel ``(y, x)`` to
 padded input pixel ``(y·sh + i, x·sw + j)``, which lies in *phase* ``(i mod sh, j mod sw)`` of
@@ -201,12 +203,16 @@ def conv_vjp(
         result = np.empty((C, g.height, g.width, s), dtype=dtype)  # seeds-last
     # one scratch for every block (one allocation: see the notes), sized for both forms
     scratch = np.empty(adjoint_workspace(g, s, block), dtype=dtype)
-    if A.T.flags.c_contiguous:  # seeds-last: bands of output rows, all seeds at once
+    seeds_last = bool(A.T.flags.c_contiguous)
+    if seeds_last and sb < s:  # seeds-last, several seed blocks: bands of output rows instead
         if k_planes is None:
             k_planes = plane_kernel(g, kmat_offsets)
         conv_vjp_banded(g, k_planes, A, scratch, result, block)
         return _finish(g, result, out)
-    source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
+    if seeds_last:  # one seed block: the block itself is the seeds-last copy (none made)
+        source = A.T.reshape(F, ho, wo, s)
+    else:
+        source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
     run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
@@ -214,8 +220,11 @@ def conv_vjp(
         if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
             cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
         run = ((ho - 1) * wq + wo) * b
-        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
-        np.copyto(at, source[..., s0 : s0 + b])
+        if seeds_last:
+            at = source
+        else:
+            at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+            np.copyto(at, source[..., s0 : s0 + b])
         acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
         outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
             acc[:, i, j] for i, j in first
