@@ -87,27 +87,32 @@ NOTES = """### Notes on method
   added by flat shifts from this band's and the previous band's planes (two slots, nothing
   carried), finished rows copied out in runs of `s` — no per-seed-block gathers and
   scatters; (4) the convolution's JVP cuts a row into runs of output columns when one row's
-  im2col matrix alone exceeds the 2^16-element budget (thousand-seed sweeps).
-- **Per link kind (figure E), before → after**, CPU ns per mult over every plan of figure
-  B's six chains (same harness, both measured this session on the shared machine, best of
-  3): elementwise JVP 2.13 → 0.83, elementwise VJP 1.79 → 0.80, diagonal scaling node
-  1.72 → 0.76, conv2d JVP 0.232 → 0.204 (before the column tiles; see figure E now),
-  conv2d VJP 0.397 → 0.229; dense JVP / VJP / product 0.034–0.036 either way. Per
-  convolution chain, conv2d VJP 0.784 / 0.314 / 0.406 → 0.454 / 0.188 / 0.229. The
-  identity seeds stay unpriced (≈ 6 % of all time: a fresh `s × s` block is zero-filled
-  by the kernel).
+  im2col matrix alone exceeds the 2^16-element budget (thousand-seed sweeps); (5) a
+  seeds-last block that fits one seed block (~10–100 seeds) runs the seed-block VJP reading
+  the block in place (no copy, fewer Python steps than bands).
+- **Per link kind (figure E), before → after**, CPU ns per mult summed over every plan of
+  figure B's six chains, same harness (`benchmarks/_matfree_profile.py` run on this
+  session's starting code, best of 3, and figure E above, best of 5; shared machine, the
+  second run the busier: dense 0.035 → 0.037): elementwise JVP 2.13 → 0.92 and VJP 1.79 →
+  0.89, diagonal scaling node 1.72 → 0.87 (≈ 60× → 24× a dense mult), conv2d JVP 0.232 →
+  0.138 (6.4× → 3.7×), conv2d VJP 0.397 → 0.259 (11× → 7×); per convolution chain the
+  VJP 0.784 / 0.314 / 0.406 → 0.425 / 0.235 / 0.254 and the JVP 0.453 / 0.198 / 0.262 →
+  0.237 / 0.117 / 0.163. The identity seeds stay unpriced (≈ 6 % of all time: a fresh
+  `s × s` block zero-filled by the kernel).
 - **Figure B before and after (CPU time, the three convolution chains):** session 4's
-  run 0.939 / 0.928 / 0.857 (B) and 0.940 / 0.959 / 0.899 (B′); this session, before the
-  conv VJP/JVP changes (elementwise in place, seeds-last blocks only) 0.949 / 0.923 /
-  0.899, after all of them 0.971 / 0.973 / 0.948 (three chains only, `--only-chains
-  1,3,4`, load average ≈ 3 on 2 cores); the full run above is the official figure.
-  What still separates time from mults: per mult a convolution costs ~3–6× and an
-  elementwise link ~20× a dense BLAS mult (figure E), so plans that sweep a convolution on
-  a thousand-seed identity rank a little slower than their mults say. Pricing that would
-  need a per-kind time model, which the brief rules out. Figure B′ runs the same chains
-  after `mallopt` stops glibc from returning freed memory (no page faults for reused
-  blocks): a measurement of how much of the remaining gap is the allocator, not a change
-  to the executor or the model; the official figure is B.
+  official run 0.939 / 0.928 / 0.857 (B) and 0.940 / 0.959 / 0.899 (B′). This session:
+  with the elementwise steps in place and seeds-last blocks only, 0.949 / 0.923 / 0.899
+  (`--only-chains 1,3,4`); with everything, a full run at load 4.1 gave 0.966 / 0.975 /
+  0.949, and the run above 0.968 / 0.939 / 0.946 (B) and 0.966 / 0.965 / 0.935 (B′): the
+  target (≥ 0.9 on every chain) is met in both runs with 0.035–0.05 to spare; a chain's
+  value moves by ~0.03 between runs on this machine. What still separates time from
+  mults: per mult a convolution costs ~4–7× and an elementwise link ~24× a dense BLAS mult
+  (figure E), so plans that sweep a convolution on a thousand-seed identity rank a little
+  slower than their mults say; pricing that would need a per-kind time model, which the
+  brief rules out. Figure B′ runs the same chains after `mallopt` stops glibc from
+  returning freed memory (no page faults for reused blocks): a measurement of how much of
+  the remaining gap is the allocator, not a change to the executor or the model; the
+  official figure is B.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
