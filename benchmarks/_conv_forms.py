@@ -23,6 +23,7 @@ __all__ = [
     "jvp_one_piece",
     "vjp_polyphase_gather",
     "vjp_polyphase_strided",
+    "vjp_seed_blocks",
     "vjp_seeds_first",
     "vjp_single_block",
 ]
@@ -136,12 +137,21 @@ def vjp_polyphase_strided(conv: Conv2d, A: np.ndarray, block: int = 1 << 18) -> 
     return result.reshape(s, g.n)
 
 
+def vjp_seed_blocks(conv: Conv2d, A: np.ndarray) -> np.ndarray:
+    """The VJP of session 4 (still what a seeds-first ``A`` gets): cache-sized seed blocks,
+    each turned seeds-last, BLAS products into a polyphase accumulator and a row-padded
+    scratch, flat 1-D shifts, phases copied out (:func:`chainorder.matfree.conv_adjoint.
+    conv_vjp` on a C-ordered ``A``)."""
+    return conv.vjp(None, A)  # A seeds-first (C-ordered)
+
+
 #: Column name → form, in the order figure D prints them.
 FORMS = {
     "first (seeds-first)": vjp_seeds_first,
     "phase 2 (one block)": vjp_single_block,
     "polyphase gather": vjp_polyphase_gather,
     "session 3 (strided adds)": vjp_polyphase_strided,
+    "session 4 (seed blocks)": vjp_seed_blocks,
 }
 
 
@@ -179,15 +189,21 @@ def figure_d(repeat: int) -> tuple[str, None]:
         "Every form does the JVP's mults (`seeds·F·Ho·Wo·C·9`) except the polyphase gather, "
         "which also multiplies the zero border (its ns/mult is per JVP mult). *JVP one "
         "piece*: the whole im2col matrix, then one BLAS product (the JVP before this session); "
-        "*JVP now*: `Conv2d.jvp` (bands of output rows, one reused im2col scratch, each band's "
-        "product written straight into the result). VJP forms: *first*: seeds-first, "
+        "*JVP now*: `Conv2d.jvp` (tiles of output pixels — bands of rows, or runs of one row's "
+        "columns at many seeds — one reused im2col scratch, each tile's product written "
+        "straight into the result). VJP forms: *first*: seeds-first, "
         "`kh·kw` strided scatter-adds over runs of `Wo`; *phase 2*: the whole block "
         "seeds-last, strided additions into a padded accumulator; *polyphase gather*: per "
         "phase a stride-1 correlation of the adjoints with the flipped sub-kernel (im2col + "
         "one BLAS product); *session 3*: cache-sized seed blocks, polyphase accumulator, each "
-        "offset added as a strided 3-D region; *now*: `Conv2d.vjp` (as session 3, but the "
-        "offsets' rows padded to the phase width so that every shift is one flat 1-D shift, "
-        f"one product per output row). Interleaved, best of {k} CPU times (`thread_time`); "
+        "offset added as a strided 3-D region; *session 4*: as session 3, but the offsets' "
+        "rows padded to the phase width so that every shift is one flat 1-D shift (what a "
+        "seeds-first block still gets); *now*: `Conv2d.vjp` on a seeds-last block (what an "
+        "adjoint sweep carries now): with more seeds than one seed block holds, bands of "
+        "output rows over all seeds, one BLAS product per column chunk into equally spaced "
+        "planes, flat shifts from this band's and the band before's planes, rows copied out "
+        "in runs of `s`; with fewer, session 4's form on the block read in place. "
+        f"Interleaved, best of {k} CPU times (`thread_time`); "
         "*VJP now / JVP now (wall)*: the same ratio from wall-clock times; *dense*: a BLAS "
         f"product of the explicit Jacobian with {DENSE_SEEDS} (or fewer) seeds, for scale.",
         "",
@@ -203,12 +219,13 @@ def figure_d(repeat: int) -> tuple[str, None]:
         g = ConvGeometry(c, h, h, f, 3, 3, st, st, 0, 0)
         conv = Conv2d.random(g, rng)
         T, A = rng.standard_normal((g.n, seeds)), rng.standard_normal((seeds, g.m))
+        AC, A = A, np.asfortranarray(A)  # former forms: seeds-first; now: seeds-last
         np.testing.assert_allclose(jvp_one_piece(conv, T), conv.jvp(None, T), atol=1e-12)
         now = conv.vjp(None, A)
         for form in FORMS.values():
-            np.testing.assert_allclose(form(conv, A), now, atol=1e-12)
+            np.testing.assert_allclose(form(conv, AC), now, atol=1e-12)
         calls = [partial(jvp_one_piece, conv, T), partial(conv.jvp, None, T)]
-        calls += [partial(form, conv, A) for form in FORMS.values()]
+        calls += [partial(form, conv, AC) for form in FORMS.values()]
         calls.append(partial(conv.vjp, None, A))
         J, Td = conv.jacobian(None), np.ascontiguousarray(T[:, :DENSE_SEEDS])
         calls.append(partial(np.matmul, J, Td))

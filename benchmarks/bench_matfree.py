@@ -24,6 +24,8 @@ Figures
      memory to the system (how much of B's gap is page faulting of fresh blocks).
   D. Convolution JVP (one piece, now) and VJP (earlier forms, now), time per multiplication,
      against a dense BLAS product.
+  E. Time per multiplication by link kind inside figure B's runs (the executor's event trace),
+     and the share of unpriced events (seeds, diagonal expansions).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _conv_forms import figure_d
+from _matfree_profile import figure_e
 from _results import emit, summary_line
 
 from chainorder.matfree.links import conv2d, dense, elementwise
@@ -62,44 +65,54 @@ NETWORKS = {
 NOTES = """### Notes on method
 
 - **Memory** is modelled event by event (the executor replays the same event list the
-  model simulates) and includes NumPy's temporaries: the padded copy and one band's im2col
-  scratch of a convolution's JVP; for its VJP the one scratch array of a seed block (added
-  offsets' blocks, seeds-last block, polyphase accumulator; every addition is 1-D
+  model simulates) and includes NumPy's temporaries: the padded copy and one tile's im2col
+  scratch of a convolution's JVP; for its VJP one scratch array sized for both of its forms
+  (seeds-last: two slots of planes of a band of output rows; seeds-first: a seed block's
+  offsets' blocks, seeds-last copy and polyphase accumulator; every addition is 1-D
   contiguous, so NumPy allocates no ufunc buffer); the one ufunc buffer of a broadcasting
-  multiply by a diagonal. What remains is a few KiB of Python objects.
-- **Convolutions (session 4).** The JVP (`chainorder/matfree/conv_tangent.py`) now takes the
-  output rows in bands whose im2col matrix fits 2^16 elements: per band the `C·9` strided
-  copies fill one reused scratch and one BLAS product writes the band straight into the
-  result (a 2-D view with leading dimension `Ho·Wo·s`; blocks stay seeds-last, nothing is
-  transposed). The VJP (`conv_adjoint.py`) writes each phase's first kernel offset by BLAS
-  straight into the polyphase accumulator and computes the other offsets into a scratch
-  whose rows are padded to the phase width, so each shift is one flat 1-D addition per
-  channel; the per-row products are stacked in one `matmul` call. Figure D: the JVP takes
-  0.3–0.8× the CPU time per mult of the one-piece form, the VJP 0.6–0.95× of session 3's
-  (1.1× at 10 seeds, stride 1, where per-call overheads dominate). Mults are unchanged
-  (exactly `s·F·Ho·Wo·C·9`, no padding multiplied) and the cost model is unchanged
-  (tangent = adjoint = the convolution's mults).
-- **What still separates time from mults.** Per mult a convolution's JVP still costs ~3–7×
-  and its VJP ~6–15× a dense BLAS mult (figure D's last columns): their products have inner
-  dimension `C·9` (9–27) or `F` (4–16) and few rows, so they are bound by memory traffic, and
-  the VJP transposes its block in and out (seeds-first ↔ seeds-last) at ~1 ns per number,
-  which BLAS cannot absorb (no 2-D matrix view of the block has a unit stride). Elementwise
-  links cost even more per priced mult (~1 ns: one read and one write per mult, ~25× a dense
-  mult), and every fresh block the executor allocates is page-faulted and zero-filled by the
-  kernel (~0.7 ns per float64 written the first time; `np.eye` of an 1800-seed identity takes
-  1–2 ms that no mult prices). Plans of a chain that starts with a convolution (and has a
-  wide elementwise link) differ mostly in how they treat those links, so the plans that
-  give them a larger share of their mults are slower than their mults say. Pricing that
-  would need a per-kind time model, which the brief rules out.
-- **Figure B before and after (CPU time, the three convolution chains):** session 3's run
-  0.950 / 0.881 / 0.843; session 4's run (load 1.0): 0.939 / 0.928 / 0.857 in B and
-  0.940 / 0.959 / 0.899 in B′. The chain `conv2d 1800×1024 → tanh → …` still misses 0.9 by
-  0.04 in B (its plans differ mostly in how they sweep the convolution and the 1800-wide
-  tanh); in B′ it sits at the threshold (wall 0.900, which the summary counts as met; CPU
-  0.899). Figure B′ runs the same chains after
-  `mallopt` stops glibc from returning freed memory (no page faults for reused blocks): a
-  measurement of how much of the remaining gap is the allocator, not a change to the
-  executor or the model; the official figure is B.
+  multiply by a diagonal. An elementwise step on a block the run owns and a diagonal
+  scaling of an owned full child are done in place: their events allocate nothing (only the
+  ufunc buffer, as transient). What remains is a few KiB of Python objects.
+- **What this session changed in the executor (issue 10, session 5)** — the same priced
+  work, less unpriced work; mults and cost model unchanged (executed mults are counted in
+  `tests/test_matfree_exec_inplace.py` and equal every plan's prediction):
+  (1) elementwise JVP/VJP scale the block in place (`out=` the block; a `given` input is
+  never written) and a `dense` node's diagonal scaling overwrites its full child: no fresh
+  block to allocate and fault in; (2) adjoint sweeps keep their block seeds-last (the
+  symmetric identity or `diag` they start from handed over as its transpose, a dense VJP
+  computed as `(Wᵀ Aᵀ)ᵀ` by one BLAS call, the convolution's VJP reading and writing that
+  layout), so no step transposes a block; (3) the convolution's VJP on a seeds-last block
+  works in bands of output rows over all seeds (`chainorder/matfree/conv_banded.py`): one
+  stacked BLAS product per column chunk into equally spaced planes, the other kernel offsets
+  added by flat shifts from this band's and the previous band's planes (two slots, nothing
+  carried), finished rows copied out in runs of `s` — no per-seed-block gathers and
+  scatters; (4) the convolution's JVP cuts a row into runs of output columns when one row's
+  im2col matrix alone exceeds the 2^16-element budget (thousand-seed sweeps); (5) a
+  seeds-last block that fits one seed block (~10–100 seeds) runs the seed-block VJP reading
+  the block in place (no copy, fewer Python steps than bands).
+- **Per link kind (figure E), before → after**, CPU ns per mult summed over every plan of
+  figure B's six chains, same harness (`benchmarks/_matfree_profile.py` run on this
+  session's starting code, best of 3, and figure E above, best of 5; shared machine, the
+  second run the busier: dense 0.035 → 0.037): elementwise JVP 2.13 → 0.92 and VJP 1.79 →
+  0.89, diagonal scaling node 1.72 → 0.87 (≈ 60× → 24× a dense mult), conv2d JVP 0.232 →
+  0.138 (6.4× → 3.7×), conv2d VJP 0.397 → 0.259 (11× → 7×); per convolution chain the
+  VJP 0.784 / 0.314 / 0.406 → 0.425 / 0.235 / 0.254 and the JVP 0.453 / 0.198 / 0.262 →
+  0.237 / 0.117 / 0.163. The identity seeds stay unpriced (≈ 6 % of all time: a fresh
+  `s × s` block zero-filled by the kernel).
+- **Figure B before and after (CPU time, the three convolution chains):** session 4's
+  official run 0.939 / 0.928 / 0.857 (B) and 0.940 / 0.959 / 0.899 (B′). This session:
+  with the elementwise steps in place and seeds-last blocks only, 0.949 / 0.923 / 0.899
+  (`--only-chains 1,3,4`); with everything, a full run at load 4.1 gave 0.966 / 0.975 /
+  0.949, and the run above 0.968 / 0.939 / 0.946 (B) and 0.966 / 0.965 / 0.935 (B′): the
+  target (≥ 0.9 on every chain) is met in both runs with 0.035–0.05 to spare; a chain's
+  value moves by ~0.03 between runs on this machine. What still separates time from
+  mults: per mult a convolution costs ~4–7× and an elementwise link ~24× a dense BLAS mult
+  (figure E), so plans that sweep a convolution on a thousand-seed identity rank a little
+  slower than their mults say; pricing that would need a per-kind time model, which the
+  brief rules out. Figure B′ runs the same chains after `mallopt` stops glibc from
+  returning freed memory (no page faults for reused blocks): a measurement of how much of
+  the remaining gap is the allocator, not a change to the executor or the model; the
+  official figure is B.
 - **Sizes.** Figure B's chains are sized so that the cheapest plan costs ≥ 12 M mults; the
   earlier sizes (widths 16..640, 10–14 pixel images) gave plans of 0.05–0.3 ms, where the
   executor's per-event Python overhead (a few µs per event) and timer noise decide the order
@@ -189,6 +202,11 @@ KEEP_HEAP = {"M_TRIM_THRESHOLD": (-1, 2**31 - 1), "M_MMAP_THRESHOLD": (-3, 32 <<
              "M_TOP_PAD": (-2, 64 << 20)}
 
 
+def chains_of(chains: int, only: tuple[int, ...] | None) -> list[list]:
+    """Figure B's chains (seeds ``0..chains-1``, or only those in ``only``)."""
+    return [random_short_chain(k) for k in range(chains) if only is None or k in only]
+
+
 def keep_heap() -> str:
     """Tell glibc to keep freed memory (see :data:`KEEP_HEAP`); a one-line description, or
     why it could not. Afterwards a freed block is reused without page faults."""
@@ -205,7 +223,16 @@ def keep_heap() -> str:
     return ", ".join(f"{k}={v}" for k, (_, v) in KEEP_HEAP.items())
 
 
-def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
+def describe(links: list) -> str:
+    """``conv2d 1800×1024 → tanh → dense 67×1800 → ...``: how figures B and E name a chain."""
+    return " → ".join(
+        f"{link.label}{'' if link.diagonal else f' {link.rows}×{link.cols}'}" for link in links
+    )
+
+
+def figure_b(
+    repeat: int, chains: int, variant: str = "", only: tuple[int, ...] | None = None
+) -> tuple[str, bool]:
     head = "### B. Every plan of random short chains (given setting)"
     if variant:
         head = (
@@ -241,6 +268,8 @@ def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
     rhos, pooled_m, pooled_t, conv_rhos, plain_rhos = [], [], [], [], []
     cpu_rhos, pooled_c = [], []
     for seed in range(chains):
+        if only is not None and seed not in only:
+            continue
         links = random_short_chain(seed)
         r = measure_matrix_free(links, setting="given", every_plan=True, repeat=repeat)
         r.raise_if_disagree()
@@ -257,9 +286,7 @@ def figure_b(repeat: int, chains: int, variant: str = "") -> tuple[str, bool]:
         spread = max(row.mults for row in r.rows) / min(row.mults for row in r.rows)
         ok &= rho >= 0.9 and r.memory_ok
         ok_cpu &= r.spearman_cpu >= 0.9 and r.memory_ok
-        desc = " → ".join(
-            f"{link.label}{'' if link.diagonal else f' {link.rows}×{link.cols}'}" for link in links
-        )
+        desc = describe(links)
         lines.append(
             f"| {desc} | {len(r.rows)} | {spread:.1f} | {rho:.3f} | {r.spearman_cpu:.3f} | "
             f"{opt.seconds * 1e3:.2f} | "
@@ -317,6 +344,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (threadpoolctl)")
     ap.add_argument("--chains", type=int, default=5, help="random chains in figure B")
+    ap.add_argument(
+        "--only-chains",
+        default=None,
+        help="figures B, B′, E: only these chains (seeds, e.g. '1,3,4'), for iterating",
+    )
     ap.add_argument("--lengths", default="100,400,1000", help="chain lengths of figure C")
     ap.add_argument("--small", action="store_true", help="hourglass at 1024 instead of 4096")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
@@ -328,6 +360,9 @@ def main() -> int:
         help="after B, run B again with glibc keeping freed memory (figure B′)",
     )
     args = ap.parse_args()
+    only = None
+    if args.only_chains:
+        only = tuple(int(v) for v in args.only_chains.split(","))
     networks = dict(NETWORKS)
     if args.small:
         networks["hourglass"] = "1024,64,tanh,1024,tanh,64,tanh,1024"
@@ -345,10 +380,11 @@ def main() -> int:
     with limit:
         for letter, fn in (
             ("A", lambda: figure_a(args.repeat, networks)),
-            ("B", lambda: figure_b(args.repeat, args.chains)),
-            ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap())),
+            ("B", lambda: figure_b(args.repeat, args.chains, only=only)),
+            ("B′", lambda: figure_b(args.repeat, args.chains, keep_heap(), only=only)),
             ("C", lambda: figure_c(tuple(int(v) for v in args.lengths.split(",")))),
             ("D", lambda: figure_d(args.repeat)),
+            ("E", lambda: figure_e(args.repeat, chains_of(args.chains, only), describe)),
         ):
             if letter in args.skip or (letter == "B′" and not args.keep_heap):
                 continue

@@ -17,6 +17,7 @@ from chainorder.matfree.conv_adjoint import (
     adjoint_workspace,
     conv_vjp,
 )
+from chainorder.matfree.conv_banded import band_rows, banded_workspace
 from chainorder.measure import peak_memory
 
 
@@ -57,15 +58,21 @@ geometries = st.builds(
     block=st.sampled_from([1, 37, 400, BLOCK_ELEMENTS]),
     dtype=st.sampled_from(["float64", "float32"]),
     seed=st.integers(0, 10_000),
+    seeds_last=st.booleans(),
 )
-def test_vjp_equals_explicit_jacobian_transpose_product(geo, seeds, block, dtype, seed):
+def test_vjp_equals_explicit_jacobian_transpose_product(
+    geo, seeds, block, dtype, seed, seeds_last
+):
     rng = np.random.default_rng(seed)
     g = ConvGeometry(*geo)
     conv = Conv2d.random(g, rng, dtype=dtype)
     A = rng.standard_normal((seeds, g.m)).astype(dtype)
+    if seeds_last:  # the banded form (Aᵀ C-contiguous), several bands when block is small
+        A = np.asfortranarray(A)
     J = _loop_jacobian(conv)
     got = conv_vjp(g, conv._kmat_offsets, A, block=block)
     assert got.shape == (seeds, g.n) and got.dtype == np.dtype(dtype)
+    assert got.flags.f_contiguous  # the result is seeds-last either way
     tol = 1e-12 if dtype == "float64" else 2e-5
     ref = A.astype("float64") @ J
     np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * max(1.0, np.abs(ref).max()))
@@ -93,8 +100,14 @@ def test_blocks_cover_the_seeds_and_respect_the_budget():
     assert adjoint_block(g, 10) == 10  # fewer seeds than a block holds
     b = adjoint_block(g, 10_000)
     assert 1 <= b < 10_000
-    assert adjoint_workspace(g, 10_000) <= BLOCK_ELEMENTS
     assert adjoint_block(g, 5, block=1) == 1  # never 0 seeds
+    # seeds-last: bands of output rows over all seeds, at least one row; two slots of planes
+    assert band_rows(g, 10) == 13 and band_rows(g, 10_000) == 1
+    assert band_rows(ConvGeometry(1, 28, 28, 4, 3, 3), 10_000) == 2  # th - 1 rows, stride 1
+    wq = 14
+    assert banded_workspace(g, 10_000) == 2 * 9 * 1 * wq * 10_000
+    assert adjoint_workspace(g, 10_000) == banded_workspace(g, 10_000)
+    assert adjoint_workspace(g, 100) <= BLOCK_ELEMENTS  # both forms fit the budget
 
 
 @pytest.mark.parametrize(
@@ -109,11 +122,14 @@ def test_blocks_cover_the_seeds_and_respect_the_budget():
     ],
 )
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_workspace_model_matches_traced_memory(geo, seeds, dtype):
+@pytest.mark.parametrize("seeds_last", [False, True])
+def test_workspace_model_matches_traced_memory(geo, seeds, dtype, seeds_last):
     rng = np.random.default_rng(3)
     g = ConvGeometry(*geo)
     conv = Conv2d.random(g, rng, dtype=dtype)
     A = rng.standard_normal((seeds, g.m)).astype(dtype)
+    if seeds_last:
+        A = np.asfortranarray(A)
     itemsize = np.dtype(dtype).itemsize
     predicted = itemsize * (g.n * seeds + conv.workspace("adjoint", seeds))
     measured = peak_memory(lambda: conv.vjp(None, A)).peak_bytes

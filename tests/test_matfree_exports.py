@@ -61,7 +61,8 @@ def test_conv_vjp_is_the_transpose_of_the_jvp_in_float32():
     J = conv.jacobian(None)
     A = rng.standard_normal((13, g.m)).astype("float32")
     out = conv.vjp(None, A)
-    assert out.dtype == np.float32 and out.flags.c_contiguous
+    # seeds-last (Fortran-ordered (s, n)): the layout an adjoint sweep keeps, no transpose
+    assert out.dtype == np.float32 and out.flags.f_contiguous
     np.testing.assert_allclose(out, A @ J, rtol=1e-4, atol=1e-5)
 
 

@@ -7,20 +7,21 @@ the point and the adjoint keeps no tape.
 
 ``jvp(tape, T)`` on a block of tangent columns ``T`` (shape ``(n, s)``, seeds-last) is the
 convolution of the ``s`` tangents, computed by
-:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output rows in cache-sized bands, per
-band the windows gathered into one reused im2col scratch (``C·k_h·k_w × r·Wo·s`` numbers) and
-one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written straight into the result,
-which is already laid out as ``(m, s)``.
+:func:`chainorder.matfree.conv_tangent.conv_jvp`: the output pixels in cache-sized tiles
+(bands of rows, or runs of one row's columns at many seeds), per tile the windows gathered into
+one reused im2col scratch and one BLAS product with the ``F × C·k_h·k_w`` kernel matrix written
+straight into the result, which is already laid out as ``(m, s)``.
 
 ``vjp(tape, A)`` on a block of adjoint rows ``A`` (shape ``(s, m)``) is the transposed
 convolution with the same multiplications, computed by
-:func:`chainorder.matfree.conv_adjoint.conv_vjp`: cache-sized seed blocks, BLAS products with
-``Kᵀ`` written per output row into a polyphase accumulator (each phase's first kernel offset)
-or into a scratch whose rows are padded to the phase width (the other offsets, then each
-added by one flat 1-D shift), and the phases written into the result. Per multiplication the
-JVP and the VJP take several times a dense BLAS product's time (their products have inner
-dimension ``C·k_h·k_w`` or ``F``); benchmarks/bench_matfree.py figure D measures both
-against their former forms and against a dense product.
+:func:`chainorder.matfree.conv_adjoint.conv_vjp`: BLAS products with ``Kᵀ`` written into a
+polyphase accumulator (each phase's first kernel offset) or into planes whose rows are padded
+to the phase width (the other offsets, then each added by one flat 1-D shift), and the phases
+written into the result, which is seeds-last (Fortran-ordered ``(s, n)``). On a seeds-last
+``A`` (what an adjoint sweep carries) the work goes in bands of output rows over all seeds
+(:mod:`chainorder.matfree.conv_banded`); on a seeds-first ``A`` in cache-sized seed blocks.
+benchmarks/bench_matfree.py figure D measures both against their former forms and against a
+dense product.
 
 :meth:`Conv2d.workspace` states the temporaries of each call in elements, so the memory
 model (:mod:`chainorder.matfree.memory`) can include them. :class:`Conv1d` is the
@@ -38,6 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from chainorder.errors import SpecError
 from chainorder.matfree.conv_adjoint import UFUNC_BUFFER, adjoint_workspace, conv_vjp
+from chainorder.matfree.conv_banded import plane_kernel
 from chainorder.matfree.conv_tangent import conv_jvp, tangent_workspace
 
 __all__ = [
@@ -180,7 +182,7 @@ class Conv2d:
 
     def __init__(self, geometry: ConvGeometry, kernel: Any, bias: Any) -> None:
         g = geometry
-        kernel = np.asarray(kernel)
+        kernel = np.ascontiguousarray(kernel)  # so that _kmat below is a view, not a copy
         bias = np.asarray(bias)
         if kernel.shape != (g.filters, g.channels, g.kh, g.kw) or bias.shape != (g.filters,):
             raise SpecError(
@@ -195,6 +197,7 @@ class Conv2d:
         self._kmat_offsets = np.ascontiguousarray(
             kernel.transpose(2, 3, 1, 0).reshape(g.kh * g.kw * g.channels, g.filters)
         )
+        self._kmat_planes = plane_kernel(g, self._kmat_offsets)  # the seeds-last VJP's
 
     @classmethod
     def random(cls, geometry: ConvGeometry, rng: np.random.Generator, dtype: Any = "float64"):
@@ -233,7 +236,7 @@ class Conv2d:
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("tangent", 5)
         180
         >>> Conv2d.random(g, np.random.default_rng(0)).workspace("adjoint", 5)
-        440
+        720
 
         Notes
         -----
@@ -260,17 +263,21 @@ class Conv2d:
         y += self.bias[:, None]
         return y.reshape(g.m), None
 
-    def jvp(self, tape: Any, T: Any) -> Any:
-        """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each."""
-        return conv_jvp(self.geometry, self._kmat, np.asarray(T))
+    def jvp(self, tape: Any, T: Any, out: Any = None) -> Any:
+        """``J @ T`` for tangent columns ``T`` of shape ``(n, s)``: the convolution of each
+        (C-ordered result; into ``out`` when given)."""
+        return conv_jvp(self.geometry, self._kmat, np.asarray(T), out=out)
 
-    def vjp(self, tape: Any, A: Any) -> Any:
+    def vjp(self, tape: Any, A: Any, out: Any = None) -> Any:
         """``A @ J`` for adjoint rows ``A`` of shape ``(s, m)``: the transposed convolution.
 
         Same multiplications as the JVP (``s·F·Ho·Wo·C·kh·kw``), in cache-sized seed blocks
-        (:func:`chainorder.matfree.conv_adjoint.conv_vjp`).
+        (:func:`chainorder.matfree.conv_adjoint.conv_vjp`); the result is seeds-last
+        (Fortran-ordered), and a seeds-last ``A`` is read without transposing.
         """
-        return conv_vjp(self.geometry, self._kmat_offsets, np.asarray(A))
+        return conv_vjp(
+            self.geometry, self._kmat_offsets, np.asarray(A), out=out, k_planes=self._kmat_planes
+        )
 
     def jacobian(self, tape: Any) -> Any:
         """The dense ``(m, n)`` Jacobian (the tangent sweep of the identity)."""

@@ -1,9 +1,15 @@
-"""The adjoint (VJP) of a NumPy convolution: cache-sized seed blocks, BLAS products written
-into a polyphase accumulator, the other kernel offsets added by flat 1-D shifts.
+"""The adjoint (VJP) of a NumPy convolution: BLAS products written into a polyphase
+accumulator, the other kernel offsets added by flat 1-D shifts.
 
 For adjoint rows ``A`` (``s × m``, ``m = F·Ho·Wo``) of a convolution ``C×H×W → F×Ho×Wo`` with
 kernel ``kh×kw``, stride ``(sh, sw)`` and padding ``(ph, pw)``, ``A @ J`` is the transposed
-convolution. It is computed block by block over the seeds, ``b`` seeds at a time with ``b``
+convolution. The result is always *seeds-last* (a Fortran-ordered ``(s, n)`` array: ``C × H ×
+W × s`` in memory), the layout an adjoint sweep keeps. A seeds-last ``A`` (what the executor
+hands over) with more seeds than one block holds goes to
+:func:`chainorder.matfree.conv_banded.conv_vjp_banded`: bands of output rows over all seeds,
+nothing gathered or scattered per seed block; with few seeds it is one block of the form
+below, read in place (step 1 needs no copy). A seeds-first ``A`` (C-ordered) is computed here
+block by block over the seeds, ``b`` seeds at a time with ``b``
 chosen so that a block's temporaries stay within :data:`BLOCK_ELEMENTS` (about the size of a
 core's L2 cache in float64). Offset ``(i, j)`` of the kernel sends output pixel ``(y, x)`` to
 padded input pixel ``(y·sh + i, x·sw + j)``, which lies in *phase* ``(i mod sh, j mod sw)`` of
@@ -23,8 +29,8 @@ phases, ``C × sh × sw × Hq × Wq × b`` with ``Hq = ⌈Hp/sh⌉``, ``Wq = ⌈
    ``(i // sh · Wq + j // sw)·b`` numbers: per channel one 1-D contiguous addition of
    ``((Ho−1)·Wq + Wo)·b`` numbers (the padding zeros land on positions outside the output's
    reach or add nothing);
-4. each phase is copied, turned seeds-first and cropped, into its rows and columns of the
-   ``(s, C, H, W)`` result, which is allocated once.
+4. each phase is copied, cropped, into its rows and columns of the seeds-last result (runs
+   of ``b`` numbers), which is allocated once.
 
 The products do exactly the JVP's multiplications, ``b·F·Ho·Wo·C·kh·kw`` (no zeros: the
 padding columns are never multiplied). Every copy and addition is between contiguous runs, so
@@ -43,10 +49,10 @@ accumulator; session 3's seed blocks with each offset copied to a contiguous blo
 as a strided 3-D region (through NumPy's ufunc buffers); and a rejected polyphase *gather*
 (per phase a stride-1 correlation of the padded adjoints with the flipped sub-kernel, im2col +
 one BLAS product), which gathers ``F`` numbers per kernel tap and input pixel where the JVP
-gathers ``C`` per tap and output pixel and multiplies the zero border. Per multiplication the
-VJP still takes about 1.5–3× the JVP's time: its products have ``F`` (4–16) as inner
-dimension and write ``C·kh·kw`` rows, and the block is transposed twice (in and out), which
-NumPy does at about 1 ns per number.
+gathers ``C`` per tap and output pixel and multiplies the zero border. On a seeds-first block
+this form takes about 1.5–3× the JVP's time per multiplication (the block is turned
+seeds-last in pieces of ``b`` seeds, strided gathers and scatters at about 1 ns per number);
+the banded form on a seeds-last block takes about the JVP's time (figure D).
 """
 
 from __future__ import annotations
@@ -54,6 +60,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from chainorder.matfree.conv_banded import (
+    banded_workspace,
+    conv_vjp_banded,
+    offsets,
+    phases,
+    plane_kernel,
+)
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -70,18 +84,8 @@ UFUNC_BUFFER = np.getbufsize()
 BLOCK_ELEMENTS = 1 << 18
 
 
-def _phases(g: Any) -> tuple[int, int]:
-    """``(⌈Hp/sh⌉, ⌈Wp/sw⌉)``: rows and columns of one phase of the padded input."""
-    hp, wp = g.height + 2 * g.ph, g.width + 2 * g.pw
-    return -(-hp // g.sh), -(-wp // g.sw)
-
-
-def _offsets(g: Any) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Kernel offsets ``(i, j)``: each phase's first (``i < sh``, ``j < sw``; its product is
-    written straight into the accumulator) and the rest (added, shifted)."""
-    first = [(i, j) for i in range(min(g.sh, g.kh)) for j in range(min(g.sw, g.kw))]
-    rest = [(i, j) for i in range(g.kh) for j in range(g.kw) if i >= g.sh or j >= g.sw]
-    return first, rest
+_phases = phases
+_offsets = offsets
 
 
 def _sizes(g: Any) -> tuple[int, int, int]:
@@ -94,7 +98,8 @@ def _sizes(g: Any) -> tuple[int, int, int]:
 
 
 def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
-    """Seeds per block: the most whose temporaries fit ``block`` elements (at least 1).
+    """Seeds per block of a seeds-first ``A``: the most whose temporaries fit ``block``
+    elements (at least 1).
 
     Examples
     --------
@@ -111,9 +116,12 @@ def adjoint_block(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
 
 
 def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
-    """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result.
+    """Peak elements of :func:`conv_vjp`'s temporaries above the input and the result: its
+    one scratch array, sized for both forms (the larger of the two below), whichever runs.
 
-    With ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
+    Seeds-last ``A``: the planes and carry of
+    :func:`chainorder.matfree.conv_banded.banded_workspace` (budget ``block``). Seeds-first
+    ``A``: with ``b = adjoint_block(g, seeds)`` and per seed ``a = F·Ho·Wo`` (seeds-last block),
     ``c = r·C·Ho·Wq`` (the blocks of the ``r = kh·kw − min(kh, sh)·min(kw, sw)`` added
     offsets, rows padded to the phase width ``Wq = ⌈Wp/sw⌉``) and
     ``p = C·sh·sw·⌈Hp/sh⌉·Wq`` (the polyphase accumulator), one scratch array of
@@ -124,8 +132,9 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     Examples
     --------
     >>> from chainorder.matfree.conv import ConvGeometry
-    >>> adjoint_workspace(ConvGeometry(1, 4, 4, 2, 3, 3), 5)  # 5·(8·2·4 + 2·2·2 + 16)
-    440
+    >>> g = ConvGeometry(1, 4, 4, 2, 3, 3)
+    >>> adjoint_workspace(g, 5), banded_workspace(g, 5)  # max(5·(8·2·4 + 2·2·2 + 16), 720)
+    (720, 720)
 
     Notes
     -----
@@ -133,14 +142,27 @@ def adjoint_workspace(g: Any, seeds: int, block: int = BLOCK_ELEMENTS) -> int:
     """
     b = adjoint_block(g, seeds, block)
     a, c, p = _sizes(g)
-    return b * (c + a + p)
+    return max(b * (c + a + p), banded_workspace(g, seeds, block))
 
 
-def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> Any:
+def conv_vjp(
+    g: Any,
+    kmat_offsets: Any,
+    A: Any,
+    block: int = BLOCK_ELEMENTS,
+    out: Any = None,
+    k_planes: Any = None,
+) -> Any:
     """``A @ J`` of the convolution ``g`` for adjoint rows ``A`` (``(s, m)``) → ``(s, n)``.
 
     ``kmat_offsets`` is the kernel ``(F, C, kh, kw)`` as a ``(kh·kw·C) × F`` matrix (rows
-    ordered by kernel offset, then channel). See the module notes for the method.
+    ordered by kernel offset, then channel). See the module notes for the method. ``A`` may
+    be seeds-first (C-ordered) or seeds-last (Fortran-ordered, ``Aᵀ`` C-contiguous: no
+    transposing copy, and with a single seed block no copy at all); the result is always
+    seeds-last (a Fortran-ordered ``(s, n)`` array, ``Aᵀ`` as ``C × H × W × s``), written
+    into ``out`` when given. A seeds-last ``A`` runs
+    :func:`chainorder.matfree.conv_banded.conv_vjp_banded` (``k_planes``: its kernel
+    matrix, made from ``kmat_offsets`` when not given).
 
     Examples
     --------
@@ -151,12 +173,15 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
     >>> A = np.random.default_rng(1).standard_normal((4, g.m))
     >>> bool(np.allclose(conv_vjp(g, conv._kmat_offsets, A, block=50), A @ conv.jacobian(None)))
     True
+    >>> conv_vjp(g, conv._kmat_offsets, np.asfortranarray(A)).flags.f_contiguous
+    True
 
     Notes
     -----
     ``s·F·Ho·Wo·C·kh·kw`` multiplications (per block two stacked ``matmul`` calls, one BLAS
     product per output row each); temporaries of :func:`adjoint_workspace` elements.
     """
+    A = np.asarray(A)
     s = A.shape[0]
     C, F, kh, kw, sh, sw = g.channels, g.filters, g.kh, g.kw, g.sh, g.sw
     ho, wo = g.out_height, g.out_width
@@ -172,10 +197,22 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         k_first = [K[i, j] for i, j in first]
     k_rest = np.ascontiguousarray(np.array([K[i, j] for i, j in rest]).reshape(-1, F))
     dtype = np.result_type(A.dtype, kmat_offsets.dtype)
-    result = np.empty((s, C, g.height, g.width), dtype=dtype)
-    # one scratch for every block (one allocation: see the notes)
-    scratch = np.empty(sb * (c_ + a_ + p_), dtype=dtype)
-    blocks = np.asarray(A).reshape(s, F, ho, wo)
+    if out is not None and out.T.flags.c_contiguous:
+        result = out.T.reshape(C, g.height, g.width, s)
+    else:
+        result = np.empty((C, g.height, g.width, s), dtype=dtype)  # seeds-last
+    # one scratch for every block (one allocation: see the notes), sized for both forms
+    scratch = np.empty(adjoint_workspace(g, s, block), dtype=dtype)
+    seeds_last = bool(A.T.flags.c_contiguous)
+    if seeds_last and sb < s:  # seeds-last, several seed blocks: bands of output rows instead
+        if k_planes is None:
+            k_planes = plane_kernel(g, kmat_offsets)
+        conv_vjp_banded(g, k_planes, A, scratch, result, block)
+        return _finish(g, result, out)
+    if seeds_last:  # one seed block: the block itself is the seeds-last copy (none made)
+        source = A.T.reshape(F, ho, wo, s)
+    else:
+        source = A.reshape(s, F, ho, wo).transpose(1, 2, 3, 0)  # a transposing view
     run = 0  # ((Ho-1)·Wq + Wo)·b: the numbers one offset adds per channel
     for s0 in range(0, s, sb):
         b = min(s, s0 + sb) - s0
@@ -183,8 +220,11 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         if wq > wo and rest and run != ((ho - 1) * wq + wo) * b:
             cols[:, :, wo * b :] = 0  # padding columns: zeroed once, never written again
         run = ((ho - 1) * wq + wo) * b
-        at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
-        np.copyto(at, blocks[s0 : s0 + b].transpose(1, 2, 3, 0))
+        if seeds_last:
+            at = source
+        else:
+            at = scratch[sb * c_ : sb * c_ + b * a_].reshape(F, ho, wo, b)
+            np.copyto(at, source[..., s0 : s0 + b])
         acc = scratch[sb * (c_ + a_) : sb * (c_ + a_) + b * p_].reshape(C, sh, sw, hq, wq * b)
         outs = [acc.reshape(C * sh * sw, hq, wq * b)] if merged else [
             acc[:, i, j] for i, j in first
@@ -192,8 +232,8 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
         # one product per output row (Wo·b numbers into rows of Wq·b), stacked: NumPy loops
         # over the rows in C and hands each to BLAS with its leading dimensions
         rows = at.reshape(F, ho, wo * b).transpose(1, 0, 2)
-        for k, out in zip(k_first, outs, strict=True):
-            np.matmul(k, rows, out=out[:, :ho, : wo * b].transpose(1, 0, 2))
+        for k, dest in zip(k_first, outs, strict=True):
+            np.matmul(k, rows, out=dest[:, :ho, : wo * b].transpose(1, 0, 2))
         if rest:
             np.matmul(k_rest, rows, out=cols[:, :, : wo * b].transpose(1, 0, 2))
         acc[:, :, :, :ho, wo * b :] = 0  # what the first offsets do not cover
@@ -213,10 +253,20 @@ def conv_vjp(g: Any, kmat_offsets: Any, A: Any, block: int = BLOCK_ELEMENTS) -> 
                 nx = len(range(x0, g.width, sw))
                 if not (ny and nx):
                     continue
-                view = result[s0 : s0 + b, :, y0::sh, x0::sw]
+                view = result[:, y0::sh, x0::sw, s0 : s0 + b]  # runs of b seeds: no transpose
                 if a >= kh or c >= kw:  # no kernel offset reaches this phase
                     view[...] = 0
                     continue
                 q0, r0 = (y0 + g.ph) // sh, (x0 + g.pw) // sw
-                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx].transpose(3, 0, 1, 2)
-    return result.reshape(s, g.n)
+                view[...] = acc[:, a, c, q0 : q0 + ny, r0 : r0 + nx]
+    return _finish(g, result, out)
+
+
+def _finish(g: Any, result: Any, out: Any) -> Any:
+    """The ``(s, n)`` seeds-last view of ``result`` (``C × H × W × s``), or ``out`` holding it."""
+    view = result.reshape(g.n, result.shape[-1]).T
+    if out is None:
+        return view
+    if not np.shares_memory(out, result):
+        np.copyto(out, view)
+    return out

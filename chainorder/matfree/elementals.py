@@ -5,14 +5,22 @@ adjoint models of one elemental function):
 
 ``forward(x) -> (y, tape)``
     the layer's value and what its derivative models need later (``None`` when nothing);
-``jvp(tape, T) -> J @ T``
+``jvp(tape, T, out=None) -> J @ T``
     a block of ``s`` tangent columns, ``T`` of shape ``(n, s)`` → ``(m, s)``;
-``vjp(tape, A) -> A @ J``
+``vjp(tape, A, out=None) -> A @ J``
     a block of ``s`` adjoint rows, ``A`` of shape ``(s, m)`` → ``(s, n)``;
 ``jacobian(tape)``
     the dense ``(m, n)`` Jacobian (optional, for checks and given-matrix plans);
 ``tape_elements``, ``workspace(direction, seeds)``
     the tape's size and the temporaries of one call in elements (for the memory model).
+
+``out`` (optional) is an array of the result's shape the caller no longer needs: the result is
+written into it (an elementwise link's JVP/VJP then scales the block it was given in place,
+``out=T``, and allocates nothing but NumPy's ufunc buffer). Blocks may come in either memory
+order: an adjoint block ``A`` is best kept *seeds-last* (``A`` Fortran-ordered, i.e. ``Aᵀ``
+C-contiguous), the layout a convolution's VJP works in; :meth:`Dense.vjp` returns that layout
+(one BLAS product ``Wᵀ Aᵀ``, no copy) and the convolution's VJP takes and returns it without
+transposing.
 
 Implementations: :class:`Dense` (``W x + b``; no tape, the weights are parameters),
 :class:`Elementwise` (the activations of :mod:`chainorder.nets`; the tape is the derivative
@@ -59,9 +67,9 @@ class Elemental(Protocol):
 
     def forward(self, x: Any) -> tuple[Any, Any]: ...
 
-    def jvp(self, tape: Any, T: Any) -> Any: ...
+    def jvp(self, tape: Any, T: Any, out: Any = None) -> Any: ...
 
-    def vjp(self, tape: Any, A: Any) -> Any: ...
+    def vjp(self, tape: Any, A: Any, out: Any = None) -> Any: ...
 
     def jacobian(self, tape: Any) -> Any: ...
 
@@ -124,13 +132,17 @@ class Dense:
         y += self.bias
         return y, None
 
-    def jvp(self, tape: Any, T: Any) -> Any:
-        """``W @ T``."""
-        return self.weight @ T
+    def jvp(self, tape: Any, T: Any, out: Any = None) -> Any:
+        """``W @ T`` (one BLAS product; into ``out`` when given)."""
+        return np.matmul(self.weight, T, out=out)
 
-    def vjp(self, tape: Any, A: Any) -> Any:
-        """``A @ W``."""
-        return A @ self.weight
+    def vjp(self, tape: Any, A: Any, out: Any = None) -> Any:
+        """``A @ W``, seeds-last: computed as ``(Wᵀ Aᵀ)ᵀ``, one BLAS product whose result
+        ``Aᵀ`` is C-contiguous (so the returned ``(s, n)`` array is Fortran-ordered)."""
+        if out is not None:
+            np.matmul(self.weight.T, A.T, out=out.T)
+            return out
+        return np.matmul(self.weight.T, A.T).T
 
     def jacobian(self, tape: Any) -> Any:
         """A copy of ``W``."""
@@ -205,7 +217,8 @@ class Elementwise:
         return self.size
 
     def workspace(self, direction: str, seeds: int) -> int:
-        """0 (a broadcast product straight into the result)."""
+        """0 (a broadcast product straight into the result; NumPy's ufunc buffer is counted
+        by :func:`chainorder.matfree.schedule.broadcast_buffer`)."""
         return 0
 
     def forward(self, x: Any) -> tuple[Any, Any]:
@@ -215,13 +228,13 @@ class Elementwise:
         value, derivative = self._fns
         return value(np, x), derivative(np, x)
 
-    def jvp(self, tape: Any, T: Any) -> Any:
-        """``f'(x)[:, None] * T``."""
-        return tape[:, None] * T
+    def jvp(self, tape: Any, T: Any, out: Any = None) -> Any:
+        """``f'(x)[:, None] * T`` (``out=T``: ``T`` scaled in place)."""
+        return np.multiply(T, tape[:, None], out=out)
 
-    def vjp(self, tape: Any, A: Any) -> Any:
-        """``A * f'(x)[None, :]``."""
-        return A * tape[None, :]
+    def vjp(self, tape: Any, A: Any, out: Any = None) -> Any:
+        """``A * f'(x)[None, :]`` (``out=A``: ``A`` scaled in place)."""
+        return np.multiply(A, tape[None, :], out=out)
 
     def jacobian(self, tape: Any) -> Any:
         """``diag(f'(x))`` as a dense array."""

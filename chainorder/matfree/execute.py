@@ -5,10 +5,18 @@ tangent sweeps as batched JVPs on ``n`` seed columns, adjoint sweeps as batched 
 seed rows, ``dense`` nodes by ``@`` (a diagonal factor by broadcasting), the forward pass and
 tape frees where the schedule puts them. Because the memory model simulates the same list,
 traced memory follows the prediction (:mod:`chainorder.matfree.measure` checks it).
+
+What the executor does beyond the priced multiplications is kept small: an elementwise link
+scales a block the run owns in place (``inplace`` events: no fresh block to allocate and
+page in), a diagonal scaling in a ``dense`` node overwrites its full child, and an adjoint
+sweep keeps its block *seeds-last* (Fortran-ordered ``(s, n)``: the identity or ``diag`` it
+starts from is symmetric and is handed over as its transpose, a dense VJP returns ``(Wᵀ
+Aᵀ)ᵀ``, a convolution's VJP reads and writes that layout), so no step transposes a block.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,7 +31,29 @@ from chainorder.matfree.schedule import Schedule, schedule
 from chainorder.memory import Setting, as_setting
 from chainorder.memory_guard import check_memory, memory_errors
 
-__all__ = ["execute", "form_given", "replay"]
+__all__ = ["execute", "form_given", "replay", "scale_in_place"]
+
+
+def scale_in_place(a: Any, b: Any, into_left: bool) -> Any:
+    """``a · b`` where one factor is diagonal (a 1-D vector), written into the other (or, both
+    diagonal, into ``a`` when ``into_left`` else ``b``); returns the overwritten array.
+
+    Examples
+    --------
+    >>> b = np.ones((2, 3))
+    >>> scale_in_place(np.array([2.0, 3.0]), b, False) is b, b.tolist()
+    (True, [[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]])
+
+    Notes
+    -----
+    ``m·n`` (or ``d``) multiplications; no allocation but NumPy's ufunc buffer.
+    """
+    if a.ndim == 1 and b.ndim == 2:
+        return np.multiply(b, a[:, None], out=b)
+    if a.ndim == 2 and b.ndim == 1:
+        return np.multiply(a, b[None, :], out=a)
+    into = a if into_left else b
+    return np.multiply(a, b, out=into)
 
 
 def form_given(layer: Any, tape: Any) -> Any:
@@ -131,11 +161,16 @@ def replay(
     *,
     tapes: Sequence[Any] | None = None,
     given: Mapping[int, Any] | None = None,
+    trace: list | None = None,
 ) -> Any:
     """Replay a prepared :class:`~chainorder.matfree.schedule.Schedule` on ``net``.
 
     The loop inside :func:`execute`, without its checks (memory guard, shapes): for repeated
-    timing of one plan. Arguments as in :func:`execute`.
+    timing of one plan. Arguments as in :func:`execute`. With a list ``trace``, each event
+    that computes appends ``(kind, link kind, CPU seconds, mults)`` (``jvp``/``vjp``: the
+    link's kind; ``multiply``: ``"diagonal"`` for a diagonal scaling, else ``"dense"``; the
+    seeds and products have 0 mults): the per-link-kind time per mult of
+    benchmarks/bench_matfree.py.
 
     Examples
     --------
@@ -182,6 +217,8 @@ def replay(
     block: Any = None
     for pos, ev in enumerate(sched.events):
         kind, i, l = ev.kind, ev.node, ev.link
+        if trace is not None:
+            started = time.thread_time()
         if kind == "compute":
             x_live, t = layers[l - 1].forward(x_live)
             if t is not None:
@@ -191,14 +228,18 @@ def replay(
             x_live = None
         elif kind == "free_tape":
             del tape_of[l]
-        elif kind == "identity":
+        elif kind == "identity":  # symmetric: an adjoint sweep takes it seeds-last (.T)
             block = np.eye(nodes[i].seeds, dtype=dtype)
+            if nodes[i].action == "adjoint":
+                block = block.T
         elif kind == "ones":
             block = np.ones((layers[nodes[i].lo - 1].shape[0], 1), dtype=dtype)
         elif kind == "densify":
             node = nodes[i]
             child = node.right if node.action == "tangent" else node.left
             block = np.diag(arrays.pop(child))
+            if node.action == "adjoint":
+                block = block.T
         elif kind == "form":
             arrays[i] = form_given(layers[l - 1], tape_of.get(l))
         elif kind in ("jvp", "vjp"):
@@ -206,17 +247,38 @@ def replay(
             if block is None:
                 block = arrays.pop(node.right if kind == "jvp" else node.left)
             layer, tape = layers[l - 1], tape_of.get(l)
-            block = layer.jvp(tape, block) if kind == "jvp" else layer.vjp(tape, block)
-            del tape
+            out = block if ev.inplace else None
+            if kind == "jvp":
+                block = layer.jvp(tape, block, out=out)
+            else:
+                block = layer.vjp(tape, block, out=out)
+            del tape, out
         elif kind == "multiply":
             node = nodes[i]
             a, b = arrays.pop(node.left), arrays.pop(node.right)
-            arrays[i] = multiply_stored(a, b)
+            arrays[i] = scale_in_place(a, b, ev.target == node.left) if ev.inplace else (
+                multiply_stored(a, b)
+            )
             del a, b
         elif kind == "densify_root":
             arrays[i] = np.diag(arrays.pop(i))
+        if trace is not None:
+            trace.append(_traced(plan, ev, time.thread_time() - started))
         if block is not None and last_work.get(i) == pos:
             arrays[i] = block.reshape(-1) if nodes[i].diagonal else block
             block = None
     out = arrays.pop(len(nodes) - 1)
     return out
+
+
+def _traced(plan: MatrixFreePlan, ev: Any, seconds: float) -> tuple[str, str, float, int]:
+    """``(kind, link kind, seconds, mults)`` of one replayed event (see :func:`replay`)."""
+    if ev.kind in ("jvp", "vjp"):
+        link = plan.links[ev.link - 1]
+        per = link.tangent if ev.kind == "jvp" else link.adjoint
+        return ev.kind, link.kind, seconds, plan.nodes[ev.node].seeds * per
+    if ev.kind == "multiply":
+        node = plan.nodes[ev.node]
+        diagonal = plan.nodes[node.left].diagonal or plan.nodes[node.right].diagonal
+        return ev.kind, "diagonal" if diagonal else "dense", seconds, node.mults
+    return ev.kind, "", seconds, 0

@@ -10,6 +10,9 @@ The model, in elements of the plan's dtype (bytes = elements × itemsize)::
         live -= e.free                (what it consumes: the old block, children, x_{l-1})
     predicted peak = peak
 
+(An event done in place, e.g. an elementwise link scaling the block it is given, allocates
+and frees nothing: only its ufunc buffer appears, as transient.)
+
 The arrays counted are exactly those the executor makes: activations and tapes of the
 forward pass, identity / ones seeds, sweep blocks (``m_l × s`` after a JVP, ``s × n_l``
 after a VJP), products, and the returned Jacobian. Parameters (weights, kernels) are not
@@ -71,8 +74,8 @@ def simulate(sched: Schedule) -> tuple[int, int]:
     >>> from chainorder.matfree.links import dense, elementwise
     >>> p = MatrixFreePlan.from_nodes([dense(4, 3), elementwise(4, "tanh")],
     ...                               [(1, 2, 1, "tangent")])
-    >>> simulate(schedule(p, "streamed"))  # tape, J_1·I, J_2·(J_1·I) and a ufunc buffer
-    (40, 12)
+    >>> simulate(schedule(p, "streamed"))  # tape, J_1·I scaled in place, a ufunc buffer
+    (28, 12)
 
     Notes
     -----
@@ -96,7 +99,7 @@ def predict_memory(plan: MatrixFreePlan, setting: Setting | str = "streamed") ->
     ...                               [(1, 2, 1, "tangent")])
     >>> m = predict_memory(p, "given")
     >>> m.peak_elements, m.base_elements, m.peak_bytes
-    (40, 4, 320)
+    (28, 4, 224)
 
     Notes
     -----

@@ -17,8 +17,13 @@ only during it (``transient``) and the elements it frees once done (``free``). K
 ``form``        a ``given`` leaf formed from its layer (streamed): ``W`` copied, the
                 diagonal copied from the tape, a convolution's Jacobian by ``jvp(I)``.
 ``jvp``/``vjp`` one step of a sweep through link ``l``: the new block (``m_l·s`` or
-                ``s·n_l``), the layer's workspace, then the old block freed.
+                ``s·n_l``), the layer's workspace, then the old block freed. Through an
+                elementwise link, when the run owns the block (anything but a ``given``
+                input), the block is scaled *in place* (``inplace``): nothing allocated or
+                freed, NumPy's ufunc buffer as transient.
 ``multiply``    a ``dense`` node: ``left @ right`` (or a diagonal scaling), children freed.
+                A diagonal scaling of a full child the run owns is done in place: the
+                child becomes the result, only the diagonal child is freed.
 ``densify_root`` a diagonal root returned as a dense matrix.
 
 Settings (as in :mod:`chainorder.memory`):
@@ -58,6 +63,8 @@ class Event:
     alloc: int = 0
     free: int = 0
     transient: int = 0
+    inplace: bool = False
+    target: int = -1  # an in-place ``multiply``: the child node it overwrites
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +145,7 @@ def schedule(plan: MatrixFreePlan, setting: Setting | str = "streamed") -> Sched
     >>> [(e.kind, e.link, e.alloc, e.free) for e in schedule(p, "streamed").events]
     ... # doctest: +NORMALIZE_WHITESPACE
     [('compute', 1, 4, 3), ('compute', 2, 8, 4), ('release', 2, 0, 4), ('identity', -1, 9, 0),
-     ('jvp', 1, 12, 9), ('jvp', 2, 12, 12), ('free_tape', 2, 0, 4)]
+     ('jvp', 1, 12, 9), ('jvp', 2, 0, 0), ('free_tape', 2, 0, 4)]
 
     Notes
     -----
@@ -203,6 +210,16 @@ def _node_events(
             transient = link.cols**2 + link_workspace(link, "tangent", link.cols)
         return [Event("form", node=i, link=node.lo, alloc=size[i], transient=transient)]
     if node.action == "dense":
+        target = _inplace_operand(plan, node, owned)
+        if target is not None:  # a diagonal scaling written into the owned full operand
+            other = node.right if target == node.left else node.left
+            rows, cols = links[node.hi - 1].rows, links[node.lo - 1].cols
+            transient = 0 if plan.nodes[target].diagonal else broadcast_buffer(rows, cols)
+            free = size[other] if owned[other] else 0
+            return [
+                Event("multiply", node=i, free=free, transient=transient, inplace=True,
+                      target=target)
+            ]
         free = sum(size[c] for c in (node.left, node.right) if owned[c])
         # chainorder.execute_links.multiply_stored: a diagonal scaling holds only its result
         return [Event("multiply", node=i, alloc=size[i], free=free)]
@@ -210,10 +227,11 @@ def _node_events(
         d = links[node.lo - 1].rows
         return [
             Event("ones", node=i, alloc=d),  # link -1: not a use of the tape
-            Event("jvp", node=i, link=node.lo, alloc=d, free=d),
+            Event("jvp", node=i, link=node.lo, inplace=True),
         ]
     s = node.seeds
     child = node.right if node.action == "tangent" else node.left
+    mine = True  # whether the run owns the block (may overwrite it)
     if child < 0:
         out.append(Event("identity", node=i, alloc=s * s))
         block = s * s
@@ -221,7 +239,8 @@ def _node_events(
         out.append(Event("densify", node=i, alloc=s * s, free=size[child] if owned[child] else 0))
         block = s * s
     else:
-        block = size[child] if owned[child] else 0
+        mine = owned[child]
+        block = size[child] if mine else 0
     for l in node.swept():
         link = links[l - 1]
         if node.action == "tangent":
@@ -229,6 +248,25 @@ def _node_events(
         else:
             new, kind, direction = s * link.cols, "vjp", "adjoint"
         ws = link_workspace(link, direction, s)
-        out.append(Event(kind, node=i, link=l, alloc=new, free=block, transient=ws))
-        block = new
+        if mine and link.kind == "elementwise":  # scaled in place
+            out.append(Event(kind, node=i, link=l, transient=ws, inplace=True))
+        else:
+            out.append(Event(kind, node=i, link=l, alloc=new, free=block, transient=ws))
+        block, mine = new, True
     return out
+
+
+def _inplace_operand(plan: MatrixFreePlan, node: PlanNode, owned: Sequence[bool]) -> int | None:
+    """The child of a ``dense`` node that its product may overwrite, or None.
+
+    A diagonal scaling (one child diagonal, or both) has the shape of its full child (of
+    either child when both are diagonal), so it is written into that child when the run
+    owns it.
+    """
+    left, right = plan.nodes[node.left], plan.nodes[node.right]
+    if left.diagonal and right.diagonal:
+        return next((c for c in (node.left, node.right) if owned[c]), None)
+    if left.diagonal != right.diagonal:
+        full = node.right if left.diagonal else node.left
+        return full if owned[full] else None
+    return None
