@@ -213,9 +213,12 @@ def main() -> None:
         help="threads for every method: PyTorch (torch.set_num_threads) and XLA's "
         "CPU client (NPROC, read when JAX starts its CPU backend)",
     )
+    ap.add_argument("--devices", default="", help="subset of cpu,cuda (default: both where "
+                    "torch sees a GPU)")
     ap.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = ap.parse_args()
+    devices = tuple(d for d in args.devices.split(",") if d) or None
     cases = tuple(c for c in args.cases.split(",") if c) or None
     dtypes = tuple(d for d in args.dtypes.split(",") if d)
     threads = _set_threads(args.threads)
@@ -223,11 +226,14 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     rows: list[FrameworkResult] = []
-    for r in iter_results(cases, repeat=args.repeat, full=args.full, dtypes=dtypes):
+    for r in iter_results(cases, repeat=args.repeat, full=args.full, dtypes=dtypes,
+                          devices=devices):
         rows.append(r)
         print(f"{r.case} {r.dtype} {r.device} {r.method}: {_ms(r.seconds)} ms wall, "
               f"{_ms(r.cpu_seconds)} ms CPU, {r.status}", file=sys.stderr)  # fmt: skip
     versions = f"PyTorch {torch.__version__}"
+    if torch.cuda.is_available() and (devices is None or "cuda" in devices):
+        versions += f" on {torch.cuda.get_device_name(0)}"
     try:
         import jax
 
@@ -247,6 +253,7 @@ def main() -> None:
             + (f" --cases {args.cases}" if args.cases else "")
             + (f" --dtypes {args.dtypes}" if args.dtypes != "float32,float64" else "")
             + (f" --threads {args.threads}" if args.threads is not None else "")
+            + (f" --devices {args.devices}" if args.devices else "")
             + "`",
             "",
             *_table(rows),

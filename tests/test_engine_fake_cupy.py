@@ -26,8 +26,26 @@ METHODS = ("auto", "forward", "reverse", "elimination:forward", "elimination:rev
            "markowitz", "chain", "search")  # fmt: skip
 
 
-@pytest.fixture
-def cp(monkeypatch: pytest.MonkeyPatch):
+def _real_cupy():
+    """CuPy where it is installed and sees a GPU, else ``None``."""
+    try:
+        import cupy
+
+        return cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
+    except Exception:  # not installed, or no usable CUDA device
+        return None
+
+
+#: Where CuPy sees a GPU, every test here runs on it too (the same checks on hardware).
+_REAL = _real_cupy()
+
+
+@pytest.fixture(params=["stand-in"] + ([pytest.param("cupy", marks=pytest.mark.gpu)]
+                                       if _REAL is not None else []))  # fmt: skip
+def cp(request, monkeypatch: pytest.MonkeyPatch):
+    """The CuPy stand-in, and real CuPy where a GPU is available."""
+    if request.param == "cupy":
+        return _REAL
     mod = fake_cupy.module()
     monkeypatch.setitem(sys.modules, "cupy", mod)
     return mod

@@ -81,10 +81,23 @@ class FrameworkResult:
     cpu_rounds: list[float] = field(default_factory=list)  # CPU seconds per call, per round
 
 
-def _devices() -> list[str]:
+def _devices(wanted: tuple[str, ...] | None = None) -> list[str]:
+    """``"cpu"`` and, where torch sees one, ``"cuda"``; only those in ``wanted`` if given."""
     import torch
 
-    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    have = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return [d for d in have if wanted is None or d in wanted]
+
+
+def _jax_device(device: str) -> Any:
+    """JAX's device for the suite's ``device`` name (``None`` where JAX has no such)."""
+    import jax
+
+    try:
+        found = jax.devices("cpu" if device == "cpu" else "gpu")
+    except RuntimeError:  # no backend of that kind
+        return None
+    return found[0] if found else None
 
 
 def count_rows(cases: tuple[str, ...] | None = None) -> int:
@@ -204,11 +217,12 @@ def _methods(model: Model, dtype: str, device: str, jax_ok: bool) -> dict[str, A
     }
     calls["_auto"] = auto
     calls["_input"] = xt
-    if jax_ok and device == "cpu":
+    jdev = _jax_device(device) if jax_ok else None
+    if jdev is not None:
         import jax
 
-        f = model.jax_function(dtype)
-        xj = jax.numpy.asarray(model.input(), dtype=dtype)
+        f = model.jax_function(dtype)  # jit runs where its (committed) input lives
+        xj = jax.device_put(jax.numpy.asarray(model.input(), dtype=dtype), jdev)
         calls["jax.jit(jax.jacrev)"] = (jax.jit(jax.jacrev(f)), "jax", xj)
         calls["jax.jit(jax.jacfwd)"] = (jax.jit(jax.jacfwd(f)), "jax", xj)
         try:
@@ -260,6 +274,7 @@ def iter_results(
     seed: int = 0,
     full: bool = False,
     dtypes: tuple[str, ...] = _DTYPES,
+    devices: tuple[str, ...] | None = None,
 ) -> Iterator[FrameworkResult]:
     """Run the suite; yield one :class:`FrameworkResult` per case, dtype, device and method.
 
@@ -276,6 +291,9 @@ def iter_results(
         instead of 16.
     dtypes : tuple of str
         Subset of ``("float32", "float64")``.
+    devices : tuple of str, optional
+        Subset of ``("cpu", "cuda")`` (default: the CPU and, where torch sees one, the GPU;
+        JAX runs on the GPU where it has a GPU backend).
 
     Yields
     ------
@@ -307,7 +325,7 @@ def iter_results(
         for dtype in dtypes:
             x64 = jax.enable_x64(dtype == "float64") if jax_ok else contextlib.nullcontext()
             with x64:
-                for device in _devices():
+                for device in _devices(devices):
                     yield from _case(model, dtype, device, jax_ok, repeat, tolerance(dtype),
                                      max_relative_difference)  # fmt: skip
 
@@ -329,7 +347,7 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
         r = FrameworkResult(model.name, model.description, dtype, device, method, "ok")
         results[method] = r
         if method not in calls:
-            r.status = "not installed" if device == "cpu" else "CPU only"
+            r.status = "not installed" if device == "cpu" else "no JAX GPU backend"
             continue
         try:
             J = _host(_run(calls[method]))

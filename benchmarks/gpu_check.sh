@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The GPU checks in one run (a machine with an NVIDIA GPU, CuPy, JAX with CUDA and PyTorch
+# with CUDA installed; chainorder from this checkout). Writes logs and Markdown tables to
+# ${OUT:-gpu-out}/. Each step has its own time limit; a failed step does not stop the others.
+#   bash benchmarks/gpu_check.sh
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export XLA_PYTHON_CLIENT_PREALLOCATE=false  # JAX shares the GPU with CuPy and torch
+OUT="${OUT:-gpu-out}"
+mkdir -p "$OUT"
+PY="${PYTHON:-python3}"
+step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, report status and time
+    local name=$1 limit=$2; shift 2
+    local t0=$SECONDS
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    echo "$name: exit $? in $((SECONDS - t0)) s" | tee -a "$OUT/summary.txt"
+}
+{ nvidia-smi -L; "$PY" -c "import sys, numpy, cupy, jax, torch; print(sys.version.split()[0], \
+'numpy', numpy.__version__, 'cupy', cupy.__version__, 'jax', jax.__version__, jax.devices(), \
+'torch', torch.__version__, torch.cuda.is_available())"; } >"$OUT/summary.txt" 2>&1
+step tests-gpu 90 "$PY" -m pytest -q -p no:cacheprovider -o addopts=-ra tests/test_gpu.py \
+    tests/test_engine_cupy.py tests/test_graph_program.py -k "cupy or gpu"
+step bench-engine-gpu 140 "$PY" benchmarks/bench_engine.py --backend cupy --repeat 5 \
+    --out "$OUT/engine_gpu.md"
+step bench-frameworks-gpu 170 "$PY" benchmarks/bench_frameworks.py --repeat 3 --devices cuda \
+    --out "$OUT/frameworks_gpu.md"
+step tests-engine-every-case 130 "$PY" -m pytest -q -p no:cacheprovider -o addopts=-ra \
+    tests/test_engine_fake_cupy.py -k "not stand"
+tail -n 3 "$OUT"/*.log >>"$OUT/summary.txt"
