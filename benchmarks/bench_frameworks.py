@@ -247,7 +247,10 @@ def main() -> None:
             f"{machine_line()}; {versions}; {platform.system()}; load average at start "
             f"{load:.2f}; {args.repeat} interleaved rounds; transformer at "
             f"{64 if args.full else 16} tokens × 128.",
-            f"Threads: {threads}.",
+            f"Threads: {threads}."
+            + (" GPU: float32 products in full float32 for every framework (TF32 off in "
+               "torch's cuBLAS and cuDNN, `jax_default_matmul_precision='highest'`)."
+               if "cuda" in {r.device for r in rows} else ""),
             f"Command: `python benchmarks/bench_frameworks.py --repeat {args.repeat}"
             + (" --full" if args.full else "")
             + (f" --cases {args.cases}" if args.cases else "")

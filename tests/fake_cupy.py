@@ -66,6 +66,23 @@ def _index(key: Any) -> Any:
 _COPIES_TO_DEVICE = (np.asarray, np.array, np.asanyarray, np.ascontiguousarray)
 
 
+def _refuse_as_cupy_does(func: Any, args: tuple, kwargs: dict) -> None:
+    """What CuPy 14 refused on an H200 where NumPy would go on (seen in this project's GPU
+    run): NumPy's creation functions hand ``like=``'s module a ``device`` keyword that
+    CuPy's ``eye``/``ones`` do not take; CuPy's ``take`` has no ``mode``; CuPy's ``solve``
+    does not broadcast a stack of matrices against the right-hand sides' leading axes."""
+    name = getattr(func, "__name__", str(func))
+    if "device" in kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument 'device'")
+    if func is np.take and "mode" in kwargs:
+        raise TypeError("take() got an unexpected keyword argument 'mode'")
+    if func is np.linalg.solve and len(args) == 2:
+        a, b = (np.shape(x._a if isinstance(x, ndarray) else x) for x in args)
+        if len(a) > 2 and len(b) > 2 and a[:-2] != b[:-2]:
+            raise ValueError("a must have (..., M, M) shape and b must have (..., M, K) for "
+                             "multidimensional b")
+
+
 class ndarray:  # CuPy's name
     """A device array: a NumPy array behind a wall that host arrays may not cross."""
 
@@ -79,6 +96,8 @@ class ndarray:  # CuPy's name
         raise HostMixingError("Implicit conversion to a NumPy array is not allowed; use .get()")
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "at":  # np.add.at(device, ...): CuPy declines (use cupy.add.at)
+            return NotImplemented
         if "out" in kwargs:
             outs = kwargs["out"]
             kwargs["out"] = tuple(o._a if isinstance(o, ndarray) else _unwrap(o) for o in outs)
@@ -87,6 +106,7 @@ class ndarray:  # CuPy's name
         return _call(getattr(ufunc, method), inputs, kwargs)
 
     def __array_function__(self, func: Any, types_: Any, args: tuple, kwargs: dict) -> Any:
+        _refuse_as_cupy_does(func, args, kwargs)
         if func in _COPIES_TO_DEVICE:  # np.asarray(host, like=device): CuPy copies it over
             a = args[0]._a if isinstance(args[0], ndarray) else args[0]
             dtype = kwargs.get("dtype", args[1] if len(args) > 1 else None)
@@ -157,6 +177,9 @@ class _UFunc:
         return _call(self._uf, args, kwargs)
 
     def __getattr__(self, name: str) -> Any:  # reduce, accumulate, at, outer
+        if name == "at":  # cupy.add.at(device, index, values): in place, on the device
+            return lambda a, index, values=None: self._uf.at(
+                a._a, _index(index), *(() if values is None else (_unwrap(values),)))
         return lambda *args, **kwargs: _call(getattr(self._uf, name), args, kwargs)
 
 
@@ -175,6 +198,12 @@ def _namespace(source: types.ModuleType, name: str) -> types.ModuleType:
 
     mod.__getattr__ = lookup  # type: ignore[attr-defined]
     return mod
+
+
+def _broadcast_to(a: Any, shape: Any) -> ndarray:
+    if not isinstance(a, ndarray):  # CuPy: "Argument 'array' has incorrect type"
+        raise TypeError(f"Argument 'array' has incorrect type (got {type(a).__name__})")
+    return ndarray(np.broadcast_to(a._a, shape))
 
 
 def module() -> types.ModuleType:
@@ -196,6 +225,7 @@ def module() -> types.ModuleType:
     cp.asnumpy = lambda a: a.get() if isinstance(a, ndarray) else np.asarray(a)  # type: ignore[attr-defined]
     cp.get_array_module = lambda *args: cp  # type: ignore[attr-defined]
     cp.linalg = _namespace(np.linalg, "cupy.linalg")  # type: ignore[attr-defined]
+    cp.broadcast_to = _broadcast_to  # type: ignore[attr-defined]
     cp.fake = True  # type: ignore[attr-defined]
     return cp
 

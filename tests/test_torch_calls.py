@@ -58,3 +58,17 @@ def test_a_mixed_plan_call_reuses_its_plan_and_matches_jacrev():
         torch.testing.assert_close(jac(torch.randn(64, dtype=torch.float64) * 0 + x),
                                    torch.func.jacrev(net)(x))  # fmt: skip
     assert jac.last is planned
+
+
+def test_on_a_gpu_auto_times_every_distinct_plan_even_when_mults_differ_widely():
+    net = _net()
+    x = torch.randn(30, dtype=torch.float64)
+    jac = ct.jacobian(net)
+    every = jac.plan_for(x).baselines
+    on_cpu = jac._choose(every, on_gpu=False)
+    on_gpu = jac._choose(every, on_gpu=True)
+    assert len(on_cpu[0]) == 1  # mults decide on the CPU (the plans are far apart here)
+    assert len(on_gpu[0]) >= 2 and "GPU" in on_gpu[2]
+    assert {c.name for c in on_gpu[0]} <= set(every)
+    forced = ct.jacobian(net, measure=False)._choose(every, on_gpu=True)
+    assert len(forced[0]) == 1  # measure=False still plans only

@@ -40,6 +40,7 @@ __all__ = [
     "FrameworkResult",
     "bench_rows",
     "count_rows",
+    "full_float32_on_gpus",
     "iter_results",
     "torch_peak_bytes",
 ]
@@ -87,6 +88,26 @@ def _devices(wanted: tuple[str, ...] | None = None) -> list[str]:
 
     have = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     return [d for d in have if wanted is None or d in wanted]
+
+
+def full_float32_on_gpus(jax_ok: bool = True) -> None:
+    """float32 products in full float32 on GPUs, for every framework alike: TF32 off in
+    torch (cuBLAS and cuDNN; cuDNN's convolutions default to TF32) and XLA's default
+    matmul precision ``highest`` (JAX's GPU default is TF32). With TF32 the frameworks'
+    Jacobians differed beyond float32's tolerance and no time could count (seen on an H200).
+
+    Examples
+    --------
+    >>> full_float32_on_gpus(jax_ok=False)  # doctest: +SKIP
+    """
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if jax_ok:
+        import jax
+
+        jax.config.update("jax_default_matmul_precision", "highest")
 
 
 def _jax_device(device: str) -> Any:
@@ -320,6 +341,8 @@ def iter_results(
         jax_ok = True
     except ImportError:
         jax_ok = False
+    if "cuda" in _devices(devices):
+        full_float32_on_gpus(jax_ok)
     for name in cases or case_names():
         model = make_model(name, seed, tokens=64 if full else 16)
         for dtype in dtypes:

@@ -105,7 +105,8 @@ def form(graph, u: str, v: str, xp=np, static: dict | None = None):
             if np.ndim(f) == 0:
                 return np.full(int(np.prod(shape)), float(f))
             return dense_copy(np.broadcast_to(np.asarray(f, dtype=float), shape)).ravel()
-        return xp.array(xp.broadcast_to(f, np.shape(out)), dtype=float).reshape(-1)
+        f = xp.asarray(f, dtype=float)  # a unit factor is a Python number
+        return xp.array(xp.broadcast_to(f, np.shape(out))).reshape(-1)
     other = graph.value(d["args"][1 - i])
     sa, sb = shapes
     if len(sa) == 2 and len(sb) == 1:

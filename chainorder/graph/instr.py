@@ -22,7 +22,7 @@ import numpy as np
 
 from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
-from chainorder.graph.ops.registry import broadcast_axes, dense_copy
+from chainorder.graph.ops.registry import broadcast_axes, dense_copy, writable
 
 __all__ = ["Instr", "array_module", "execute", "jacobian_written", "live_after", "simulate_peak"]
 
@@ -190,7 +190,7 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
         old = slots[ins.out]
         if old is None:
             return g, mults
-        if ins.info.get("into") and getattr(getattr(old, "flags", None), "writeable", True):
+        if ins.info.get("into") and writable(old):
             return xp.add(old, g, out=old), mults  # a new array the compiler gave this slot
         return old + g, mults
     if op == "place":  # write a block of the Jacobian
@@ -268,7 +268,7 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         b, a = slots[sb], slots[sa]
         db, da = info["diag_b"], info["diag_a"]
         into = info.get("into", -1)  # a dying factor of the product's layout, ours alone
-        if into >= 0 and getattr(getattr(slots[into], "flags", None), "writeable", True):
+        if into >= 0 and writable(slots[into]):
             dest = slots[into]
             if db and da:
                 return xp.multiply(b, a, out=dest), a.size
@@ -286,7 +286,7 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
         (s1, _), (s2, _) = ins.terms
         x, y = slots[s1], slots[s2]
         into = info.get("into", -1)  # a summand of the sum's layout, new and held nowhere else
-        if into >= 0 and not getattr(getattr(slots[into], "flags", None), "writeable", True):
+        if into >= 0 and not writable(slots[into]):
             into = -1  # pragma: no cover - the compiler marks only new arrays
         if info["diag_x"] == info["diag_y"]:
             if into < 0:

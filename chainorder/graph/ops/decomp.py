@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainorder.graph.ops.reductions import _reduce_rule
-from chainorder.graph.ops.registry import OpRule, register, size_of
+from chainorder.graph.ops.registry import OpRule, eye_like, register, size_of
 from chainorder.graph.structure import EdgeStructure
 
 __all__: list[str] = []
@@ -23,7 +23,7 @@ def _mT(a):
 
 def _phi(x):
     """Lower triangle with the diagonal halved."""
-    return np.tril(x) - 0.5 * np.einsum("...ii->...i", x)[..., None] * np.eye(x.shape[-1], like=x)
+    return np.tril(x) - 0.5 * np.einsum("...ii->...i", x)[..., None] * eye_like(x.shape[-1], like=x)
 
 
 def _chol_jvp(i, t, values, out, params):

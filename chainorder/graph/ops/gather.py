@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from chainorder.graph.ops.registry import Array, OpRule, register, size_of
+from chainorder.graph.ops.registry import Array, OpRule, add_at, register, size_of
 from chainorder.graph.structure import EdgeStructure
 
 __all__ = ["gather_index_map"]
@@ -170,7 +170,7 @@ def _gather_rule(
         if np.unique(idx).size == idx.size:
             g[:, idx] = cf[:, sel]
         else:
-            np.add.at(g, (slice(None), idx), cf[:, sel])
+            add_at(g, (slice(None), idx), cf[:, sel])
         return g.reshape((k, *shape))
 
     def structure(i, shapes, out_shape, params):
@@ -274,7 +274,10 @@ _gather_rule(
 )
 _gather_rule(
     "take",
-    lambda x, indices, axis=None, mode="raise": np.take(x, _like(indices, x), axis, mode=mode),
+    lambda x, indices, axis=None, mode="raise": (
+        np.take(x, _like(indices, x), axis) if mode == "raise"  # CuPy's take has no mode
+        else np.take(x, _like(indices, x), axis, mode=mode)
+    ),
     "take(x, int indices, axis)",
     kinds="select (broadcast if an index repeats)",
 )

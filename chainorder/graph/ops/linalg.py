@@ -259,10 +259,18 @@ def _solve_batch(a: Array, r: Array) -> Array:
     return np.moveaxis(x.reshape((n, k, *rest)), 0, 1)
 
 
+def _stacked_solve(a, b):
+    """``solve(a, b)`` with ``a``'s stack broadcast against ``b``'s leading (seed) axes:
+    NumPy broadcasts; CuPy wants equal stacks, so ``a`` is broadcast (a view) first."""
+    if type(a) is not np.ndarray and a.shape[:-2] != b.shape[:-2]:
+        a = np.broadcast_to(a, (*b.shape[:-2], *a.shape[-2:]))
+    return np.linalg.solve(a, b)
+
+
 def _solve_jvp(i, t, values, out, params):
     a = values[0]
     if a.ndim > 2:  # a stack of systems with matrix right-hand sides (same batch)
-        return np.linalg.solve(a, t if i == 1 else t @ out) * (1 if i == 1 else -1)
+        return _stacked_solve(a, t if i == 1 else t @ out) * (1 if i == 1 else -1)
     if i == 1:
         return _solve_batch(a, t)
     return -_solve_batch(a, t @ out)
@@ -271,7 +279,7 @@ def _solve_jvp(i, t, values, out, params):
 def _solve_vjp(i, c, values, out, params):
     a = values[0]
     if a.ndim > 2:
-        gb = np.linalg.solve(np.swapaxes(a, -1, -2), c)
+        gb = _stacked_solve(np.swapaxes(a, -1, -2), c)
         return gb if i == 1 else -(gb @ np.swapaxes(out, -1, -2))
     gb = _solve_batch(a.T, c)
     if i == 1:

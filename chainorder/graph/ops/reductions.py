@@ -13,7 +13,15 @@ from typing import Any
 import numpy as np
 
 from chainorder.graph.ops.elementwise import _axes
-from chainorder.graph.ops.registry import Array, OpRule, as_array, register, size_of
+from chainorder.graph.ops.registry import (
+    Array,
+    OpRule,
+    as_array,
+    eye_like,
+    ones_like_shape,
+    register,
+    size_of,
+)
 from chainorder.graph.structure import EdgeStructure
 
 __all__: list[str] = []
@@ -104,7 +112,7 @@ def _others_product(x: Array, axes: tuple[int, ...]) -> Array:
     moved = np.transpose(x, perm)
     lead = moved.shape[: len(rest)]
     flat = moved.reshape((*lead, -1))
-    ones = np.ones((*lead, 1), dtype=flat.dtype, like=flat)
+    ones = ones_like_shape((*lead, 1), flat.dtype, like=flat)
     left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     right = np.flip(
         np.cumprod(np.concatenate([ones, np.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1
@@ -264,7 +272,7 @@ def _trace_forward(x, offset=0, axis1=0, axis2=1):
 def _trace_vjp(i, c, values, out, params):
     x = as_array(values[0])
     o, a1, a2 = params.get("offset", 0), params.get("axis1", 0), params.get("axis2", 1)
-    eye = np.eye(x.shape[a1], x.shape[a2], k=o, like=c)
+    eye = eye_like(x.shape[a1], x.shape[a2], k=o, like=c)
     eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
     eye = np.moveaxis(eye, (0, 1), (a1 % x.ndim, a2 % x.ndim))
     c_rest = c.reshape((c.shape[0], *np.shape(out)))

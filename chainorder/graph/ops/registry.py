@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,9 @@ import numpy as np
 from chainorder.graph.structure import EdgeStructure
 
 __all__ = [
-    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "broadcast_axes", "dense_copy",
-    "get_rule", "register", "sum_axes",
+    "REGISTRY", "ZERO_DERIVATIVE", "Array", "OpRule", "Shape", "add_at", "broadcast_axes",
+    "dense_copy", "eye_like", "get_rule", "namespace_of_array", "ones_like_shape", "register",
+    "sum_axes", "writable",
 ]  # fmt: skip
 
 Array = np.ndarray
@@ -105,6 +107,83 @@ def as_array(x: Any, dtype: Any = None) -> Array:
     if hasattr(x, "__array_function__") and hasattr(x, "dtype"):
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
     return np.asarray(x, dtype=dtype)
+
+
+def namespace_of_array(a: Any) -> Any:
+    """NumPy for NumPy arrays and scalars, else the top-level module of ``a``'s type (CuPy).
+
+    Examples
+    --------
+    >>> namespace_of_array(np.ones(2)) is np
+    True
+    """
+    if isinstance(a, np.ndarray | np.generic | int | float):
+        return np
+    return sys.modules.get(type(a).__module__.split(".")[0], np)
+
+
+def eye_like(n: int, m: int | None = None, k: int = 0, *, like: Any) -> Array:
+    """``eye(n, m, k)`` of floats in ``like``'s namespace (``np.eye(..., like=)`` hands
+    CuPy a ``device`` keyword it refuses).
+
+    Examples
+    --------
+    >>> eye_like(2, like=np.zeros(1))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return namespace_of_array(like).eye(n, m, k=k, dtype=float)
+
+
+def ones_like_shape(shape: Shape, dtype: Any, *, like: Any) -> Array:
+    """``ones(shape, dtype)`` in ``like``'s namespace (see :func:`eye_like`).
+
+    Examples
+    --------
+    >>> ones_like_shape((2,), float, like=np.zeros(1))
+    array([1., 1.])
+    """
+    return namespace_of_array(like).ones(shape, dtype=dtype)
+
+
+def add_at(a: Array, index: Any, values: Array) -> None:
+    """Unbuffered ``a[index] += values`` (repeated indices add up): ``np.add.at``, or
+    CuPy's own scatter-add for device arrays (CuPy's ufuncs do not take ``at`` through
+    NumPy's protocol).
+
+    Examples
+    --------
+    >>> a = np.zeros(3); add_at(a, np.array([0, 0, 2]), np.ones(3)); a
+    array([2., 0., 1.])
+    """
+    xp = namespace_of_array(a)
+    if xp is np:
+        np.add.at(a, index, values)
+    elif hasattr(xp, "add") and hasattr(xp.add, "at"):
+        xp.add.at(a, index, values)
+    else:  # older CuPy
+        import cupyx
+
+        cupyx.scatter_add(a, index, values)
+
+
+def writable(a: Any) -> bool:
+    """Whether ``a`` may be written in place: NumPy's flag; a device array only when it
+    owns its memory (CuPy keeps no writeable flag and lets any view be written: a
+    broadcast view, an ``einsum`` result that is one, or a view of a value) and no axis of
+    more than one entry has stride 0.
+
+    Examples
+    --------
+    >>> writable(np.ones(2)), writable(np.broadcast_to(np.ones(1), (2,)))
+    (True, False)
+    """
+    if isinstance(a, np.ndarray):
+        return bool(a.flags.writeable)
+    flags = getattr(a, "flags", None)
+    if not getattr(flags, "writeable", True) or not getattr(flags, "owndata", False):
+        return False
+    return all(s != 0 or n <= 1 for s, n in zip(a.strides, a.shape, strict=True))
 
 
 # ----------------------------------------------------------------------------------------
