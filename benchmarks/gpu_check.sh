@@ -3,13 +3,16 @@
 # with CUDA installed; chainorder from this checkout). Writes logs and Markdown tables to
 # ${OUT:-gpu-out}/. Each step has its own time limit; a failed step does not stop the others.
 #   bash benchmarks/gpu_check.sh
+#   STEPS="tests-engine-every-case tests-gpu" bash benchmarks/gpu_check.sh   # some steps only
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export XLA_PYTHON_CLIENT_PREALLOCATE=false  # JAX shares the GPU with CuPy and torch
 OUT="${OUT:-gpu-out}"
 mkdir -p "$OUT"
 PY="${PYTHON:-python3}"
+STEPS="${STEPS:-tests-gpu bench-engine-gpu bench-frameworks-gpu tests-engine-every-case}"
 step() {  # step NAME SECONDS COMMAND...: run, log to $OUT/NAME.log, report status and time
     local name=$1 limit=$2; shift 2
+    [[ " $STEPS " == *" $name "* ]] || return 0
     local t0=$SECONDS
     timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
     echo "$name: exit $? in $((SECONDS - t0)) s" | tee -a "$OUT/summary.txt"
