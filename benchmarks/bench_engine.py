@@ -35,6 +35,13 @@ from pathlib import Path
 # (a 100 × 100 solve took 54 ms with OpenBLAS threads and 0.12 ms with one)
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# One core for the whole process, so every framework runs single-core: XLA's flags below do
+# not stop its CPU client from using both cores (CPU time ≈ 2× wall), and NPROC=1, which
+# does, made JAX's jitted softmax jacrev 25× slower (9–13 ms against 0.4 ms). Threads the
+# frameworks start later inherit the affinity. (Linux; elsewhere the process is left alone.)
+if hasattr(os, "sched_setaffinity") and "--all-cores" not in sys.argv:
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    os.environ.setdefault("NPROC", "2")  # XLA sizes its pool by the affinity: 1 is slow
 os.environ.setdefault(
     "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 )
@@ -270,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="write the Markdown to this file")
     ap.add_argument("--repeat", type=int, default=7, help="best of K re-runs (7)")
     ap.add_argument("--only", default=None, help="run the functions whose name contains this")
+    ap.add_argument("--all-cores", action="store_true",
+                    help="do not pin the process to one core (it is pinned by default)")
     ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                     help="cupy: chainorder on CuPy arrays, JAX and torch on the GPU")
     ns = ap.parse_args(argv)
@@ -288,9 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     body = (
         "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)\n\n"
-        f"{machine_line()}; JAX x64 on CPU; every framework single-threaded (OpenBLAS, XLA "
-        "Eigen, torch: threads contend on this shared machine). One run on a machine shared "
-        "with other jobs: "
+        f"{machine_line()}; JAX x64 on CPU; every framework on one core: the process is "
+        "pinned to one CPU (`os.sched_setaffinity`; `--all-cores` leaves it), OpenBLAS and "
+        "torch single-threaded; XLA's CPU client otherwise used both cores (runs before "
+        "this session's last one compared chainorder on one core with JAX on two). One "
+        "run: "
         "figures are noisy (best of "
         f"{ns.repeat} interleaved re-runs). Ratios are chainorder / jitted JAX (the faster of "
         "jacfwd and jacrev); < 1 means chainorder is faster. Targets (issue 8): re-run within "
