@@ -38,14 +38,15 @@ def test_a_sweep_within_the_near_tie_is_chosen_over_an_elimination() -> None:
         assert chosen.method.is_sweep
 
 
-def test_a_clear_winner_is_kept_whatever_its_kind() -> None:
+def test_outside_a_near_tie_the_least_score_wins_and_inside_the_leaner_program() -> None:
     rng = np.random.default_rng(1)
     args = (rng.standard_normal((16, 8)), *(rng.standard_normal((8, 8)) for _ in range(3)))
     jf = chainorder.jacobian(_attention)
     jf(*args)
     rows, chosen = jf.plan.rows, jf.plan.chosen
-    best = min(rows, key=lambda r: (row_score(r), r.peak_bytes))
-    sweeps = [r for r in rows if r.method.is_sweep]
-    if all(row_score(s) > (1 + NEAR_TIE) * row_score(best) for s in sweeps):
-        assert chosen is best
-    assert row_score(chosen) == min(row_score(r) for r in rows) or chosen.method.is_sweep
+    least = min(row_score(r) for r in rows)
+    assert row_score(chosen) <= (1 + NEAR_TIE) * least
+    for r in rows:  # nothing in the tie beats the chosen row by kind, then by memory
+        if row_score(r) <= (1 + NEAR_TIE) * least:
+            assert (not chosen.method.is_sweep, chosen.peak_bytes) <= (
+                not r.method.is_sweep, r.peak_bytes)

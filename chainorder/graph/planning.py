@@ -15,8 +15,8 @@ Two cost models, both in scalar multiplications (mults):
 Peak memory of every row: the graph's values plus the peak of what the row's compiled
 program allocates (:func:`~chainorder.graph.program.compile_jacobian_program`), which
 tests hold against ``tracemalloc``. The chosen plan is the cheapest row by
-:func:`row_score` (mults plus peak scalars, then least memory), a sweep within 1 % of it
-preferred (:func:`choose_row`).
+:func:`row_score` (mults plus peak scalars); rows within 1 % of it are a tie, broken by a
+sweep first, then the least memory (:func:`choose_row`).
 """
 
 from __future__ import annotations
@@ -210,14 +210,18 @@ NEAR_TIE = 0.01
 
 
 def choose_row(rows: list[ModeCost] | tuple[ModeCost, ...]) -> ModeCost:
-    """The row ``method="auto"`` runs: the least :func:`row_score` (then the least peak
-    memory), except that a sweep within :data:`NEAR_TIE` of it is taken instead.
+    """The row ``method="auto"`` runs. Rows whose :func:`row_score` is within
+    :data:`NEAR_TIE` of the least are a tie the score cannot break; among them a sweep is
+    taken first, then the least peak memory, then the least score.
 
     An elimination program runs more instructions than a sweep (formed partials, their
     sums and placements), each with a fixed dispatch cost no mult prices (about 10 µs in
-    NumPy). Where the score cannot tell two rows apart (the kernel exercise: reverse
-    elimination held 1.4 KiB less than reverse mode at equal mults, 0.06 % of the score,
-    and ran 45 instructions against 34, 1.3× slower), the simpler program is taken.
+    NumPy); a larger peak is a larger working set (fresh pages, cache). Both showed where
+    the score could not tell rows apart: the kernel exercise's reverse elimination held
+    1.4 KiB less than reverse mode at equal mults (0.06 % of the score) and ran 45
+    instructions against 34, 1.3× slower; attention's search order beat reverse
+    elimination's score by 0.05 % with 12 MiB at its peak against 8 MiB, and ran 1.17×
+    slower.
 
     Examples
     --------
@@ -231,13 +235,9 @@ def choose_row(rows: list[ModeCost] | tuple[ModeCost, ...]) -> ModeCost:
     -----
     O(rows).
     """
-    best = min(rows, key=lambda row: (row_score(row), row.peak_bytes))
-    if best.method.is_sweep:
-        return best
-    near = [
-        r for r in rows if r.method.is_sweep and row_score(r) <= (1 + NEAR_TIE) * row_score(best)
-    ]
-    return min(near, key=lambda row: (row_score(row), row.peak_bytes)) if near else best
+    least = min(row_score(r) for r in rows)
+    near = [r for r in rows if row_score(r) <= (1 + NEAR_TIE) * least]
+    return min(near, key=lambda r: (not r.method.is_sweep, r.peak_bytes, row_score(r)))
 
 
 def _counted(n: int, word: str) -> str:
