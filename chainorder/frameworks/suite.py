@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chainorder.frameworks.devices import devices_wanted as _devices
+from chainorder.frameworks.devices import full_float32_on_gpus, jax_device
 from chainorder.frameworks.models import Model, case_names, make_model
 
 __all__ = [
@@ -40,7 +42,6 @@ __all__ = [
     "FrameworkResult",
     "bench_rows",
     "count_rows",
-    "full_float32_on_gpus",
     "iter_results",
     "torch_peak_bytes",
 ]
@@ -80,45 +81,6 @@ class FrameworkResult:
     pure_call: str = ""  # the framework function a pure plan runs as (auto rows), else ""
     rounds: list[float] = field(default_factory=list)  # wall seconds per call, per round
     cpu_rounds: list[float] = field(default_factory=list)  # CPU seconds per call, per round
-
-
-def _devices(wanted: tuple[str, ...] | None = None) -> list[str]:
-    """``"cpu"`` and, where torch sees one, ``"cuda"``; only those in ``wanted`` if given."""
-    import torch
-
-    have = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    return [d for d in have if wanted is None or d in wanted]
-
-
-def full_float32_on_gpus(jax_ok: bool = True) -> None:
-    """float32 products in full float32 on GPUs, for every framework alike: TF32 off in
-    torch (cuBLAS and cuDNN; cuDNN's convolutions default to TF32) and XLA's default
-    matmul precision ``highest`` (JAX's GPU default is TF32). With TF32 the frameworks'
-    Jacobians differed beyond float32's tolerance and no time could count (seen on an H200).
-
-    Examples
-    --------
-    >>> full_float32_on_gpus(jax_ok=False)  # doctest: +SKIP
-    """
-    import torch
-
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    if jax_ok:
-        import jax
-
-        jax.config.update("jax_default_matmul_precision", "highest")
-
-
-def _jax_device(device: str) -> Any:
-    """JAX's device for the suite's ``device`` name (``None`` where JAX has no such)."""
-    import jax
-
-    try:
-        found = jax.devices("cpu" if device == "cpu" else "gpu")
-    except RuntimeError:  # no backend of that kind
-        return None
-    return found[0] if found else None
 
 
 def count_rows(cases: tuple[str, ...] | None = None) -> int:
@@ -238,7 +200,7 @@ def _methods(model: Model, dtype: str, device: str, jax_ok: bool) -> dict[str, A
     }
     calls["_auto"] = auto
     calls["_input"] = xt
-    jdev = _jax_device(device) if jax_ok else None
+    jdev = jax_device(device) if jax_ok else None
     if jdev is not None:
         import jax
 

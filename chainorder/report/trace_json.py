@@ -138,7 +138,7 @@ def trace_document(
     >>> p = plan_graph(trace(lambda x: (x * x).sum(), np.array([1.0, 2.0])))
     >>> doc = trace_document("f", p, np.array([[2.0, 4.0]]))
     >>> doc["value"], doc["gradient"]["x"]["values"], doc["plan"]["chosen_method"]
-    ([{'shape': [], 'size': 1, 'values': 5.0}], [2.0, 4.0], 'elimination:forward')
+    ([{'shape': [], 'size': 1, 'values': 5.0}], [2.0, 4.0], 'reverse')
 
     Notes
     -----
