@@ -15,6 +15,7 @@ from chainorder.engine.layout import split_jacobian
 from chainorder.engine.replay import Replay
 from chainorder.errors import SpecError, SpecTypeError, UnknownSolverError
 from chainorder.graph.exactsearch import forget_steps
+from chainorder.graph.ops.registry import namespace_of_array as namespace
 from chainorder.graph.planning import GraphPlan, ModeCost, plan_graph
 from chainorder.graph.program import compile_jacobian_program
 from chainorder.graph.trace import trace
@@ -88,27 +89,6 @@ def _argnums(argnums: object) -> tuple[tuple[int, ...], bool]:
             raise SpecError(f"argnums {argnums} repeats an argument")
         return nums, True
     return (one(argnums),), False
-
-
-def namespace(x: Any) -> Any:
-    """The array namespace of ``x``: ``cupy`` for a CuPy array, else ``numpy``.
-
-    Examples
-    --------
-    >>> namespace(np.ones(2)).__name__
-    'numpy'
-
-    Notes
-    -----
-    O(1); CuPy is imported only when one of its arrays arrives.
-    """
-    if type(x) is np.ndarray:
-        return np
-    if type(x).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
 
 
 def _host(x: Any) -> Any:

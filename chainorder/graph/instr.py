@@ -22,7 +22,12 @@ import numpy as np
 
 from chainorder.graph.blocks import form
 from chainorder.graph.ops import get_rule
-from chainorder.graph.ops.registry import broadcast_axes, dense_copy, writable
+from chainorder.graph.ops.registry import (
+    broadcast_axes,
+    dense_copy,
+    namespace_of_array,
+    writable,
+)
 
 __all__ = ["Instr", "array_module", "execute", "jacobian_written", "live_after", "simulate_peak"]
 
@@ -407,12 +412,7 @@ def array_module(graph):
     -----
     O(1); CuPy is imported only when a value is a CuPy array.
     """
-    value = graph.value(graph.inputs[0]) if graph.inputs else None
-    if type(value).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
+    return namespace_of_array(graph.value(graph.inputs[0]) if graph.inputs else None)
 
 
 def execute(graph, instrs: Sequence[Instr], n_slots: int, result: int) -> tuple[np.ndarray, int]:
