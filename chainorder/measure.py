@@ -20,6 +20,7 @@ Conditions
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import statistics
@@ -41,6 +42,7 @@ __all__ = [
     "environment",
     "gflops",
     "max_relative_difference",
+    "median_interval",
     "peak_memory",
     "rankdata",
     "spearman",
@@ -311,6 +313,40 @@ def spearman(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -
     ry -= ry.mean()
     den = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
     return float((rx * ry).sum() / den) if den > 0 else float("nan")
+
+
+def median_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median of ``values``.
+
+    The interval between the order statistics ``x_(j)`` and ``x_(n+1-j)`` (ranks from 1) covers
+    the population median with probability ``1 - 2 P(B < j)``, ``B ~ Binomial(n, 1/2)``; ``j``
+    is the largest rank whose coverage is still at least ``level``. With too few values for
+    that level (fewer than 6 at 95 %) the interval is the whole range.
+
+    Examples
+    --------
+    >>> median_interval([0.9, 1.0, 1.1, 1.0, 0.95, 1.05, 1.2, 0.8, 1.0, 1.02, 0.99])
+    (0.9, 1.1)
+    >>> median_interval([1.0, 2.0, 3.0])  # too few for 95 %: the range
+    (1.0, 3.0)
+
+    Notes
+    -----
+    O(n log n) (a sort and the binomial tail).
+    """
+    xs = sorted(float(v) for v in values)
+    n = len(xs)
+    if n == 0:
+        raise ValueError("median_interval needs at least one value")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    j, below = 1, 1.0 / 2.0**n  # rank j and P(B <= j - 1)
+    while j < (n + 1) // 2:
+        wider = below + math.comb(n, j) / 2.0**n  # P(B <= j): the next rank's tail
+        if 1 - 2 * wider < level:
+            break
+        j, below = j + 1, wider
+    return xs[j - 1], xs[n - j]
 
 
 def blas_info() -> str:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from chainorder.measure import (
     gflops,
     max_relative_difference,
+    median_interval,
     peak_memory,
     rankdata,
     spearman,
@@ -110,3 +111,31 @@ def test_peak_memory_inside_an_active_trace() -> None:
     finally:
         tracemalloc.stop()
     assert 80_000 <= m.peak_bytes < 90_000
+
+
+@given(st.lists(st.floats(0.1, 10.0), min_size=1, max_size=60))
+def test_median_interval_is_the_widest_rank_pair_with_the_coverage(values: list[float]) -> None:
+    """Against the coverage summed term by term: 1 - 2 P(B <= j-1), B ~ Bin(n, 1/2)."""
+    from math import comb
+
+    n, xs = len(values), sorted(values)
+    lo, hi = median_interval(values)
+    median = float(np.median(values))
+    assert lo <= median <= hi
+
+    def coverage(j: int) -> float:
+        return 1 - 2 * sum(comb(n, k) for k in range(j)) / 2**n
+
+    ok = [j for j in range(1, (n + 1) // 2 + 1) if coverage(j) >= 0.95]
+    j = max(ok) if ok else 1  # too few values: the whole range
+    assert (lo, hi) == (xs[j - 1], xs[n - j])
+
+
+def test_median_interval_known_ranks_and_errors() -> None:
+    assert median_interval(range(21)) == (5, 15)  # the textbook ranks 6 and 16 of 21
+    assert median_interval(range(100)) == (39, 60)  # ranks 40 and 61 of 100
+    assert median_interval([3.0]) == (3.0, 3.0)
+    with pytest.raises(ValueError, match="at least one"):
+        median_interval([])
+    with pytest.raises(ValueError, match="level"):
+        median_interval([1.0, 2.0], level=1.5)

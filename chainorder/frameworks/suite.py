@@ -6,8 +6,9 @@ and CUDA where PyTorch sees one) the methods are ``torch.func.jacfwd``, ``torch.
 ``jax.jit(chainorder.jax.jacobian)`` (when :mod:`chainorder.jax` exists). Each method is called
 once (warm-up, compilation, chainorder's planning and measuring) and its Jacobian compared with
 ``torch.func.jacrev``'s (normwise, :func:`chainorder.measure.tolerance`); only methods that
-match are timed: ``repeat`` rounds, the methods back to back in every round (in a new,
-seeded random order each round, so that no method always follows the same one), each a batch
+match are timed: ``repeat`` rounds, the methods back to back in every round (each
+framework's three methods next to each other; frameworks and methods in a new, seeded random
+order each round, so that no method always follows the same one), each a batch
 of calls lasting at least :data:`BATCH_SECONDS` (its mean per call counts; a batch of several
 calls starts after one untimed call of the same method). Every round's wall-clock and
 process CPU time (every thread of this process; less sensitive than the wall clock to other
@@ -349,12 +350,7 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
         del J
     batch = {method: _batch_size(entry) for method, entry in calls.items()}
     for i in range(repeat):  # interleaved rounds: every method once per round, back to back
-        # in a new order every round (seeded): a method that runs right after a large one
-        # finds its caches and allocator cold, so no method may always follow the same one (a
-        # rotation would keep every method's predecessor)
-        order = list(calls.items())
-        random.Random(i).shuffle(order)
-        for method, entry in order:
+        for method, entry in _round_order(calls, i):
             k = batch[method]
             if k > 1:  # a short call: one untimed call first, so the batch starts warm
                 _run(entry)
@@ -392,6 +388,24 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
             r.predicted_peak_bytes = c.peak_bytes
             r.mode = r.mode or c.plan.mode
         yield r
+
+
+def _round_order(calls: dict[str, Any], i: int) -> list[tuple[str, Any]]:
+    """Round ``i``'s order: each framework's methods (its chainorder method and the two pure
+    modes it is compared with) back to back, so that a ratio is taken between timings made
+    within a fraction of a second of each other; the frameworks, and the methods within each,
+    in a new seeded order every round (a method that runs right after a large one finds its
+    caches and allocator cold, so no method may always follow the same one; a rotation
+    would keep every method's predecessor)."""
+    rng = random.Random(i)
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for method, entry in calls.items():
+        groups.setdefault(entry[1], []).append((method, entry))
+    order = list(groups.values())
+    rng.shuffle(order)
+    for group in order:
+        rng.shuffle(group)
+    return [item for group in order for item in group]
 
 
 def _pure_call(plan: Any, prefix: str) -> str:
