@@ -26,7 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from chainorder.graph.elimpost import forms_transposed, jacobian_taken
+from chainorder.graph.elimpost import forms_transposed, gemm_added, jacobian_taken
 from chainorder.graph.elimstate import _State
 from chainorder.graph.instr import Instr, _run_elim, jacobian_written
 from chainorder.graph.linearize import LinearizedGraph
@@ -259,6 +259,7 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
             c0 += lin.sizes[x]
         r0 += lin.sizes[y]
     prog = forms_transposed(lin.graph, jacobian_written(_views_kept(em.prog)))
+    prog = gemm_added(lin.graph, prog)
     return jacobian_taken(prog, em.owned), em.nxt, total
 
 

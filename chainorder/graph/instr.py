@@ -269,6 +269,10 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
             out = dense_copy(out)  # a broadcast block by repeat, not NumPy's copy loop
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
+    if op == "gemm_add":  # a contraction's rule added into a held sum by BLAS (C += A·B)
+        from chainorder.graph.gemmadd import gemm_add
+
+        return gemm_add(graph, ins, slots, xp)
     if op == "form_t":  # a Kronecker former written straight into a transposed layout
         return form_transposed(graph, info, xp, ins.static), 0
     if op == "apply_add":  # a broadcast rule result added into a dense sum of our own
