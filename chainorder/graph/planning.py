@@ -250,7 +250,7 @@ def _least_of_tie(pool: list[tuple], values: int = 0) -> tuple:
     The least mults alone is not what ``method="auto"`` minimises: attention's search found
     an order of 30.9 M mults and 12 MiB at its peak against reverse elimination's 31.5 M
     and 8 MiB (a score 0.05 % lower, a tie), and ran it 1.2x slower; layer norm's search
-    order equalled reverse elimination's mults and peak and ran 1.4x slower.
+    order, another order, equalled reverse elimination's mults and peak exactly.
 
     Examples
     --------
