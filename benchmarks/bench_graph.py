@@ -191,27 +191,53 @@ tests/test_graph_inplace.py):
   written by `np.repeat`, and a VJP onto a short trailing block (GP's length scales of
   N × N × 2 differences) as one strided product per kept scalar.
 
-The predicted peaks of elimination orders dropped with the buffer reuse (measured with
-them), so at equal mults the plan now prefers reverse elimination to reverse mode where
-its peak is lower (softmax_xent by 1.5 KiB, the kernel exercise by 1.4 KiB): the score
-(mults + peak scalars) is unchanged, and those sub-millisecond programs run more, smaller
-instructions than the sweep (45 against 34 for the kernel exercise, ~10 µs of Python and
-NumPy overhead each, priced by nothing), hence their chosen/fastest above 1.1.
+Passes no mult prices, dropped this session (issue 8: ρ of attention; the lead's session-6
+brief). Attention's elimination orders ran their 31.5 M mults as BLAS products plus memory-bound
+passes over 1,024 × 512 blocks (~0.35 ms each), reverse mode its 48.2 M mults nearly all in BLAS:
+forward elimination tied with reverse mode (6.25 against 5.90 ms), ρ 0.47–0.77.
 
-Before this session (same benchmark, previous section): attention forward / reverse mode
-12.09 / 7.82 ms, forward / reverse elimination 8.71 / 8.36 ms, Markowitz 19.94 ms, search
-8.12 ms, ρ 0.53; GP data fit reverse elimination 0.79 ms. Not priced in mults, and left:
-sums of partials (additions), the zeros of Kronecker partials of matrix products, the
-transposed copies between tangent-major and adjoint-major blocks, and the speed gap
-between a BLAS matrix product and an elementwise pass (≈ 20× more mults per second).
-Attention's modes differ by less than that (reverse mode's 48 M mults are matrix
-products; the elimination orders' 31 M are matrix products plus elementwise passes over
-512 × 1,024 blocks and their sums), so ρ stays below 0.9: reverse elimination is now the
-fastest mode, but the search order (its score, mults + peak scalars, beats reverse
-elimination's by 0.05 %; peak 12 against 8 MiB) and forward elimination run tangent-major
-products and additions that reverse mode does not, and tie with it. The chain through cut
-vertices, search and reverse elimination of the MLP are one and the same program (the same
-order), so their times differ by noise only.
+- `gemm_add`: a matrix product's rule applied to a formed block and only added into a held
+  sum runs as one GEMM accumulating into the sum (`C += A·B`, SciPy's `dgemm` with β = 1
+  where SciPy is importable; the same mults, no block for the product; NumPy's `matmul`
+  cannot accumulate). Attention's forward elimination: ∂S/∂X = Q̇Kᵀ + QK̇ᵀ in 0.40 ms
+  instead of 0.57 + 0.35 ms, its peak 12 → 10.1 MiB; the last product of reverse
+  elimination. Where a block is not in a GEMM's layout, the rule and the add run on chunks
+  (same numbers, mults and memory; tests/test_graph_fusion.py).
+- `form_t`: a Kronecker partial formed only to be transposed (attention's `k.T` in forward
+  order) is written straight into the transposed columns: one 512 × 512 block, not two.
+- The formed block that is the whole Jacobian is returned, not copied into a new array
+  (0.16 ms), where the program's peak comes before the Jacobian's allocation.
+- The "best found (search)" row is the order of least score (mults + peak scalars) among
+  the search's and the structured orders, near-ties broken as the chosen row's (least
+  peak), an exact tie reported as the structured order: attention's search order (30.9 M
+  mults, 12 MiB, 1.2× slower) tied reverse elimination's score within 0.05 %, layer norm's
+  (another order) equalled it exactly. Every function's search row is now reverse
+  elimination's order, the same program.
+- Each timed batch follows one untimed call: the mode timed before it leaves its blocks in
+  the caches (layer norm's search row, timed after the 39 ms chain, measured 7.3–7.8 ms
+  against 5.0–5.2 ms for the same program as reverse elimination).
+
+Attention, same benchmark, old code and new interleaved (three runs each, ms): forward mode
+7.7–8.1 / 8.2–8.8 (a sweep, unchanged: noise), reverse mode 5.87–5.94 / 5.89–6.16, forward
+elimination 6.23–6.32 / 4.98–5.22, reverse elimination 5.08–5.13 / 4.43–4.63, Markowitz
+14.6–14.8 / 13.6–14.6, search 5.77–5.78 / 4.44–4.86; ρ 0.77, 0.77, 0.88 / 0.93, 0.93, 0.93.
+Forward elimination now runs at 0.85–0.89 of reverse mode's time: ρ holds at 0.93 while
+that margin exceeds the noise (a run under heavy load, with pytest alongside, had forward
+elimination 1.15× reverse mode and ρ 0.77).
+
+Left, not priced in mults: elementwise passes over formed blocks (diagonal scalings, the
+divide rule and the add of its result: NumPy has no fused multiply-add, and chunking a
+sequence of them to stay in cache measured 5–18 % on three passes and 2.7× slower for a
+rule result added by column chunks), the zero-filled Kronecker partials (2 MiB each for
+attention), and the per-row GEMMs of a product whose seeds sit inside its block (32 BLAS
+calls, 0.49 against 0.63 ms for NumPy's product and add). Softmax cross-entropy's modes
+(0.1–0.2 ms, below 10⁶ mults) differ by instruction counts (~10 µs each), not mults: its
+reverse elimination holds 1.5 KiB less than reverse mode at equal mults, so the score
+chooses it, and it runs more, smaller instructions (chosen/fastest above 1.1).
+
+Earlier sessions (same benchmark): attention forward / reverse mode 12.09 / 7.82 ms,
+forward / reverse elimination 8.71 / 8.36 ms, Markowitz 19.94 ms, search 8.12 ms, ρ 0.53;
+then 8.83 / 5.88, 6.31 / 4.96, 15.22, 6.34 ms, ρ 0.47 (buffer reuse, in-place products).
 """
 
 
@@ -241,7 +267,8 @@ def execution(ns) -> str:
         "",
         f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
         f"--write` (best of {ns.repeat} interleaved rounds, each the mean of a batch of calls "
-        f"lasting ≈ {ns.sample * 1e3:g} ms; Python {platform.python_version()}, "
+        f"lasting ≈ {ns.sample * 1e3:g} ms after one untimed call; "
+        f"Python {platform.python_version()}, "
         f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
         f"shared** with other jobs while measured (load average {os.getloadavg()[0]:.1f} at "
         "the start): times are noisy, ratios within one run are what to read. One BLAS "
@@ -255,7 +282,9 @@ def execution(ns) -> str:
         "*peak*: predicted bytes `run` allocates beyond the graph's values, against "
         "tracemalloc. ρ: Spearman(predicted mults, time) across the modes (functions whose "
         "plans cost ≥ 10⁶ mults); *chosen/fastest*: the chosen plan's best time over the "
-        f"fastest mode's. Modes predicted above {ns.max_bytes / 2**30:g} GiB are not run.",
+        f"fastest mode's. Modes predicted above {ns.max_bytes / 2**30:g} GiB are not run; "
+        "rows that compile to one program (the same elimination order) are timed once and "
+        "show the same time.",
         "",
     ]
     summary = ["| function | max mults | ρ(mults, time) | chosen | chosen/fastest |",
@@ -267,6 +296,8 @@ def execution(ns) -> str:
         g = trace(f, *args, wrt=list(wrt))
         p = plan_graph(g, seed=ns.seed)
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
+        keys = [str(r.method) if r.method.is_sweep else tuple(r.order) for r in p.rows]
+        same = [keys.index(k) for k in keys]  # rows of one program are timed once
         best = [float("inf")] * len(progs)
         big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
         keep_workspace(max(pr.predicted_peak_bytes for pr, b in zip(progs, big, strict=True)
@@ -275,12 +306,14 @@ def execution(ns) -> str:
                  zip(progs, big, strict=True)]  # fmt: skip
         for _ in range(ns.repeat):
             for i, prog in enumerate(progs):
-                if big[i]:
+                if big[i] or same[i] != i:
                     continue
+                prog.run(g)  # untimed: the previous mode's blocks are out of the caches
                 t0 = time.perf_counter()
                 for _ in range(calls[i]):
                     prog.run(g)
                 best[i] = min(best[i], (time.perf_counter() - t0) / calls[i])
+        best = [best[j] for j in same]
         lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
                   "| mode | mults | predicted peak | measured peak | measured/predicted | "
                   "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip

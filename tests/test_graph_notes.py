@@ -29,7 +29,8 @@ def test_one_cut_and_one_restart() -> None:
     assert notes["chain through cut vertices"].startswith("1 cut, ")
     notes = _notes(lambda x: np.sin(np.exp(x)).sum(), np.ones(3), restarts=1, exact_limit=0)
     assert notes["chain through cut vertices"].startswith("2 cuts, ")
-    assert notes["best found (search)"] == "randomised search (1 restart, seed 0)"
+    # (an order the search ties with a structured one is reported as that one: "; from ...")
+    assert notes["best found (search)"].startswith("randomised search (1 restart, seed 0)")
 
 
 def test_many_are_plural_with_separators() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from chainorder.graph.ops.elementwise import DIAGONAL_FACTORS
 from chainorder.graph.ops.registry import dense_copy
 
-__all__ = ["form", "former"]
+__all__ = ["form", "form_transposed", "former"]
 
 
 def _operands(graph, u: str, v: str):
@@ -126,12 +126,64 @@ def form(graph, u: str, v: str, xp=np, static: dict | None = None):
         j[idx, :, idx] = other
         return j.reshape(p, n * p)
     m, n, p = sa[0], sa[1], sb[1]
-    if i == 1:  # ∂(A B)/∂B = A ⊗ I_p
-        j = xp.zeros((m, p, n, p))
-        idx = xp.arange(p)
+    j = xp.zeros((m, p, *sb) if i == 1 else (m, p, *sa))
+    _kron_into(j, other, i, xp)
+    return j.reshape(m * p, -1)
+
+
+def _kron_into(j, other, i: int, xp) -> None:
+    """Write ``∂(A B)/∂B = A ⊗ I_p`` (``i = 1``) or ``∂(A B)/∂A = I_m ⊗ Bᵀ`` into the
+    zeros ``j`` of shape ``(m, p, *shape_arg)`` (any view of that shape)."""
+    if i == 1:
+        idx = xp.arange(j.shape[1])
         j[:, idx, :, idx] = other
-        return j.reshape(m * p, n * p)
-    j = xp.zeros((m, p, m, n))  # ∂(A B)/∂A = I_m ⊗ Bᵀ
-    idx = xp.arange(m)
-    j[idx, :, idx, :] = xp.asarray(other).T
-    return j.reshape(m * p, m * n)
+    else:
+        idx = xp.arange(j.shape[0])
+        j[idx, :, idx, :] = xp.asarray(other).T
+
+
+def form_transposed(graph, info: dict, xp=np, static: dict | None = None):
+    """The columns ``size(k) × size(u)`` of ``∂k/∂u`` for ``k = transpose(v, axes)`` and
+    ``v = A @ B`` of matrices (``u`` one operand): the Kronecker former's entries written
+    straight into the transposed layout, C-contiguous, as forming ``∂v/∂u`` and applying
+    the transpose's tangent rule to its columns would leave them after one more copy.
+
+    ``info``: ``u``, ``v``, ``axes`` (the transpose's), ``shape_u``, ``shape_v``,
+    ``shape_k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainorder.graph import trace
+    >>> A = np.arange(6.0).reshape(2, 3)
+    >>> g = trace(lambda B: (A @ B).T, np.ones((3, 2)))
+    >>> info = {"u": "B", "v": "v1", "axes": (1, 0), "shape_u": (3, 2), "shape_v": (2, 2),
+    ...         "shape_k": (2, 2)}
+    >>> J = form_transposed(g, info)
+    >>> bool(np.array_equal(J @ np.arange(6.0), (A @ np.arange(6.0).reshape(3, 2)).T.ravel()))
+    True
+
+    Notes
+    -----
+    No mults; ``size(k) · size(u)`` scalars written (zeros, then the nonzeros).
+    """
+    found = None if static is None else static.get("form")
+    if found is None:
+        found = _operands(graph, info["u"], info["v"])
+        if static is not None:
+            static["form"] = found
+    _, i, _, d = found
+    su, sv, sk = info["shape_u"], info["shape_v"], info["shape_k"]
+    nu = int(np.prod(su))
+    if xp is not np:  # no writes through permuted views of device arrays: form, then copy
+        a = form(graph, info["u"], info["v"], xp, static)
+        r = a.T.reshape((nu, *sv)).transpose((0, *(1 + int(x) for x in info["axes"])))
+        return xp.ascontiguousarray(xp.moveaxis(r, 0, -1)).reshape(-1, nu)
+    res = xp.zeros((int(np.prod(sk)), nu))
+    tangents_k = res.T.reshape((nu, *sk))  # a view: split of the last axis
+    inv = np.argsort(info["axes"])
+    tangents_v = tangents_k.transpose((0, *(1 + int(a) for a in inv)))
+    j = tangents_v.reshape((*su, *sv))  # a view: split of the seed axis (stride 1)
+    j = j.transpose((*range(len(su), len(su) + len(sv)), *range(len(su))))
+    _kron_into(j, graph.value(d["args"][1 - i]), i, xp)
+    return res

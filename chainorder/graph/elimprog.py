@@ -26,6 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from chainorder.graph.elimpost import forms_transposed, gemm_added, jacobian_taken
 from chainorder.graph.elimstate import _State
 from chainorder.graph.instr import Instr, _run_elim, jacobian_written
 from chainorder.graph.linearize import LinearizedGraph
@@ -185,7 +186,7 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
     >>> lin = linearize(trace(lambda x: np.sin(np.exp(x)).sum(), np.zeros(2)))
     >>> prog, n_slots, mults = elimination_program(lin, ("v1", "v2"))
     >>> [i.op for i in prog], mults
-    (['form', 'form', 'mm', 'form', 'mm', 'zeros', 'place'], 4)
+    (['form', 'form', 'mm', 'form', 'mm', 'place'], 4)
     >>> execute(lin.graph, prog, n_slots, 0)[0].round(4)
     array([[0.5403, 0.5403]])
 
@@ -257,7 +258,9 @@ def elimination_program(lin: LinearizedGraph, order) -> tuple[list[Instr], int, 
                 )  # fmt: skip
             c0 += lin.sizes[x]
         r0 += lin.sizes[y]
-    return jacobian_written(_views_kept(em.prog)), em.nxt, total
+    prog = forms_transposed(lin.graph, jacobian_written(_views_kept(em.prog)))
+    prog = gemm_added(lin.graph, prog)
+    return jacobian_taken(prog, em.owned), em.nxt, total
 
 
 #: Largest formed factor (scalars) on which :func:`_result_is_view` runs a view rule.

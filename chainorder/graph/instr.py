@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from chainorder.graph.blocks import form
+from chainorder.graph.blocks import form, form_transposed
 from chainorder.graph.ops import get_rule
 from chainorder.graph.ops.registry import (
     broadcast_axes,
@@ -199,9 +199,12 @@ def _run_one(graph, ins: Instr, slots: list, xp=np) -> tuple:
             return xp.add(old, g, out=old), mults  # a new array the compiler gave this slot
         return old + g, mults
     if op == "place":  # write a block of the Jacobian
+        a = slots[ins.terms[0][0]]
+        if info.get("take"):  # the whole Jacobian, of our own: returned when C-contiguous
+            a = a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+            return a.reshape(info["shape"]), 0
         jac = slots[ins.out]
         r0, r1, c0, c1 = info["box"]
-        a = slots[ins.terms[0][0]]
         w = jac[r0:r1, c0:c1]
         if info["layout"] == "formed":
             w[...] = xp.diag(a) if info["diag"] else a
@@ -266,6 +269,12 @@ def _run_elim(graph, ins: Instr, slots: list, xp=np) -> tuple:
             out = dense_copy(out)  # a broadcast block by repeat, not NumPy's copy loop
         flat = out.reshape(r, -1)
         return (flat.T if op == "apply_jvp" else flat), mults
+    if op == "gemm_add":  # a contraction's rule added into a held sum by BLAS (C += A·B)
+        from chainorder.graph.gemmadd import gemm_add
+
+        return gemm_add(graph, ins, slots, xp)
+    if op == "form_t":  # a Kronecker former written straight into a transposed layout
+        return form_transposed(graph, info, xp, ins.static), 0
     if op == "apply_add":  # a broadcast rule result added into a dense sum of our own
         return _apply_add(graph, ins, slots, xp)
     if op == "mm":  # ∂k/∂j (slot b) · ∂j/∂i (slot a), diagonals as vectors
