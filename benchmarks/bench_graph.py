@@ -261,6 +261,12 @@ def execution(ns) -> str:
     from chainorder.units import format_bytes
 
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "(default)")
+    try:
+        import scipy
+
+        gemm = f"SciPy {scipy.__version__}: a product added into a held sum runs as one GEMM"
+    except ImportError:
+        gemm = "SciPy absent: a product added into a held sum runs as a product and an add"
 
     lines = [
         "## Traced graphs: compiled Jacobian programs, predicted against measured",
@@ -269,7 +275,8 @@ def execution(ns) -> str:
         f"--write` (best of {ns.repeat} interleaved rounds, each the mean of a batch of calls "
         f"lasting ≈ {ns.sample * 1e3:g} ms after one untimed call; "
         f"Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs). **Machine "
+        f"NumPy {np.__version__}, {gemm}, {platform.machine()}, {os.cpu_count()} CPUs). "
+        "**Machine "
         f"shared** with other jobs while measured (load average {os.getloadavg()[0]:.1f} at "
         "the start): times are noisy, ratios within one run are what to read. One BLAS "
         "thread: with OpenBLAS's threads on an oversubscribed machine a 1 ms run took "
