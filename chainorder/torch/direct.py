@@ -218,7 +218,8 @@ def diagonal_block(chain: Any, env: dict[str, Any], cache: dict[str, Any], l: in
         rule = chain.rules[node.name]
         args, out = _inputs(chain, node, env)
         d = _prepared(rule, node, args, out, cache)
-        return (d if d.dtype == out.dtype else d.to(out.dtype)).reshape(-1)
+        d = d if d.dtype == out.dtype else d.to(out.dtype)
+        return d if d.dim() == 1 else d.reshape(-1)
     x = env[seg.start] if seg.start in env else chain.meta[seg.start]
     ones = torch.ones((1, *seg.in_shape), dtype=x.dtype, device=_device(env, chain))
     return tangent_block(chain, env, cache, l, l, ones).reshape(-1)

@@ -29,6 +29,7 @@ segments once more outside ``vmap``'s batch; the plan's mults count the derivati
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -202,7 +203,12 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any], direct: bool
     root = results[-1]
     if plan.root.diagonal:
         root = torch.diag(root)
-    return root.reshape(*chain.out_shape, *chain.in_shape)
+    return _shaped(root, (*chain.out_shape, *chain.in_shape))
+
+
+def _shaped(t: Any, shape: tuple[int, ...]) -> Any:
+    """``t.reshape(shape)``, or ``t`` itself when it has that shape (no view dispatched)."""
+    return t if tuple(t.shape) == tuple(shape) else t.reshape(shape)
 
 
 def _direct(plan, node, chain, env, cache, results, x0) -> Any:
@@ -221,15 +227,15 @@ def _direct(plan, node, chain, env, cache, results, x0) -> Any:
             block = torch.eye(n_in, dtype=x0.dtype, device=x0.device)
         else:
             block = _block(results, node.right, n_in, x0).T
-        block = block.reshape(block.shape[0], *chain.cut_shape(k - 1))
+        block = _shaped(block, (block.shape[0], *chain.cut_shape(k - 1)))
         out = tangent_block(chain, env, cache, k, j, block)
-        return out.reshape(out.shape[0], -1).T
+        return _shaped(out, (out.shape[0], math.prod(out.shape[1:]))).T
     i, k = node.lo, node.split
     m_out = plan.links[node.hi - 1].rows
     block = _block(results, node.left, m_out, x0)
-    block = block.reshape(block.shape[0], *chain.cut_shape(k - 1))
+    block = _shaped(block, (block.shape[0], *chain.cut_shape(k - 1)))
     out = adjoint_block(chain, env, cache, i, k - 1, block)
-    return out.reshape(out.shape[0], -1)
+    return _shaped(out, (out.shape[0], math.prod(out.shape[1:])))
 
 
 def _block(results: list[Any], child: int, size: int, like: Any) -> Any:

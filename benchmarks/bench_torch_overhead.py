@@ -1,0 +1,215 @@
+"""chainorder.torch's per-call overhead: aten operations dispatched and time per call, before
+(every sweep through ``torch.func``) and after the direct route (issue 12: a GPU call of the
+suite's sizes is bound by kernel launches, one per aten operation, not by mults).
+
+A CPU proxy for the GPU's launch overhead: for each case, a ``TorchDispatchMode`` counts the
+aten operations one call dispatches (every operation that would be a kernel launch on a GPU,
+views included), and the process's CPU time per call is taken at the suite's sizes and at
+small, overhead-dominated sizes (``hourglass-256``: 256,16,tanh,256,tanh,16,tanh,256;
+``wide-out-64``: 4,64,tanh,64,tanh,98). Methods: ``torch.func.jacfwd``, ``torch.func.jacrev``,
+``chainorder.torch auto`` with ``direct=False`` (the executor before the direct route: every
+sweep through ``torch.func``, a pure plan as torch.func's own function) and ``chainorder.torch
+auto`` (the direct route where every operation has a rule; its first call times the
+candidates within 20 % and keeps the fastest). Every Jacobian is checked against
+``torch.func.jacrev``'s before it counts.
+
+Timing: ``--repeat`` rounds; in a round every method runs a batch of calls lasting at least
+20 ms of CPU time, in a new random order; per round each method's CPU time per call over the
+faster pure mode's in that round; the table gives the median ratio over the rounds.
+
+Usage::
+
+    python benchmarks/bench_torch_overhead.py [--repeat 5] [--cases ...] [--dtype float32]
+        [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import emit, machine_line
+
+SMALL = {
+    "hourglass-256": [256, 16, 256, 16, 256],
+    "wide-out-64": [4, 64, 64, 98],
+}
+SUITE = ("mlp-wide-in", "mlp-wide-out", "hourglass", "residual", "transformer", "cnn", "loss")
+METHODS = ("torch.func.jacfwd", "torch.func.jacrev", "auto, torch.func route", "auto, direct")
+
+
+def _mlp(widths, dtype):
+    import torch
+
+    torch.manual_seed(0)
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append(torch.nn.Linear(widths[i], widths[i + 1], dtype=dtype))
+        if i < len(widths) - 2:
+            layers.append(torch.nn.Tanh())
+    net = torch.nn.Sequential(*layers).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net, torch.randn(widths[0], dtype=dtype)
+
+
+def _case(name: str, dtype):
+    import torch
+
+    if name in SMALL:
+        return _mlp(SMALL[name], dtype)
+    from chainorder.frameworks.models import make_model
+
+    m = make_model(name, tokens=16)
+    return m.torch_module(dtype), torch.from_numpy(m.input()).to(dtype)
+
+
+_NO_KERNEL = ("_unsafe_view", "empty", "empty_like", "empty_strided", "lift_fresh")
+
+
+def count_ops(fn) -> tuple[int, int]:
+    """Aten operations one call of ``fn`` dispatches, all of them and those that are not views
+    (metadata only) or allocations: the ones a GPU runs as kernels."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        n = kernels = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Count.n += 1
+            if not func.is_view and func._overloadpacket.__name__ not in _NO_KERNEL:
+                Count.kernels += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        fn()
+    return Count.n, Count.kernels
+
+
+def _batch(fn, floor: float = 0.02) -> float:
+    """CPU seconds per call over a batch lasting at least ``floor`` seconds of CPU time."""
+    k, start = 0, time.process_time()
+    while True:
+        fn()
+        k += 1
+        spent = time.process_time() - start
+        if spent >= floor:
+            return spent / k
+
+
+def run_case(name: str, dtype, repeat: int, rng: random.Random) -> list[dict]:
+    import torch
+
+    import chainorder.torch as ct
+
+    net, x = _case(name, dtype)
+    before = ct.jacobian(net, direct=False)
+    after = ct.jacobian(net)
+    calls = {
+        "torch.func.jacfwd": lambda: torch.func.jacfwd(net)(x),
+        "torch.func.jacrev": lambda: torch.func.jacrev(net)(x),
+        "auto, torch.func route": lambda: before(x),
+        "auto, direct": lambda: after(x),
+    }
+    ref = torch.func.jacrev(net)(x)
+    scale = float(ref.abs().max()) or 1.0
+    tol = 1e-4 if dtype == torch.float32 else 1e-9
+    rows = {}
+    for m, fn in calls.items():
+        J = fn()  # the first call plans (and may time the candidates): not counted
+        err = float((J - ref).abs().max()) / scale
+        if err > tol:
+            raise SystemExit(f"{name} {m}: Jacobian differs from jacrev's by {err:.2e}")
+        fn()
+        ops, kernels = count_ops(fn)
+        rows[m] = {"case": name, "method": m, "ops": ops, "kernels": kernels, "cpu": [], "err": err}
+    rows["auto, torch.func route"]["program"] = _program(before)
+    rows["auto, direct"]["program"] = _program(after)
+    for _ in range(repeat):
+        order = list(calls)
+        rng.shuffle(order)
+        for m in order:
+            rows[m]["cpu"].append(_batch(calls[m]))
+    fwd, rev = rows["torch.func.jacfwd"]["cpu"], rows["torch.func.jacrev"]["cpu"]
+    faster = fwd if statistics.median(fwd) < statistics.median(rev) else rev
+    for r in rows.values():
+        r["ratio"] = statistics.median(a / b for a, b in zip(r["cpu"], faster, strict=True))
+    return list(rows.values())
+
+
+def _program(jac) -> str:
+    planned = jac.last
+    c = planned.candidate
+    return f"{c.name}: `{c.plan.expression()}` ({c.program})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cases", default="", help=f"subset of {','.join([*SMALL, *SUITE])}")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    cases = [c for c in args.cases.split(",") if c] or [*SMALL, *SUITE]
+    rng = random.Random(0)
+    rows = []
+    for name in cases:
+        rows += run_case(name, dtype, args.repeat, rng)
+        print(f"{name} done", file=sys.stderr)
+    load = os.getloadavg()[0]
+    lines = [
+        "## chainorder.torch per-call overhead: aten operations and CPU time per call",
+        "",
+        f"{machine_line()}; PyTorch {torch.__version__} ({args.threads} thread); "
+        f"{args.dtype}; load average at the end {load:.2f} (a shared machine: other jobs ran); "
+        f"{args.repeat} interleaved rounds; transformer at 16 tokens × 128.",
+        f"Command: `python benchmarks/bench_torch_overhead.py --repeat {args.repeat}"
+        + (f" --cases {args.cases}" if args.cases else "")
+        + (f" --dtype {args.dtype}" if args.dtype != "float32" else "")
+        + "`",
+        "",
+        "| case | method | aten ops per call | of which kernels | CPU ms per call (median) | "
+        "CPU / faster pure (median of rounds) | program that ran |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['method']} | {r['ops']:,} | {r['kernels']:,} | "
+            f"{1e3 * statistics.median(r['cpu']):.3f} | {r['ratio']:.2f}× | "
+            f"{r.get('program', '')} |"
+        )
+    emit("torch-overhead", "\n".join(lines) + "\n" + NOTES, args.out, args.write)
+
+
+NOTES = """
+### Notes on method
+
+- Aten operations: a `TorchDispatchMode` counting every call that reaches the dispatcher in one
+  call of the Jacobian function after its first (planning) call: the operations a GPU would
+  launch as kernels, views and allocations included; "of which kernels" leaves out views
+  (`is_view`, `_unsafe_view`) and bare allocations (`empty*`), which launch nothing. Functorch's
+  own Python work is in the time, not in the counts.
+- `auto, torch.func route` is `chainorder.torch.jacobian(model, direct=False)`: every sweep
+  through `torch.func` (`vjp`, `vmap`, `jvp`), a pure plan as `torch.func.jacfwd`/`jacrev`
+  itself: the executor before the direct route. `auto, direct` is
+  `chainorder.torch.jacobian(model)`; the program column names what its first call kept.
+- CPU time per call: `time.process_time` over a batch of at least 20 ms, median over rounds;
+  the ratio is per round against the faster pure mode of the same round.
+"""
+
+
+if __name__ == "__main__":
+    main()
