@@ -17,6 +17,7 @@ __all__ = [
     "layer_norm",
     "linear",
     "matmul",
+    "mm_last",
     "neg_dim",
     "permute",
     "reduce",
@@ -82,12 +83,20 @@ def neg_dim(d: int, ndim: int) -> int:
 
 
 # ---------------------------------------------------------------------------- rule builders
+def mm_last(t: Any, w: Any) -> Any:
+    """``t @ w`` for a 2-D ``w`` as one ``mm`` over ``t``'s folded leading axes (``matmul`` of
+    a non-contiguous 3-D block would broadcast ``w`` into a ``bmm``)."""
+    if t.dim() <= 2:
+        return t @ w
+    return (t.reshape(-1, t.shape[-1]) @ w).reshape(*t.shape[:-1], w.shape[-1])
+
+
 def linear(weight: Callable[[Any], Any]) -> tuple[Callable, Callable]:
     def tangent(args, out, prep, tans):
-        return tans[0] @ weight(args).t()
+        return mm_last(tans[0], weight(args).t())
 
     def adjoint(args, out, prep, g):
-        return [g @ weight(args)]
+        return [mm_last(g, weight(args))]
 
     return tangent, adjoint
 
@@ -255,6 +264,10 @@ def reduce(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Rule | N
 
 
 def softmax(log: bool, dim: int) -> Rule:
+    """softmax: ``y·(T - Σ y·T)``, the same symmetric map both ways, as PyTorch's own softmax
+    backward kernel on the whole block; log_softmax: ``T - p·ΣT`` / ``G - p·ΣG``."""
+    import torch
+
     def prepare(args, out):
         return out.exp() if log else out
 
@@ -262,38 +275,48 @@ def softmax(log: bool, dim: int) -> Rule:
         t = tans[0]
         if log:
             return t - prep * t.sum(dim=dim, keepdim=True)
-        return prep * (t - (prep * t).sum(dim=dim, keepdim=True))
+        return torch._softmax_backward_data(t, prep.expand(t.shape), dim, t.dtype)
 
     def adjoint(args, out, prep, g):
         if log:
             return [g - prep * g.sum(dim=dim, keepdim=True)]
-        return [prep * (g - (prep * g).sum(dim=dim, keepdim=True))]
+        return [torch._softmax_backward_data(g, prep.expand(g.shape), dim, g.dtype)]
 
     return Rule("log_softmax" if log else "softmax", (0,), tangent, adjoint, prepare, values=True)
 
 
 def layer_norm(shape: tuple[int, ...], params: Callable[[Any], tuple[Any, Any]], eps: float):
-    dims = tuple(range(-len(shape), 0))
+    """LayerNorm ``y = x̂·w + b``: its Jacobian is ``diag(w)·P`` with ``P`` symmetric
+    (``rstd·(I - 11ᵀ/n - x̂x̂ᵀ/n)`` per normalised row), so both blocks are PyTorch's own
+    layer-norm backward kernel over the whole block (``x`` and the statistics broadcast over
+    the seeds): the adjoint with the weight, the tangent without it, then ``·w``."""
+    import torch
 
     def prepare(args, out):
-        x = args[0]
-        mu = x.mean(dim=dims, keepdim=True)
-        xc = x - mu
-        rstd = ((xc * xc).mean(dim=dims, keepdim=True) + eps).rsqrt()
-        xhat = xc * rstd
-        weight = params(args)[0]
-        return xhat, rstd if weight is None else rstd * weight
+        _, mean, rstd = torch.native_layer_norm(args[0], list(shape), None, None, eps)
+        return mean, rstd
+
+    def pull(block, x, prep, weight):
+        mean, rstd = prep
+        s = block.shape[0]
+        return torch.ops.aten.native_layer_norm_backward(
+            block,
+            x.expand(s, *x.shape),
+            list(shape),
+            mean.expand(s, *mean.shape).contiguous(),
+            rstd.expand(s, *rstd.shape).contiguous(),
+            weight,
+            None,
+            [True, False, False],
+        )[0]
 
     def tangent(args, out, prep, tans):
-        xhat, scale = prep
-        t = tans[0]
-        v = t - t.mean(dim=dims, keepdim=True) - xhat * (t * xhat).mean(dim=dims, keepdim=True)
-        return v * scale
+        weight = params(args)[0]
+        v = pull(tans[0].contiguous(), args[0], prep, None)
+        return v if weight is None else v * weight
 
     def adjoint(args, out, prep, g):
-        xhat, scale = prep
-        g = g * scale
-        return [g - g.mean(dim=dims, keepdim=True) - xhat * (g * xhat).mean(dim=dims, keepdim=True)]
+        return [pull(g.contiguous(), args[0], prep, params(args)[0])]
 
     return tangent, adjoint, prepare
 
