@@ -19,8 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["adjoint_block", "diagonal_block", "forward_extent", "node_is_direct",
-           "tangent_block"]  # fmt: skip
+__all__ = [
+    "adjoint_block",
+    "diagonal_block",
+    "forward_extent",
+    "forward_pass",
+    "node_is_direct",
+    "tangent_block",
+]
 
 
 def node_is_direct(chain: Any, node: Any) -> bool:
@@ -80,6 +86,60 @@ def forward_extent(plan: Any, chain: Any, direct: bool = True) -> int:
         else:
             last = max(last, node.lo - 1)
     return last
+
+
+def forward_pass(plan: Any, chain: Any, args: Any, direct: bool = True) -> tuple[dict, dict]:
+    """The run's one forward pass: ``(env, cache)``.
+
+    ``env`` holds the constants, the cut values the ``torch.func`` route's nodes start from
+    and the values that rules without a ``prepare`` step read (a product of two dependent
+    values); every other dependent value is dropped as soon as the pass has used it. ``cache``
+    holds the derivatives the direct nodes' rules prepare (``1 - y²`` of a tanh, LayerNorm's
+    statistics), computed while their inputs are alive.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from chainorder.matfree import pure_adjoint_plan
+    >>> from chainorder.torch.graph import build_chain, trace
+    >>> net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    >>> chain = build_chain(trace(net), [torch.ones(3)])
+    >>> env, cache = forward_pass(pure_adjoint_plan(chain.links), chain, [torch.ones(3)])
+    >>> [name for name in cache], [n for n in env if n.startswith("_")]  # tanh's 1 - y²
+    (['_1'], [])
+
+    Notes
+    -----
+    One evaluation of the program through :func:`forward_extent`.
+    """
+    keep: set[str] = set()
+    prep: dict[str, Any] = {}
+    for node in plan.nodes:
+        if node.action not in ("tangent", "adjoint", "diagonal"):
+            continue
+        if direct and node_is_direct(chain, node):
+            for l in node.swept():
+                for n in chain.segments[l - 1].nodes:
+                    rule = chain.rules[n.name]
+                    if rule.prepare is not None:
+                        prep[n.name] = rule
+                    elif rule.values:
+                        keep.update(a.name for a in n.all_input_nodes)
+        else:
+            cut = node.split - 1 if node.action == "tangent" else node.lo - 1
+            if cut > 0:
+                keep.add(chain.segments[cut - 1].nodes[-1].name)
+    cache: dict[str, Any] = {}
+
+    def hook(node: Any, env: dict[str, Any]) -> None:
+        rule = prep.get(node.name)
+        if rule is not None:
+            args, out = _inputs(chain, node, env)
+            cache[node.name] = rule.prepare(args, out)
+
+    late = frozenset(name for name, rule in prep.items() if not rule.output_only)
+    env = chain.values(args, forward_extent(plan, chain, direct), frozenset(keep), hook, late)
+    return env, cache
 
 
 def _inputs(chain: Any, node: Any, env: dict[str, Any]) -> tuple[Any, Any]:

@@ -167,15 +167,14 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any], direct: bool
     """
     import torch
 
-    from chainorder.torch.direct import forward_extent, node_is_direct
+    from chainorder.torch.direct import forward_pass, node_is_direct
 
-    env = chain.values(args, forward_extent(plan, chain, direct))
+    env, cache = forward_pass(plan, chain, args, direct)
     x0 = args[chain.argnums]
     xs = {0: x0}
     for l, seg in enumerate(chain.segments, start=1):
         if seg.nodes[-1].name in env:
             xs[l] = env[seg.nodes[-1].name]
-    cache: dict[str, Any] = {}
     results: list[Any] = []
     for node in plan.nodes:
         if (

@@ -119,8 +119,20 @@ class TorchChain:
             getattr(self.rules.get(n.name), "values", True) for n in self.segments[l - 1].nodes
         )
 
-    def values(self, args: Sequence[Any], last: int) -> dict[str, Any]:
+    def values(
+        self,
+        args: Sequence[Any],
+        last: int,
+        keep: frozenset[str] | None = None,
+        hook: Callable[[Any, dict[str, Any]], None] | None = None,
+        late: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
         """Every value (constants, and the dependent nodes of segments ``1..last``) by name.
+
+        With ``keep``, a dependent value is dropped as soon as the pass no longer reads it,
+        unless its name is in ``keep``; ``hook(node, env)`` runs after each evaluation (the
+        direct route computes its rules' derivatives there): after the node's dead inputs
+        are dropped, or before for the nodes in ``late`` (whose hook reads their inputs).
 
         Notes
         -----
@@ -131,10 +143,27 @@ class TorchChain:
             raise TraceError(f"the function takes {self.n_args} arguments, got {len(args)}")
         env: dict[str, Any] = {p.name: a for p, a in zip(self._placeholders, args, strict=True)}
         inside = {n.name for s in self.segments[:last] for n in s.nodes}
-        for node in self._nodes:
-            if self._constants_alone and node.name in self.dependent and node.name not in inside:
-                continue
+        run = [
+            n
+            for n in self._nodes
+            if not (self._constants_alone and n.name in self.dependent and n.name not in inside)
+        ]
+        final: dict[str, int] = {}
+        for i, node in enumerate(run):
+            for n in node.all_input_nodes:
+                final[n.name] = i
+        for i, node in enumerate(run):
             env[node.name] = _evaluate(self.gm, node, env)
+            if hook is not None and node.name in late:
+                hook(node, env)
+            if keep is not None:
+                for name in [n.name for n in node.all_input_nodes]:
+                    if name in self.dependent and final.get(name) == i and name not in keep:
+                        env.pop(name, None)
+            if hook is not None and node.name not in late:
+                hook(node, env)
+            if keep is not None and node.name not in final and node.name not in keep:
+                env.pop(node.name, None)  # read by nothing after it (the hook has run)
         return env
 
     @property

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "FROM_OUTPUT",
     "Rule",
     "binary",
     "layer_norm",
@@ -39,6 +40,7 @@ class Rule:
     cotangent block of the output; ``adjoint`` returns one block per dependent argument.
     ``elementwise``: a diagonal Jacobian whose entries ``prep`` holds (shape of ``out``).
     ``values``: the rule reads forward values (the forward pass must reach the node).
+    ``output_only``: ``prepare`` reads the output alone.
     """
 
     label: str
@@ -48,6 +50,8 @@ class Rule:
     prepare: Callable[..., Any] | None = None
     elementwise: bool = False
     values: bool = False
+    #: ``prepare`` reads only the output value (the forward pass may drop the inputs first)
+    output_only: bool = False
 
 
 # ---------------------------------------------------------------------------- block helpers
@@ -99,6 +103,10 @@ def linear(weight: Callable[[Any], Any]) -> tuple[Callable, Callable]:
         return [mm_last(g, weight(args))]
 
     return tangent, adjoint
+
+
+#: activations whose derivative :func:`unary_prepare` computes from the output alone
+FROM_OUTPUT = frozenset("tanh Tanh sigmoid Sigmoid relu ReLU exp".split())
 
 
 def unary_prepare(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -282,7 +290,8 @@ def softmax(log: bool, dim: int) -> Rule:
             return [g - prep * g.sum(dim=dim, keepdim=True)]
         return [torch._softmax_backward_data(g, prep.expand(g.shape), dim, g.dtype)]
 
-    return Rule("log_softmax" if log else "softmax", (0,), tangent, adjoint, prepare, values=True)
+    label = "log_softmax" if log else "softmax"
+    return Rule(label, (0,), tangent, adjoint, prepare, values=True, output_only=True)
 
 
 def layer_norm(shape: tuple[int, ...], params: Callable[[Any], tuple[Any, Any]], eps: float):
@@ -294,10 +303,10 @@ def layer_norm(shape: tuple[int, ...], params: Callable[[Any], tuple[Any, Any]],
 
     def prepare(args, out):
         _, mean, rstd = torch.native_layer_norm(args[0], list(shape), None, None, eps)
-        return mean, rstd
+        return args[0], mean, rstd
 
-    def pull(block, x, prep, weight):
-        mean, rstd = prep
+    def pull(block, prep, weight):
+        x, mean, rstd = prep
         s = block.shape[0]
         return torch.ops.aten.native_layer_norm_backward(
             block,
@@ -312,11 +321,11 @@ def layer_norm(shape: tuple[int, ...], params: Callable[[Any], tuple[Any, Any]],
 
     def tangent(args, out, prep, tans):
         weight = params(args)[0]
-        v = pull(tans[0].contiguous(), args[0], prep, None)
+        v = pull(tans[0].contiguous(), prep, None)
         return v if weight is None else v * weight
 
     def adjoint(args, out, prep, g):
-        return [pull(g.contiguous(), args[0], prep, params(args)[0])]
+        return [pull(g.contiguous(), prep, params(args)[0])]
 
     return tangent, adjoint, prepare
 

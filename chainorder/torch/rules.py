@@ -131,11 +131,20 @@ def compile_node(gm: Any, node: Any, args: tuple[Any, ...], kwargs: dict[str, An
     if name in _UNARY and len(args) == 1 and not kwargs and out.shape == args[0].shape:
         fn = node.target if node.op == "call_function" else getattr(torch.Tensor, node.target)
         t, a = rk.scale()
-        return Rule(name, deps, t, a, rk.unary_prepare(name, fn), True, True)
+        prep = rk.unary_prepare(name, fn)
+        return Rule(name, deps, t, a, prep, True, True, name in rk.FROM_OUTPUT)
     if name == "pow" and len(args) == 2 and isinstance(args[1], int | float) and not kwargs:
         t, a = rk.scale()
         p = args[1]
-        return Rule(name, deps, t, a, lambda A, o: p * A[0] ** (p - 1), True, True)
+        return Rule(
+            name,
+            deps,
+            t,
+            a,
+            lambda A, o: A[0] * p if p == 2 else A[0].pow(p - 1).mul_(p),
+            True,
+            True,
+        )
     if name in ("neg",) and not kwargs:
         return Rule(name, deps, lambda A, o, p, t: -t[0], lambda A, o, p, g: [-g])
     if name in ("add", "sub", "mul", "truediv", "div") and len(args) == 2 and not kwargs:
@@ -172,7 +181,8 @@ def _module_rule(module: Any, name: str, args, kwargs, out) -> Rule | None:
         return Rule(name, (0,), t, a)
     if name in _UNARY and out.shape == args[0].shape:
         t, a = rk.scale()
-        return Rule(name, (0,), t, a, rk.unary_prepare(name, module), True, True)
+        prep = rk.unary_prepare(name, module)
+        return Rule(name, (0,), t, a, prep, True, True, name in rk.FROM_OUTPUT)
     if name in _RESHAPES or (name == "Dropout" and not (module.training and module.p > 0)):
         return rk.reshape(name, out)
     if name in ("Softmax", "LogSoftmax") and module.dim is not None:
