@@ -273,7 +273,7 @@ def reduce(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Rule | N
 
 def softmax(log: bool, dim: int) -> Rule:
     """softmax: ``y·(T - Σ y·T)``, the same symmetric map both ways, as PyTorch's own softmax
-    backward kernel on the whole block; log_softmax: ``T - p·ΣT`` / ``G - p·ΣG``."""
+    backward kernel on the whole block; log_softmax: ``T - Σ p·T`` / ``G - p·ΣG``."""
     import torch
 
     def prepare(args, out):
@@ -282,7 +282,7 @@ def softmax(log: bool, dim: int) -> Rule:
     def tangent(args, out, prep, tans):
         t = tans[0]
         if log:
-            return t - prep * t.sum(dim=dim, keepdim=True)
+            return t - (prep * t).sum(dim=dim, keepdim=True)
         return torch._softmax_backward_data(t, prep.expand(t.shape), dim, t.dtype)
 
     def adjoint(args, out, prep, g):

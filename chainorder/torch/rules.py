@@ -20,7 +20,8 @@ tanh, sigmoid, relu, exp, gelu, ... (unary)    ``T * f'``                  ``G *
 reshape, view, flatten, squeeze, Flatten, ...  ``T.reshape``               ``G.reshape``
 transpose, permute, t                          ``T.permute``               inverse permutation
 sum, mean (all or some dims)                   reduction                   broadcast back
-softmax / log_softmax                          ``y·(T - Σ y·T)``           ``y·(G - Σ y·G)``
+softmax                                        ``y·(T - Σ y·T)``           ``y·(G - Σ y·G)``
+log_softmax (``p = exp(y)``)                   ``T - Σ p·T``               ``G - p·Σ G``
 LayerNorm, F.layer_norm                        normalised-input rule       its transpose
 =============================================  ==========================  =========================
 
