@@ -43,8 +43,7 @@ def test_every_suite_case_is_exact_on_the_direct_route(name: str) -> None:
     m = make_model(name, seed=5, tokens=4)
     net, x = m.torch_module(F64), torch.from_numpy(m.input(seed=5))
     chain = build_chain(trace(net), [x])
-    if name != "cnn":  # the CNN's convolutions have no batched rule: the torch.func route
-        assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
+    assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
     for plan in _plans(chain, big=name == "hourglass"):
         _close(run_plan(plan, chain, [x], direct=True), net, x)
 
@@ -242,3 +241,26 @@ def test_random_functions_of_shape_operations_match_torch_func(rows, cols, power
     for plan in _plans(chain):
         J = run_plan(plan, chain, [x], direct=True)
         torch.testing.assert_close(J, torch.func.jacrev(f)(x), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_convolutions_module_and_functional_on_the_direct_route(batched) -> None:
+    torch.manual_seed(6)
+    w = torch.randn(3, 2, 3, dtype=F64)
+
+    def f(x):
+        return torch.tanh(F.conv1d(x, w, None, 2, 1)).sum(-1)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 4, 3, stride=2, padding=1, dilation=2), torch.nn.ReLU(),
+        torch.nn.Conv2d(4, 4, 2, groups=2),
+    ).double()  # fmt: skip
+    shapes = ((3, 2, 9), (3, 2, 8, 8)) if batched else ((2, 9), (2, 8, 8))
+    for fn, shape in ((f, shapes[0]), (net, shapes[1])):
+        x = torch.randn(*shape, dtype=F64)
+        chain = build_chain(trace(fn), [x])
+        assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
+        for plan in _plans(chain):
+            with torch.no_grad():
+                J = run_plan(plan, chain, [x])
+            _close(J, fn, x)

@@ -45,9 +45,17 @@ _ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
 def _on_direct_route(chain, node) -> bool:
-    """Independently of the executor: no convolution in the swept segments."""
-    labels = [c.label.lower() for l in node.swept() for c in chain.segments[l - 1].costs]
-    return bool(labels) and not any("conv" in w for w in labels)
+    """Independently of the executor: no circular-padded convolution in the swept segments
+    (the one operation of these models without a batched rule)."""
+    mods = [
+        chain.gm.get_submodule(n.target)
+        for l in node.swept()
+        for n in chain.segments[l - 1].nodes
+        if n.op == "call_module"
+    ]
+    return bool(list(node.swept())) and all(
+        getattr(m, "padding_mode", "zeros") == "zeros" for m in mods
+    )
 
 
 def _expected_products(plan, chain, direct: bool = False) -> int:
@@ -101,11 +109,12 @@ def _cnn():
 
 
 def _mixed_cnn():
-    """A convolution (torch.func route) before an hourglass of Linears (direct route): the
-    optimal plan mixes the two routes."""
+    """A circular-padded convolution (no batched rule: the torch.func route) before an
+    hourglass of Linears (direct route): the optimal plan mixes the two routes."""
     torch.manual_seed(4)
     net = torch.nn.Sequential(
-        torch.nn.Conv1d(1, 2, 3), torch.nn.Flatten(0), torch.nn.Linear(2 * 62, 8),
+        torch.nn.Conv1d(1, 2, 3, padding=1, padding_mode="circular"), torch.nn.Flatten(0),
+        torch.nn.Linear(2 * 64, 8),
         torch.nn.Tanh(), torch.nn.Linear(8, 96), torch.nn.Tanh(), torch.nn.Linear(96, 8),
         torch.nn.Tanh(), torch.nn.Linear(8, 96),
     ).double()  # fmt: skip

@@ -16,7 +16,8 @@ has batched rules, ``direct-fwd`` / ``direct-rev`` (the same pure sweeps on the 
 different program). **Measuring** (issue 12, point 3): with ``measure=None`` the first call
 times every distinct candidate predicted within 20 % of the cheapest (if there are two or more;
 on a GPU, where small Jacobians are bound by kernel launches rather than mults, every distinct
-one) once, checks that their Jacobians agree, and keeps the fastest (by the process's CPU time
+one) twice, the second run counting (the first sets up: imports, functorch's caches, a GPU's
+kernels), checks that their Jacobians agree, and keeps the fastest (by the process's CPU time
 on CPU, so that other jobs on the machine do not decide; by the wall clock on a GPU); timed
 candidates within 5 % of the fastest are a tie, won by the smallest predicted peak.
 ``measure=True`` times every distinct candidate, ``measure=False`` never times.
@@ -288,7 +289,7 @@ class TorchJacobian:
         on_cpu = not getattr(args[self.argnums], "is_cuda", False)
         first = fastest = None
         for c in planned.candidates:
-            for _ in range(1 if on_cpu else 2):  # a GPU's first run sets up its kernels
+            for _ in range(2):  # the first run sets up (imports, functorch, a GPU's kernels)
                 _sync(args[self.argnums])
                 start, cpu = time.perf_counter(), time.process_time()
                 J = self._execute(c, planned, args)
@@ -311,10 +312,10 @@ class TorchJacobian:
         keep = _tie_break(planned.candidates, fastest[0])
         planned.chosen, ref = keep.name, fastest[1]
         planned.measured = True
-        planned.reason = "timed once on the first call, fastest kept"
+        planned.reason = "timed on the first call, fastest kept"
         if keep is not fastest[0]:
             planned.reason = (
-                f"timed once on the first call; {keep.name} within {TIE - 1:.0%} of the fastest "
+                f"timed on the first call; {keep.name} within {TIE - 1:.0%} of the fastest "
                 f"({fastest[0].name}) with a smaller predicted peak, kept"
             )
         return ref

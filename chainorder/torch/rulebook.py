@@ -15,6 +15,7 @@ __all__ = [
     "FROM_OUTPUT",
     "Rule",
     "binary",
+    "conv",
     "layer_norm",
     "linear",
     "matmul",
@@ -328,6 +329,37 @@ def layer_norm(shape: tuple[int, ...], params: Callable[[Any], tuple[Any, Any]],
         return [pull(g.contiguous(), prep, params(args)[0])]
 
     return tangent, adjoint, prepare
+
+
+def conv(d: int, weight: Callable[[Any], Any], stride, padding, dilation, groups: int):
+    """Convolution of ``d`` spatial axes with a constant kernel: the tangent block is one
+    convolution of the block (seeds folded into the batch axis), the adjoint block one
+    ``convolution_backward`` for the input gradient (what autograd runs)."""
+    import torch
+
+    fn = {1: torch.nn.functional.conv1d, 2: torch.nn.functional.conv2d}.get(
+        d, torch.nn.functional.conv3d
+    )
+    k = d + 1  # trailing axes of one image: channels and the d spatial axes
+
+    def tangent(args, out, prep, tans):
+        t = tans[0]
+        folded = t.reshape(-1, *t.shape[-k:])
+        y = fn(folded, weight(args), None, stride, padding, dilation, groups)
+        return y.reshape(*t.shape[: t.dim() - k], *y.shape[-k:])
+
+    def adjoint(args, out, prep, g):
+        x = args[0]
+        folded = g.reshape(-1, *g.shape[-k:])
+        size = (folded.shape[0], *x.shape[-k:])
+        dummy = folded.new_empty(1).expand(size)  # read for its shape only
+        gx = torch.ops.aten.convolution_backward(
+            folded, dummy, weight(args), None, stride, padding, dilation, False, [0] * d,
+            groups, [True, False, False],
+        )[0]  # fmt: skip
+        return [gx.reshape(g.shape[0], *x.shape)]
+
+    return tangent, adjoint
 
 
 def reshape(name: str, out: Any) -> Rule:

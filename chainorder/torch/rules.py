@@ -4,13 +4,14 @@ The direct executor (:mod:`chainorder.torch.direct`) pushes a block of ``s`` tan
 ``(s, *value.shape)``, seeds first) through a node as **one** batched torch call per operation,
 or pulls a block of ``s`` cotangents back through it, using the forward values of one forward
 pass. :func:`compile_node` returns a :class:`Rule` for the nodes it knows and ``None`` for the
-others (convolutions, indexing, unknown operations), whose segments keep the ``torch.func``
-route.
+others (indexing, concatenation, convolutions with padding modes or string padding, unknown
+operations), whose segments keep the ``torch.func`` route.
 
 =============================================  ==========================  =========================
 operation                                      tangent block               adjoint block
 =============================================  ==========================  =========================
 Linear, F.linear (constant weight, + bias)     ``T @ Wᵀ``                  ``G @ W``
+Conv1d/2d/3d, F.conv* (zero padding)           conv of the block           convolution_backward
 matmul/mm/bmm/@ with a constant ``C``          ``T @ C`` / ``C @ T``       ``G @ Cᵀ`` / ``Cᵀ @ G``
 matmul of two dependent values                 ``Ta @ b + a @ Tb``         ``G @ bᵀ``, ``aᵀ @ G``
 tanh, sigmoid, relu, exp, gelu, ... (unary)    ``T * f'``                  ``G * f'``
@@ -63,8 +64,8 @@ def direct_operations() -> tuple[str, ...]:
     --------
     >>> {"Linear", "tanh", "LayerNorm", "matmul"} <= set(direct_operations())
     True
-    >>> "Conv2d" in direct_operations()
-    False
+    >>> "Conv2d" in direct_operations(), "cat" in direct_operations()
+    (True, False)
 
     Notes
     -----
@@ -73,7 +74,7 @@ def direct_operations() -> tuple[str, ...]:
     names = _RESHAPES | _PERMUTES | _UNARY | _MATMUL
     names |= {"Linear", "linear", "add", "sub", "neg", "mul", "truediv", "div", "pow", "sum"}
     names |= {"mean", "softmax", "log_softmax", "Softmax", "LogSoftmax", "LayerNorm"}
-    names |= {"layer_norm", "Dropout"}
+    names |= {"layer_norm", "Dropout", "Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"}
     return tuple(sorted(names))
 
 
@@ -129,6 +130,15 @@ def compile_node(gm: Any, node: Any, args: tuple[Any, ...], kwargs: dict[str, An
     if name == "linear" and len(args) >= 2:
         t, a = rk.linear(lambda A: A[1])
         return Rule(name, deps, t, a)
+    if name in ("conv1d", "conv2d", "conv3d") and not kwargs and len(args) >= 2:
+        d = int(name[4])
+        rest = list(args[3:7])
+        stride, padding, dilation, groups = rest + [1, 0, 1, 1][len(rest) :]
+        if isinstance(padding, str):
+            return None
+        t, a = rk.conv(d, lambda A: A[1], _tuple(stride, d), _tuple(padding, d),
+                       _tuple(dilation, d), int(groups))  # fmt: skip
+        return Rule(name, deps, t, a)
     if name in _UNARY and len(args) == 1 and not kwargs and out.shape == args[0].shape:
         fn = node.target if node.op == "call_function" else getattr(torch.Tensor, node.target)
         t, a = rk.scale()
@@ -174,11 +184,22 @@ def compile_node(gm: Any, node: Any, args: tuple[Any, ...], kwargs: dict[str, An
     return None
 
 
+def _tuple(v: Any, d: int) -> tuple[int, ...]:
+    return tuple(int(x) for x in v) if isinstance(v, list | tuple) else (int(v),) * d
+
+
 def _module_rule(module: Any, name: str, args, kwargs, out) -> Rule | None:
     if kwargs or len(args) != 1:
         return None
     if name == "Linear":
         t, a = rk.linear(lambda A, m=module: m.weight)
+        return Rule(name, (0,), t, a)
+    if name in ("Conv1d", "Conv2d", "Conv3d"):
+        if module.padding_mode != "zeros" or isinstance(module.padding, str):
+            return None
+        d = int(name[4])
+        t, a = rk.conv(d, lambda A, m=module: m.weight, module.stride, module.padding,
+                       module.dilation, module.groups)  # fmt: skip
         return Rule(name, (0,), t, a)
     if name in _UNARY and out.shape == args[0].shape:
         t, a = rk.scale()
