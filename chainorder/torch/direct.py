@@ -112,6 +112,25 @@ def forward_pass(plan: Any, chain: Any, args: Any, direct: bool = True) -> tuple
     -----
     One evaluation of the program through :func:`forward_extent`.
     """
+    key = ("forward", id(plan), direct)
+    if chain.memo.get(key, (None,))[0] is not plan:
+        chain.memo[key] = (plan, *_layout(plan, chain, direct))
+    _, last, keep, prep, late = chain.memo[key]
+    cache: dict[str, Any] = {}
+
+    def hook(node: Any, env: dict[str, Any]) -> None:
+        rule = prep.get(node.name)
+        if rule is not None:
+            args, out = _inputs(chain, node, env)
+            cache[node.name] = rule.prepare(args, out)
+
+    env = chain.values(args, last, keep, hook, late)
+    return env, cache
+
+
+def _layout(plan: Any, chain: Any, direct: bool) -> tuple[int, frozenset, dict, frozenset]:
+    """The forward pass's extent, the values it keeps, the rules it prepares and those of
+    them that read their inputs (derived once per plan)."""
     keep: set[str] = set()
     prep: dict[str, Any] = {}
     for node in plan.nodes:
@@ -129,17 +148,8 @@ def forward_pass(plan: Any, chain: Any, args: Any, direct: bool = True) -> tuple
             cut = node.split - 1 if node.action == "tangent" else node.lo - 1
             if cut > 0:
                 keep.add(chain.segments[cut - 1].nodes[-1].name)
-    cache: dict[str, Any] = {}
-
-    def hook(node: Any, env: dict[str, Any]) -> None:
-        rule = prep.get(node.name)
-        if rule is not None:
-            args, out = _inputs(chain, node, env)
-            cache[node.name] = rule.prepare(args, out)
-
     late = frozenset(name for name, rule in prep.items() if not rule.output_only)
-    env = chain.values(args, forward_extent(plan, chain, direct), frozenset(keep), hook, late)
-    return env, cache
+    return forward_extent(plan, chain, direct), frozenset(keep), prep, late
 
 
 def _inputs(chain: Any, node: Any, env: dict[str, Any]) -> tuple[Any, Any]:
@@ -200,8 +210,10 @@ def tangent_block(chain: Any, env: dict[str, Any], cache: dict[str, Any], first:
     -----
     One batched call per rule operation: ``s ×`` the segments' tangent mults.
     """
-    nodes = _nodes(chain, first, last)
-    dying = _last_use(nodes)
+    if ("range", first, last) not in chain.memo:
+        nodes = _nodes(chain, first, last)
+        chain.memo["range", first, last] = (nodes, _last_use(nodes))
+    nodes, dying = chain.memo["range", first, last]
     tans = {chain.segments[first - 1].start: block}
     for i, node in enumerate(nodes):
         rule = chain.rules[node.name]

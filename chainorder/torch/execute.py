@@ -175,13 +175,15 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any], direct: bool
     for l, seg in enumerate(chain.segments, start=1):
         if seg.nodes[-1].name in env:
             xs[l] = env[seg.nodes[-1].name]
+    key = ("routes", id(plan), direct)
+    if chain.memo.get(key, (None,))[0] is not plan:
+        sweeps = ("tangent", "adjoint", "diagonal")
+        routes = [n.action in sweeps and direct and node_is_direct(chain, n) for n in plan.nodes]
+        chain.memo[key] = (plan, routes)
+    routes = chain.memo[key][1]
     results: list[Any] = []
-    for node in plan.nodes:
-        if (
-            node.action in ("tangent", "adjoint", "diagonal")
-            and direct
-            and node_is_direct(chain, node)
-        ):
+    for node, on_direct in zip(plan.nodes, routes, strict=True):
+        if on_direct:
             results.append(_direct(plan, node, chain, env, cache, results, x0))
         elif node.action == "diagonal":
             seg, x = node.lo, xs[node.lo - 1]

@@ -94,6 +94,8 @@ class TorchChain:
         self.gm = gm
         #: node name -> its batched rule (:func:`chainorder.torch.rules.compile_node`) or None
         self.rules = dict(rules or {})
+        #: what the executor derives once from a plan or a range (keyed by the plan's id)
+        self.memo: dict[Any, Any] = {}
         #: node name -> a shape-only ("meta") tensor of its value (rules that read shapes only)
         self.meta = dict(meta or {})
         self.argnums = argnums
@@ -142,22 +144,26 @@ class TorchChain:
         if len(args) != self.n_args:
             raise TraceError(f"the function takes {self.n_args} arguments, got {len(args)}")
         env: dict[str, Any] = {p.name: a for p, a in zip(self._placeholders, args, strict=True)}
-        inside = {n.name for s in self.segments[:last] for n in s.nodes}
-        run = [
-            n
-            for n in self._nodes
-            if not (self._constants_alone and n.name in self.dependent and n.name not in inside)
-        ]
-        final: dict[str, int] = {}
-        for i, node in enumerate(run):
-            for n in node.all_input_nodes:
-                final[n.name] = i
+        if ("values", last) not in self.memo:
+            inside = {n.name for s in self.segments[:last] for n in s.nodes}
+            run = [
+                n
+                for n in self._nodes
+                if not (self._constants_alone and n.name in self.dependent and n.name not in inside)
+            ]
+            final: dict[str, int] = {}
+            for i, node in enumerate(run):
+                for n in node.all_input_nodes:
+                    final[n.name] = i
+            inputs = [[n.name for n in node.all_input_nodes] for node in run]
+            self.memo["values", last] = (run, final, inputs)
+        run, final, inputs = self.memo["values", last]
         for i, node in enumerate(run):
             env[node.name] = _evaluate(self.gm, node, env)
             if hook is not None and node.name in late:
                 hook(node, env)
             if keep is not None:
-                for name in [n.name for n in node.all_input_nodes]:
+                for name in inputs[i]:
                     if name in self.dependent and final.get(name) == i and name not in keep:
                         env.pop(name, None)
             if hook is not None and node.name not in late:
