@@ -264,3 +264,20 @@ def test_convolutions_module_and_functional_on_the_direct_route(batched) -> None
             with torch.no_grad():
                 J = run_plan(plan, chain, [x])
             _close(J, fn, x)
+
+
+@pytest.mark.parametrize("name", [n for n in case_names() if n != "hourglass"])
+def test_direct_plans_peak_within_ten_percent_of_the_smaller_pure_mode(name: str) -> None:
+    """The suite's peak target for the plan method="auto" runs without timing (the direct
+    route), and the schedule model's prediction as a lower bound of the measured peak."""
+    m = make_model(name, seed=1, tokens=4)
+    net, x = m.torch_module(F64), torch.from_numpy(m.input())
+    auto = ct.jacobian(net, measure=False)
+    with torch.no_grad():
+        auto(x)
+        assert auto.last.candidate.program == "direct"
+        mine = torch_peak_bytes(lambda: auto(x), "cpu")[0]
+        rev = torch_peak_bytes(lambda: torch.func.jacrev(net)(x), "cpu")[0]
+        fwd = torch_peak_bytes(lambda: torch.func.jacfwd(net)(x), "cpu")[0]
+    assert mine <= 1.1 * min(rev, fwd)
+    assert mine >= auto.last.candidate.peak_bytes
