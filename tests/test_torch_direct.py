@@ -80,13 +80,13 @@ def _mlp(widths, seed=0):
 
 def _kernel_bound(plan, chain) -> int:
     """What the direct route may launch: one kernel per node of the forward pass (through
-    the last activation a sweep needs), two per activation derivative (``1 - y²``), one per
+    the last activation a sweep needs), one per activation derivative (``1 - y²``), one per
     visit of a Linear or activation by a sweep (``mm`` / ``*``), one per plan node (the
     identity, a diagonal's matrix, a product)."""
     swept = [l for n in plan.nodes for l in n.swept()]
     acts = [l for l in set(swept) if chain.segments[l - 1].link.diagonal]
     forward = max(acts, default=0)
-    return forward + 2 * len(acts) + len(swept) + len(plan.nodes)
+    return forward + len(acts) + len(swept) + len(plan.nodes)
 
 
 @pytest.mark.parametrize(

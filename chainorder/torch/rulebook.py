@@ -111,16 +111,25 @@ FROM_OUTPUT = frozenset("tanh Tanh sigmoid Sigmoid relu ReLU exp".split())
 
 
 def unary_prepare(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The activation's derivative from the forward values, one kernel where the output
+    gives it: ``1 - y²`` (tanh) and ``y - y²`` (sigmoid) as one ``addcmul``, ``y > 0`` (relu),
+    ``y`` (exp); other functions by one ``torch.func.jvp`` on a tensor of ones."""
+    import torch
+
+    ones: dict[Any, Any] = {}  # a 0-d one per (dtype, device), made once
+
     def prepare(args, out):
         if name in ("tanh", "Tanh"):
-            return 1 - out * out
+            key = (out.dtype, out.device)
+            if key not in ones:
+                ones[key] = torch.ones((), dtype=out.dtype, device=out.device)
+            return torch.addcmul(ones[key], out, out, value=-1)
         if name in ("sigmoid", "Sigmoid"):
-            return out * (1 - out)
+            return torch.addcmul(out, out, out, value=-1)
         if name in ("relu", "ReLU"):
             return out > 0
         if name == "exp":
             return out
-        import torch
 
         x = args[0]
         return torch.func.jvp(lambda v: fn(v, *args[1:]), (x,), (torch.ones_like(x),))[1]
