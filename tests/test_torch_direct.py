@@ -63,8 +63,11 @@ class _Ops(TorchDispatchMode):
 
 
 def _count(fn) -> _Ops:
-    with _Ops() as counter, torch.no_grad():
+    """Operations of one call after a first one (which may set up constants, e.g. a 0-d one)."""
+    with torch.no_grad():
         fn()
+        with _Ops() as counter:
+            fn()
     return counter
 
 
