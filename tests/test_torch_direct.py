@@ -187,7 +187,13 @@ def test_mixed_programs_on_plain_functions() -> None:
     for plan in _plans(chain):
         assert program_of(plan, chain, True) == "direct"
         _close(run_plan(plan, chain, [x]), f, x)
-    _close(ct.jacobian(f, method="optimal")(x), f, x)
+    jac = ct.jacobian(f, method="optimal")
+    _close(jac(x), f, x)
+    text = jac.explain()
+    assert "program: direct (batched rules" in text and "runs torch.func.jacrev" in text
+    rev = ct.jacobian(f, method="reverse")
+    rev(x)
+    assert "program: torch.func.jacrev itself" in rev.explain()
 
 
 _ACTS = [torch.nn.Tanh, torch.nn.ReLU, torch.nn.Sigmoid, torch.nn.GELU, torch.nn.SiLU,
