@@ -139,6 +139,8 @@ def compile_node(gm: Any, node: Any, args: tuple[Any, ...], kwargs: dict[str, An
         t, a = rk.conv(d, lambda A: A[1], _tuple(stride, d), _tuple(padding, d),
                        _tuple(dilation, d), int(groups))  # fmt: skip
         return Rule(name, deps, t, a)
+    if kwargs.get("inplace") is False:  # F.relu(x, inplace=False) and the like
+        kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}
     if name in _UNARY and len(args) == 1 and not kwargs and out.shape == args[0].shape:
         fn = node.target if node.op == "call_function" else getattr(torch.Tensor, node.target)
         t, a = rk.scale()
