@@ -17,6 +17,9 @@ Timing: ``--repeat`` rounds; in a round every method runs a batch of calls lasti
 20 ms of CPU time, in a new random order; per round each method's CPU time per call over the
 faster pure mode's in that round; the table gives the median ratio over the rounds.
 
+``--device cuda`` runs the same on a GPU (wall clock, synchronised after every call; TF32
+off) and writes its own section, ``torch-overhead-gpu``.
+
 Usage::
 
     python benchmarks/bench_torch_overhead.py [--repeat 5] [--cases ...]
@@ -60,15 +63,16 @@ def _mlp(widths, dtype):
     return net, torch.randn(widths[0], dtype=dtype)
 
 
-def _case(name: str, dtype):
+def _case(name: str, dtype, device: str = "cpu"):
     import torch
 
     if name in SMALL:
-        return _mlp(SMALL[name], dtype)
+        net, x = _mlp(SMALL[name], dtype)
+        return net.to(device), x.to(device)
     from chainorder.frameworks.models import make_model
 
     m = make_model(name, tokens=16)
-    return m.torch_module(dtype), torch.from_numpy(m.input()).to(dtype)
+    return m.torch_module(dtype, device), torch.from_numpy(m.input()).to(device, dtype)
 
 
 _NO_KERNEL = ("_unsafe_view", "empty", "empty_like", "empty_strided", "lift_fresh")
@@ -93,23 +97,31 @@ def count_ops(fn) -> tuple[int, int]:
     return Count.n, Count.kernels
 
 
-def _batch(fn, floor: float = 0.02) -> float:
-    """CPU seconds per call over a batch lasting at least ``floor`` seconds of CPU time."""
-    k, start = 0, time.process_time()
+def _batch(fn, floor: float = 0.02, cuda: bool = False) -> float:
+    """Seconds per call over a batch lasting at least ``floor`` seconds: the process's CPU
+    time, or on a GPU the wall clock with the device synchronised before and after."""
+    import torch
+
+    clock = time.perf_counter if cuda else time.process_time
+    if cuda:
+        torch.cuda.synchronize()
+    k, start = 0, clock()
     while True:
         fn()
         k += 1
-        spent = time.process_time() - start
+        if cuda:
+            torch.cuda.synchronize()
+        spent = clock() - start
         if spent >= floor:
             return spent / k
 
 
-def run_case(name: str, dtype, repeat: int, rng: random.Random) -> list[dict]:
+def run_case(name: str, dtype, repeat: int, rng: random.Random, device: str = "cpu") -> list[dict]:
     import torch
 
     import chainorder.torch as ct
 
-    net, x = _case(name, dtype)
+    net, x = _case(name, dtype, device)
     before = ct.jacobian(net, direct=False)
     after = ct.jacobian(net)
     calls = {
@@ -136,7 +148,7 @@ def run_case(name: str, dtype, repeat: int, rng: random.Random) -> list[dict]:
         order = list(calls)
         rng.shuffle(order)
         for m in order:
-            rows[m]["cpu"].append(_batch(calls[m]))
+            rows[m]["cpu"].append(_batch(calls[m], cuda=device == "cuda"))
     fwd, rev = rows["torch.func.jacfwd"]["cpu"], rows["torch.func.jacrev"]["cpu"]
     faster = fwd if statistics.median(fwd) < statistics.median(rev) else rev
     for r in rows.values():
@@ -156,35 +168,46 @@ def main() -> None:
     ap.add_argument("--cases", default="", help=f"subset of {','.join([*SMALL, *SUITE])}")
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--device", default="cpu", help="cpu, or cuda: times are then wall clock, synchronised"
+    )
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.device == "cuda":  # full float32 products, as in the frameworks suite on GPUs
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     cases = [c for c in args.cases.split(",") if c] or [*SMALL, *SUITE]
     rng = random.Random(0)
     rows = []
     for dt in args.dtypes.split(","):
         for name in cases:
-            for r in run_case(name, getattr(torch, dt), args.repeat, rng):
+            for r in run_case(name, getattr(torch, dt), args.repeat, rng, args.device):
                 r["dtype"] = dt
                 rows.append(r)
             print(f"{name} {dt} done", file=sys.stderr)
     load = os.getloadavg()[0]
+    gpu = args.device == "cuda"
+    clock = "wall" if gpu else "CPU"
+    where = f"; {torch.cuda.get_device_name()}, wall clock, synchronised" if gpu else ""
     lines = [
-        "## chainorder.torch per-call overhead: aten operations and CPU time per call",
+        f"## chainorder.torch per-call overhead: aten operations and {clock} time per call"
+        + (" (GPU)" if gpu else ""),
         "",
-        f"{machine_line()}; PyTorch {torch.__version__} ({args.threads} thread); "
+        f"{machine_line()}{where}; PyTorch {torch.__version__} ({args.threads} thread); "
         f"load average at the end {load:.2f} (a shared machine: other jobs ran); "
         f"{args.repeat} interleaved rounds; transformer at 16 tokens × 128.",
         f"Command: `python benchmarks/bench_torch_overhead.py --repeat {args.repeat}"
         + (f" --cases {args.cases}" if args.cases else "")
         + (f" --dtypes {args.dtypes}" if args.dtypes != "float32,float64" else "")
+        + (" --device cuda" if gpu else "")
         + "`",
         "",
-        "| case | dtype | method | aten ops per call | of which kernels | CPU ms per call "
-        "(median) | CPU / faster pure (median of rounds) | program that ran |",
+        f"| case | dtype | method | aten ops per call | of which kernels | {clock} ms per call "
+        f"(median) | {clock} / faster pure (median of rounds) | program that ran |",
         "|---|---|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -193,15 +216,17 @@ def main() -> None:
             f"{1e3 * statistics.median(r['cpu']):.3f} | {r['ratio']:.2f}× | "
             f"{r.get('program', '')} |"
         )
-    lines += ["", *_summary(rows)]
-    emit("torch-overhead", "\n".join(lines) + "\n" + NOTES, args.out, args.write)
+    lines += ["", *_summary(rows, clock)]
+    section = "torch-overhead-gpu" if gpu else "torch-overhead"
+    emit(section, "\n".join(lines) + "\n" + NOTES, args.out, args.write)
 
 
-def _summary(rows: list[dict]) -> list[str]:
+def _summary(rows: list[dict], clock: str = "CPU") -> list[str]:
     """Per case and dtype: ``chainorder.torch auto`` before -> after (kernels, CPU ratio)."""
     out = [
         "Summary, `chainorder.torch auto` before (torch.func route) → after (direct route): "
-        "kernels per call, all aten operations per call, CPU time over the faster pure mode.",
+        f"kernels per call, all aten operations per call, {clock} time over the faster pure "
+        "mode.",
         "",
     ]
     by = {(r["case"], r["dtype"], r["method"]): r for r in rows}
@@ -212,7 +237,10 @@ def _summary(rows: list[dict]) -> list[str]:
             f"{b['ops']} operations, {a['ratio']:.2f}× → {b['ratio']:.2f}×"
         )
     worst = max(by[k]["ratio"] for k in by if k[2] == "auto, direct")
-    out += ["", f"Largest CPU ratio of `auto, direct` over the faster pure mode: {worst:.2f}×."]
+    out += [
+        "",
+        f"Largest {clock} ratio of `auto, direct` over the faster pure mode: {worst:.2f}×.",
+    ]
     return out
 
 
