@@ -14,7 +14,11 @@ import chainorder.torch as ct  # noqa: E402
 from chainorder.frameworks.models import make_model  # noqa: E402
 from chainorder.frameworks.suite import torch_peak_bytes  # noqa: E402
 from chainorder.matfree import plan_matrix_free, pure_adjoint_plan, pure_tangent_plan  # noqa: E402
-from chainorder.torch.execute import needed_cuts, run_plan, transposed_tangent  # noqa: E402
+from chainorder.torch.execute import (  # noqa: E402
+    needed_cuts,
+    run_plan,
+    transposed_tangent,
+)
 from chainorder.torch.graph import build_chain, trace  # noqa: E402
 
 F64 = torch.float64
@@ -37,16 +41,45 @@ class _Flops(TorchDispatchMode):
         return out
 
 
-def _expected_products(plan, chain) -> int:
+_ACTIVATIONS = ("tanh", "relu", "sigmoid")
+
+
+def _on_direct_route(chain, node) -> bool:
+    """Independently of the executor: no circular-padded convolution in the swept segments
+    (the one operation of these models without a batched rule)."""
+    mods = [
+        chain.gm.get_submodule(n.target)
+        for l in node.swept()
+        for n in chain.segments[l - 1].nodes
+        if n.op == "call_module"
+    ]
+    return bool(list(node.swept())) and all(
+        getattr(m, "padding_mode", "zeros") == "zeros" for m in mods
+    )
+
+
+def _expected_products(plan, chain, direct: bool = False) -> int:
     """Product mults the plan predicts: sweeps, dense products, forward evaluations."""
     segs = chain.segments
     fwd = [sum(c.forward for c in s.costs if c.products) for s in segs]
-    total = sum(fwd[: max(needed_cuts(plan))])  # the forward pass to the last needed cut
+    last = max(needed_cuts(plan))  # the torch.func route: the forward pass to the last cut
+    if direct:  # one forward pass, through the last swept segment with an activation
+        last = 0
+        for node in plan.nodes:
+            if not _on_direct_route(chain, node):
+                last = max(last, node.split - 1 if node.action == "tangent" else node.lo - 1)
+                continue
+            for l in node.swept():
+                if any(c.label.lower() in _ACTIVATIONS for c in segs[l - 1].costs):
+                    last = max(last, l)
+    total = sum(fwd[:last])
     for node in plan.nodes:
         swept = list(node.swept())
         if node.action in ("tangent", "adjoint"):
             total += node.seeds * sum(segs[l - 1].products for l in swept)
-        if node.action == "diagonal":  # jvp: the primal twice
+        if direct and _on_direct_route(chain, node):
+            pass  # nothing evaluated again
+        elif node.action == "diagonal":  # jvp: the primal twice
             total += 2 * sum(fwd[l - 1] for l in swept)
         elif node.action == "tangent" and transposed_tangent(chain, node):
             total += sum(fwd[l - 1] + segs[l - 1].products for l in swept)  # vjp + one seed
@@ -75,8 +108,22 @@ def _cnn():
     return m.torch_module(F64), torch.from_numpy(m.input())
 
 
-@pytest.mark.parametrize("build", [_hourglass, _cnn])
-def test_counted_products_equal_the_prediction(build) -> None:
+def _mixed_cnn():
+    """A circular-padded convolution (no batched rule: the torch.func route) before an
+    hourglass of Linears (direct route): the optimal plan mixes the two routes."""
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(
+        torch.nn.Conv1d(1, 2, 3, padding=1, padding_mode="circular"), torch.nn.Flatten(0),
+        torch.nn.Linear(2 * 64, 8),
+        torch.nn.Tanh(), torch.nn.Linear(8, 96), torch.nn.Tanh(), torch.nn.Linear(96, 8),
+        torch.nn.Tanh(), torch.nn.Linear(8, 96),
+    ).double()  # fmt: skip
+    return net, torch.randn(1, 64, dtype=F64)
+
+
+@pytest.mark.parametrize("direct", [True, False])
+@pytest.mark.parametrize("build", [_hourglass, _cnn, _mixed_cnn])
+def test_counted_products_equal_the_prediction(build, direct) -> None:
     net, x = build()
     chain = build_chain(trace(net), [x])
     plans = [plan_matrix_free(chain.links), pure_tangent_plan(chain.links)]
@@ -84,18 +131,21 @@ def test_counted_products_equal_the_prediction(build) -> None:
     reference = torch.func.jacrev(net)(x)
     for plan in plans:
         with _Flops() as counter, torch.no_grad():
-            J = run_plan(plan, chain, [x])
-        assert counter.flops == 2 * _expected_products(plan, chain), plan.expression()
+            J = run_plan(plan, chain, [x], direct)
+        expected = _expected_products(plan, chain, direct)
+        assert counter.flops == 2 * expected, plan.expression()
         torch.testing.assert_close(J, reference, rtol=1e-10, atol=1e-12)
 
 
 def test_pure_plans_count_what_torch_func_counts() -> None:
     net, x = _hourglass()
     chain = build_chain(trace(net), [x])
-    for plan, reference in ((pure_adjoint_plan, torch.func.jacrev), (pure_tangent_plan,
-                                                                    torch.func.jacfwd)):
+    for plan, reference in (
+        (pure_adjoint_plan, torch.func.jacrev),
+        (pure_tangent_plan, torch.func.jacfwd),
+    ):
         with _Flops() as mine, torch.no_grad():
-            run_plan(plan(chain.links), chain, [x])
+            run_plan(plan(chain.links), chain, [x], direct=False)
         with _Flops() as theirs, torch.no_grad():
             reference(net)(x)
         assert mine.flops == theirs.flops
@@ -145,3 +195,14 @@ def test_peak_memory_within_ten_percent_of_the_smaller_pure_mode(build) -> None:
     assert mine <= 1.1 * min(rev, fwd)
     # the schedule model names the arrays of the plan: PyTorch's transients come on top
     assert mine >= auto.last.baselines["optimal"].peak_bytes
+
+
+def test_a_plan_mixes_the_direct_and_torch_func_routes() -> None:
+    from chainorder.torch.jacobian import program_of
+
+    net, x = _mixed_cnn()
+    chain = build_chain(trace(net), [x])
+    plan = plan_matrix_free(chain.links)
+    assert program_of(plan, chain, True) == "direct + torch.func sweeps"
+    assert program_of(plan, chain, False) == "torch.func sweeps"
+    assert [chain.direct(l) for l in range(1, 4)] == [False, True, True]

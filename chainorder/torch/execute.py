@@ -1,6 +1,10 @@
-"""Run a matrix-free plan on a traced PyTorch program with ``torch.func``.
+"""Run a matrix-free plan on a traced PyTorch program.
 
-Each node of the :class:`~chainorder.matfree.MatrixFreePlan` becomes one call:
+Sweeps and diagonals whose segments all have batched rules run on the **direct route**
+(:mod:`chainorder.torch.direct`: one torch call per operation on the whole block, forward
+values from one shared forward pass). The others (``direct=False``, or a segment with a
+convolution or an operation without a rule) run through ``torch.func``, the **torch.func
+route**, each node of the :class:`~chainorder.matfree.MatrixFreePlan` as one call:
 
 ``tangent`` sweep over links ``k..j`` on ``s`` seeds
     ``J·t`` for the ``s`` columns of the block (the identity, or the right child's array),
@@ -25,6 +29,7 @@ segments once more outside ``vmap``'s batch; the plan's mults count the derivati
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,14 +62,15 @@ def needed_cuts(plan: MatrixFreePlan) -> frozenset[int]:
     return frozenset(out)
 
 
-def forward_mults(plan: MatrixFreePlan, chain: Any = None) -> int:
+def forward_mults(plan: MatrixFreePlan, chain: Any = None, direct: bool = True) -> int:
     """Mults of the evaluations a run makes besides the plan's derivative work.
 
-    A forward pass up to the last cut value the plan needs beyond ``x_0``
-    (:func:`needed_cuts`), plus each sweep's evaluation of its segments, outside ``vmap``'s
-    batch: an adjoint sweep evaluates them once; a tangent sweep run as the transpose of the
+    One forward pass through segment :func:`chainorder.torch.direct.forward_extent`; on the
+    direct route nothing more. A node on the ``torch.func`` route (``direct=False``, a
+    segment without batched rules, or ``chain`` None) also evaluates its segments outside
+    ``vmap``'s batch: an adjoint sweep once; a tangent sweep run as the transpose of the
     pullback (:func:`transposed_tangent`; assumed when ``chain`` is None) once, and pulls one
-    seed back through them; a ``jvp`` (other tangent sweeps, diagonals) evaluates them twice.
+    seed back through them; a ``jvp`` (other tangent sweeps, diagonals) twice.
 
     Examples
     --------
@@ -76,9 +82,16 @@ def forward_mults(plan: MatrixFreePlan, chain: Any = None) -> int:
     -----
     O(nodes · L).
     """
-    needed = needed_cuts(plan)
-    total = sum(link.forward for link in plan.links[: max(needed)])
+    from chainorder.torch.direct import forward_extent, node_is_direct
+
+    if chain is None:
+        last = max(needed_cuts(plan))
+    else:
+        last = forward_extent(plan, chain, direct)
+    total = sum(link.forward for link in plan.links[:last])
     for node in plan.nodes:
+        if chain is not None and direct and node.swept() and node_is_direct(chain, node):
+            continue
         swept = [plan.links[l - 1] for l in node.swept()]
         if node.action == "diagonal":  # jvp evaluates the primal twice (PyTorch's flop registry)
             total += 2 * sum(link.forward for link in swept)
@@ -115,7 +128,7 @@ def transposed_tangent(chain: Any, node: Any) -> bool:
     )
 
 
-def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
+def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any], direct: bool = True) -> Any:
     """The Jacobian of ``chain`` at ``args`` computed in the order of ``plan``.
 
     Parameters
@@ -125,6 +138,10 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
     chain : chainorder.torch.graph.TorchChain
     args : sequence
         The program's arguments.
+    direct : bool
+        Run every sweep and diagonal whose segments all have batched rules on the direct
+        route (:mod:`chainorder.torch.direct`: one torch call per operation, forward values
+        from one shared forward pass); False: every one through ``torch.func``.
 
     Returns
     -------
@@ -139,8 +156,9 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
     >>> net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh()).double()
     >>> x = torch.ones(3, dtype=torch.float64)
     >>> chain = build_chain(trace(net), [x])
-    >>> J = run_plan(pure_adjoint_plan(chain.links), chain, [x])
-    >>> bool(torch.allclose(J, torch.func.jacrev(net)(x)))
+    >>> plan = pure_adjoint_plan(chain.links)
+    >>> J = torch.func.jacrev(net)(x)
+    >>> all(bool(torch.allclose(run_plan(plan, chain, [x], d), J)) for d in (True, False))
     True
 
     Notes
@@ -149,19 +167,33 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
     """
     import torch
 
-    consts, xs = chain.forward(args, needed_cuts(plan))
-    x0 = xs[0]
+    from chainorder.torch.direct import forward_pass, node_is_direct
+
+    env, cache = forward_pass(plan, chain, args, direct)
+    x0 = args[chain.argnums]
+    xs = {0: x0}
+    for l, seg in enumerate(chain.segments, start=1):
+        if seg.nodes[-1].name in env:
+            xs[l] = env[seg.nodes[-1].name]
+    key = ("routes", id(plan), direct)
+    if chain.memo.get(key, (None,))[0] is not plan:
+        sweeps = ("tangent", "adjoint", "diagonal")
+        routes = [n.action in sweeps and direct and node_is_direct(chain, n) for n in plan.nodes]
+        chain.memo[key] = (plan, routes)
+    routes = chain.memo[key][1]
     results: list[Any] = []
-    for node in plan.nodes:
-        if node.action == "diagonal":
+    for node, on_direct in zip(plan.nodes, routes, strict=True):
+        if on_direct:
+            results.append(_direct(plan, node, chain, env, cache, results, x0))
+        elif node.action == "diagonal":
             seg, x = node.lo, xs[node.lo - 1]
             ones = torch.ones_like(x)
-            _, t = torch.func.jvp(lambda v, s=seg: chain.run(consts, s, s, v), (x,), (ones,))
+            _, t = torch.func.jvp(lambda v, s=seg: chain.run(env, s, s, v), (x,), (ones,))
             results.append(t.reshape(-1))
         elif node.action == "tangent":
-            results.append(_tangent(plan, node, chain, consts, xs, results, x0))
+            results.append(_tangent(plan, node, chain, env, xs, results, x0))
         elif node.action == "adjoint":
-            results.append(_adjoint(plan, node, chain, consts, xs, results, x0))
+            results.append(_adjoint(plan, node, chain, env, xs, results, x0))
         elif node.action == "dense":
             results.append(_product(results[node.left], results[node.right], node))
         else:  # "given": the chain's links are never given
@@ -172,7 +204,39 @@ def run_plan(plan: MatrixFreePlan, chain: Any, args: Sequence[Any]) -> Any:
     root = results[-1]
     if plan.root.diagonal:
         root = torch.diag(root)
-    return root.reshape(*chain.out_shape, *chain.in_shape)
+    return _shaped(root, (*chain.out_shape, *chain.in_shape))
+
+
+def _shaped(t: Any, shape: tuple[int, ...]) -> Any:
+    """``t.reshape(shape)``, or ``t`` itself when it has that shape (no view dispatched)."""
+    return t if tuple(t.shape) == tuple(shape) else t.reshape(shape)
+
+
+def _direct(plan, node, chain, env, cache, results, x0) -> Any:
+    """One sweep or diagonal on the direct route; blocks as in the plan (``d × s`` after a
+    tangent sweep, ``s × d`` after an adjoint sweep)."""
+    import torch
+
+    from chainorder.torch.direct import adjoint_block, diagonal_block, tangent_block
+
+    if node.action == "diagonal":
+        return diagonal_block(chain, env, cache, node.lo)
+    if node.action == "tangent":
+        k, j = node.split, node.hi
+        n_in = plan.links[k - 1].cols
+        if node.right < 0:
+            block = torch.eye(n_in, dtype=x0.dtype, device=x0.device)
+        else:
+            block = _block(results, node.right, n_in, x0).T
+        block = _shaped(block, (block.shape[0], *chain.cut_shape(k - 1)))
+        out = tangent_block(chain, env, cache, k, j, block)
+        return _shaped(out, (out.shape[0], math.prod(out.shape[1:]))).T
+    i, k = node.lo, node.split
+    m_out = plan.links[node.hi - 1].rows
+    block = _block(results, node.left, m_out, x0)
+    block = _shaped(block, (block.shape[0], *chain.cut_shape(k - 1)))
+    out = adjoint_block(chain, env, cache, i, k - 1, block)
+    return _shaped(out, (out.shape[0], math.prod(out.shape[1:])))
 
 
 def _block(results: list[Any], child: int, size: int, like: Any) -> Any:
@@ -184,7 +248,7 @@ def _block(results: list[Any], child: int, size: int, like: Any) -> Any:
     return torch.diag(block) if block.dim() == 1 else block
 
 
-def _tangent(plan, node, chain, consts, xs, results, x0) -> Any:
+def _tangent(plan, node, chain, consts, xs, results, x0) -> Any:  # the torch.func route
     import torch
 
     k, j = node.split, node.hi

@@ -2,9 +2,9 @@
 
 Three parts: the segments of the traced program (operations, shapes, mults per seed of a JVP and
 a VJP, tape), the plan that runs (its nodes: tangent sweeps, adjoint sweeps, diagonals, dense
-products), and every candidate's predicted mults, FLOPs and peak memory (the matrix-free
-schedule model of :mod:`chainorder.matfree.memory`, streamed setting) next to ``jacfwd`` and
-``jacrev``, with the first call's timings when it measured.
+products) and the program that runs it, and every candidate's predicted mults, FLOPs, peak
+memory (the matrix-free schedule model of :mod:`chainorder.matfree.memory`, streamed setting)
+and program next to ``jacfwd`` and ``jacrev``, with the first call's timings when it measured.
 """
 
 from __future__ import annotations
@@ -18,6 +18,14 @@ __all__ = ["explain_text"]
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) if shape else "scalar"
+
+
+def _program(program: str) -> str:
+    if program == "direct":
+        return "direct (batched rules: one torch call per operation, one forward pass)"
+    if program.startswith("torch.func.jac"):
+        return f"{program} itself"
+    return program
 
 
 def explain_text(jac: Any, planned: Any) -> str:
@@ -57,6 +65,7 @@ def explain_text(jac: Any, planned: Any) -> str:
         )
     plan = planned.plan
     lines.append(f"plan ({planned.chosen}, {plan.mode_label}): {plan.expression()}")
+    lines.append(f"program: {_program(planned.candidate.program)}")
     lines.extend(plan.describe()[2:-1] if plan.comparison else plan.describe()[2:])
     lines.append(
         "candidates (predicted; peak: the plan's arrays in the chainorder.matfree schedule "
@@ -71,12 +80,14 @@ def explain_text(jac: Any, planned: Any) -> str:
             t = timed[c.name]
             extra = f", timed {t.seconds:.4f} s wall, {t.cpu_seconds:.4f} s CPU"
         lines.append(
-            f" {mark} {c.name:<8} {format_count(c.mults):>16} mults ({c.mults / best:.2f}×), "
-            f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}{extra}"
+            f" {mark} {c.name:<10} {format_count(c.mults):>16} mults ({c.mults / best:.2f}×), "
+            f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}, "
+            f"runs {c.program}{extra}"
         )
+    direct = planned.candidate.program != "torch.func sweeps"
     lines.append(
-        f"forward evaluations of the chosen plan: {format_count(forward_mults(plan, chain))} mults "
-        "(not in the figures above)"
+        "forward evaluations of the chosen plan: "
+        f"{format_count(forward_mults(plan, chain, direct))} mults (not in the figures above)"
     )
     lines.append(f"choice: {planned.chosen} — {planned.reason}")
     return "\n".join(lines)

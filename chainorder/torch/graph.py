@@ -83,9 +83,21 @@ class TorchChain:
     """A traced program cut into segments; evaluates segments for the executor."""
 
     def __init__(
-        self, gm: Any, argnums: int, segments: Sequence[Segment], dependent: frozenset[str]
+        self,
+        gm: Any,
+        argnums: int,
+        segments: Sequence[Segment],
+        dependent: frozenset[str],
+        rules: dict[str, Any] | None = None,
+        meta: dict[str, Any] | None = None,
     ):
         self.gm = gm
+        #: node name -> its batched rule (:func:`chainorder.torch.rules.compile_node`) or None
+        self.rules = dict(rules or {})
+        #: what the executor derives once from a plan or a range (keyed by the plan's id)
+        self.memo: dict[Any, Any] = {}
+        #: node name -> a shape-only ("meta") tensor of its value (rules that read shapes only)
+        self.meta = dict(meta or {})
         self.argnums = argnums
         self.segments = tuple(segments)
         self.links = tuple(s.link for s in self.segments)
@@ -98,6 +110,67 @@ class TorchChain:
             for n in self._nodes
             if n.name not in dependent
         )
+
+    def direct(self, l: int) -> bool:
+        """Whether every node of segment ``l`` (1-based) has a batched rule."""
+        return all(self.rules.get(n.name) is not None for n in self.segments[l - 1].nodes)
+
+    def reads_values(self, l: int) -> bool:
+        """Whether a rule of segment ``l`` reads forward values (not only shapes)."""
+        return any(
+            getattr(self.rules.get(n.name), "values", True) for n in self.segments[l - 1].nodes
+        )
+
+    def values(
+        self,
+        args: Sequence[Any],
+        last: int,
+        keep: frozenset[str] | None = None,
+        hook: Callable[[Any, dict[str, Any]], None] | None = None,
+        late: frozenset[str] = frozenset(),
+    ) -> dict[str, Any]:
+        """Every value (constants, and the dependent nodes of segments ``1..last``) by name.
+
+        With ``keep``, a dependent value is dropped as soon as the pass no longer reads it,
+        unless its name is in ``keep``; ``hook(node, env)`` runs after each evaluation (the
+        direct route computes its rules' derivatives there): after the node's dead inputs
+        are dropped, or before for the nodes in ``late`` (whose hook reads their inputs).
+
+        Notes
+        -----
+        One evaluation of the program up to segment ``last`` (all of it when a constant is
+        computed from a dependent value).
+        """
+        if len(args) != self.n_args:
+            raise TraceError(f"the function takes {self.n_args} arguments, got {len(args)}")
+        env: dict[str, Any] = {p.name: a for p, a in zip(self._placeholders, args, strict=True)}
+        if ("values", last) not in self.memo:
+            inside = {n.name for s in self.segments[:last] for n in s.nodes}
+            run = [
+                n
+                for n in self._nodes
+                if not (self._constants_alone and n.name in self.dependent and n.name not in inside)
+            ]
+            final: dict[str, int] = {}
+            for i, node in enumerate(run):
+                for n in node.all_input_nodes:
+                    final[n.name] = i
+            inputs = [[n.name for n in node.all_input_nodes] for node in run]
+            self.memo["values", last] = (run, final, inputs)
+        run, final, inputs = self.memo["values", last]
+        for i, node in enumerate(run):
+            env[node.name] = _evaluate(self.gm, node, env)
+            if hook is not None and node.name in late:
+                hook(node, env)
+            if keep is not None:
+                for name in inputs[i]:
+                    if name in self.dependent and final.get(name) == i and name not in keep:
+                        env.pop(name, None)
+            if hook is not None and node.name not in late:
+                hook(node, env)
+            if keep is not None and node.name not in final and node.name not in keep:
+                env.pop(node.name, None)  # read by nothing after it (the hook has run)
+        return env
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -256,6 +329,7 @@ def build_chain(gm: Any, args: Sequence[Any], argnums: int = 0) -> TorchChain:
     dependent = {placeholders[argnums].name}
     order: dict[str, int] = {}
     costs: dict[str, OpCost] = {}
+    rules: dict[str, Any] = {}
     output = None
     for pos, node in enumerate(gm.graph.nodes):
         order[node.name] = pos
@@ -273,13 +347,35 @@ def build_chain(gm: Any, args: Sequence[Any], argnums: int = 0) -> TorchChain:
             kw = torch.fx.node.map_arg(node.kwargs, lambda n: env[n.name])
             module = gm.get_submodule(node.target) if node.op == "call_module" else None
             costs[node.name] = price_node(node.op, node.target, a, kw, value, flags, module)
+            rules[node.name] = _rule(gm, node, a, kw, value, flags, dependent)
     result = output.args[0] if output is not None else None
     if not isinstance(result, torch.fx.Node) or not isinstance(env.get(result.name), torch.Tensor):
         raise TraceError("the function must return one tensor (tuples are not supported)")
     if result.name not in dependent or result.name == placeholders[argnums].name:
         raise TraceError(f"the output does not depend on argument {argnums} through any operation")
     segments = _segments(gm, env, dependent, order, costs, result)
-    return TorchChain(gm, argnums, segments, frozenset(dependent))
+    meta = {
+        name: torch.empty(env[name].shape, dtype=env[name].dtype, device="meta")
+        for name in dependent
+        if isinstance(env.get(name), torch.Tensor)
+    }
+    return TorchChain(gm, argnums, segments, frozenset(dependent), rules, meta)
+
+
+def _rule(gm, node, args, kwargs, value, flags, dependent) -> Any:
+    """The node's batched rule, or None (no rule, or a dependent value it cannot see)."""
+    import torch.fx
+
+    from chainorder.torch.rules import compile_node
+
+    direct = {a.name for a in node.args if isinstance(a, torch.fx.Node) and a.name in dependent}
+    if {n.name for n in node.all_input_nodes if n.name in dependent} != direct:
+        return None  # a dependent value inside a list or a keyword argument
+    deps = tuple(i for i, f in enumerate(flags) if f)
+    try:
+        return compile_node(gm, node, tuple(args), dict(kwargs), value, deps)
+    except Exception:  # an unusual signature: no batched rule, the torch.func route runs it
+        return None
 
 
 def _segments(gm, env, dependent, order, costs, result) -> list[Segment]:

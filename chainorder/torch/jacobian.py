@@ -2,21 +2,27 @@
 
 The first call for an argument signature (shapes, dtypes, devices) traces ``f`` with torch.fx,
 cuts it into a chain of segments (:mod:`chainorder.torch.graph`), plans the chain with the
-matrix-free generalised DP (:func:`chainorder.matfree.plan_matrix_free`) and runs the plan with
-``torch.func`` (:mod:`chainorder.torch.execute`); a plan that is one pure sweep runs as
-``torch.func.jacfwd``/``jacrev`` itself (the same sweep). Later calls with the same signature
-reuse the plan.
+matrix-free generalised DP (:func:`chainorder.matfree.plan_matrix_free`) and runs the plan
+(:mod:`chainorder.torch.execute`): sweeps over segments whose operations all have batched
+rules on the **direct route** (:mod:`chainorder.torch.direct`, one torch call per operation on
+the whole block of seeds), the others through ``torch.func``. Later calls with the same
+signature reuse the plan.
 
-Methods: ``"optimal"`` (the planner's plan), ``"forward"`` (one tangent sweep: what
-``torch.func.jacfwd`` does), ``"reverse"`` (one adjoint sweep: ``jacrev``) and ``"auto"``: the
-optimal plan, unless the first call measures. **Measuring** (issue 12, point 3): the candidates
-are the optimal plan and the two pure modes; with ``measure=None`` the first call times every
-candidate predicted within 20 % of the cheapest (if there are two or more; on a GPU, where
-small Jacobians are bound by kernel launches rather than mults, every distinct one) once,
-checks that their Jacobians agree, and keeps the fastest (by the process's CPU time on CPU,
-so that other jobs on the machine do not decide; by the wall clock on a GPU); ``measure=True``
-times all (up to three), ``measure=False`` never times. :meth:`TorchJacobian.explain` shows the
-segments, the plan, the predicted mults and memory of each candidate and the timings.
+Methods: ``"optimal"`` (the planner's plan), ``"forward"`` (``torch.func.jacfwd`` itself),
+``"reverse"`` (``torch.func.jacrev`` itself) and ``"auto"``: the optimal plan, unless the
+first call measures. **Candidates** (:func:`program_of` names the program each runs): the
+optimal plan, ``jacfwd`` and ``jacrev`` (torch.func's own functions) and, where every segment
+has batched rules, ``direct-fwd`` / ``direct-rev`` (the same pure sweeps on the direct route: a
+different program). **Measuring** (issue 12, point 3): with ``measure=None`` the first call
+times every distinct candidate predicted within 20 % of the cheapest (if there are two or more;
+on a GPU, where small Jacobians are bound by kernel launches rather than mults, every distinct
+one) twice, the second run counting (the first sets up: imports, functorch's caches, a GPU's
+kernels), checks that their Jacobians agree, and keeps the fastest (by the process's CPU time
+on CPU, so that other jobs on the machine do not decide; by the wall clock on a GPU); timed
+candidates within 5 % of the fastest are a tie, won by the smallest predicted peak.
+``measure=True`` times every distinct candidate, ``measure=False`` never times.
+:meth:`TorchJacobian.explain` shows the segments, the plan, the program that runs, the
+predicted mults and memory of each candidate and the timings.
 """
 
 from __future__ import annotations
@@ -29,22 +35,35 @@ from typing import Any
 from chainorder.errors import JacobianMismatchError, SpecError
 from chainorder.matfree.plan import MatrixFreePlan
 
-__all__ = ["MEASURE_WITHIN", "METHODS", "Candidate", "Planned", "TorchJacobian", "jacobian"]
+__all__ = [
+    "MEASURE_WITHIN",
+    "METHODS",
+    "TIE",
+    "Candidate",
+    "Planned",
+    "TorchJacobian",
+    "jacobian",
+    "program_of",
+]
 
 #: Accepted ``method`` values.
 METHODS: tuple[str, ...] = ("auto", "optimal", "forward", "reverse")
 #: ``measure=None`` times candidates predicted within this factor of the cheapest.
 MEASURE_WITHIN = 1.2
+#: Timed candidates within this factor of the fastest are a tie: the smaller predicted peak wins.
+TIE = 1.05
 
 
 @dataclass
 class Candidate:
-    """One plan that may run: its name, plan, predicted peak bytes and, once timed, its wall
-    and CPU seconds (``score``: the one the choice used)."""
+    """One program that may run: its name, plan, predicted peak bytes, the program that runs
+    the plan (:func:`program_of`) and, once timed, its wall and CPU seconds (``score``: the one
+    the choice used)."""
 
     name: str
     plan: MatrixFreePlan
     peak_bytes: int
+    program: str = "direct"
     seconds: float | None = None
     cpu_seconds: float | None = None
     score: float | None = None
@@ -53,6 +72,38 @@ class Candidate:
     def mults(self) -> int:
         """The plan's derivative mults."""
         return self.plan.mults
+
+
+def program_of(plan: MatrixFreePlan, chain: Any, direct: bool) -> str:
+    """The program that runs ``plan``: ``torch.func.jacfwd`` / ``torch.func.jacrev`` (a pure
+    sweep off the direct route runs as the framework's own function), ``direct`` (every sweep
+    and diagonal on the direct route, :mod:`chainorder.torch.direct`), ``torch.func sweeps``
+    (every one through ``torch.func``) or ``direct + torch.func sweeps``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from chainorder.matfree import pure_tangent_plan
+    >>> from chainorder.torch.graph import build_chain, trace
+    >>> chain = build_chain(trace(torch.nn.Linear(3, 2)), [torch.ones(3)])
+    >>> plan = pure_tangent_plan(chain.links)
+    >>> program_of(plan, chain, True), program_of(plan, chain, False)
+    ('direct', 'torch.func.jacfwd')
+
+    Notes
+    -----
+    O(nodes of the plan's segments).
+    """
+    from chainorder.torch.direct import node_is_direct
+
+    sweeps = [n for n in plan.nodes if n.action in ("tangent", "adjoint", "diagonal")]
+    on = [direct and node_is_direct(chain, n) for n in sweeps]
+    pure = len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint")
+    if pure and not on[0]:
+        return "torch.func.jacfwd" if plan.root.action == "tangent" else "torch.func.jacrev"
+    if all(on):
+        return "direct"
+    return "torch.func sweeps" if not any(on) else "direct + torch.func sweeps"
 
 
 @dataclass
@@ -69,9 +120,14 @@ class Planned:
     checked: bool = False
 
     @property
+    def candidate(self) -> Candidate:
+        """The candidate that runs."""
+        return next(c for c in self.candidates if c.name == self.chosen)
+
+    @property
     def plan(self) -> MatrixFreePlan:
         """The plan that runs."""
-        return next(c.plan for c in self.candidates if c.name == self.chosen)
+        return self.candidate.plan
 
 
 def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -88,8 +144,16 @@ def _signature(args: tuple[Any, ...]) -> tuple[Any, ...]:
 class TorchJacobian:
     """The Jacobian function returned by :func:`jacobian` (call it like ``f``)."""
 
-    def __init__(self, f: Callable[..., Any], argnums: int, method: str, measure: bool | None):
+    def __init__(
+        self,
+        f: Callable[..., Any],
+        argnums: int,
+        method: str,
+        measure: bool | None,
+        direct: bool = True,
+    ):
         self.f = f
+        self.direct = direct
         self.argnums = argnums
         self.method = method
         self.measure = measure
@@ -126,14 +190,19 @@ class TorchJacobian:
         with torch.no_grad():
             chain = build_chain(self._gm, args, self.argnums)
         dtype = str(args[self.argnums].dtype).removeprefix("torch.")
-        plans = {
-            "optimal": plan_matrix_free(chain.links, dtype),
-            "jacfwd": pure_tangent_plan(chain.links, dtype),
-            "jacrev": pure_adjoint_plan(chain.links, dtype),
+        fwd, rev = pure_tangent_plan(chain.links, dtype), pure_adjoint_plan(chain.links, dtype)
+        plans = {  # name: (plan, direct route)
+            "optimal": (plan_matrix_free(chain.links, dtype), self.direct),
+            "jacfwd": (fwd, False),
+            "jacrev": (rev, False),
         }
+        if self.direct and all(chain.direct(l) for l in range(1, len(chain.segments) + 1)):
+            plans["direct-fwd"], plans["direct-rev"] = (fwd, True), (rev, True)
         every = {
-            name: Candidate(name, p, predict_memory(p, "streamed").peak_bytes)
-            for name, p in plans.items()
+            name: Candidate(
+                name, p, predict_memory(p, "streamed").peak_bytes, program_of(p, chain, d)
+            )
+            for name, (p, d) in plans.items()
         }
         on_gpu = bool(getattr(args[self.argnums], "is_cuda", False))
         candidates, chosen, reason = self._choose(every, on_gpu)
@@ -145,26 +214,27 @@ class TorchJacobian:
         self, every: dict[str, Candidate], on_gpu: bool = False
     ) -> tuple[list[Candidate], str, str]:
         """The candidates to run (several: timed on the first call), the chosen one's name
-        and why. On a GPU every distinct plan is timed by default (``measure=None``): there
-        a Jacobian of these sizes is bound by kernel launches and Python work, not mults
-        (an H200 ran torch's jacrev of a 784 × 10 MLP, 78× more mults, 1.3× faster than its
-        jacfwd), so the count alone does not rank the plans."""
+        and why. On a GPU every distinct program is timed by default (``measure=None``):
+        there a Jacobian of these sizes is bound by kernel launches and Python work, not
+        mults (an H200 ran torch's jacrev of a 784 × 10 MLP, 78× more mults, 1.3× faster than
+        its jacfwd), so the count alone does not rank the plans. Two candidates are distinct
+        when their plans or their programs differ (a direct sweep is not torch.func's)."""
         fixed = {"optimal": "optimal", "forward": "jacfwd", "reverse": "jacrev"}
         if self.method in fixed:
             name = fixed[self.method]
             return [every[name]], name, f"method={self.method!r}"
         distinct: list[Candidate] = []
         for c in sorted(every.values(), key=lambda c: (c.mults, c.name != "optimal")):
-            if all(c.plan.nodes != d.plan.nodes for d in distinct):
+            if all((c.plan.nodes, c.program) != (d.plan.nodes, d.program) for d in distinct):
                 distinct.append(c)
         best = distinct[0]
         close = [c for c in distinct if c.mults <= MEASURE_WITHIN * best.mults]
         if on_gpu and self.measure is None:
-            close = distinct[:3]
+            close = distinct
         if self.measure is False or (self.measure is None and len(close) < 2):
             why = "planned" if len(close) < 2 else "planned (measure=False)"
             return [best], best.name, why
-        timed = distinct[:3] if self.measure else close
+        timed = distinct if self.measure else close
         if len(timed) < 2:
             return [best], best.name, "planned (one distinct plan)"
         why = " (on a GPU: launch-bound at small sizes)" if on_gpu and self.measure is None else ""
@@ -189,25 +259,26 @@ class TorchJacobian:
         if len(planned.candidates) > 1 and not planned.measured:
             out = self._measure(planned, args)
         else:
-            out = self._execute(planned.plan, planned, args)
-        self._runners[key] = (planned, self._runner(planned.plan, planned))
+            out = self._execute(planned.candidate, planned, args)
+        self._runners[key] = (planned, self._runner(planned.candidate, planned))
         return out
 
-    def _runner(self, plan: MatrixFreePlan, planned: Planned) -> Callable[..., Any]:
-        """What runs ``plan``: a pure sweep over the whole chain from the identity is exactly
-        ``torch.func.jacfwd``/``jacrev``, so it runs as that (no interpreter in between)."""
-        if len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint"):
+    def _runner(self, c: Candidate, planned: Planned) -> Callable[..., Any]:
+        """What runs candidate ``c``: its program (:func:`program_of`); ``torch.func.jacfwd``
+        / ``jacrev`` of ``f`` itself, or :func:`chainorder.torch.execute.run_plan`."""
+        if c.program.startswith("torch.func.jac"):
             import torch
 
-            pure = torch.func.jacfwd if plan.root.action == "tangent" else torch.func.jacrev
+            pure = torch.func.jacfwd if c.program.endswith("jacfwd") else torch.func.jacrev
             return pure(self.f, argnums=self.argnums)
         from chainorder.torch.execute import run_plan
 
-        return lambda *args: run_plan(plan, planned.chain, args)
+        plan, direct = c.plan, c.program != "torch.func sweeps"
+        return lambda *args: run_plan(plan, planned.chain, args, direct)
 
-    def _execute(self, plan: MatrixFreePlan, planned: Planned, args: tuple[Any, ...]) -> Any:
-        """Run ``plan`` (see :meth:`_runner`)."""
-        return self._runner(plan, planned)(*args)
+    def _execute(self, c: Candidate, planned: Planned, args: tuple[Any, ...]) -> Any:
+        """Run candidate ``c`` (see :meth:`_runner`)."""
+        return self._runner(c, planned)(*args)
 
     def _measure(self, planned: Planned, args: tuple[Any, ...]) -> Any:
         from chainorder.measure import tolerance
@@ -218,10 +289,10 @@ class TorchJacobian:
         on_cpu = not getattr(args[self.argnums], "is_cuda", False)
         first = fastest = None
         for c in planned.candidates:
-            for _ in range(1 if on_cpu else 2):  # a GPU's first run sets up its kernels
+            for _ in range(2):  # the first run sets up (imports, functorch, a GPU's kernels)
                 _sync(args[self.argnums])
                 start, cpu = time.perf_counter(), time.process_time()
-                J = self._execute(c.plan, planned, args)
+                J = self._execute(c, planned, args)
                 _sync(args[self.argnums])
                 seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
             c.seconds, c.cpu_seconds = seconds, cpu_seconds
@@ -238,9 +309,15 @@ class TorchJacobian:
                 fastest = (c, J)
             del J
         assert fastest is not None
-        planned.chosen, ref = fastest[0].name, fastest[1]
+        keep = _tie_break(planned.candidates, fastest[0])
+        planned.chosen, ref = keep.name, fastest[1]
         planned.measured = True
-        planned.reason = "timed once on the first call, fastest kept"
+        planned.reason = "timed on the first call, fastest kept"
+        if keep is not fastest[0]:
+            planned.reason = (
+                f"timed on the first call; {keep.name} within {TIE - 1:.0%} of the fastest "
+                f"({fastest[0].name}) with a smaller predicted peak, kept"
+            )
         return ref
 
     def explain(self, *args: Any) -> str:
@@ -256,6 +333,13 @@ class TorchJacobian:
         return explain_text(self, planned)
 
 
+def _tie_break(timed: list[Candidate], fastest: Candidate) -> Candidate:
+    """Among the candidates timed within :data:`TIE` of the fastest, the one with the smallest
+    predicted peak (the fastest itself at equal peaks)."""
+    near = [c for c in timed if c.score is not None and c.score <= TIE * fastest.score]
+    return min(near, key=lambda c: (c.peak_bytes, c is not fastest))
+
+
 def _sync(x: Any) -> None:
     if getattr(x, "is_cuda", False):
         import torch
@@ -264,7 +348,12 @@ def _sync(x: Any) -> None:
 
 
 def jacobian(
-    f: Callable[..., Any], argnums: int = 0, *, method: str = "auto", measure: bool | None = None
+    f: Callable[..., Any],
+    argnums: int = 0,
+    *,
+    method: str = "auto",
+    measure: bool | None = None,
+    direct: bool = True,
 ) -> TorchJacobian:
     """The Jacobian function of ``f`` (a function or ``nn.Module`` torch.fx can trace).
 
@@ -279,6 +368,11 @@ def jacobian(
     measure : bool or None
         With ``method="auto"``: time the candidates on the first call (None: only when two are
         predicted within 20 %).
+    direct : bool
+        Run sweeps on the direct route (explicit batched rules, one torch call per operation)
+        where every operation has a rule, and add the direct pure sweeps as candidates of
+        ``"auto"``; False: every plan through ``torch.func`` (the executor before the direct
+        route).
 
     Returns
     -------
@@ -313,4 +407,6 @@ def jacobian(
         raise SpecError(f"measure must be None, True or False, got {measure!r}")
     if measure and method != "auto":
         raise SpecError(f"measure=True needs method='auto' (method={method!r} is fixed)")
-    return TorchJacobian(f, argnums, method, measure)
+    if not isinstance(direct, bool):
+        raise SpecError(f"direct must be True or False, got {direct!r}")
+    return TorchJacobian(f, argnums, method, measure, direct)
