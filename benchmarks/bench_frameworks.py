@@ -87,11 +87,16 @@ NOTES = """### Notes on method
   product whose first operand is contracted along its leading axis with Eigen's transposed
   GEMM instead of its YNNPACK kernel (the hourglass's 4096×64·64×4096 tangent product: 150 ms
   against 91 ms in float64 on one thread), and products of constants alone stay run-time work.
-- `chainorder.torch` runs a tangent sweep as the transpose of the pullback (`vjp` of the
-  linear map `u -> Jᵀu`): PyTorch's forward-mode rule for a matrix product under `vmap` adds
-  the (zero) tangent of the constant weight and copies the batched block, which profiled at
-  58 % of the hourglass plan's CPU time (`aten::add`, `aten::copy_`) against 39 % for
-  `aten::mm`. A pure forward plan still runs as `torch.func.jacfwd` itself.
+- `chainorder.torch` runs a plan on its **direct route** where every operation of a segment
+  has a batched rule (`chainorder/torch/rulebook.py`: Linear, matmul, activations, sums,
+  reshapes, softmax, LayerNorm, convolutions with zero padding): one torch call per operation
+  on the whole seed block, derivatives computed once from one shared forward pass. Other
+  segments go through `torch.func` (a tangent sweep as the transpose of the pullback: PyTorch's
+  forward-mode rule for a matrix product under `vmap` adds the zero tangent of the constant
+  weight and copies the batched block). Its candidates are the planned program and the pure
+  sweeps both on the direct route and as `torch.func.jacfwd`/`jacrev` themselves; the plan
+  column names the route of the one that ran. Kernels and aten operations per call:
+  the `torch-overhead` section.
 - Peak memory: PyTorch on CPU from the profiler's allocator events (`torch.profiler`,
   `profile_memory=True`, highest `Total Allocated` above the start of the call); on CUDA
   `torch.cuda.max_memory_allocated`; JAX from XLA's `memory_analysis()` of the compiled
@@ -155,6 +160,8 @@ def _table(rows: list[FrameworkResult]) -> list[str]:
         plan = f"{r.mode}: `{r.expression}`" if r.expression else r.mode
         if r.pure_call:
             plan += f" = `{r.pure_call}` itself"
+        elif r.program:
+            plan += f" ({r.program} route)"
         lines.append(
             f"| {r.case} | {r.dtype} {r.device} | {r.method} | {_ms(r.seconds)} | "
             f"{_ms(r.cpu_seconds)} | {_spread(_round_ratios(r, pure, 'cpu_rounds'))} | "

@@ -80,6 +80,7 @@ class FrameworkResult:
     expression: str = ""
     mode: str = ""
     pure_call: str = ""  # the framework function a pure plan runs as (auto rows), else ""
+    program: str = ""  # otherwise what runs the plan (chainorder.torch: "direct", ...)
     rounds: list[float] = field(default_factory=list)  # wall seconds per call, per round
     cpu_rounds: list[float] = field(default_factory=list)  # CPU seconds per call, per round
 
@@ -375,7 +376,10 @@ def _case(model, dtype, device, jax_ok, repeat, tol, reldiff) -> Iterator[Framew
         elif method == "chainorder.torch auto":
             c = next(c for c in planned.baselines.values() if c.name == planned.chosen)
             r.expression, r.mode = c.plan.expression(), c.plan.mode
-            r.pure_call = _pure_call(c.plan, "torch.func")
+            if c.program.startswith("torch.func.jac"):  # the framework's own function
+                r.pure_call = c.program
+            else:  # the program that runs the plan (chainorder.torch.jacobian.program_of)
+                r.program = c.program
         elif method == "jax.jit(chainorder.jax)" and jax_auto is not None:
             prep = jax_auto[0].prepared(jax_auto[1])  # cached by the warm-up call's trace
             c = prep.plan
