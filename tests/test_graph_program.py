@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from chainorder.errors import TraceError, UnknownSolverError
@@ -82,6 +82,10 @@ def test_every_method_agrees_and_counts_what_it_predicts(steps, shape, seed) -> 
     rng = np.random.default_rng(seed)
     f = _composition(steps, shape, seed)
     g = trace(f, rng.standard_normal(shape), rng.standard_normal(shape[1]))
+    # central differences cannot resolve a derivative where a value is huge (sin(exp(x⁶)) at
+    # x ≈ 2: exp(64) ≈ 6e27, a derivative of ~1e11 that a step of 1e-6 aliases); the methods
+    # still agree with each other there, but the finite-difference reference does not exist
+    assume(all(np.all(np.abs(g.nx.nodes[n]["value"]) < 1e6) for n in g.nx))
     lin = linearize(g)
     fd = graph_fd_jacobian(g)
     # central differences err by ~h²: the step-2h estimate is off by ~4× as much, so their
