@@ -29,6 +29,8 @@ import argparse
 import itertools
 import os
 import platform
+import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -272,8 +274,10 @@ def execution(ns) -> str:
         "## Traced graphs: compiled Jacobian programs, predicted against measured",
         "",
         f"Command: `OPENBLAS_NUM_THREADS={threads} python benchmarks/bench_graph.py --exec "
-        f"--write` (best of {ns.repeat} interleaved rounds, each the mean of a batch of calls "
-        f"lasting ≈ {ns.sample * 1e3:g} ms after one untimed call; "
+        f"--write` ({ns.repeat} interleaved rounds, the modes in a new seeded order each round, "
+        f"each the mean of a batch of calls lasting ≈ {ns.sample * 1e3:g} ms after one untimed "
+        "call; *best time*: a mode's best round; ρ and chosen/fastest from each mode's time "
+        "over the chosen plan's in the same round, median over the rounds; "
         f"Python {platform.python_version()}, "
         f"NumPy {np.__version__}, {gemm}, {platform.machine()}, {os.cpu_count()} CPUs). "
         "**Machine "
@@ -305,30 +309,39 @@ def execution(ns) -> str:
         progs = [compile_jacobian_program(p.lin, r.method, r.order) for r in p.rows]
         keys = [str(r.method) if r.method.is_sweep else tuple(r.order) for r in p.rows]
         same = [keys.index(k) for k in keys]  # rows of one program are timed once
-        best = [float("inf")] * len(progs)
+        rounds: list[list[float]] = [[] for _ in progs]
         big = [prog.predicted_peak_bytes > ns.max_bytes for prog in progs]
         keep_workspace(max(pr.predicted_peak_bytes for pr, b in zip(progs, big, strict=True)
                            if not b))  # fmt: skip
         calls = [0 if b else _calls_per_sample(prog, g, ns.sample) for prog, b in
                  zip(progs, big, strict=True)]  # fmt: skip
-        for _ in range(ns.repeat):
-            for i, prog in enumerate(progs):
-                if big[i] or same[i] != i:
-                    continue
+        timed = [i for i in range(len(progs)) if not big[i] and same[i] == i]
+        for r in range(ns.repeat):
+            random.Random(r).shuffle(timed)  # no mode always follows the same one
+            for i in timed:
+                prog = progs[i]
                 prog.run(g)  # untimed: the previous mode's blocks are out of the caches
                 t0 = time.perf_counter()
                 for _ in range(calls[i]):
                     prog.run(g)
-                best[i] = min(best[i], (time.perf_counter() - t0) / calls[i])
-        best = [best[j] for j in same]
+                rounds[i].append((time.perf_counter() - t0) / calls[i])
+        rounds = [rounds[j] for j in same]
+        best = [min(t) if t else float("inf") for t in rounds]
+        # per round, each mode's time over the chosen plan's in the same round; the median
+        # over the rounds ranks the modes (a slow spell of the machine slows a whole round,
+        # not one mode's best round)
+        ref = rounds[p.rows.index(p.chosen)]
+        rel = [statistics.median(a / b for a, b in zip(t, ref, strict=True)) if t else
+               float("inf") for t in rounds]  # fmt: skip
         lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
                   "| mode | mults | predicted peak | measured peak | measured/predicted | "
-                  "best time |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-        for row, prog, t in zip(p.rows, progs, best, strict=True):
+                  "best time | time / chosen (median of rounds) |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for row, prog, t, x in zip(p.rows, progs, best, rel, strict=True):
             if prog.predicted_peak_bytes > ns.max_bytes:
                 lines.append(
                     f"| {row.name} | {row.mults:,} | {format_bytes(prog.predicted_peak_bytes)}"
-                    " | not run (over --max-bytes) | | |"
+                    " | not run (over --max-bytes) | | | |"
                 )
                 continue
             meas = peak_memory(lambda prog=prog, g=g: prog.run(g)).peak_bytes
@@ -337,14 +350,14 @@ def execution(ns) -> str:
             lines.append(
                 f"| {row.name}{mark} | {row.mults:,} | {format_bytes(prog.predicted_peak_bytes)}"
                 f" | {format_bytes(meas)} | {meas / max(prog.predicted_peak_bytes, 1):.2f} | "
-                f"{t * 1e3:.2f} ms |"
+                f"{t * 1e3:.2f} ms | {x:.3f} |"
             )
         lines.append("")
         ran = [i for i in range(len(progs)) if not big[i]]
         mults = [p.rows[i].mults for i in ran]
-        times = [best[i] for i in ran]
+        times = [rel[i] for i in ran]
         rho = spearman(mults, times) if max(mults) >= 10**6 else float("nan")
-        ratio = best[p.rows.index(p.chosen)] / min(times)
+        ratio = 1.0 / min(times)  # the chosen plan over the fastest mode (medians of rounds)
         summary.append(
             f"| {name} | {max(mults):,} | {'—' if rho != rho else f'{rho:.2f}'} | "
             f"{p.chosen.name} | {ratio:.2f} |"
@@ -383,7 +396,7 @@ def main() -> None:
     parser.add_argument("--exec", action="store_true", help="compiled programs (graph-exec)")
     parser.add_argument("--repeat", type=int, default=15, help="timed rounds per mode (--exec)")
     parser.add_argument(
-        "--sample", type=float, default=0.01, help="seconds of one timed batch (--exec)"
+        "--sample", type=float, default=0.03, help="seconds of one timed batch (--exec)"
     )
     parser.add_argument(
         "--max-bytes", type=int, default=2**30, help="skip modes predicted above (--exec)"

@@ -91,18 +91,23 @@ def forms_transposed(graph, prog: list[Instr]) -> list[Instr]:
 def jacobian_taken(prog: list[Instr], owned: set[int]) -> list[Instr]:
     """``prog`` with its one ``place`` of a dense block that is the whole Jacobian marked
     ``take`` (the block is returned when C-contiguous, else copied into a new array), where
-    the block is a new array of the program's own (``owned``) and the program's peak is
-    reached before the Jacobian is allocated: the prediction (a new ``m × n`` array) is
-    then the peak whichever way ``run`` goes, and taking only frees memory after it.
+    the block is a new array of the program's own (``owned``) and either a fresh matrix
+    product (C-contiguous: the Jacobian *is* the block, no allocation, and the model says
+    so) or the program's peak is reached before the Jacobian is allocated (the prediction,
+    a new ``m × n`` array, is then the peak whichever way ``run`` goes, and taking only
+    frees memory after it).
 
     Examples
     --------
     >>> z = Instr("zeros", 0, info={"shape": (2, 3), "empty": True}, alloc=6)
     >>> p = Instr("place", 0, ((5, 0),), info={"box": (0, 2, 0, 3), "layout": "formed",
     ...           "diag": False}, free=(5,), alias=0)
-    >>> mk = Instr("mm", 5, alloc=6, temp=8)
+    >>> mk = Instr("mm", 5, alloc=6, temp=8)  # a matrix product: the Jacobian is its block
     >>> [i.op for i in jacobian_taken([mk, z, p], {5})], jacobian_taken([mk, z, p], {5})[1].alloc
-    (['mm', 'place'], 6)
+    (['mm', 'place'], 0)
+    >>> dm = Instr("mm", 5, info={"diag_a": True}, alloc=6, temp=8)  # may be F-ordered: a copy
+    >>> jacobian_taken([dm, z, p], {5})[1].alloc
+    6
 
     Notes
     -----
@@ -118,6 +123,12 @@ def jacobian_taken(prog: list[Instr], owned: set[int]) -> list[Instr]:
     if (p.info["box"] != (0, m, 0, n) or p.info["diag"] or src not in owned
             or zeros[0] != len(prog) - 2):  # fmt: skip
         return prog
+    made = [ins for ins in prog[:-2] if ins.out == src]
+    if made and made[-1].op == "mm" and made[-1].alias < 0 and not (
+        made[-1].info.get("diag_a") or made[-1].info.get("diag_b")
+    ):  # a fresh matrix product is C-contiguous: always returned as it is, never copied
+        info = {**p.info, "take": True, "shape": (m, n)}
+        return [*prog[:-2], replace(p, info=info, alloc=0, alias=src)]
     during = [d for d, _ in _profile(prog)]
     if max(during[:-2], default=0) < max(during[-2:]):
         return prog  # the Jacobian's allocation is the peak: taking would change it
