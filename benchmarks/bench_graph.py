@@ -208,7 +208,17 @@ forward elimination tied with reverse mode (6.25 against 5.90 ms), ρ 0.47–0.7
 - `form_t`: a Kronecker partial formed only to be transposed (attention's `k.T` in forward
   order) is written straight into the transposed columns: one 512 × 512 block, not two.
 - The formed block that is the whole Jacobian is returned, not copied into a new array
-  (0.16 ms), where the program's peak comes before the Jacobian's allocation.
+  (0.16 ms), where the program's peak comes before the Jacobian's allocation, and always
+  where it is a plain matrix product (C-contiguous: the Jacobian *is* that product, and
+  the model counts no second Jacobian: the MLP's reverse elimination 40 → 30 KiB
+  predicted, 31.3 KiB measured, two instructions fewer).
+- ρ and chosen/fastest come from each mode's time over the chosen plan's **in the same
+  round**, median over the rounds (modes in a new seeded order every round, batches of
+  30 ms), not from best-of times: the MLP's Markowitz order (509,184 mults) and reverse
+  elimination (494,080) ran within 2–5 % of each other, and which came first depended on
+  the process (best-of, 10 ms batches: ρ 0.96 in three of five runs, 0.62 in two; with the
+  paired estimator alone still two of five). With the copy above gone, reverse elimination
+  runs 3–4 % ahead in every run (five runs: ρ 0.96 each).
 - The "best found (search)" row is the order of least score (mults + peak scalars) among
   the search's and the structured orders, near-ties broken as the chosen row's (least
   peak), an exact tie reported as the structured order: attention's search order (30.9 M
