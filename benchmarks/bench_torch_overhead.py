@@ -198,7 +198,7 @@ def main() -> None:
         + (" (GPU)" if gpu else ""),
         "",
         f"{machine_line()}{where}; PyTorch {torch.__version__} ({args.threads} thread); "
-        f"load average at the end {load:.2f} (a shared machine: other jobs ran); "
+        f"load average at the end {load:.2f}; "
         f"{args.repeat} interleaved rounds; transformer at 16 tokens × 128.",
         f"Command: `python benchmarks/bench_torch_overhead.py --repeat {args.repeat}"
         + (f" --cases {args.cases}" if args.cases else "")
