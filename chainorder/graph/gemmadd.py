@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from chainorder.graph.ops import get_rule
+from chainorder.graph.ops.linalg import matrix_product_letters
 
 __all__ = ["FALLBACK_SCALARS", "gemm_add", "gemm_case"]
 
@@ -63,13 +64,10 @@ def gemm_case(graph, node: str, argnum: int, way: str) -> dict | None:
         return None
     mine, other, so = spec[argnum], spec[1 - argnum], spec[2]
     sblk, sfix, sout = (mine, other, so) if way == "jvp" else (so, other, mine)
-    if len(sblk) != 2 or len(sfix) != 2 or len(sout) != 2 or len(set(sblk + sfix)) != 3:
+    letters = matrix_product_letters(sblk, sfix, sout)
+    if letters is None:
         return None
-    shared = set(sblk) & set(sfix)
-    if len(shared) != 1 or set(sout) != set(sblk + sfix) - shared:
-        return None
-    (s,) = shared
-    x, y = sout
+    s, x, y = letters
     shapes = [tuple(graph.shape(a)) for a in d["args"]]
     if [len(sub) for sub in spec[:2]] != [len(sh) for sh in shapes]:
         return None

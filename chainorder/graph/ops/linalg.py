@@ -13,7 +13,7 @@ import numpy as np
 from chainorder.graph.ops.registry import Array, OpRule, Shape, register, size_of
 from chainorder.graph.structure import EdgeStructure
 
-__all__ = ["batched_contract", "einsum_spec", "matmul_spec"]
+__all__ = ["batched_contract", "einsum_spec", "matmul_spec", "matrix_product_letters"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -58,6 +58,30 @@ def einsum_spec(subscripts: str, shape_a: Shape, shape_b: Shape) -> tuple[str, s
     return sa, sb, so
 
 
+def matrix_product_letters(sa: str, sb: str, sout: str) -> tuple[str, str, str] | None:
+    """``(s, x, y)`` when ``sa, sb -> sout`` is a product of two matrices summed over one
+    shared letter ``s`` into ``sout = x y``; else ``None``.
+
+    Examples
+    --------
+    >>> matrix_product_letters("ij", "jk", "ik"), matrix_product_letters("ij", "kj", "ki")
+    (('j', 'i', 'k'), ('j', 'k', 'i'))
+    >>> matrix_product_letters("ij", "jk", "ijk") is None  # nothing summed: not a product
+    True
+
+    Notes
+    -----
+    O(1).
+    """
+    if len(sa) != 2 or len(sb) != 2 or len(sout) != 2 or len(set(sa + sb)) != 3:
+        return None
+    shared = set(sa) & set(sb)
+    if len(shared) != 1 or set(sout) != set(sa + sb) - shared:
+        return None
+    (s,) = shared
+    return s, sout[0], sout[1]
+
+
 def _extents(sa: str, sb: str, shapes: tuple) -> dict[str, int]:
     ext: dict[str, int] = {}
     for sub, shape in ((sa, shapes[0]), (sb, shapes[1])):
@@ -75,13 +99,10 @@ def _as_matmul(block: Array, sblk: str, fixed: Array, sfix: str, sout: str) -> A
     the stacked product reads the block in place and runs one BLAS GEMM per seed, with the
     same mults.
     """
-    if len(sblk) != 2 or len(sfix) != 2 or len(sout) != 2 or type(block) is not np.ndarray:
+    letters = matrix_product_letters(sblk, sfix, sout)
+    if letters is None or type(block) is not np.ndarray:
         return None
-    shared = set(sblk) & set(sfix)
-    if len(shared) != 1 or set(sout) != set(sblk + sfix) - shared:
-        return None
-    (s,) = shared
-    x, y = sout
+    s, x, y = letters
     if block.shape[0] > 1 and not block.flags.c_contiguous:
         last = block.transpose(1, 2, 0)  # seeds on the last axis: a transposed formed factor
         if last.flags.c_contiguous:
