@@ -340,7 +340,7 @@ def execution(ns) -> str:
         # per round, each mode's time over the chosen plan's in the same round; the median
         # over the rounds ranks the modes (a slow spell of the machine slows a whole round,
         # not one mode's best round)
-        ref = rounds[p.rows.index(p.chosen)]
+        ref = rounds[p.rows.index(p.chosen)] or rounds[best.index(min(best))]  # chosen not run
         rel = [statistics.median(a / b for a, b in zip(t, ref, strict=True)) if t else
                float("inf") for t in rounds]  # fmt: skip
         lines += [f"**{name}** (n = {g.n_in}, m = {g.n_out})", "",
