@@ -38,6 +38,8 @@ from chainorder.frameworks.suite import FrameworkResult, iter_results
 from chainorder.measure import median_interval
 from chainorder.units import format_bytes, format_count
 
+#: Issue 12's time targets: over the faster pure mode on every case, and on the hourglass.
+TARGET, HOURGLASS_TARGET = 1.05, 0.5
 PURE = {
     "chainorder.torch auto": ("torch.func.jacfwd", "torch.func.jacrev"),
     "jax.jit(chainorder.jax)": ("jax.jit(jax.jacfwd)", "jax.jit(jax.jacrev)"),
@@ -186,13 +188,13 @@ def _verdicts(rows: list[FrameworkResult]) -> dict[str, bool]:
         for clock in ("cpu_rounds", "rounds"):
             ratios = [_median(_round_ratios(r, _pure(by, r), clock)) for r in mine]
             what = "CPU time" if clock == "cpu_rounds" else "wall clock"
-            out[f"{short} ≤ 1.05× the faster pure mode on every case ({what}, median)"] = all(
-                x is not None and x <= 1.05 for x in ratios
+            out[f"{short} ≤ {TARGET}× the faster pure mode on every case ({what}, median)"] = all(
+                x is not None and x <= TARGET for x in ratios
             )
             hour = [x for r, x in zip(mine, ratios, strict=True) if r.case == "hourglass"]
             if hour:
-                out[f"{short} ≤ 0.5× on the hourglass ({what}, median)"] = all(
-                    x is not None and x <= 0.5 for x in hour
+                out[f"{short} ≤ {HOURGLASS_TARGET}× on the hourglass ({what}, median)"] = all(
+                    x is not None and x <= HOURGLASS_TARGET for x in hour
                 )
         peaks = [_ratio(r.peak_bytes, [p.peak_bytes for p in _pure(by, r)]) for r in mine]
         out[f"{short} peak ≤ the smaller pure mode's + 10 %"] = all(
@@ -211,7 +213,7 @@ def _uncertain(rows: list[FrameworkResult]) -> str:
         ratios = _round_ratios(r, pure, "cpu_rounds") if pure else []
         if not ratios:
             continue
-        target = 0.5 if r.case == "hourglass" else 1.05
+        target = HOURGLASS_TARGET if r.case == "hourglass" else TARGET
         lo, hi = median_interval(ratios)
         if hi > target:
             out.append(f"{r.case} {r.dtype} {r.device} {r.method} "

@@ -415,9 +415,9 @@ def _round_order(calls: dict[str, Any], i: int) -> list[tuple[str, Any]]:
 def _pure_call(plan: Any, prefix: str) -> str:
     """``prefix.jacfwd``/``prefix.jacrev`` when ``plan`` is one sweep from the identity over
     the whole chain (then both chainorder front ends run the framework's own function)."""
-    if len(plan.nodes) != 1 or plan.root.action not in ("tangent", "adjoint"):
+    if plan.pure_sweep is None:
         return ""
-    return f"{prefix}.{'jacfwd' if plan.root.action == 'tangent' else 'jacrev'}"
+    return f"{prefix}.{'jacfwd' if plan.pure_sweep == 'tangent' else 'jacrev'}"
 
 
 def bench_rows(repeat: int = 3, seed: int = 0, full: bool = False) -> Iterator[Any]:

@@ -233,9 +233,9 @@ def pure_sweep(plan: MatrixFreePlan) -> Any:
     """
     import jax
 
-    if len(plan.nodes) != 1 or plan.root.action not in ("tangent", "adjoint"):
+    if plan.pure_sweep is None:
         return None
-    return jax.jacfwd if plan.root.action == "tangent" else jax.jacrev
+    return jax.jacfwd if plan.pure_sweep == "tangent" else jax.jacrev
 
 
 def jacfwd_layout(

@@ -337,6 +337,14 @@ class MatrixFreePlan:
         )
 
     @property
+    def pure_sweep(self) -> str | None:
+        """``"tangent"`` / ``"adjoint"`` when the plan is one sweep over the whole chain from
+        the identity (what ``jacfwd`` / ``jacrev`` do), else None."""
+        if len(self.nodes) == 1 and self.root.action in ("tangent", "adjoint"):
+            return self.root.action
+        return None
+
+    @property
     def mode(self) -> str:
         """``"forward"``, ``"reverse"`` or ``"mixed"``.
 

@@ -98,9 +98,8 @@ def program_of(plan: MatrixFreePlan, chain: Any, direct: bool) -> str:
 
     sweeps = [n for n in plan.nodes if n.action in ("tangent", "adjoint", "diagonal")]
     on = [direct and node_is_direct(chain, n) for n in sweeps]
-    pure = len(plan.nodes) == 1 and plan.root.action in ("tangent", "adjoint")
-    if pure and not on[0]:
-        return "torch.func.jacfwd" if plan.root.action == "tangent" else "torch.func.jacrev"
+    if plan.pure_sweep is not None and not on[0]:
+        return "torch.func.jacfwd" if plan.pure_sweep == "tangent" else "torch.func.jacrev"
     if all(on):
         return "direct"
     return "torch.func sweeps" if not any(on) else "direct + torch.func sweeps"
