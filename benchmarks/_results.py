@@ -9,7 +9,15 @@ from pathlib import Path
 
 from chainorder.atomic import write_atomic
 
-__all__ = ["RESULTS", "emit", "machine_line", "numpy_order_cost", "summary_line", "update_section"]
+__all__ = [
+    "RESULTS",
+    "emit",
+    "gemm_note",
+    "machine_line",
+    "numpy_order_cost",
+    "summary_line",
+    "update_section",
+]
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -24,6 +32,22 @@ def machine_line() -> str:
         f"Python {platform.python_version()}, NumPy {np.__version__}, "
         f"{os.cpu_count()} CPU cores ({platform.machine()})"
     )
+
+
+def gemm_note() -> tuple[str, str]:
+    """How a product added into a held sum runs in this process (for the header), and the
+    environment prefix of the command that reproduces it ("" where it is the default)."""
+    from chainorder.graph.gemmadd import GEMM_ADD_ENV, gemm_add_available
+
+    try:
+        import scipy
+    except ImportError:
+        return "SciPy absent: a product added into a held sum runs as a product and an add", ""
+    if not gemm_add_available():
+        return (f"SciPy {scipy.__version__} present, its GEMM turned off by {GEMM_ADD_ENV}=0: "
+                "a product added into a held sum runs as a product and an add (as without "
+                "SciPy)", f"{GEMM_ADD_ENV}=0 ")  # fmt: skip
+    return f"SciPy {scipy.__version__}: a product added into a held sum runs as one GEMM", ""
 
 
 def update_section(name: str, body: str) -> Path:

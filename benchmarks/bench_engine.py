@@ -49,7 +49,7 @@ os.environ.setdefault(
 import numpy as np  # noqa: E402  (after the thread settings)
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _results import emit, machine_line  # noqa: E402
+from _results import emit, gemm_note, machine_line  # noqa: E402
 from engine_functions import CASES, Case, NumpyNS, TorchNS  # noqa: E402
 
 import chainorder  # noqa: E402
@@ -295,9 +295,15 @@ def main(argv: list[str] | None = None) -> int:
         body = _gpu_body(rows, ns.repeat)
         emit("engine-gpu", body, ns.out, ns.write)
         return 0
+    from chainorder.graph.gemmadd import gemm_add_available
+
+    gemm, env = gemm_note()
+    fused = gemm_add_available()
+    title = "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)"
     body = (
-        "## chainorder.jacobian() against JAX and torch.func (`bench_engine.py`)\n\n"
-        f"{machine_line()}; JAX x64 on CPU; every framework on one core: the process is "
+        (title if fused else f"{title}, without the fused GEMM") + "\n\n"
+        f"Command: `{env}python benchmarks/bench_engine.py --write`. "
+        f"{machine_line()}; {gemm}; JAX x64 on CPU; every framework on one core: the process is "
         "pinned to one CPU (`os.sched_setaffinity`; `--all-cores` leaves it), OpenBLAS and "
         "torch single-threaded; XLA's CPU client otherwise used both cores (runs before "
         "this session's last one compared chainorder on one core with JAX on two). One "
@@ -314,9 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         "≈ 150 ms for it (layer norm: 237 ms instead of 74 ms). "
         "torch.func: the faster of jacfwd/jacrev, best of k. No GPU on this "
         f"machine: CuPy not measured. Load average at the start: {os.getloadavg()[0]:.1f}."
-        "\n\n" + table(rows) + "\n\n" + ENGINE_NOTES
+        "\n\n" + table(rows) + ("\n\n" + ENGINE_NOTES if fused else "")
     )
-    emit("engine", body, ns.out, ns.write)
+    emit("engine" if fused else "engine-unfused", body, ns.out, ns.write)
     return 0
 
 

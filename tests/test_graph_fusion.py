@@ -146,6 +146,24 @@ def test_without_scipy_no_gemm_add_and_the_same_jacobian(monkeypatch) -> None:
         assert with_blas.predicted_peak_bytes <= plain.predicted_peak_bytes
 
 
+@pytest.mark.skipif(not HAVE_SCIPY, reason="the switch matters only where SciPy imports")
+def test_the_environment_switch_turns_the_fusion_off(monkeypatch) -> None:
+    f = _fns()["attention"]
+    g = trace(f, RNG.standard_normal((6, 3)))
+    lin = linearize(g)
+    order = named_order(lin, "forward")
+    assert gemmadd.gemm_add_available()
+    fused = compile_jacobian_program(lin, "elimination:forward", order)
+    monkeypatch.setenv(gemmadd.GEMM_ADD_ENV, "0")
+    assert not gemmadd.gemm_add_available()
+    plain = compile_jacobian_program(lin, "elimination:forward", order)
+    assert "gemm_add" in [i.op for i in fused.instructions]
+    assert "gemm_add" not in [i.op for i in plain.instructions]
+    np.testing.assert_allclose(plain.run(g), fused.run(g), rtol=1e-12, atol=1e-12)
+    monkeypatch.setenv(gemmadd.GEMM_ADD_ENV, "1")
+    assert gemmadd.gemm_add_available()
+
+
 def test_a_taken_jacobian_is_never_a_graph_value() -> None:
     W = RNG.standard_normal((5, 5))
     g = trace(lambda x: W @ x, RNG.standard_normal(5))

@@ -124,8 +124,11 @@ def jacobian_taken(prog: list[Instr], owned: set[int]) -> list[Instr]:
             or zeros[0] != len(prog) - 2):  # fmt: skip
         return prog
     made = [ins for ins in prog[:-2] if ins.out == src]
-    if made and made[-1].op == "mm" and made[-1].alias < 0 and not (
-        made[-1].info.get("diag_a") or made[-1].info.get("diag_b")
+    if (
+        made
+        and made[-1].op == "mm"
+        and made[-1].alias < 0
+        and not (made[-1].info.get("diag_a") or made[-1].info.get("diag_b"))
     ):  # a fresh matrix product is C-contiguous: always returned as it is, never copied
         info = {**p.info, "take": True, "shape": (m, n)}
         return [*prog[:-2], replace(p, info=info, alloc=0, alias=src)]
@@ -140,7 +143,8 @@ def gemm_added(graph, prog: list[Instr]) -> list[Instr]:
     """``prog`` with each contraction rule application (:func:`gemm_case`) read only by the
     next instruction, an ``add`` into a dense sum of the program's own, replaced with one
     ``gemm_add`` accumulating into that sum: the same mults, no block for the product.
-    Unchanged where SciPy's BLAS is not importable or the values are not NumPy arrays.
+    Unchanged where SciPy's BLAS is not importable, ``CHAINORDER_GEMM_ADD=0`` is set, or the
+    values are not NumPy arrays.
 
     Examples
     --------

@@ -13,22 +13,54 @@ same mults (GEMM's ``beta = 1`` adds, it does not multiply), no block of its own
 (seeds last for tangents, seeds first for adjoints, both C-contiguous). Otherwise it applies
 the rule to chunks of at most :data:`FALLBACK_SCALARS` scalars of result and adds each
 (slower, same numbers and mults, within the predicted memory).
+
+The environment variable ``CHAINORDER_GEMM_ADD=0`` turns the fusion off for programs
+compiled after it is set (:func:`gemm_add_available`), to measure what runs without SciPy
+in an environment that has it.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from chainorder.graph.ops import get_rule
 from chainorder.graph.ops.linalg import matrix_product_letters
 
-__all__ = ["FALLBACK_SCALARS", "gemm_add", "gemm_case"]
+__all__ = ["FALLBACK_SCALARS", "GEMM_ADD_ENV", "gemm_add", "gemm_add_available", "gemm_case"]
 
 #: Scalars of rule result per chunk where ``gemm_add`` cannot run its GEMM on views.
 FALLBACK_SCALARS = 4096
 
 
+#: Environment variable: ``"0"`` turns the fused GEMM off (see :func:`gemm_add_available`).
+GEMM_ADD_ENV = "CHAINORDER_GEMM_ADD"
+
+
+def gemm_add_available() -> bool:
+    """Whether programs compiled now fuse a product added into a held sum into one GEMM.
+
+    True where SciPy's BLAS imports and :data:`GEMM_ADD_ENV` is not ``"0"``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ[GEMM_ADD_ENV] = "0"
+    >>> gemm_add_available()
+    False
+    >>> del os.environ[GEMM_ADD_ENV]
+
+    Notes
+    -----
+    O(1) after SciPy's first import.
+    """
+    return _dgemm() is not None
+
+
 def _dgemm():
+    if os.environ.get(GEMM_ADD_ENV, "1").strip() == "0":
+        return None
     try:
         from scipy.linalg.blas import dgemm
     except ImportError:  # SciPy is optional: no fusion without it
@@ -119,7 +151,7 @@ def gemm_add(graph, ins, slots: list, xp=np) -> tuple:
     from chainorder.graph.instr import _as_adjoints, _as_tangents, _rule_sum
 
     info = ins.info
-    (slot, argnum), = ins.terms
+    ((slot, argnum),) = ins.terms
     src, dest = slots[slot], slots[info["into"]]
     way, g = info["way"], info["gemm"]
     d = graph.nx.nodes[ins.node]
@@ -142,16 +174,16 @@ def gemm_add(graph, ins, slots: list, xp=np) -> tuple:
     step = max(1, FALLBACK_SCALARS // max(size, 1))
     mults = 0
     for c0 in range(0, rows, step):
-        part = src[:, c0:c0 + step] if way == "jvp" else src[c0:c0 + step]
+        part = src[:, c0 : c0 + step] if way == "jvp" else src[c0 : c0 + step]
         if way == "jvp":
             res, m = _rule_sum(graph, ins, {slot: part}, lambda a: _as_tangents(a, shape_j, xp),
                                "jvp", xp)  # fmt: skip
-            view = dest[:, c0:c0 + step]
+            view = dest[:, c0 : c0 + step]
             view += xp.asarray(res).reshape(res.shape[0], -1).T
         else:
             res, m = _rule_sum(graph, ins, {slot: part}, lambda a: _as_adjoints(a, shape_j, xp),
                                "vjp", xp)  # fmt: skip
-            view = dest[c0:c0 + step]
+            view = dest[c0 : c0 + step]
             view += xp.asarray(res).reshape(res.shape[0], -1)
         mults += m
         del res
