@@ -40,9 +40,10 @@ def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
 
     Notes
     -----
-    One run of ``fn`` under the profiler (CPU) or with CUDA's peak statistics reset (which
-    resets them for the whole process). Raises what the profiler raises (e.g. when another
-    profiler is already running on the thread).
+    One run of ``fn`` under the profiler (CPU) or with CUDA's peak statistics reset (for the
+    whole process, on that device). Raises what the profiler raises; started while another
+    torch profiler runs, it ends that one (PyTorch does not nest them), which
+    :func:`measured_peak_bytes` declines to do.
     """
     peak = _peak(fn, device)
     return (peak or 0), MEMORY_SOURCES["cuda" if device.startswith("cuda") else "cpu"]
@@ -114,13 +115,13 @@ def _peak(fn: Callable[[], Any], device: str, strict: bool = False) -> int | Non
     """Peak bytes above the start while ``fn()`` runs; None when the CPU profiler saw none."""
     import torch
 
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
+    if device.startswith("cuda"):  # "cuda": the current device, "cuda:1": that one
+        torch.cuda.synchronize(device)
+        base = torch.cuda.memory_allocated(device)
+        torch.cuda.reset_peak_memory_stats(device)
         _call(fn, strict)
-        torch.cuda.synchronize()
-        return int(torch.cuda.max_memory_allocated() - base)
+        torch.cuda.synchronize(device)
+        return int(torch.cuda.max_memory_allocated(device) - base)
     from torch.profiler import ProfilerActivity, profile
 
     fd, path = tempfile.mkstemp(suffix=".json")
