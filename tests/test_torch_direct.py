@@ -1,6 +1,7 @@
 """The direct route of chainorder.torch (batched rules, one torch call per operation): exact
 against torch.func on the suite's cases and on random programs, the aten operations it
-dispatches (against the torch.func route's), its peak memory, and the 5 % tie rule."""
+dispatches (against the torch.func route's), its peak memory, and the 5 % tie rule without
+measured peaks (tests/test_torch_peaks.py: with them)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import chainorder.torch as ct  # noqa: E402
 from chainorder.frameworks.models import case_names, make_model  # noqa: E402
-from chainorder.frameworks.suite import torch_peak_bytes  # noqa: E402
 from chainorder.matfree import plan_matrix_free, pure_adjoint_plan, pure_tangent_plan  # noqa: E402
+from chainorder.torch.candidates import Candidate, tie_break  # noqa: E402
 from chainorder.torch.execute import run_plan  # noqa: E402
 from chainorder.torch.graph import build_chain, trace  # noqa: E402
-from chainorder.torch.jacobian import Candidate, _tie_break, program_of  # noqa: E402
+from chainorder.torch.jacobian import program_of  # noqa: E402
+from chainorder.torch.memory import torch_peak_bytes  # noqa: E402
 
 F64 = torch.float64
 F = torch.nn.functional
@@ -135,18 +137,20 @@ def test_direct_pure_sweeps_hold_no_more_than_torch_func(widths, mode) -> None:
     assert peak_mine >= mine.peak_bytes  # the schedule model's arrays are a lower bound
 
 
-def test_tie_within_five_percent_goes_to_the_smaller_predicted_peak() -> None:
+def test_unmeasured_tie_within_five_percent_goes_to_the_smaller_predicted_peak() -> None:
     plan = pure_tangent_plan(build_chain(trace(torch.nn.Linear(2, 2)), [torch.ones(2)]).links)
     fast = Candidate("jacrev", plan, 5000, "torch.func.jacrev", score=1.00)
     near = Candidate("direct-fwd", plan, 1000, "direct", score=1.04)
     far = Candidate("jacfwd", plan, 10, "torch.func.jacfwd", score=1.06)
-    assert _tie_break([fast, near, far], fast) is near
-    assert _tie_break([fast, far], fast) is fast
+    assert tie_break([fast, near, far], fast) is near
+    assert tie_break([fast, far], fast) is fast
     same = Candidate("optimal", plan, 5000, "direct", score=1.01)
-    assert _tie_break([same, fast], fast) is fast  # equal peaks: the fastest
+    assert tie_break([same, fast], fast) is fast  # equal peaks: the fastest
 
 
-def test_measured_choice_applies_the_tie_rule(monkeypatch) -> None:
+def test_tie_falls_back_to_predicted_peaks_when_the_profiler_is_taken(monkeypatch) -> None:
+    """Under the caller's own torch profiler the peaks cannot be measured (a second profiler
+    would end the caller's): the predicted peaks decide, and the reason says so."""
     net, x = _mlp([6, 32, 32, 40])
     jac = ct.jacobian(net, measure=True)
     planned = jac.plan_for(x)
@@ -165,8 +169,12 @@ def test_measured_choice_applies_the_tie_rule(monkeypatch) -> None:
     mod = sys.modules["chainorder.torch.jacobian"]  # (the package's name is the function)
     monkeypatch.setattr(jac, "_execute", execute)
     monkeypatch.setattr(mod.time, "process_time", lambda: ticks[0])
-    J = jac(x)
+    with torch.profiler.profile() as prof:
+        J = jac(x)
+    assert prof.profiler is not None  # the caller's profiler ran to its end
     assert jac.last.chosen == "jacfwd" and "smaller predicted peak" in jac.last.reason
+    assert "unavailable" in jac.last.reason and "another torch profiler" in jac.last.reason
+    assert all(c.measured_peak_bytes is None for c in planned.candidates)
     _close(J, net, x)
 
 

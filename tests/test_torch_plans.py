@@ -12,7 +12,6 @@ from torch.utils.flop_counter import flop_registry  # noqa: E402
 
 import chainorder.torch as ct  # noqa: E402
 from chainorder.frameworks.models import make_model  # noqa: E402
-from chainorder.frameworks.suite import torch_peak_bytes  # noqa: E402
 from chainorder.matfree import plan_matrix_free, pure_adjoint_plan, pure_tangent_plan  # noqa: E402
 from chainorder.torch.execute import (  # noqa: E402
     needed_cuts,
@@ -20,6 +19,7 @@ from chainorder.torch.execute import (  # noqa: E402
     transposed_tangent,
 )
 from chainorder.torch.graph import build_chain, trace  # noqa: E402
+from chainorder.torch.memory import torch_peak_bytes  # noqa: E402
 
 F64 = torch.float64
 

@@ -18,25 +18,24 @@ can be taken within each round; ``seconds`` and ``cpu_seconds`` are the best rou
 Peak memory, after timing, one more call each: PyTorch on CPU from the profiler's allocator
 events (``torch.profiler``, ``profile_memory=True``: the highest ``Total Allocated`` above the
 start), PyTorch on CUDA from ``torch.cuda.max_memory_allocated``; JAX from XLA's
-``memory_analysis()`` of the compiled function (``temp + output`` bytes).
+``memory_analysis()`` of the compiled function (``temp + output`` bytes). The PyTorch figures
+come from :func:`chainorder.torch.memory.torch_peak_bytes` (imported here).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
 import random
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainorder.frameworks.devices import devices_wanted as _devices
 from chainorder.frameworks.devices import full_float32_on_gpus, jax_device
 from chainorder.frameworks.models import Model, case_names, make_model
+from chainorder.torch.memory import torch_peak_bytes
 
 __all__ = [
     "METHODS",
@@ -111,67 +110,6 @@ def _require_torch() -> None:
             "the frameworks suite needs PyTorch (and JAX for its rows): "
             "pip install 'jacobian-chainorder[bench]'"
         )
-
-
-def torch_peak_bytes(fn: Callable[[], Any], device: str) -> tuple[int, str]:
-    """Peak bytes allocated by PyTorch while ``fn()`` runs, and how it was measured.
-
-    Examples
-    --------
-    >>> import torch
-    >>> peak, how = torch_peak_bytes(lambda: torch.ones(1000, dtype=torch.float64), "cpu")
-    >>> peak >= 8000, how
-    (True, 'torch.profiler CPU allocator')
-
-    Notes
-    -----
-    One run of ``fn`` under the profiler (CPU) or with CUDA's peak statistics reset.
-    """
-    import torch
-
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-        base = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        result = fn()
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - base
-        del result
-        return int(peak), "torch.cuda.max_memory_allocated"
-    from torch.profiler import ProfilerActivity, profile
-
-    fd, path = tempfile.mkstemp(suffix=".json")
-    os.close(fd)
-    try:
-        with _quiet_stderr():  # the profiler's C++ side prints start/stop lines
-            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-                result = fn()
-                del result
-            prof.export_chrome_trace(path)
-        with open(path, encoding="utf-8") as fh:
-            events = json.load(fh)["traceEvents"]
-    finally:
-        os.unlink(path)
-    memory = [e["args"] for e in events if e.get("name") == "[memory]"]
-    if not memory:
-        return 0, "torch.profiler CPU allocator"
-    start = memory[0]["Total Allocated"] - memory[0]["Bytes"]
-    return int(max(m["Total Allocated"] for m in memory) - start), "torch.profiler CPU allocator"
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _jax_peak(jitted: Any, x: Any) -> int | None:

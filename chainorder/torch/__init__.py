@@ -14,6 +14,9 @@ PyTorch is imported only when a function here runs (``pip install 'jacobian-chai
 - :mod:`~chainorder.torch.direct`: the direct route (one forward pass, batched sweeps).
 - :mod:`~chainorder.torch.execute`: running a plan (direct route, or ``jvp``/``vjp``/``vmap``).
 - :mod:`~chainorder.torch.jacobian`: the public function, planning, measuring.
+- :mod:`~chainorder.torch.candidates`: the candidates and the choice among timed ones (a time
+  tie goes to the smallest measured peak).
+- :mod:`~chainorder.torch.memory`: measured peak bytes of a call (CPU profiler, CUDA stats).
 - :mod:`~chainorder.torch.explain`: the text of ``.explain()``.
 """
 

@@ -4,7 +4,9 @@ Three parts: the segments of the traced program (operations, shapes, mults per s
 a VJP, tape), the plan that runs (its nodes: tangent sweeps, adjoint sweeps, diagonals, dense
 products) and the program that runs it, and every candidate's predicted mults, FLOPs, peak
 memory (the matrix-free schedule model of :mod:`chainorder.matfree.memory`, streamed setting)
-and program next to ``jacfwd`` and ``jacrev``, with the first call's timings when it measured.
+and program next to ``jacfwd`` and ``jacrev``, with the first call's timings when it measured
+and, for the candidates tied on time, the peak bytes measured in one more run (which decided
+the choice; see :mod:`chainorder.torch.candidates`).
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ def explain_text(jac: Any, planned: Any) -> str:
     lines.extend(plan.describe()[2:-1] if plan.comparison else plan.describe()[2:])
     lines.append(
         "candidates (predicted; peak: the plan's arrays in the chainorder.matfree schedule "
-        "model, PyTorch's temporaries come on top):"
+        "model, PyTorch's temporaries come on top; measured: the allocator's peak in one run, "
+        "for candidates tied on time):"
     )
     best = min(c.mults for c in planned.baselines.values()) or 1
     timed = {c.name: c for c in planned.candidates if c.seconds is not None}
@@ -79,9 +82,12 @@ def explain_text(jac: Any, planned: Any) -> str:
         if c.name in timed:
             t = timed[c.name]
             extra = f", timed {t.seconds:.4f} s wall, {t.cpu_seconds:.4f} s CPU"
+        measured = ""
+        if c.measured_peak_bytes is not None:
+            measured = f" predicted, {format_bytes(c.measured_peak_bytes)} measured"
         lines.append(
             f" {mark} {c.name:<10} {format_count(c.mults):>16} mults ({c.mults / best:.2f}×), "
-            f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}, "
+            f"{format_count(c.plan.flops)} FLOPs, peak {format_bytes(c.peak_bytes)}{measured}, "
             f"runs {c.program}{extra}"
         )
     direct = planned.candidate.program != "torch.func sweeps"
