@@ -187,3 +187,30 @@ def test_without_jax_one_line_names_the_extra(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "jax", None)
     with pytest.raises(ExecutionError, match=r"pip install 'jacobian-chainorder\[jax\]'"):
         cjax.jacobian(lambda x: x)
+
+
+def _xla_peak(g, x):
+    """temp + output bytes of XLA's compiled ``g`` (what the peak column reports)."""
+    mem = jax.jit(g).lower(x).compile().memory_analysis()
+    return int(mem.temp_size_in_bytes) + int(mem.output_size_in_bytes)
+
+
+def test_a_time_tie_goes_to_the_smaller_xla_peak_of_jacfwd_and_jacrev():
+    """The first-call rule (chainorder.ties): within 5 % of the fastest, the smaller of the
+    compiled programs' peaks, read here from jax.jit(jax.jacfwd/jacrev) independently."""
+    from chainorder.jax.api import choose_timed
+
+    f, x = make_case("wide_out", "float64", scale=32)  # jacrev holds the larger buffers
+    jac = cjax.jacobian(f, measure=False)
+    prep = jac.prepared(x)
+    fwd, rev = _xla_peak(jax.jacfwd(f), x), _xla_peak(jax.jacrev(f), x)
+    assert fwd * 1.01 < rev or rev * 1.01 < fwd  # the two differ: the tie has a winner
+    lean, heavy = ("forward", "reverse") if fwd < rev else ("reverse", "forward")
+    prep.timings = {heavy: 1.00e-4, lean: 1.04e-4}  # the heavier one 4 % faster: a tie
+    assert choose_timed(prep) == lean
+    prep.chosen = lean
+    assert "kept for its smaller XLA peak" in jac.explain()
+    prep.timings = {heavy: 1.00e-4, lean: 1.06e-4}  # 6 %: no tie, the fastest kept
+    assert choose_timed(prep) == heavy
+    prep.chosen = heavy
+    assert "a tie" not in jac.explain()

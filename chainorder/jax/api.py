@@ -20,13 +20,9 @@ from chainorder.errors import DtypeError, ExecutionError, SpecError, SpecTypeErr
 from chainorder.jax.planning import Candidate, candidates, check_method, make_plans, to_time
 from chainorder.jax.program import Program
 from chainorder.jax.segments import Segment
+from chainorder.ties import PEAK_EQUAL, TIME_TIE, leanest_of_ties
 
-__all__ = ["MEMORY_TIE", "TIME_TIE", "JaxJacobian", "Prepared", "choose_timed", "jacobian"]
-
-#: Timed candidates within this factor of the fastest count as near-tied ...
-TIME_TIE = 1.03
-#: ... and a near-tie goes to the leaner plan only if it needs at most this fraction of the memory.
-MEMORY_TIE = 0.9
+__all__ = ["PEAK_EQUAL", "TIME_TIE", "JaxJacobian", "Prepared", "choose_timed", "jacobian"]
 
 
 @dataclass
@@ -222,9 +218,10 @@ class JaxJacobian:
 
 
 def choose_timed(prep: Prepared) -> str:
-    """The fastest timed candidate, unless one within 3 % of its time allocates at least 10 %
-    less (XLA's figures): then that one (a near-tie in time goes to clearly less memory, never
-    to a fraction of a percent of it).
+    """The fastest timed candidate, or on a time tie the leanest: among the candidates within
+    5 % of the fastest (:data:`TIME_TIE`), the one whose compiled program XLA says allocates
+    least (``memory_analysis()``), the fastest of those within 1 % of that (:data:`PEAK_EQUAL`);
+    the rule of :mod:`chainorder.ties`, which chainorder.torch follows with measured peaks.
 
     Examples
     --------
@@ -237,15 +234,13 @@ def choose_timed(prep: Prepared) -> str:
 
     Notes
     -----
-    O(timed candidates).
+    O(timed candidates), plus one XLA compilation (cached) per tied candidate.
     """
     from chainorder.jax.timing import xla_figures
+    from chainorder.ties import time_ties
 
-    fastest = min(prep.timings, key=prep.timings.__getitem__)
-    close = [k for k, t in prep.timings.items() if t <= TIME_TIE * prep.timings[fastest]]
-    lean = min(close, key=lambda k: (xla_figures(prep, k).peak_bytes, prep.timings[k]))
-    peak = xla_figures(prep, lean).peak_bytes
-    return lean if peak <= MEMORY_TIE * xla_figures(prep, fastest).peak_bytes else fastest
+    peaks = {k: xla_figures(prep, k).peak_bytes for k in time_ties(prep.timings, TIME_TIE)}
+    return leanest_of_ties(prep.timings, peaks, TIME_TIE, PEAK_EQUAL)
 
 
 def jacobian(

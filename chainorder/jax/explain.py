@@ -122,7 +122,7 @@ def explain_text(prep: Any) -> str:
         timed = ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in prep.timings.items())
         out.append(
             f"timed on the first call (best of 2 to 5 interleaved runs, compiled): {timed}; "
-            f"kept {chosen.name}"
+            f"kept {chosen.name}{_tie_note(prep)}"
         )
     unknown = tuple(dict.fromkeys(u for s in segs for u in s.cost.unknown))
     if unknown:
@@ -130,3 +130,19 @@ def explain_text(prep: Any) -> str:
             "unknown primitives, priced as dense Jacobians (an upper bound): " + ", ".join(unknown)
         )
     return "\n".join(out)
+
+
+def _tie_note(prep: Any) -> str:
+    """Why a timed choice fell where it did when candidates tied on time (else nothing)."""
+    from chainorder.jax.timing import xla_figures
+    from chainorder.ties import TIME_TIE, time_ties
+
+    near = time_ties(prep.timings, TIME_TIE)
+    if len(near) < 2:
+        return ""
+    fastest, kept = near[0], prep.chosen
+    peak = {k: format_bytes(xla_figures(prep, k).peak_bytes) for k in near}
+    lead = f" ({len(near)} within {TIME_TIE - 1:.0%} of the fastest: a tie"
+    if kept == fastest:
+        return f"{lead}, the fastest kept: its XLA peak {peak[kept]} is within 1% of the smallest)"
+    return f"{lead}, {kept} kept for its smaller XLA peak, {peak[kept]} vs {peak[fastest]})"

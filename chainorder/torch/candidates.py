@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chainorder import ties
 from chainorder.matfree.plan import MatrixFreePlan
 from chainorder.units import format_bytes
 
 __all__ = ["PEAK_EQUAL", "TIE", "Candidate", "choice_reason", "tie_break", "tied"]
 
-#: Timed candidates within this factor of the fastest are a tie: the smaller peak wins.
-TIE = 1.05
+#: Timed candidates within this factor of the fastest are a tie: the smaller peak wins
+#: (:data:`chainorder.ties.TIME_TIE`, the rule chainorder.jax follows too).
+TIE = ties.TIME_TIE
 #: Tied candidates whose peaks are within this factor of the smallest peak count as equal
-#: (1 %): the fastest of them is kept.
-PEAK_EQUAL = 1.01
+#: (1 %): the fastest of them is kept (:data:`chainorder.ties.PEAK_EQUAL`).
+PEAK_EQUAL = ties.PEAK_EQUAL
 
 
 @dataclass
@@ -98,9 +100,10 @@ def tie_break(timed: list[Candidate], fastest: Candidate) -> Candidate:
     """
     near = tied(timed, fastest)
     measured = all(c.measured_peak_bytes is not None for c in near)
-    low = min(_peak(c, measured) for c in near)
-    equal = [c for c in near if _peak(c, measured) <= PEAK_EQUAL * low]
-    return min(equal, key=lambda c: (c.score, c is not fastest))
+    by_name = {c.name: c for c in sorted(near, key=lambda c: c is not fastest)}
+    seconds = {k: c.score for k, c in by_name.items() if c.score is not None}
+    peaks = {k: _peak(c, measured) for k, c in by_name.items()}
+    return by_name[ties.leanest_of_ties(seconds, peaks, TIE, PEAK_EQUAL)]
 
 
 def choice_reason(
