@@ -6,7 +6,6 @@ process clock that advances by a set score per run), never by timing."""
 
 from __future__ import annotations
 
-import sys
 from itertools import pairwise
 
 import pytest
@@ -93,10 +92,14 @@ def _scored(monkeypatch, jac, scores):
         runs[c.name] = runs.get(c.name, 0) + 1
         return out
 
-    mod = sys.modules["chainorder.torch.jacobian"]  # (the package's name is the function)
     monkeypatch.setattr(jac, "_execute", execute)
-    monkeypatch.setattr(mod.time, "process_time", lambda: ticks[0])
+    monkeypatch.setattr(cand.time, "process_time", lambda: ticks[0])
+    monkeypatch.setattr(cand, "TIMING_BUDGET", float("inf"))  # every round runs
     return runs
+
+
+#: runs of a candidate on the first call: one untimed, then the timed rounds (no peak measured)
+RUNS = 1 + cand.TIMED_ROUNDS
 
 
 def _runner_peak(jac, c, planned, x) -> int:
@@ -150,7 +153,7 @@ def test_the_smaller_measured_peak_wins_over_a_smaller_predicted_one(monkeypatch
     best, worst = by_measured[0], by_measured[-1]
     assert peaks[worst.name] > PEAK_EQUAL * peaks[best.name]
     J = jac(x)
-    assert all(runs[c.name] == 3 for c in planned.candidates)  # timed twice + measured once
+    assert all(runs[c.name] == RUNS + 1 for c in planned.candidates)  # and measured once
     # the rule, from the independently measured peaks: the fastest of those within 1 % of the
     # smallest; the predicted peaks (the old rule) would have kept ``worst``
     equal = [c for c in planned.candidates if peaks[c.name] <= PEAK_EQUAL * peaks[best.name]]
@@ -176,17 +179,41 @@ def test_a_candidate_outside_the_tie_is_not_measured_and_not_rerun(monkeypatch) 
     for c in planned.candidates:
         tied = c.name in (first, second)
         assert (c.measured_peak_bytes is not None) == tied, c.name
-        assert runs[c.name] == (3 if tied else 2), c.name
+        assert runs[c.name] == RUNS + tied, c.name
     torch.testing.assert_close(J, torch.func.jacrev(net)(x), rtol=1e-10, atol=1e-12)
     # the fastest alone: no extra run and no measured peak at all
     jac2 = ct.jacobian(net, measure=True)
     planned2 = jac2.plan_for(x)
     runs2 = _scored(monkeypatch, jac2, {n: 3.0 for n in names} | {first: 1.0})
     jac2(x)
-    assert all(runs2[n] == 2 for n in names)
+    assert all(runs2[n] == RUNS for n in names)
     assert all(c.measured_peak_bytes is None for c in planned2.candidates)
     assert planned2.chosen == first and planned2.reason == "timed on the first call, fastest kept"
     # later calls take the per-call path: no timing, no measuring
     runs2.clear()
     torch.testing.assert_close(jac2(x), J, rtol=1e-12, atol=1e-12)
     assert runs2 == {}
+
+
+def test_time_rounds_keeps_the_best_interleaved_run_within_the_budget(monkeypatch) -> None:
+    """Every run advances a fake CPU clock by a scripted duration: each candidate's score is
+    its smallest; the order alternates; the rounds stop once the wall budget is spent."""
+    plan = _plan()
+    cands = [Candidate("a", plan, 1), Candidate("b", plan, 1)]
+    durations = {"a": iter([5.0, 2.0, 4.0, 9.0, 3.0]), "b": iter([1.5, 7.0, 2.5, 8.0, 6.0])}
+    clock, order = [0.0], []
+
+    def run(c):
+        order.append(c.name)
+        clock[0] += next(durations[c.name])
+
+    monkeypatch.setattr(cand.time, "process_time", lambda: clock[0])
+    monkeypatch.setattr(cand, "TIMING_BUDGET", float("inf"))
+    cand.time_rounds(cands, run, None)
+    assert order == ["a", "b", "b", "a", "a", "b", "b", "a", "a", "b"]
+    assert [c.score for c in cands] == [2.0, 1.5] == [c.cpu_seconds for c in cands]
+    monkeypatch.setattr(cand, "TIMING_BUDGET", 0.0)  # spent after the first round
+    order.clear()
+    durations = {"a": iter([5.0]), "b": iter([1.5])}
+    cand.time_rounds(cands, run, None)
+    assert order == ["a", "b"] and [c.score for c in cands] == [5.0, 1.5]

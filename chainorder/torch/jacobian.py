@@ -16,9 +16,11 @@ has batched rules, ``direct-fwd`` / ``direct-rev`` (the same pure sweeps on the 
 different program). **Measuring** (issue 12, point 3): with ``measure=None`` the first call
 times every distinct candidate predicted within 20 % of the cheapest (if there are two or more;
 on a GPU, where small Jacobians are bound by kernel launches rather than mults, every distinct
-one) twice, the second run counting (the first sets up: imports, functorch's caches, a GPU's
-kernels), checks that their Jacobians agree, and keeps the fastest (by the process's CPU time
-on CPU, so that other jobs on the machine do not decide; by the wall clock on a GPU); timed
+one): each runs once untimed (the run sets up: imports, functorch's caches, a GPU's kernels)
+and the Jacobians are checked to agree, then they are timed in up to :data:`TIMED_ROUNDS`
+interleaved rounds (fewer once :data:`TIMING_BUDGET` is spent), the best run of each counting
+(:func:`time_rounds`), and the fastest is kept (by the process's CPU time on CPU, so that
+other jobs on the machine do not decide; by the wall clock on a GPU); timed
 candidates within 5 % (:data:`TIE`) of the fastest are a tie: each tied candidate runs once
 more with its peak memory measured (:func:`chainorder.torch.memory.measured_peak_bytes`: the
 CPU allocator through the torch profiler, ``torch.cuda.max_memory_allocated`` on CUDA) and the
@@ -34,14 +36,21 @@ predicted mults and memory of each candidate and the timings.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chainorder.errors import JacobianMismatchError, SpecError
 from chainorder.matfree.plan import MatrixFreePlan
-from chainorder.torch.candidates import PEAK_EQUAL, TIE, Candidate, choice_reason, tie_break, tied
+from chainorder.torch.candidates import (
+    PEAK_EQUAL,
+    TIE,
+    Candidate,
+    choice_reason,
+    tie_break,
+    tied,
+    time_rounds,
+)
 
 __all__ = [
     "MEASURE_WITHIN",
@@ -267,41 +276,35 @@ class TorchJacobian:
         return self._runner(c, planned)(*args)
 
     def _measure(self, planned: Planned, args: tuple[Any, ...]) -> Any:
+        """Time the candidates (:func:`time_rounds`), keep one (:func:`tie_break`, the tied
+        ones' peaks measured first) and return the first candidate's Jacobian."""
         from chainorder.measure import tolerance
 
         planned.chain.forward(args, frozenset({0}))  # warm-up, not timed
-        # on CPU the process's CPU time decides (other jobs on the machine do not count),
-        # on a GPU the wall clock
-        on_cpu = not getattr(args[self.argnums], "is_cuda", False)
-        first = fastest = None
-        for c in planned.candidates:
-            for _ in range(2):  # the first run sets up (imports, functorch, a GPU's kernels)
-                _sync(args[self.argnums])
-                start, cpu = time.perf_counter(), time.process_time()
-                J = self._execute(c, planned, args)
-                _sync(args[self.argnums])
-                seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
-            c.seconds, c.cpu_seconds = seconds, cpu_seconds
-            c.score = c.cpu_seconds if on_cpu else c.seconds
+        first: Any = None
+        scale = 1.0
+        for c in planned.candidates:  # one untimed run each: set-up, and the results agree
+            J = self._execute(c, planned, args).detach()
             if first is None:
-                first, scale = J.detach(), float(J.detach().abs().max()) or 1.0
-            diff = float((J.detach() - first).abs().max()) / scale
+                first, scale = J, float(J.abs().max()) or 1.0
+                continue
+            diff = float((J - first).abs().max()) / scale
             if diff > 100 * tolerance(planned.dtype):
                 raise JacobianMismatchError(
                     f"plans {c.name} and {planned.candidates[0].name} disagree: max difference "
                     f"{diff:.3g} of the largest entry; is the program a pure function?"
                 )
-            if fastest is None or c.score < fastest[0].score:
-                fastest = (c, J)
             del J
-        assert fastest is not None
-        near = tied(planned.candidates, fastest[0])
+        x = args[self.argnums]
+        time_rounds(planned.candidates, lambda c: self._execute(c, planned, args), x)
+        fastest = min(planned.candidates, key=lambda c: c.score)
+        near = tied(planned.candidates, fastest)
         unavailable = self._measure_peaks(near, planned, args) if len(near) > 1 else None
-        keep = tie_break(planned.candidates, fastest[0])
-        planned.chosen, ref = keep.name, fastest[1]
+        keep = tie_break(planned.candidates, fastest)
+        planned.chosen = keep.name
         planned.measured = True
-        planned.reason = choice_reason(keep, fastest[0], near, unavailable)
-        return ref
+        planned.reason = choice_reason(keep, fastest, near, unavailable)
+        return first
 
     def _measure_peaks(
         self, near: list[Candidate], planned: Planned, args: tuple[Any, ...]
@@ -331,13 +334,6 @@ class TorchJacobian:
         if planned is None:
             raise SpecError("nothing planned yet: call the function once or pass example args")
         return explain_text(self, planned)
-
-
-def _sync(x: Any) -> None:
-    if getattr(x, "is_cuda", False):
-        import torch
-
-        torch.cuda.synchronize(x.device)
 
 
 def jacobian(
