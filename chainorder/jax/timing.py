@@ -5,10 +5,11 @@
 :func:`xla_figures` reads XLA's ``cost_analysis()`` FLOPs and ``memory_analysis()`` bytes of
 that compiled function (what ``explain()`` shows and the tests check the predictions against);
 :func:`time_candidates` runs point 3 of issue 12: each candidate is run once to warm up, then
-timed ``repeats`` times with ``block_until_ready``, the candidates interleaved so that a noisy
-machine affects them alike, each timed run right after an untimed run of the same candidate;
-the best time of each counts. Inside a trace (``jax.jit`` of the
-Jacobian) the timed runs use random arrays of the call's shapes and dtypes.
+timed ``repeats`` times with ``block_until_ready``, the candidates interleaved (the order
+reversed every other round) so that a noisy machine affects them alike, each timed run of a
+short candidate right after an untimed run of the same one; the best time of each counts.
+Inside a trace (``jax.jit`` of the Jacobian) the timed runs use random arrays of the call's
+shapes and dtypes.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def time_candidates(
     """
     import jax
 
-    leaves = concrete_args(args)
+    leaves, order = concrete_args(args), list(names)
     with jax.ensure_compile_time_eval():
         runs = {name: compiled_plan(prep, name) for name in names}
         for c in runs.values():
@@ -162,7 +163,7 @@ def time_candidates(
         best = {name: float("inf") for name in names}
         start = time.perf_counter()
         for r in range(repeats):
-            for name in names:
+            for name in order if r % 2 == 0 else order[::-1]:  # no one always goes first
                 if best[name] < 0.05:  # a short run: the same function first, untimed
                     jax.block_until_ready(runs[name](*leaves))
                 t0 = time.perf_counter()
