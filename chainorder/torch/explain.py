@@ -81,7 +81,7 @@ def explain_text(jac: Any, planned: Any) -> str:
         extra = ""
         if c.name in timed:
             t = timed[c.name]
-            extra = f", timed {t.seconds:.4f} s wall, {t.cpu_seconds:.4f} s CPU"
+            extra = f", timed {t.seconds:.4f} s wall, {t.cpu_seconds:.4f} s CPU (best run)"
         measured = ""
         if c.measured_peak_bytes is not None:
             measured = f" predicted, {format_bytes(c.measured_peak_bytes)} measured"
