@@ -76,10 +76,11 @@ NOTES = """### Notes on method
   tolerance 1e-4 in float32, 1e-9 in float64) before its time counts.
 - `chainorder.torch auto` is `chainorder.torch.jacobian(model)`, `jax.jit(chainorder.jax)` is
   `jax.jit(chainorder.jax.jacobian(f))`: the first call (warm-up, not timed) plans and, where
-  the plan predicts candidates within 20 % of each other, times each and keeps the fastest
-  (torch: candidates within 5 % of the fastest run once more with their peak measured, and
-  the smallest measured peak wins); the timed calls run the kept plan (torch: a signature
-  look-up, then the plan's runner).
+  the plan predicts candidates within 20 % of each other, times each (best of up to 5
+  interleaved rounds) and keeps the fastest; candidates within 5 % of the fastest are a tie
+  that the smallest peak wins (`chainorder.ties`; torch: each tied candidate runs once more
+  with its peak measured; JAX: XLA's `memory_analysis()` of each compiled candidate); the
+  timed calls run the kept plan (torch: a signature look-up, then the plan's runner).
   Where the plan is one pure sweep, the plan column says `= torch.func.jacrev itself` (or
   jacfwd, jax.jacrev, jax.jacfwd): the row runs the framework's own function (for JAX the
   same jaxpr, tested), so its ratio is the same program timed twice.
