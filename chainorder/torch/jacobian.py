@@ -284,11 +284,11 @@ class TorchJacobian:
         first: Any = None
         scale = 1.0
         for c in planned.candidates:  # one untimed run each: set-up, and the results agree
-            J = self._execute(c, planned, args).detach()
+            J = self._execute(c, planned, args)
             if first is None:
-                first, scale = J, float(J.abs().max()) or 1.0
+                first, scale = J, float(J.detach().abs().max()) or 1.0
                 continue
-            diff = float((J - first).abs().max()) / scale
+            diff = float((J.detach() - first.detach()).abs().max()) / scale
             if diff > 100 * tolerance(planned.dtype):
                 raise JacobianMismatchError(
                     f"plans {c.name} and {planned.candidates[0].name} disagree: max difference "
