@@ -79,9 +79,8 @@ def _refuse_as_cupy_does(func: Any, args: tuple, kwargs: dict) -> None:
     if func is np.linalg.solve and len(args) == 2:
         a, b = (np.shape(x._a if isinstance(x, ndarray) else x) for x in args)
         if len(a) > 2 and len(b) > 2 and a[:-2] != b[:-2]:
-            raise ValueError(
-                "a must have (..., M, M) shape and b must have (..., M, K) for multidimensional b"
-            )
+            raise ValueError("a must have (..., M, M) shape and b must have (..., M, K) for "
+                             "multidimensional b")
 
 
 class ndarray:  # CuPy's name
@@ -180,8 +179,7 @@ class _UFunc:
     def __getattr__(self, name: str) -> Any:  # reduce, accumulate, at, outer
         if name == "at":  # cupy.add.at(device, index, values): in place, on the device
             return lambda a, index, values=None: self._uf.at(
-                a._a, _index(index), *(() if values is None else (_unwrap(values),))
-            )
+                a._a, _index(index), *(() if values is None else (_unwrap(values),)))
         return lambda *args, **kwargs: _call(getattr(self._uf, name), args, kwargs)
 
 
@@ -220,11 +218,8 @@ def module() -> types.ModuleType:
     """
     cp = _namespace(np, "cupy")
     cp.ndarray = ndarray  # type: ignore[attr-defined]
-    cp.asarray = lambda a, dtype=None: (
-        a
-        if isinstance(a, ndarray) and dtype is None
-        # type: ignore[attr-defined]
-        else (ndarray(np.array(a._a if isinstance(a, ndarray) else a, dtype=dtype)))
+    cp.asarray = lambda a, dtype=None: a if isinstance(a, ndarray) and dtype is None else (  # type: ignore[attr-defined]
+        ndarray(np.array(a._a if isinstance(a, ndarray) else a, dtype=dtype))
     )
     cp.array = cp.asarray  # type: ignore[attr-defined]
     cp.asnumpy = lambda a: a.get() if isinstance(a, ndarray) else np.asarray(a)  # type: ignore[attr-defined]
@@ -233,3 +228,4 @@ def module() -> types.ModuleType:
     cp.broadcast_to = _broadcast_to  # type: ignore[attr-defined]
     cp.fake = True  # type: ignore[attr-defined]
     return cp
+

@@ -78,8 +78,7 @@ def test_node_shapes_are_computed_once_per_plan(monkeypatch: pytest.MonkeyPatch)
     comparison_table({"optimal": p})
     rng = np.random.default_rng(0)
     js = [
-        rng.standard_normal(link.shape)
-        if link.structure.value == "dense"
+        rng.standard_normal(link.shape) if link.structure.value == "dense"
         else rng.standard_normal(link.rows)
         for link in p.chain.links
     ]
@@ -141,12 +140,8 @@ def test_ten_thousand_link_plan_parses_with_default_limits(tmp_path) -> None:
         )
         assert out.stdout.strip() == str(2 * 10_000 - 1)
     target = tmp_path / "p.json"
-    assert (
-        run(
-            "plan", "--dims", ",".join(map(str, dims)), "--mode", "forward", "--save", str(target)
-        ).exit_code
-        == 0
-    )
+    assert run("plan", "--dims", ",".join(map(str, dims)), "--mode", "forward",
+               "--save", str(target)).exit_code == 0
     p = Plan.from_json(target.read_text())
     assert p.mode.value == "forward" and p.mults == forward_mults_closed_form(dims)
 
@@ -306,26 +301,8 @@ def test_progress_bar_stays_hidden_for_quick_plans(monkeypatch) -> None:
         assert progress is None
 
 
-_ODD_VALUES = [
-    None,
-    1,
-    -1,
-    1.5,
-    "x",
-    [],
-    {},
-    [1],
-    [[1]],
-    True,
-    "[[3,2],1]",
-    [3, 2, 0, 1, 0],
-    {"dims": [1, 2]},
-    {"dims": "a"},
-    "float128",
-    "int32",
-    "[" * 50,
-    10**40,
-]
+_ODD_VALUES = [None, 1, -1, 1.5, "x", [], {}, [1], [[1]], True, "[[3,2],1]", [3, 2, 0, 1, 0],
+               {"dims": [1, 2]}, {"dims": "a"}, "float128", "int32", "[" * 50, 10**40]
 
 
 def test_every_field_of_a_plan_document_is_checked() -> None:

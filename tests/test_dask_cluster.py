@@ -118,16 +118,13 @@ def test_validate_on_a_given_scheduler_uses_its_workers_and_limits():
     # run waits forever (dask_client sets the same for its own thread workers)
     keys = ("target", "spill", "pause", "terminate")
     no_pause = {f"distributed.worker.memory.{k}": False for k in keys}
-    with (
-        dask.config.set(no_pause),
-        distributed.LocalCluster(
-            n_workers=1,
-            threads_per_worker=2,
-            processes=False,
-            memory_limit="768MiB",
-            dashboard_address=":0",
-        ) as cluster,
-    ):
+    with dask.config.set(no_pause), distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        memory_limit="768MiB",
+        dashboard_address=":0",
+    ) as cluster:
         r = validate_dask("20,30,10", scheduler=cluster.scheduler_address)
     assert r.workers == 1 and r.threads_per_worker == 2 and r.ok
     assert r.memory_limits == (768 * 2**20,)

@@ -77,13 +77,9 @@ def test_jacobian_keeps_device_values_on_the_device(cp, case: str, method: str) 
     jf = chainorder.jacobian(f, argnums=argnums, method=method)
     rng = np.random.default_rng(1)
     for call in range(2):  # the first call (trace on host copies) and the replay
-        host = (
-            args
-            if call == 0
-            else tuple(
-                a + 0.01 * rng.standard_normal(np.shape(a)) if i in wrt else a
-                for i, a in enumerate(args)
-            )
+        host = args if call == 0 else tuple(
+            a + 0.01 * rng.standard_normal(np.shape(a)) if i in wrt else a
+            for i, a in enumerate(args)
         )
         want = chainorder.jacobian(f, argnums=argnums, method=method)(*host)
         dev = tuple(cp.asarray(a) if isinstance(a, np.ndarray) else a for a in host)

@@ -24,6 +24,8 @@ def _attention(x, Wq, Wk, Wv):
     return (e / e.sum(axis=-1, keepdims=True)) @ v
 
 
+
+
 def test_a_sweep_within_the_near_tie_is_chosen_over_an_elimination() -> None:
     rng = np.random.default_rng(0)
     jf = chainorder.grad(_kernel, argnums=(0, 1))
@@ -47,6 +49,4 @@ def test_outside_a_near_tie_the_least_score_wins_and_inside_the_leaner_program()
     for r in rows:  # nothing in the tie beats the chosen row by kind, then by memory
         if row_score(r) <= (1 + NEAR_TIE) * least:
             assert (not chosen.method.is_sweep, chosen.peak_bytes) <= (
-                not r.method.is_sweep,
-                r.peak_bytes,
-            )
+                not r.method.is_sweep, r.peak_bytes)

@@ -114,7 +114,6 @@ def test_cut_vertices_and_blocks() -> None:
 def test_markowitz_on_scalar_vertices_takes_the_cheapest_vertex() -> None:
     """Each step costs at least the classical degree (one mult per product of non-unit
     partials; forming an original partial may cost more) and Markowitz takes the cheapest."""
-
     def f(x, y):
         a = x * y
         b = np.sin(a)

@@ -123,7 +123,8 @@ def test_gemm_add_fallback_in_chunks_is_the_same_jacobian_mults_and_memory(
         monkeypatch.undo()
         for m in (fast, slow):
             np.testing.assert_allclose(m.result, ref, rtol=1e-12, atol=1e-12)
-            assert abs(m.peak_bytes - prog.predicted_peak_bytes) <= (0.1 * m.peak_bytes + 64 * 1024)
+            assert abs(m.peak_bytes - prog.predicted_peak_bytes) <= (
+                0.1 * m.peak_bytes + 64 * 1024)
         assert prog.last_mults == prog.predicted_mults
 
 

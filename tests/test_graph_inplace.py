@@ -193,10 +193,8 @@ def test_a_transposed_factor_read_only_by_rules_is_kept_as_a_view(name, which, o
     assert prog.last_mults == prog.predicted_mults == row.mults
 
 
-@pytest.mark.parametrize(
-    "method",
-    ["forward", "reverse", "elimination:forward", "elimination:reverse", "elimination:markowitz"],
-)
+@pytest.mark.parametrize("method", ["forward", "reverse", "elimination:forward",
+                                    "elimination:reverse", "elimination:markowitz"])
 def test_the_jacobian_is_left_uninitialised_only_when_every_block_is_written(method) -> None:
     x, y = RNG.standard_normal(3), RNG.standard_normal(2)
     partial = trace(lambda x, y: (np.sin(x), y * 3.0), x, y, wrt=[0, 1])  # zero blocks
@@ -227,11 +225,8 @@ def test_every_slot_is_dropped_at_its_last_read() -> None:
                     later = [j for j in prog[k + 1 :] if any(t == s for t, _ in j.terms)
                              or j.info.get("into") == s]  # fmt: skip
                     assert not later, (name, row.name, k, s)
-                    reads = [
-                        j
-                        for j, i in enumerate(prog[: k + 1])
-                        if any(t == s for t, _ in i.terms) or i.info.get("into") == s
-                    ]
+                    reads = [j for j, i in enumerate(prog[: k + 1])
+                             if any(t == s for t, _ in i.terms) or i.info.get("into") == s]
                     assert not reads or reads[-1] == k, (name, row.name, k, s)
 
 

@@ -36,12 +36,8 @@ def random_chain(rng: np.random.Generator, n_links: int) -> list:
         elif r < 0.35:
             link = dense(int(rng.integers(1, 31)), width)
         else:
-            link = custom(
-                int(rng.integers(1, 31)),
-                width,
-                int(rng.integers(0, 400)),
-                int(rng.integers(0, 400)),
-            )
+            link = custom(int(rng.integers(1, 31)), width, int(rng.integers(0, 400)),
+                          int(rng.integers(0, 400)))
         if rng.random() < 0.1:
             link = link.with_given()
         links.append(link)
@@ -106,9 +102,8 @@ def test_expanded_plan_executes_to_the_explicit_jacobian(seed):
     x = net.random_input(seed)
     reference = net.jacobian(x)
     for setting in ("streamed", "given"):
-        np.testing.assert_allclose(
-            execute(plan, net, x, setting=setting), reference, rtol=1e-11, atol=1e-12
-        )
+        np.testing.assert_allclose(execute(plan, net, x, setting=setting), reference,
+                                   rtol=1e-11, atol=1e-12)
 
 
 def test_long_chain_plans_beyond_the_dp_limit():

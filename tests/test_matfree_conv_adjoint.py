@@ -60,7 +60,9 @@ geometries = st.builds(
     seed=st.integers(0, 10_000),
     seeds_last=st.booleans(),
 )
-def test_vjp_equals_explicit_jacobian_transpose_product(geo, seeds, block, dtype, seed, seeds_last):
+def test_vjp_equals_explicit_jacobian_transpose_product(
+    geo, seeds, block, dtype, seed, seeds_last
+):
     rng = np.random.default_rng(seed)
     g = ConvGeometry(*geo)
     conv = Conv2d.random(g, rng, dtype=dtype)

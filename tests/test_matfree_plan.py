@@ -184,8 +184,7 @@ def test_every_plan_computes_the_explicit_product(seed: int) -> None:
     links = _chain(100 + seed, 1 + seed % 4)
     rng = np.random.default_rng(seed)
     mats = [
-        np.diag(rng.standard_normal(link.rows))
-        if link.diagonal
+        np.diag(rng.standard_normal(link.rows)) if link.diagonal
         else rng.standard_normal(link.shape)
         for link in links
     ]

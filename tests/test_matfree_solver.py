@@ -96,13 +96,8 @@ def test_dp_equals_minimum_over_every_plan_object(L: int, seed: int) -> None:
     assert len(plans) == brute_force(links)[1]
     assert solve_matrix_free(links).mults == min(p.mults for p in plans)
     assert given_matrix_plan(links).mults == min(
-        p.mults
-        for p in plans
-        if p.actions
-        <= {"dense", "given", "diagonal"}
-        | (
-            {"tangent", "adjoint"}
-            if all(n.lo == n.hi or n.action == "dense" for n in p.nodes)
+        p.mults for p in plans if p.actions <= {"dense", "given", "diagonal"} | (
+            {"tangent", "adjoint"} if all(n.lo == n.hi or n.action == "dense" for n in p.nodes)
             else set()
         )
     )
