@@ -11,7 +11,13 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import chainorder.torch as ct  # noqa: E402
-from chainorder.errors import SpecError, TraceError, UnsupportedOperationError  # noqa: E402
+from chainorder.errors import (  # noqa: E402
+    DtypeError,
+    SpecError,
+    SpecTypeError,
+    TraceError,
+    UnsupportedOperationError,
+)
 from chainorder.frameworks.models import case_names, make_model  # noqa: E402
 from chainorder.torch.candidates import tie_break  # noqa: E402
 
@@ -163,8 +169,13 @@ def test_untraceable_and_unsupported_programs() -> None:
         ct.jacobian(lambda x: (x * 2, x * 3))(torch.ones(3))
     with pytest.raises(UnsupportedOperationError, match="cumsum"):
         ct.jacobian(lambda x: torch.cumsum(x, 0))(torch.ones(3))
-    with pytest.raises(TraceError, match="floating-point"):
-        ct.jacobian(lambda x: x * 2)(torch.ones(3, dtype=torch.int64))
+    for dtype in (torch.int64, torch.bfloat16, torch.complex64):  # one line, the fix named
+        with pytest.raises(DtypeError, match=r"has dtype \w+; .* float16, float32, float64.*cast"):
+            ct.jacobian(lambda x: x * 2)(torch.ones(3, dtype=dtype))
+    with pytest.raises(TraceError, match="floating tensor, got list"):
+        ct.jacobian(lambda x: x * 2)([1.0, 2.0])
+    with pytest.raises(SpecTypeError, match="a function or a module"):
+        ct.jacobian(3)
     with pytest.raises(SpecError, match="nothing planned"):
         ct.jacobian(torch.nn.Linear(2, 2)).explain()
     drop = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))

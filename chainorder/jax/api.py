@@ -143,7 +143,8 @@ class JaxJacobian:
         for dt in (*dtypes, *out_dtypes):
             if not is_inexact(dt) or jnp.issubdtype(dt, jnp.complexfloating):
                 raise DtypeError(
-                    f"chainorder.jax.jacobian differentiates real floating arrays; got {dt}"
+                    "chainorder.jax.jacobian differentiates float16, float32 and float64 "
+                    f"arrays; got {dt} (cast it, e.g. x.astype(jnp.float32))"
                 )
         if not wrt:
             raise SpecError("the differentiated arguments hold no arrays")

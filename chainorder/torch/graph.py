@@ -20,11 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chainorder.errors import SpecError, TraceError
+from chainorder.errors import DtypeError, SpecError, TraceError
 from chainorder.matfree.links import LinkCost, custom, elementwise
 from chainorder.torch.pricing import OpCost, price_node
 
-__all__ = ["Segment", "TorchChain", "build_chain", "trace"]
+__all__ = ["DTYPES", "Segment", "TorchChain", "build_chain", "trace"]
+
+#: The dtypes of the differentiated argument (those the cost model knows the bytes of).
+DTYPES: tuple[str, ...] = ("float16", "float32", "float64")
 
 
 def trace(f: Callable[..., Any]) -> Any:
@@ -321,9 +324,15 @@ def build_chain(gm: Any, args: Sequence[Any], argnums: int = 0) -> TorchChain:
     if not 0 <= argnums < len(args):
         raise SpecError(f"argnums is {argnums}; expected 0..{len(args) - 1}")
     x = args[argnums]
-    if not isinstance(x, torch.Tensor) or not torch.is_floating_point(x):
+    if not isinstance(x, torch.Tensor):
         raise TraceError(
-            f"argument {argnums} must be a floating-point tensor, got {type(x).__name__}"
+            f"argument {argnums} must be a floating tensor, got {type(x).__name__}"
+        )
+    dtype = str(x.dtype).removeprefix("torch.")
+    if dtype not in DTYPES:
+        raise DtypeError(
+            f"argument {argnums} has dtype {dtype}; chainorder.torch differentiates "
+            f"{', '.join(DTYPES)} tensors (cast it, e.g. x.float())"
         )
     env: dict[str, Any] = {p.name: a for p, a in zip(placeholders, args, strict=True)}
     dependent = {placeholders[argnums].name}

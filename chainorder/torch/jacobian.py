@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chainorder.errors import JacobianMismatchError, SpecError
+from chainorder.errors import JacobianMismatchError, SpecError, SpecTypeError
 from chainorder.matfree.plan import MatrixFreePlan
 from chainorder.torch.candidates import (
     PEAK_EQUAL,
@@ -372,6 +372,8 @@ def jacobian(
     ------
     SpecError
         Unknown method, a non-integer ``argnums`` or ``measure`` with a fixed method.
+    SpecTypeError
+        ``f`` is not callable.
 
     Examples
     --------
@@ -388,6 +390,8 @@ def jacobian(
     Planning: one traced evaluation plus the O(L³) DP over ``L`` segments; running: the plan's
     mults plus its forward evaluations.
     """
+    if not callable(f):
+        raise SpecTypeError(f"f is a {type(f).__name__}; expected a function or a module")
     if method not in METHODS:
         raise SpecError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     if isinstance(argnums, bool) or not isinstance(argnums, int) or argnums < 0:
