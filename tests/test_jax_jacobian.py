@@ -184,6 +184,8 @@ def test_bad_input_raises_one_clear_error():
             cjax.jacobian(f)(x)
     with pytest.raises(SpecError, match="explain"):
         cjax.jacobian(f).explain()
+    with pytest.raises(SpecError, match="returned no arrays"):
+        cjax.jacobian(lambda x: None)(jnp.ones(2))
 
 
 def test_without_jax_one_line_names_the_extra(monkeypatch):

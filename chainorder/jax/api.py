@@ -148,6 +148,8 @@ class JaxJacobian:
                 )
         if not wrt:
             raise SpecError("the differentiated arguments hold no arrays")
+        if not prog.outputs:
+            raise SpecError("f returned no arrays (None or an empty pytree): nothing to derive")
         dtype = jnp.result_type(*dtypes, *out_dtypes)
         segs = segment_program(prog, wrt)
         links = [link_of(s) for s in segs]
