@@ -181,3 +181,34 @@ def test_untraceable_and_unsupported_programs() -> None:
     drop = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
     with pytest.raises(UnsupportedOperationError, match="eval"):
         ct.jacobian(drop)(torch.ones(2))
+
+
+def test_composes_with_vmap_and_autograd() -> None:
+    """Per-sample Jacobians (torch.func.vmap) and gradients through the Jacobian (a Jacobian
+    penalty) equal torch.func.jacrev's. A first call inside a transform cannot read values, so
+    it runs the planned candidate untimed and leaves the timed choice to a plain call."""
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(
+        torch.nn.Linear(5, 7, dtype=F64), torch.nn.Tanh(), torch.nn.Linear(7, 3, dtype=F64)
+    )
+    xb = torch.randn(4, 5, dtype=F64)
+    jac = ct.jacobian(net, measure=True)
+    ref = torch.func.vmap(torch.func.jacrev(net))(xb)
+    torch.testing.assert_close(torch.func.vmap(jac)(xb), ref, rtol=1e-10, atol=1e-12)
+    assert not jac.last.measured  # inside vmap: not timed
+    jac(xb[0])
+    assert jac.last.measured  # the plain call timed and kept one
+    torch.testing.assert_close(torch.func.vmap(jac)(xb), ref, rtol=1e-10, atol=1e-12)
+
+    def penalty(jacobian_of):
+        net.zero_grad(set_to_none=True)
+        (jacobian_of(net)(xb[1]) ** 2).sum().backward()
+        return [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in net.parameters()]
+
+    for method in ("auto", "forward", "reverse"):
+        got = penalty(functools.partial(ct.jacobian, method=method))
+        for a, b in zip(got, penalty(torch.func.jacrev), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    grad = torch.func.grad(lambda v: ct.jacobian(net)(v).sum())(xb[2])
+    ref_grad = torch.func.grad(lambda v: torch.func.jacrev(net)(v).sum())(xb[2])
+    torch.testing.assert_close(grad, ref_grad, rtol=1e-10, atol=1e-12)

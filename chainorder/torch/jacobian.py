@@ -252,6 +252,8 @@ class TorchJacobian:
             check_memory(peak, "chainorder.torch.jacobian's plan")
             planned.checked = True
         if len(planned.candidates) > 1 and not planned.measured:
+            if _transformed(args[self.argnums]):  # inside vmap/grad: no timing, nothing kept
+                return self._execute(planned.candidate, planned, args)
             out = self._measure(planned, args)
         else:
             out = self._execute(planned.candidate, planned, args)
@@ -334,6 +336,16 @@ class TorchJacobian:
         if planned is None:
             raise SpecError("nothing planned yet: call the function once or pass example args")
         return explain_text(self, planned)
+
+
+def _transformed(x: Any) -> bool:
+    """Whether ``x`` is a tensor of a running ``torch.func`` transform (vmap, grad, jvp): its
+    values cannot be read, so a first call there runs the planned candidate untimed and the
+    choice waits for a plain call."""
+    import torch
+
+    wrapped = getattr(torch._C._functorch, "is_functorch_wrapped_tensor", None)
+    return bool(wrapped is not None and isinstance(x, torch.Tensor) and wrapped(x))
 
 
 def jacobian(
