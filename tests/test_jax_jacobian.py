@@ -84,6 +84,20 @@ def test_vmap_and_jit_compose():
     close(jax.vmap(jax.jit(jac))(xs), jax.jit(jax.vmap(jax.jacrev(f)))(xs))
 
 
+@pytest.mark.parametrize("name", ["hourglass", "residual"])
+def test_grad_through_the_jacobian_matches_jacfwd(name):
+    """A Jacobian penalty's gradient, eager and jitted, as through jax.jacfwd (the residual
+    block's first call times its candidates inside the grad trace, on random inputs)."""
+    f, x = make_case(name, "float64", scale=16)
+
+    def penalty(jacobian_of):
+        return lambda v: jnp.sum(jacobian_of(f)(v) ** 2)
+
+    ref = jax.grad(penalty(jax.jacfwd))(x)
+    close(jax.grad(penalty(cjax.jacobian))(x), ref, tol=1e-9)
+    close(jax.jit(jax.grad(penalty(cjax.jacobian)))(x), ref, tol=1e-9)
+
+
 def test_tuple_argnums_and_pytrees_follow_jacfwd_layout():
     w = jnp.linspace(-1.0, 1.0, 12).reshape(3, 4)
 
