@@ -281,6 +281,59 @@ def test_convolutions_module_and_functional_on_the_direct_route(batched) -> None
             _close(J, fn, x)
 
 
+def test_a_segment_is_diagonal_only_if_its_free_operations_keep_positions() -> None:
+    """tanh then a transpose of a square matrix, or a same-shape max pool: equal shapes but
+    not a diagonal Jacobian (they were taken for one: the diagonal plan was wrong); a residual
+    tanh (x + tanh x) and an affine tanh are diagonal. Every method, both routes: exact."""
+    sq = torch.randn(4, 4, dtype=F64)
+    img = torch.randn(2, 5, 5, dtype=F64)
+    cases = [
+        (lambda x: torch.tanh(x).t(), sq, "custom"),
+        (torch.nn.Sequential(torch.nn.Tanh(), torch.nn.MaxPool2d(3, 1, 1)), img, "custom"),
+        (lambda x: x + torch.tanh(x), sq, "elementwise"),
+        (lambda x: (torch.tanh(x) + 1).reshape(16).reshape(4, 4), sq, "elementwise"),
+    ]
+    for f, x, kind in cases:
+        chain = build_chain(trace(f), [x])
+        assert [s.link.kind for s in chain.segments] == [kind]
+        for method in ("optimal", "forward", "reverse"):
+            for direct in (True, False):
+                _close(ct.jacobian(f, method=method, direct=direct)(x), f, x)
+
+
+_POOLS = [  # (module, input shape): every kind, 1-3 spatial axes, with and without a batch
+    (torch.nn.AvgPool1d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 3, 10)),
+    (torch.nn.AvgPool2d(2), (3, 7, 6)),
+    (torch.nn.AvgPool2d((3, 2), 2, 1, divisor_override=5), (2, 2, 9, 8)),
+    (torch.nn.AvgPool3d(2, 1), (1, 2, 4, 5, 4)),
+    (torch.nn.AdaptiveAvgPool1d(4), (2, 3, 11)),
+    (torch.nn.AdaptiveAvgPool2d((3, None)), (2, 7, 5)),
+    (torch.nn.AdaptiveAvgPool3d(2), (1, 2, 5, 4, 3)),
+    (torch.nn.MaxPool1d(3, 2, 1, dilation=2), (2, 3, 12)),
+    (torch.nn.MaxPool2d(2, ceil_mode=True), (2, 2, 7, 7)),
+    (torch.nn.MaxPool2d(3, 1, 1), (3, 6, 6)),
+    (torch.nn.MaxPool3d(2), (1, 2, 4, 4, 4)),
+    (torch.nn.AdaptiveMaxPool1d(3), (2, 3, 10)),
+    (torch.nn.AdaptiveMaxPool2d((2, 3)), (1, 2, 7, 8)),
+    (torch.nn.AdaptiveMaxPool3d(2), (2, 3, 5, 4)),
+]
+
+
+@pytest.mark.parametrize("pool, shape", _POOLS, ids=lambda v: type(v).__name__)
+def test_pooling_on_the_direct_route_matches_torch_func(pool, shape) -> None:
+    """After a tanh (so that the maxima move with the input), every plan's Jacobian on the
+    direct route equals torch.func's, and the pool's segment is on the direct route."""
+    torch.manual_seed(7)
+    net = torch.nn.Sequential(torch.nn.Tanh(), pool)
+    x = torch.randn(*shape, dtype=F64)
+    chain = build_chain(trace(net), [x])
+    assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
+    for plan in _plans(chain):
+        with torch.no_grad():
+            J = run_plan(plan, chain, [x])
+        _close(J, net, x)
+
+
 @pytest.mark.parametrize("name", [n for n in case_names() if n != "hourglass"])
 def test_direct_plans_peak_within_ten_percent_of_the_smaller_pure_mode(name: str) -> None:
     """The suite's peak target for the plan method="auto" runs without timing (the direct

@@ -212,3 +212,44 @@ def test_composes_with_vmap_and_autograd() -> None:
     grad = torch.func.grad(lambda v: ct.jacobian(net)(v).sum())(xb[2])
     ref_grad = torch.func.grad(lambda v: torch.func.jacrev(net)(v).sum())(xb[2])
     torch.testing.assert_close(grad, ref_grad, rtol=1e-10, atol=1e-12)
+
+
+def _layer_nets():
+    """BatchNorm in eval mode (a diagonal), average, max and adaptive pooling, as modules and
+    as functions, each with an input."""
+    F = torch.nn.functional
+    torch.manual_seed(8)
+    bn = torch.nn.BatchNorm1d(6, dtype=F64).eval()
+    bn.running_var.uniform_(0.5, 2.0)
+    bn1d = torch.nn.Sequential(torch.nn.Linear(4, 6, dtype=F64), bn, torch.nn.Tanh())
+    pool1d = torch.nn.Sequential(
+        torch.nn.Conv1d(2, 3, 3, dtype=F64), torch.nn.MaxPool1d(2), torch.nn.AvgPool1d(2),
+        torch.nn.AdaptiveAvgPool1d(1),
+    )  # fmt: skip
+
+    def pools(x):
+        return F.adaptive_max_pool2d(F.avg_pool2d(F.max_pool2d(x, 2), 2, 1), 2)
+
+    return {
+        "bn1d": (bn1d, torch.randn(3, 4, dtype=F64)),
+        "pools": (pools, torch.randn(2, 9, 9, dtype=F64)),
+        "pool1d": (pool1d, torch.randn(1, 2, 14, dtype=F64)),
+    }
+
+
+def test_batch_norm_and_pooling_layers_match_torch_func() -> None:
+    """Every method's Jacobian, on both routes, is jacrev's and jacfwd's; BatchNorm in
+    training mode and a pool returning its indices are refused in one line."""
+    nets = _layer_nets()
+    for name, (net, x) in nets.items():
+        ref = torch.func.jacrev(net)(x)
+        torch.testing.assert_close(ref, torch.func.jacfwd(net)(x), rtol=1e-10, atol=1e-12)
+        for method in ("auto", "optimal", "forward", "reverse"):
+            for direct in (True, False):
+                J = ct.jacobian(net, method=method, direct=direct)(x)
+                torch.testing.assert_close(J, ref, rtol=1e-10, atol=1e-12, msg=name)
+    with pytest.raises(UnsupportedOperationError, match=r"BatchNorm1d in training mode.*eval"):
+        ct.jacobian(nets["bn1d"][0].train())(torch.randn(3, 4, dtype=F64))
+    with pytest.raises(UnsupportedOperationError, match="return_indices"):
+        pool = torch.nn.Sequential(torch.nn.Tanh(), torch.nn.MaxPool1d(2, return_indices=True))
+        ct.jacobian(pool)(torch.randn(1, 4, dtype=F64))

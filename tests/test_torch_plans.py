@@ -41,7 +41,9 @@ class _Flops(TorchDispatchMode):
         return out
 
 
-_ACTIVATIONS = ("tanh", "relu", "sigmoid")
+#: nodes whose batched rule prepares something in the forward pass (so the pass reaches them):
+#: a derivative, a BatchNorm's scale, the positions of a max pool's maxima
+_ACTIVATIONS = ("tanh", "relu", "sigmoid", "batchnorm2d", "maxpool2d")
 
 
 def _on_direct_route(chain, node) -> bool:
@@ -121,8 +123,23 @@ def _mixed_cnn():
     return net, torch.randn(1, 64, dtype=F64)
 
 
+def _pooled_cnn():
+    """BatchNorm (eval), max, average and adaptive pooling: every one on the direct route."""
+    torch.manual_seed(6)
+    bn = torch.nn.BatchNorm2d(4)
+    bn.running_mean.uniform_(-0.5, 0.5)
+    bn.running_var.uniform_(0.5, 2.0)
+    bn.weight.data.uniform_(0.5, 1.5)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), bn, torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 6, 3), torch.nn.Tanh(), torch.nn.AvgPool2d(2),
+        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(0), torch.nn.Linear(6, 5),
+    ).double().eval()  # fmt: skip
+    return net, torch.randn(1, 1, 12, 12, dtype=F64)
+
+
 @pytest.mark.parametrize("direct", [True, False])
-@pytest.mark.parametrize("build", [_hourglass, _cnn, _mixed_cnn])
+@pytest.mark.parametrize("build", [_hourglass, _cnn, _mixed_cnn, _pooled_cnn])
 def test_counted_products_equal_the_prediction(build, direct) -> None:
     net, x = build()
     chain = build_chain(trace(net), [x])

@@ -263,7 +263,9 @@ def adjoint_block(chain: Any, env: dict[str, Any], cache: dict[str, Any], first:
     return cots[chain.segments[first - 1].start]
 
 
-def diagonal_block(chain: Any, env: dict[str, Any], cache: dict[str, Any], l: int) -> Any:
+def diagonal_block(
+    chain: Any, env: dict[str, Any], cache: dict[str, Any], l: int, device: Any = None
+) -> Any:
     """The diagonal of elementwise segment ``l``'s Jacobian (flat): the rule's prepared
     derivative where the segment is one activation, else the tangent of a block of ones.
 
@@ -293,7 +295,8 @@ def diagonal_block(chain: Any, env: dict[str, Any], cache: dict[str, Any], l: in
         d = d if d.dtype == out.dtype else d.to(out.dtype)
         return d if d.dim() == 1 else d.reshape(-1)
     x = env[seg.start] if seg.start in env else chain.meta[seg.start]
-    ones = torch.ones((1, *seg.in_shape), dtype=x.dtype, device=_device(env, chain))
+    device = _device(env, chain) if device is None else device  # (the call's input's)
+    ones = torch.ones((1, *seg.in_shape), dtype=x.dtype, device=device)
     return tangent_block(chain, env, cache, l, l, ones).reshape(-1)
 
 

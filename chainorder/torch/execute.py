@@ -220,7 +220,7 @@ def _direct(plan, node, chain, env, cache, results, x0) -> Any:
     from chainorder.torch.direct import adjoint_block, diagonal_block, tangent_block
 
     if node.action == "diagonal":
-        return diagonal_block(chain, env, cache, node.lo)
+        return diagonal_block(chain, env, cache, node.lo, x0.device)
     if node.action == "tangent":
         k, j = node.split, node.hi
         n_in = plan.links[k - 1].cols

@@ -7,8 +7,9 @@ the graph at its **cut points**: dependent tensor nodes that every path from the
 output passes through (in the fx order, no dependent value made before the node is used after
 it). Between two cut points lies one segment, a link ``x_{l-1} -> x_l`` of the matrix-free chain
 (:class:`chainorder.matfree.LinkCost`): its JVP/VJP cost per seed is the sum of its nodes'.
-A segment of one elementwise node with equal input and output shapes is an ``elementwise``
-link (diagonal Jacobian); segments costing nothing (reshapes, additions of constants) are
+A segment of one elementwise node with equal input and output shapes, whose other nodes
+leave elements in place (reshapes, additions), is an ``elementwise`` link (diagonal Jacobian);
+segments costing nothing (reshapes, additions of constants) are
 merged into a neighbour. Values that do not depend on the input (parameters, other arguments,
 shapes) are constants, evaluated again on every call (:meth:`TorchChain.forward`).
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 from chainorder.errors import DtypeError, SpecError, TraceError
 from chainorder.matfree.links import LinkCost, custom, elementwise
-from chainorder.torch.pricing import OpCost, price_node
+from chainorder.torch.pricing import OpCost, keeps_positions, price_node
 
 __all__ = ["DTYPES", "Segment", "TorchChain", "build_chain", "trace"]
 
@@ -439,7 +440,8 @@ def _free(group: list[Any], costs: dict[str, OpCost]) -> bool:
 def _link(seg_costs: tuple[OpCost, ...], in_shape, out_shape) -> LinkCost:
     rows, cols = math.prod(out_shape), math.prod(in_shape)
     priced = [c for c in seg_costs if c.tangent or c.adjoint]
-    if len(priced) == 1 and priced[0].elementwise and in_shape == out_shape:
+    diagonal = all(keeps_positions(c) for c in seg_costs)  # no transpose, no max pool
+    if len(priced) == 1 and priced[0].elementwise and in_shape == out_shape and diagonal:
         return elementwise(rows, priced[0].label)
     return custom(
         rows,

@@ -29,6 +29,9 @@ tanh, relu, sigmoid, gelu, ... (unary) ``n``                       0
 ``**`` a constant exponent, square     ``n``                       0
 softmax, log_softmax                   ``2·n``                     0
 LayerNorm, F.layer_norm                ``4·n`` (estimate)          0
+BatchNorm1d/2d/3d (eval: a diagonal)   ``n``                       0
+AvgPool*, AdaptiveAvgPool*, F.avg_pool ``n`` (a sum, one scaling)  0
+MaxPool*, AdaptiveMaxPool*, F.max_pool 0 (a selection)             0
 mse_loss, mean                         elements of the input       0
 + - neg, sum, reshapes, permutes, ...  0                           0
 =====================================  ==========================  =============================
@@ -46,7 +49,7 @@ from typing import Any
 
 from chainorder.errors import UnsupportedOperationError
 
-__all__ = ["OpCost", "price_node", "supported_operations"]
+__all__ = ["OpCost", "keeps_positions", "price_node", "supported_operations"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,22 @@ _UNARY_MODULES = frozenset(
     "Hardswish Hardsigmoid".split()
 )
 _ZERO_MODULES = frozenset(("Flatten", "Unflatten", "Identity", "Dropout"))
+#: pooling functions and modules: averages (``n`` mults) and selections (none)
+_POOL_NAMES = frozenset(
+    "avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d "
+    "adaptive_avg_pool3d max_pool1d max_pool2d max_pool3d adaptive_max_pool1d "
+    "adaptive_max_pool2d adaptive_max_pool3d AvgPool1d AvgPool2d AvgPool3d AdaptiveAvgPool1d "
+    "AdaptiveAvgPool2d AdaptiveAvgPool3d MaxPool1d MaxPool2d MaxPool3d AdaptiveMaxPool1d "
+    "AdaptiveMaxPool2d AdaptiveMaxPool3d".split()
+)
+_BATCH_NORMS = frozenset(("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"))
+#: free operations that leave every element where it is (in C order), so that a segment of
+#: them and one elementwise operation keeps a diagonal Jacobian; a transpose or a max pool of
+#: the same shape does not
+_POSITION_KEEPING = frozenset(
+    "view reshape flatten unflatten squeeze unsqueeze contiguous clone identity dropout add "
+    "sub neg iadd isub Flatten Unflatten Identity Dropout".split()
+)
 
 
 def supported_operations() -> tuple[str, ...]:
@@ -100,10 +119,28 @@ def supported_operations() -> tuple[str, ...]:
     O(R log R) for R names (sorted).
     """
     names = set(_UNARY_NAMES | _ZERO_NAMES | _MUL_NAMES | _MATMUL_NAMES | _SOFTMAX_NAMES)
-    names |= _UNARY_MODULES | _ZERO_MODULES
+    names |= _UNARY_MODULES | _ZERO_MODULES | _POOL_NAMES | _BATCH_NORMS
     names |= {"Linear", "linear", "Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"}
     names |= {"LayerNorm", "layer_norm", "Softmax", "LogSoftmax", "pow", "mse_loss", "mean"}
     return tuple(sorted(names))
+
+
+def keeps_positions(cost: OpCost) -> bool:
+    """Whether the priced operation maps each element to the same position (an elementwise
+    operation, a reshape, an addition): a segment of such operations whose one priced operation
+    is elementwise, with equal input and output shapes, has a diagonal Jacobian.
+
+    Examples
+    --------
+    >>> free = [OpCost(name, 0, 0, 0, 0, 0) for name in ("reshape", "t")]
+    >>> [keeps_positions(c) for c in free]
+    [True, False]
+
+    Notes
+    -----
+    O(1).
+    """
+    return cost.elementwise or cost.label in _POSITION_KEEPING
 
 
 def _name(target: Any) -> str:
@@ -200,6 +237,8 @@ def price_node(
     if name in ("mse_loss", "mean"):
         size = _numel(args[0])
         return OpCost(name, size, size, size, size if name == "mse_loss" else 0, 0)
+    if name in _POOL_NAMES:
+        return _pool(name, value, n)
     raise UnsupportedOperationError(
         f"no cost rule for {op} {name!r}; supported: {', '.join(supported_operations())}"
     )
@@ -225,7 +264,27 @@ def _price_module(module: Any, args: tuple[Any, ...], value: Any, n: int) -> OpC
         return OpCost(kind, 4 * n, 4 * n, 4 * n, 2 * n, 0)
     if kind in ("Softmax", "LogSoftmax"):
         return OpCost(kind, 2 * n, 2 * n, 2 * n, n, 0)
+    if kind in _POOL_NAMES:
+        return _pool(kind, value, n)
+    if kind in _BATCH_NORMS:
+        if module.training or module.running_var is None:
+            raise UnsupportedOperationError(
+                f"{kind} in training mode (or without running statistics) normalises with the "
+                "batch's own statistics and updates its running ones at every evaluation; "
+                "call model.eval() first"
+            )
+        return OpCost(kind, n, n, n, 0, 0, True)  # γ/√(running var + ε): a diagonal
     raise UnsupportedOperationError(
         f"no cost rule for module {kind}; supported: {', '.join(supported_operations())} "
         "(a custom module is traced through unless torch.fx treats it as a leaf)"
     )
+
+
+def _pool(name: str, value: Any, n: int) -> OpCost:
+    """An average pool: one scaling per output element (its sum is adds); a max pool: a
+    selection, no mults, the positions of the maxima kept (``n`` elements)."""
+    if not hasattr(value, "numel"):
+        raise UnsupportedOperationError(f"{name} with return_indices=True (a tuple output)")
+    if "max" in name.lower():
+        return OpCost(name, 0, 0, 0, n, 0)
+    return OpCost(name, n, n, n, 0, 0)

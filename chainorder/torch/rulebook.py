@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "FROM_OUTPUT",
     "Rule",
+    "batch_norm_scale",
     "binary",
     "conv",
     "layer_norm",
@@ -369,6 +370,22 @@ def conv(d: int, weight: Callable[[Any], Any], stride, padding, dilation, groups
         return [gx.reshape(g.shape[0], *x.shape)]
 
     return tangent, adjoint
+
+
+def batch_norm_scale(module: Any) -> Callable[[Any, Any], Any]:
+    """The ``prepare`` of an eval-mode BatchNorm: its diagonal ``γ/√(running_var + ε)`` over
+    the output's shape (channels on axis 1: BatchNorm takes batches only)."""
+    import torch
+
+    def prepare(args: Any, out: Any) -> Any:
+        factor = torch.rsqrt(module.running_var + module.eps)
+        if module.weight is not None:
+            factor = factor * module.weight
+        shape = [1] * out.dim()
+        shape[1] = -1
+        return factor.to(out.dtype).reshape(shape).expand(out.shape)
+
+    return prepare
 
 
 def reshape(name: str, out: Any) -> Rule:

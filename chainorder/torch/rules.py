@@ -24,6 +24,9 @@ sum, mean (all or some dims)                   reduction                   broad
 softmax                                        ``y·(T - Σ y·T)``           ``y·(G - Σ y·G)``
 log_softmax (``p = exp(y)``)                   ``T - Σ p·T``               ``G - p·Σ G``
 LayerNorm, F.layer_norm                        normalised-input rule       its transpose
+BatchNorm1d/2d/3d (eval)                       ``T * γ/√(var+ε)``          ``G * γ/√(var+ε)``
+AvgPool*, AdaptiveAvgPool* (modules)           the pool of the block       ATen's pool backward
+MaxPool*, AdaptiveMaxPool* (modules)           gather at the maxima        scatter-add there
 =============================================  ==========================  =========================
 
 ``f'`` is computed once per call from the forward values (``1 - y²`` for tanh, ``y(1-y)`` for
@@ -39,6 +42,7 @@ import operator
 from typing import Any
 
 from chainorder.torch import rulebook as rk
+from chainorder.torch.pool_rules import AVG_POOLS, MAX_POOLS, pool_rule
 from chainorder.torch.pricing import _name
 from chainorder.torch.rulebook import Rule
 
@@ -75,6 +79,7 @@ def direct_operations() -> tuple[str, ...]:
     names |= {"Linear", "linear", "add", "sub", "neg", "mul", "truediv", "div", "pow", "sum"}
     names |= {"mean", "softmax", "log_softmax", "Softmax", "LogSoftmax", "LayerNorm"}
     names |= {"layer_norm", "Dropout", "Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"}
+    names |= {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d"} | AVG_POOLS | MAX_POOLS
     return tuple(sorted(names))
 
 
@@ -211,6 +216,13 @@ def _module_rule(module: Any, name: str, args, kwargs, out) -> Rule | None:
         return rk.reshape(name, out)
     if name in ("Softmax", "LogSoftmax") and module.dim is not None:
         return rk.softmax(name == "LogSoftmax", rk.neg_dim(module.dim, out.dim()))
+    if name in AVG_POOLS or name in MAX_POOLS:
+        return pool_rule(name, module)
+    if name in ("BatchNorm1d", "BatchNorm2d", "BatchNorm3d"):
+        if module.training or module.running_var is None:
+            return None  # (priced as unsupported: the batch's statistics)
+        t, a = rk.scale()
+        return Rule(name, (0,), t, a, rk.batch_norm_scale(module), True, False, True)
     if name == "LayerNorm":
         t, a, prep = rk.layer_norm(
             tuple(module.normalized_shape), lambda A, m=module: (m.weight, None), module.eps
