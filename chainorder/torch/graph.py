@@ -9,8 +9,9 @@ it). Between two cut points lies one segment, a link ``x_{l-1} -> x_l`` of the m
 (:class:`chainorder.matfree.LinkCost`): its JVP/VJP cost per seed is the sum of its nodes'.
 A segment of one elementwise node with equal input and output shapes, whose other nodes
 leave elements in place (reshapes, additions), is an ``elementwise`` link (diagonal Jacobian);
-segments costing nothing (reshapes, additions of constants) are merged into a neighbour. Values that do not depend on the input (parameters, other arguments,
-shapes) are constants, evaluated again on every call (:meth:`TorchChain.forward`).
+segments costing nothing (reshapes, additions of constants) are merged into a neighbour.
+Values that do not depend on the input (parameters, other arguments, shapes) are constants,
+evaluated again on every call (:meth:`TorchChain.forward`).
 """
 
 from __future__ import annotations
