@@ -32,6 +32,17 @@ def _close(J, f, x) -> None:
     torch.testing.assert_close(J, torch.func.jacfwd(f)(x), rtol=1e-10, atol=1e-12)
 
 
+def _every_plan_direct_and_exact(fn, x) -> None:
+    """Every segment of ``fn`` at ``x`` is on the direct route, and the optimal and both pure
+    plans run there give torch.func's Jacobian."""
+    chain = build_chain(trace(fn), [x])
+    assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
+    for plan in _plans(chain):
+        with torch.no_grad():
+            J = run_plan(plan, chain, [x])
+        _close(J, fn, x)
+
+
 def _plans(chain, big: bool = False):
     plans = [plan_matrix_free(chain.links)]
     return (
@@ -272,13 +283,7 @@ def test_convolutions_module_and_functional_on_the_direct_route(batched) -> None
     ).double()  # fmt: skip
     shapes = ((3, 2, 9), (3, 2, 8, 8)) if batched else ((2, 9), (2, 8, 8))
     for fn, shape in ((f, shapes[0]), (net, shapes[1])):
-        x = torch.randn(*shape, dtype=F64)
-        chain = build_chain(trace(fn), [x])
-        assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
-        for plan in _plans(chain):
-            with torch.no_grad():
-                J = run_plan(plan, chain, [x])
-            _close(J, fn, x)
+        _every_plan_direct_and_exact(fn, torch.randn(*shape, dtype=F64))
 
 
 def test_a_segment_is_diagonal_only_if_its_free_operations_keep_positions() -> None:
@@ -325,13 +330,7 @@ def test_pooling_on_the_direct_route_matches_torch_func(pool, shape) -> None:
     direct route equals torch.func's, and the pool's segment is on the direct route."""
     torch.manual_seed(7)
     net = torch.nn.Sequential(torch.nn.Tanh(), pool)
-    x = torch.randn(*shape, dtype=F64)
-    chain = build_chain(trace(net), [x])
-    assert all(chain.direct(l) for l in range(1, len(chain.segments) + 1))
-    for plan in _plans(chain):
-        with torch.no_grad():
-            J = run_plan(plan, chain, [x])
-        _close(J, net, x)
+    _every_plan_direct_and_exact(net, torch.randn(*shape, dtype=F64))
 
 
 @pytest.mark.parametrize("name", [n for n in case_names() if n != "hourglass"])
