@@ -132,6 +132,26 @@ def test_nested_jit_and_custom_jvp_are_seen_layer_by_layer():
     close(jax.jit(jac)(x), jfwd(f)(x))
 
 
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: jax.lax.stop_gradient(x) * 0.5 + jnp.tanh(x),  # a value without derivative
+        lambda x: jnp.tanh(x) * jax.lax.stop_gradient(jnp.sin(x)).sum(),
+        lambda x: jnp.sin(x) * (jnp.argmax(x) + 1.0),  # an integer from the input, then used
+        lambda x: jnp.tanh(x).T @ jax.lax.stop_gradient(x * 2.0),
+    ],
+)
+def test_values_computed_from_the_input_without_derivative(f):
+    """Operations that read a value computed from the input but carry no derivative (after a
+    stop_gradient or an argmax) run inside the segments: every method equals jax.jacfwd (they
+    were left to the constants' pass, which ran before their input existed: KeyError)."""
+    x = jnp.linspace(-1.0, 1.2, 9).reshape(3, 3)
+    ref = jfwd(f)(x)
+    for method in METHODS:
+        close(cjax.jacobian(f, method=method, measure=False)(x), ref)
+        close(jax.jit(cjax.jacobian(f, method=method, measure=False))(x), ref)
+
+
 def test_unknown_primitives_are_priced_densely_and_named():
     f = lambda x: jnp.sort(jnp.tanh(x)) * 2.0  # noqa: E731
     x = jnp.linspace(-1, 1, 7)

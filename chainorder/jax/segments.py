@@ -10,7 +10,9 @@ Jacobian the chain ``J_L ⋯ J_1``. Segment ``l`` maps the flattened cut value `
 concatenation of every output leaf. A function without interior cuts is one segment.
 
 Each segment is priced by summing :func:`chainorder.jax.price.price_op` over its active
-operations. Segments that cost nothing per seed (reshapes, bias additions, transposes) are merged
+operations; it also runs the operations that read a value computed from the inputs without
+carrying a derivative (after a ``stop_gradient``, an ``argmax``), priced at zero.
+Segments that cost nothing per seed (reshapes, bias additions, transposes) are merged
 into a neighbour, keeping the narrower boundary, so the chain the planner sees has only links
 that do work. The links are :class:`chainorder.matfree.LinkCost` objects: ``elementwise`` when the
 segment's Jacobian is diagonal, ``custom`` otherwise.
@@ -104,6 +106,14 @@ def segment_program(prog: Program, wrt: Sequence[int]) -> list[Segment]:
     """
     n_ops = len(prog.ops)
     active, act_in = activity(prog, wrt)
+    # varying: operations reading a value computed from the inputs, derivative or not (after a
+    # stop_gradient, an argmax): they run inside the segments, recomputed with their inputs
+    varying, reads_varying = set(wrt), []
+    for op in prog.ops:
+        reads = any(not isinstance(a, Lit) and a in varying for a in op.ins)
+        reads_varying.append(reads)
+        if reads:
+            varying.update(op.outs)
     # needed: operations whose results reach an output
     need = {a for a in prog.outputs if not isinstance(a, Lit)}
     needed = [False] * n_ops
@@ -148,7 +158,7 @@ def segment_program(prog: Program, wrt: Sequence[int]) -> list[Segment]:
         ops = [
             (prog.ops[p], act_in[p])
             for p in range(bounds[l], bounds[l + 1])
-            if needed[p] and any(act_in[p])
+            if needed[p] and reads_varying[p]
         ]
         cost = OpCost()
         for op, act in ops:
