@@ -135,7 +135,7 @@ def explain_text(prep: Any) -> str:
 def _tie_note(prep: Any) -> str:
     """Why a timed choice fell where it did when candidates tied on time (else nothing)."""
     from chainorder.jax.timing import xla_figures
-    from chainorder.ties import TIME_TIE, time_ties
+    from chainorder.ties import PEAK_EQUAL, TIME_TIE, time_ties
 
     near = time_ties(prep.timings, TIME_TIE)
     if len(near) < 2:
@@ -144,5 +144,6 @@ def _tie_note(prep: Any) -> str:
     peak = {k: format_bytes(xla_figures(prep, k).peak_bytes) for k in near}
     lead = f" ({len(near)} within {TIME_TIE - 1:.0%} of the fastest: a tie"
     if kept == fastest:
-        return f"{lead}, the fastest kept: its XLA peak {peak[kept]} is within 1% of the smallest)"
+        within = f"within {PEAK_EQUAL - 1:.0%} of the smallest"
+        return f"{lead}, the fastest kept: its XLA peak {peak[kept]} is {within})"
     return f"{lead}, {kept} kept for its smaller XLA peak, {peak[kept]} vs {peak[fastest]})"
